@@ -1,0 +1,135 @@
+/*
+ * sextant-admin: database set-up and organization management.
+ *
+ *   sextant-admin --config FILE migrate
+ *   sextant-admin --config FILE org create NAME
+ *   sextant-admin --config FILE key create --org ORG_ID
+ *   sextant-admin --config FILE key revoke KEY_ID|KEY
+ *
+ * Results go to stdout alone (an id, or a key shown once) so scripts can
+ * capture them; everything else goes to stderr.
+ */
+#include "sx.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+#include "org_db.h"
+
+static void usage(void)
+{
+	fputs("usage: sextant-admin --config FILE COMMAND\n"
+	      "commands:\n"
+	      "  migrate                  apply missing database migrations\n"
+	      "  org create NAME          create an organization, print its id\n"
+	      "  key create --org ORG_ID  create an API key, print it (shown once)\n"
+	      "  key revoke KEY_ID|KEY    revoke an API key\n", stderr);
+}
+
+static int cmd_migrate(struct sx_db *db, const struct sx_conf *c)
+{
+	int applied = 0;
+	enum sx_rc rc = migrate_run(db, c->data_dir, &applied);
+
+	if (rc) {
+		fprintf(stderr, "sextant-admin: migrate: %s\n", sx_strerror(rc));
+		return 1;
+	}
+	fprintf(stderr, "migrations applied: %d\n", applied);
+	return 0;
+}
+
+static int cmd_org(struct sx_db *db, int argc, char **argv)
+{
+	char id[SX_ID_MAX];
+	enum sx_rc rc;
+
+	if (argc != 2 || strcmp(argv[0], "create") != 0 || !*argv[1] || strlen(argv[1]) > 255) {
+		usage();
+		return 2;
+	}
+	rc = org_db_create(db, argv[1], id);
+	if (rc) {
+		fprintf(stderr, "sextant-admin: org create: %s\n", sx_strerror(rc));
+		return 1;
+	}
+	printf("%s\n", id);
+	return 0;
+}
+
+static int cmd_key(struct sx_db *db, int argc, char **argv)
+{
+	enum sx_rc rc;
+
+	if (argc == 3 && strcmp(argv[0], "create") == 0 && strcmp(argv[1], "--org") == 0) {
+		char key[SX_API_KEY_LEN + 1], key_id[SX_ID_MAX];
+
+		rc = org_db_key_create(db, argv[2], key, key_id);
+		if (rc) {
+			fprintf(stderr, "sextant-admin: key create: %s\n",
+				rc == SX_ENOTFOUND ? "no such organization" : sx_strerror(rc));
+			return 1;
+		}
+		printf("%s\n", key);
+		fflush(stdout);
+		sx_wipe(key, sizeof(key));
+		fprintf(stderr, "key id: %s (the key is shown once; store it now)\n", key_id);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
+		rc = org_db_key_revoke(db, argv[1]);
+		if (rc) {
+			fprintf(stderr, "sextant-admin: key revoke: %s\n",
+				rc == SX_ENOTFOUND ? "no such active key" : sx_strerror(rc));
+			return 1;
+		}
+		fprintf(stderr, "revoked\n");
+		return 0;
+	}
+	usage();
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct sx_conf conf;
+	struct sx_db *db = NULL;
+	const char *path = NULL;
+	char err[512];
+	enum sx_log_level lvl = SX_LOG_WARN;
+	int i = 1, status = 2;
+
+	sx_conf_defaults(&conf);
+	if (argc >= 3 && strcmp(argv[1], "--config") == 0) {
+		path = argv[2];
+		i = 3;
+	}
+	if (!path || i >= argc) {
+		usage();
+		goto out;
+	}
+	if (sx_conf_load(&conf, path, err, sizeof(err)) != SX_OK) {
+		fprintf(stderr, "%s\n", err);
+		status = 1;
+		goto out;
+	}
+	sx_log_level_parse(conf.log_level, &lvl);
+	sx_log_init("sextant-admin", lvl > SX_LOG_WARN ? lvl : SX_LOG_WARN);
+	if (sx_db_open(&db, &conf) != SX_OK) {
+		fprintf(stderr, "sextant-admin: cannot connect to the database: %s\n", sx_db_error(db));
+		status = 1;
+		goto out;
+	}
+	if (strcmp(argv[i], "migrate") == 0 && argc == i + 1)
+		status = cmd_migrate(db, &conf);
+	else if (strcmp(argv[i], "org") == 0)
+		status = cmd_org(db, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "key") == 0)
+		status = cmd_key(db, argc - i - 1, argv + i + 1);
+	else
+		usage();
+out:
+	sx_db_free(db);
+	sx_conf_release(&conf);
+	return status;
+}

@@ -1,0 +1,77 @@
+#ifndef SX_CONF_H
+#define SX_CONF_H
+/*
+ * Configuration, read from one file of `key = value` lines (`#` starts a
+ * comment; a value may be double-quoted).  Every key is described by one row
+ * of the table in conf.c {key, type, offset, default, min, max}; an unknown
+ * key, a bad value or a duplicate key stops start-up with `file:line: message`.
+ * conf/sextant.conf.example documents every key.
+ */
+#include "sx.h"
+
+struct sx_conf {
+	/* general */
+	char *log_level;
+	char *data_dir;            /* where sql/ migrations live */
+
+	/* database */
+	char *db_host;
+	long long db_port;
+	char *db_socket;
+	char *db_user;
+	char *db_password;         /* secret: never logged */
+	char *db_name;
+	long long db_connect_timeout;
+
+	/* API */
+	char *api_socket;
+	long long api_workers;
+	long long api_max_body;
+	long long api_socket_mode;
+	long long idempotency_ttl;  /* seconds */
+
+	/* tasks */
+	long long max_steps_default;
+	long long max_steps_limit;
+	long long max_retries_per_step;
+
+	/* agent */
+	long long agent_workers;
+	long long lease_seconds;
+	long long heartbeat_seconds;
+	long long max_attempts;
+	long long task_timeout;     /* seconds of wall clock per task */
+	long long poll_interval_ms;
+	char *webdriver_url;        /* empty: start a local chromedriver */
+	char *chromedriver_path;
+	char *chromium_path;
+	long long chromedriver_port;
+	long long window_width;
+	long long window_height;
+	long long webdriver_timeout;
+	char *artifacts_dir;
+	char *public_base_url;
+
+	/* LLM */
+	char *llm_provider;         /* openai | anthropic */
+	char *llm_base_url;
+	char *llm_model;
+	char *llm_api_key_env;      /* the *name* of the variable holding the key */
+	bool llm_vision;
+	long long llm_timeout;
+	long long llm_max_tokens;
+	long long llm_max_retries;
+	double llm_price_input;     /* per million tokens */
+	double llm_price_output;
+};
+
+/*
+ * Loads path into c.  Defaults are applied first, then the file.  On failure
+ * returns SX_ECONFIG and writes `file:line: message` into err.
+ */
+enum sx_rc sx_conf_load(struct sx_conf *c, const char *path, char *err, size_t errlen);
+/* Applies only the defaults (for tests and tools). */
+void sx_conf_defaults(struct sx_conf *c);
+/* Frees every string the config owns. */
+void sx_conf_release(struct sx_conf *c);
+#endif

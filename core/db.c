@@ -1,0 +1,534 @@
+/*
+ * The MariaDB adapter: the only file that includes mysql.h.
+ *
+ * Each connection keeps a small cache of prepared statements keyed by the
+ * address of their (constant) SQL text, so a request pays for a prepare only
+ * once per connection.  Results are read whole into struct sx_rows with
+ * every cell as text: the callers' queries are small, and one shape of
+ * result keeps every caller simple.
+ */
+#include "sx.h"
+#include "db.h"
+#include "conf.h"
+#include "log.h"
+
+#include <limits.h>
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#define DB_STMT_CACHE 64
+#define DB_MAX_PARAMS 32
+#define DB_CELL_INLINE 256
+
+struct db_cached {
+	const char *sql;
+	MYSQL_STMT *stmt;
+};
+
+struct sx_db {
+	MYSQL *my;
+	bool connected;
+	bool in_tx;
+	char *host, *user, *password, *name, *socket;
+	unsigned port;
+	unsigned connect_timeout;
+	struct db_cached cache[DB_STMT_CACHE];
+	size_t ncache;
+	char err[256];
+};
+
+static bool db_errno_is_gone(unsigned e)
+{
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
+	       e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
+	       e == CR_SERVER_LOST_EXTENDED || e == 1927 /* ER_CONNECTION_KILLED */ ||
+	       e == 4031 /* idle client disconnected */ || e == 1053 /* server shutdown */;
+}
+
+/*
+ * Turns a MariaDB error number into the project's error and logs it once.
+ * A duplicate-key message quotes the row's values, so only its number is
+ * logged.
+ */
+static enum sx_rc db_map_error(struct sx_db *db, unsigned e, const char *msg)
+{
+	enum sx_rc rc;
+
+	if (e == ER_DUP_ENTRY) {
+		snprintf(db->err, sizeof(db->err), "duplicate key");
+		return SX_ECONFLICT;
+	}
+	snprintf(db->err, sizeof(db->err), "%u: %s", e, msg ? msg : "");
+	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+		rc = SX_EDEADLOCK;
+	else if (db_errno_is_gone(e))
+		rc = SX_EDBDOWN;
+	else
+		rc = SX_EDB;
+	if (rc == SX_EDEADLOCK)
+		log_info("db", "msg=\"lock conflict, will retry\" errno=%u", e);
+	else
+		log_warn("db", "errno=%u error=%s", e, sx_log_quote(msg ? msg : ""));
+	return rc;
+}
+
+static void db_cache_clear(struct sx_db *db)
+{
+	for (size_t i = 0; i < db->ncache; i++)
+		mysql_stmt_close(db->cache[i].stmt);
+	db->ncache = 0;
+}
+
+static void db_disconnect(struct sx_db *db)
+{
+	db_cache_clear(db);
+	if (db->my)
+		mysql_close(db->my);
+	db->my = NULL;
+	db->connected = false;
+	db->in_tx = false;
+}
+
+static enum sx_rc db_connect(struct sx_db *db)
+{
+	unsigned read_timeout = 30, write_timeout = 30;
+	const char *host = db->host;
+	const char *sock = NULL;
+
+	db_disconnect(db);
+	db->my = mysql_init(NULL);
+	if (!db->my)
+		abort();
+	mysql_optionsv(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &db->connect_timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
+	mysql_optionsv(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_optionsv(db->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+	if (db->socket && *db->socket) {
+		host = "localhost";
+		sock = db->socket;
+	}
+	if (!mysql_real_connect(db->my, host, db->user, db->password, db->name,
+				db->port, sock, 0)) {
+		unsigned e = mysql_errno(db->my);
+		snprintf(db->err, sizeof(db->err), "%u: %s", e, mysql_error(db->my));
+		log_warn("db", "msg=\"connect failed\" errno=%u error=%s", e,
+			 sx_log_quote(mysql_error(db->my)));
+		mysql_close(db->my);
+		db->my = NULL;
+		return SX_EDBDOWN;
+	}
+	db->connected = true;
+	return SX_OK;
+}
+
+enum sx_rc sx_db_open(struct sx_db **out, const struct sx_conf *c)
+{
+	struct sx_db *db = xcalloc(1, sizeof(*db));
+
+	db->host = xstrdup(c->db_host);
+	db->user = xstrdup(c->db_user);
+	db->password = xstrdup(c->db_password);
+	db->name = xstrdup(c->db_name);
+	db->socket = xstrdup(c->db_socket);
+	db->port = (unsigned)c->db_port;
+	db->connect_timeout = (unsigned)c->db_connect_timeout;
+	*out = db;
+	return db_connect(db);
+}
+
+void sx_db_free(struct sx_db *db)
+{
+	if (!db)
+		return;
+	db_disconnect(db);
+	free(db->host);
+	free(db->user);
+	if (db->password)
+		sx_wipe(db->password, strlen(db->password));
+	free(db->password);
+	free(db->name);
+	free(db->socket);
+	free(db);
+}
+
+const char *sx_db_error(const struct sx_db *db)
+{
+	return db->err;
+}
+
+/* Finds or prepares the statement for sql on the current connection. */
+static enum sx_rc db_stmt(struct sx_db *db, const char *sql, MYSQL_STMT **out)
+{
+	MYSQL_STMT *st;
+
+	for (size_t i = 0; i < db->ncache; i++) {
+		if (db->cache[i].sql == sql) {
+			*out = db->cache[i].stmt;
+			return SX_OK;
+		}
+	}
+	st = mysql_stmt_init(db->my);
+	if (!st)
+		abort();
+	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql))) {
+		enum sx_rc rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		mysql_stmt_close(st);
+		return rc;
+	}
+	if (db->ncache == DB_STMT_CACHE) {
+		/* The cache is full of one-off statements: start it afresh. */
+		db_cache_clear(db);
+	}
+	db->cache[db->ncache].sql = sql;
+	db->cache[db->ncache].stmt = st;
+	db->ncache++;
+	*out = st;
+	return SX_OK;
+}
+
+/* Drops sql's cached statement (after an error that may have spoiled it). */
+static void db_stmt_forget(struct sx_db *db, const char *sql)
+{
+	for (size_t i = 0; i < db->ncache; i++) {
+		if (db->cache[i].sql == sql) {
+			mysql_stmt_close(db->cache[i].stmt);
+			db->cache[i] = db->cache[db->ncache - 1];
+			db->ncache--;
+			return;
+		}
+	}
+}
+
+/*
+ * Executes sql with params on the current connection.  When want_rows, the
+ * whole result is read into *rows_out.
+ */
+static enum sx_rc db_run_once(struct sx_db *db, const char *sql,
+			      const struct sx_param *params, size_t nparams,
+			      unsigned long long *affected, struct sx_rows **rows_out)
+{
+	enum sx_rc rc = SX_OK;
+	MYSQL_STMT *st = NULL;
+	MYSQL_BIND pb[DB_MAX_PARAMS];
+	long long ivals[DB_MAX_PARAMS];
+	double dvals[DB_MAX_PARAMS];
+	MYSQL_RES *meta = NULL;
+	MYSQL_BIND *rb = NULL;
+	char (*inl)[DB_CELL_INLINE] = NULL;
+	unsigned long *lens = NULL;
+	my_bool *nulls = NULL, *errs = NULL;
+	struct sx_rows *rows = NULL;
+	size_t cap = 0, ncols = 0;
+
+	if (nparams > DB_MAX_PARAMS)
+		abort();
+	if (!db->connected) {
+		rc = db_connect(db);
+		if (rc)
+			goto out;
+	}
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		goto out;
+	if (mysql_stmt_param_count(st) != nparams) {
+		log_error("db", "msg=\"parameter count mismatch\" want=%lu got=%zu",
+			  mysql_stmt_param_count(st), nparams);
+		abort();
+	}
+	memset(pb, 0, sizeof(pb));
+	for (size_t i = 0; i < nparams; i++) {
+		switch (params[i].type) {
+		case SX_P_NULL:
+			pb[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case SX_P_STR:
+			pb[i].buffer_type = MYSQL_TYPE_STRING;
+			pb[i].buffer = (void *)params[i].s;
+			pb[i].buffer_length = (unsigned long)params[i].n;
+			break;
+		case SX_P_I64:
+			ivals[i] = params[i].i;
+			pb[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			pb[i].buffer = &ivals[i];
+			break;
+		case SX_P_F64:
+			dvals[i] = params[i].d;
+			pb[i].buffer_type = MYSQL_TYPE_DOUBLE;
+			pb[i].buffer = &dvals[i];
+			break;
+		}
+	}
+	if (nparams && mysql_stmt_bind_param(st, pb)) {
+		rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto out_forget;
+	}
+	if (mysql_stmt_execute(st)) {
+		rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto out_forget;
+	}
+	if (affected)
+		*affected = (unsigned long long)mysql_stmt_affected_rows(st);
+	meta = mysql_stmt_result_metadata(st);
+	if (!meta) {
+		if (rows_out) {
+			rows = xcalloc(1, sizeof(*rows));
+			*rows_out = rows;
+			rows = NULL;
+		}
+		goto out;
+	}
+	ncols = mysql_num_fields(meta);
+	rb = xcalloc(ncols, sizeof(*rb));
+	inl = xcalloc(ncols, sizeof(*inl));
+	lens = xcalloc(ncols, sizeof(*lens));
+	nulls = xcalloc(ncols, sizeof(*nulls));
+	errs = xcalloc(ncols, sizeof(*errs));
+	for (size_t c = 0; c < ncols; c++) {
+		rb[c].buffer_type = MYSQL_TYPE_STRING;
+		rb[c].buffer = inl[c];
+		rb[c].buffer_length = DB_CELL_INLINE;
+		rb[c].length = &lens[c];
+		rb[c].is_null = &nulls[c];
+		rb[c].error = &errs[c];
+	}
+	if (mysql_stmt_bind_result(st, rb) || mysql_stmt_store_result(st)) {
+		rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto out_forget;
+	}
+	rows = xcalloc(1, sizeof(*rows));
+	rows->ncols = ncols;
+	for (;;) {
+		int f = mysql_stmt_fetch(st);
+		size_t base;
+
+		if (f == MYSQL_NO_DATA)
+			break;
+		if (f == 1) {
+			rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+			goto out_forget;
+		}
+		base = rows->nrows * ncols;
+		if (base + ncols > cap) {
+			cap = cap ? cap * 2 : ncols * 16;
+			while (cap < base + ncols)
+				cap *= 2;
+			rows->cells = xrealloc(rows->cells, cap * sizeof(*rows->cells));
+			rows->lens = xrealloc(rows->lens, cap * sizeof(*rows->lens));
+		}
+		for (size_t c = 0; c < ncols; c++) {
+			char *cell = NULL;
+
+			if (!nulls[c]) {
+				cell = xmalloc(lens[c] + 1);
+				if (lens[c] <= DB_CELL_INLINE) {
+					memcpy(cell, inl[c], lens[c]);
+				} else {
+					MYSQL_BIND big;
+
+					memset(&big, 0, sizeof(big));
+					big.buffer_type = MYSQL_TYPE_STRING;
+					big.buffer = cell;
+					big.buffer_length = lens[c];
+					if (mysql_stmt_fetch_column(st, &big, (unsigned)c, 0)) {
+						free(cell);
+						rc = db_map_error(db, mysql_stmt_errno(st),
+								  mysql_stmt_error(st));
+						rows->cells[base + c] = NULL;
+						rows->nrows++;
+						for (size_t k = c + 1; k < ncols; k++)
+							rows->cells[base + k] = NULL;
+						goto out_forget;
+					}
+				}
+				cell[lens[c]] = '\0';
+			}
+			rows->cells[base + c] = cell;
+			rows->lens[base + c] = nulls[c] ? 0 : lens[c];
+		}
+		rows->nrows++;
+	}
+	if (rows_out) {
+		*rows_out = rows;
+		rows = NULL;
+	}
+	goto out;
+
+out_forget:
+	if (rc == SX_EDBDOWN)
+		db_disconnect(db);
+	else
+		db_stmt_forget(db, sql);
+	st = NULL;
+out:
+	if (st)
+		mysql_stmt_free_result(st);
+	if (meta)
+		mysql_free_result(meta);
+	free(rb);
+	free(inl);
+	free(lens);
+	free(nulls);
+	free(errs);
+	sx_rows_free(rows);
+	return rc;
+}
+
+/*
+ * Runs one statement.  Outside a transaction a lost connection is
+ * re-established and the statement retried once; inside one the loss is
+ * returned, because the transaction's earlier statements are gone with it.
+ */
+static enum sx_rc db_run(struct sx_db *db, const char *sql,
+			 const struct sx_param *params, size_t nparams,
+			 unsigned long long *affected, struct sx_rows **rows_out)
+{
+	bool in_tx = db->in_tx;
+	enum sx_rc rc = db_run_once(db, sql, params, nparams, affected, rows_out);
+
+	if (rc == SX_EDBDOWN && !in_tx && db->connected == false) {
+		if (db_connect(db) == SX_OK)
+			rc = db_run_once(db, sql, params, nparams, affected, rows_out);
+	}
+	return rc;
+}
+
+enum sx_rc sx_db_exec(struct sx_db *db, const char *sql,
+		      const struct sx_param *params, size_t nparams,
+		      unsigned long long *affected)
+{
+	return db_run(db, sql, params, nparams, affected, NULL);
+}
+
+enum sx_rc sx_db_query(struct sx_db *db, const char *sql,
+		       const struct sx_param *params, size_t nparams,
+		       struct sx_rows **out)
+{
+	*out = NULL;
+	return db_run(db, sql, params, nparams, NULL, out);
+}
+
+enum sx_rc sx_db_exec_uncached(struct sx_db *db, const char *sql)
+{
+	enum sx_rc rc = db_run(db, sql, NULL, 0, NULL, NULL);
+
+	if (db->connected)
+		db_stmt_forget(db, sql);
+	return rc;
+}
+
+enum sx_rc sx_db_ping(struct sx_db *db)
+{
+	static const char sql[] = "SELECT 1";
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc = sx_db_query(db, sql, NULL, 0, &rows);
+
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc sx_db_begin(struct sx_db *db)
+{
+	enum sx_rc rc = SX_OK;
+
+	if (!db->connected) {
+		rc = db_connect(db);
+		if (rc)
+			return rc;
+	}
+	if (mysql_autocommit(db->my, 0)) {
+		rc = db_map_error(db, mysql_errno(db->my), mysql_error(db->my));
+		if (rc == SX_EDBDOWN) {
+			db_disconnect(db);
+			if (db_connect(db) == SX_OK && !mysql_autocommit(db->my, 0))
+				rc = SX_OK;
+		}
+		if (rc)
+			return rc;
+	}
+	db->in_tx = true;
+	return SX_OK;
+}
+
+enum sx_rc sx_db_commit(struct sx_db *db)
+{
+	enum sx_rc rc = SX_OK;
+
+	if (!db->connected)
+		return SX_EDBDOWN;
+	if (mysql_commit(db->my)) {
+		rc = db_map_error(db, mysql_errno(db->my), mysql_error(db->my));
+		if (rc == SX_EDBDOWN) {
+			db_disconnect(db);
+			return rc;
+		}
+		mysql_rollback(db->my);
+	}
+	mysql_autocommit(db->my, 1);
+	db->in_tx = false;
+	return rc;
+}
+
+void sx_db_rollback(struct sx_db *db)
+{
+	if (db->connected && db->my) {
+		if (mysql_rollback(db->my) || mysql_autocommit(db->my, 1))
+			db_disconnect(db);
+	}
+	db->in_tx = false;
+}
+
+enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
+{
+	enum sx_rc rc = SX_OK;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		rc = sx_db_begin(db);
+		if (rc)
+			break;
+		rc = fn(db, arg);
+		if (rc == SX_OK)
+			rc = sx_db_commit(db);
+		if (rc == SX_OK)
+			break;
+		sx_db_rollback(db);
+		if (rc == SX_EDEADLOCK)
+			continue;
+		if (rc == SX_EDBDOWN && db_connect(db) == SX_OK)
+			continue;
+		break;
+	}
+	return rc;
+}
+
+long long sx_rows_i64(const struct sx_rows *r, size_t row, size_t col, long long def)
+{
+	const char *s = sx_rows_get(r, row, col);
+	long long v;
+
+	if (!s || !sx_parse_ll(s, LLONG_MIN, LLONG_MAX, &v))
+		return def;
+	return v;
+}
+
+double sx_rows_f64(const struct sx_rows *r, size_t row, size_t col, double def)
+{
+	const char *s = sx_rows_get(r, row, col);
+	double v;
+
+	if (!s || !sx_parse_double(s, -1e308, 1e308, &v))
+		return def;
+	return v;
+}
+
+void sx_rows_free(struct sx_rows *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nrows * r->ncols; i++)
+		free(r->cells[i]);
+	free(r->cells);
+	free(r->lens);
+	free(r);
+}

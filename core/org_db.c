@@ -1,0 +1,154 @@
+/*
+ * Organizations and API keys.
+ */
+#include "sx.h"
+#include "org_db.h"
+#include "db.h"
+#include "log.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+void sx_sha256_hex(const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256(data, len, md);
+	for (size_t i = 0; i < sizeof(md); i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* n random bytes as unpadded base64url text into out (cap bytes). */
+static void random_b64url(char *out, size_t cap, size_t n)
+{
+	static const char al[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char raw[64];
+	size_t o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	if (n > sizeof(raw))
+		abort();
+	sx_random_bytes(raw, n);
+	for (size_t i = 0; i < n; i++) {
+		acc = (acc << 8) | raw[i];
+		bits += 8;
+		while (bits >= 6 && o + 1 < cap) {
+			bits -= 6;
+			out[o++] = al[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0 && o + 1 < cap)
+		out[o++] = al[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+	sx_wipe(raw, sizeof(raw));
+}
+
+enum sx_rc org_db_create(struct sx_db *db, const char *name, char id_out[SX_ID_MAX])
+{
+	static const char q[] =
+		"INSERT INTO organizations (id, name, signing_secret, created_at) "
+		"VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
+	char secret[64];
+	enum sx_rc rc;
+
+	sx_id_new(id_out, "o_");
+	random_b64url(secret, sizeof(secret), 32);
+	{
+		struct sx_param p[] = { sx_p_str(id_out), sx_p_str(name), sx_p_str(secret) };
+
+		rc = sx_db_exec(db, q, p, 3, NULL);
+	}
+	sx_wipe(secret, sizeof(secret));
+	return rc;
+}
+
+enum sx_rc org_db_key_create(struct sx_db *db, const char *org_id,
+			     char key_out[SX_API_KEY_LEN + 1], char key_id_out[SX_ID_MAX])
+{
+	static const char q_org[] = "SELECT 1 FROM organizations WHERE id = ?";
+	static const char q_ins[] =
+		"INSERT INTO api_keys (id, org_id, key_hash, key_prefix, created_at) "
+		"VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))";
+	struct sx_param po[] = { sx_p_str(org_id) };
+	struct sx_rows *rows = NULL;
+	char hash[65], prefix[8];
+	enum sx_rc rc;
+
+	rc = sx_db_query(db, q_org, po, 1, &rows);
+	if (rc)
+		goto out;
+	if (rows->nrows == 0) {
+		rc = SX_ENOTFOUND;
+		goto out;
+	}
+	memcpy(key_out, "sx_", 3);
+	random_b64url(key_out + 3, SX_API_KEY_LEN - 2, 32);
+	sx_sha256_hex(key_out, strlen(key_out), hash);
+	snprintf(prefix, sizeof(prefix), "%.7s", key_out);
+	sx_id_new(key_id_out, "key_");
+	{
+		struct sx_param p[] = { sx_p_str(key_id_out), sx_p_str(org_id),
+					sx_p_str(hash), sx_p_str(prefix) };
+
+		rc = sx_db_exec(db, q_ins, p, 4, NULL);
+	}
+out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc org_db_key_revoke(struct sx_db *db, const char *id_or_key)
+{
+	static const char q[] =
+		"UPDATE api_keys SET revoked_at = UTC_TIMESTAMP(6) "
+		"WHERE (id = ? OR key_hash = ?) AND revoked_at IS NULL";
+	char hash[65];
+	unsigned long long n = 0;
+	enum sx_rc rc;
+
+	sx_sha256_hex(id_or_key, strlen(id_or_key), hash);
+	{
+		struct sx_param p[] = { sx_p_str(id_or_key), sx_p_str(hash) };
+
+		rc = sx_db_exec(db, q, p, 2, &n);
+	}
+	if (rc == SX_OK && n == 0)
+		rc = SX_ENOTFOUND;
+	return rc;
+}
+
+enum sx_rc auth_lookup_key(struct sx_db *db, const char *key, size_t keylen,
+			   char org_id[SX_ID_MAX])
+{
+	static const char q[] =
+		"SELECT org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL";
+	struct sx_rows *rows = NULL;
+	char hash[65];
+	enum sx_rc rc;
+
+	if (keylen == 0 || keylen > 256)
+		return SX_EAUTH;
+	/* Only the hash reaches the database, so timing reveals nothing of the key. */
+	sx_sha256_hex(key, keylen, hash);
+	{
+		struct sx_param p[] = { sx_p_str(hash) };
+
+		rc = sx_db_query(db, q, p, 1, &rows);
+	}
+	if (rc)
+		goto out;
+	if (rows->nrows == 0) {
+		rc = SX_EAUTH;
+		goto out;
+	}
+	snprintf(org_id, SX_ID_MAX, "%s", sx_rows_get(rows, 0, 0));
+out:
+	sx_rows_free(rows);
+	return rc;
+}

@@ -1,0 +1,38 @@
+#ifndef SX_ORG_DB_H
+#define SX_ORG_DB_H
+/*
+ * Organizations and their API keys.  A key is shown once, when created;
+ * only its SHA-256 (hex) is stored, and lookups hash the presented key.
+ */
+#include "sx.h"
+#include "id.h"
+
+struct sx_db;
+
+/* Length of a generated API key: "sx_" + 43 base64url characters. */
+#define SX_API_KEY_LEN 46
+
+/* Creates an organization with a fresh signing secret; writes its id. */
+enum sx_rc org_db_create(struct sx_db *db, const char *name, char id_out[SX_ID_MAX]);
+
+/*
+ * Creates an API key for org_id.  key_out receives the key (shown once);
+ * key_id_out its id, which names it for revocation.  SX_ENOTFOUND when the
+ * organization does not exist.
+ */
+enum sx_rc org_db_key_create(struct sx_db *db, const char *org_id,
+			     char key_out[SX_API_KEY_LEN + 1], char key_id_out[SX_ID_MAX]);
+
+/* Revokes a key named by its id or by the key itself.  SX_ENOTFOUND if none. */
+enum sx_rc org_db_key_revoke(struct sx_db *db, const char *id_or_key);
+
+/*
+ * Finds the organization of an API key (revoked keys do not match).
+ * SX_EAUTH when no key matches.
+ */
+enum sx_rc auth_lookup_key(struct sx_db *db, const char *key, size_t keylen,
+			   char org_id[SX_ID_MAX]);
+
+/* Hex SHA-256 of data: 64 characters and a NUL. */
+void sx_sha256_hex(const void *data, size_t len, char out[65]);
+#endif

@@ -1,0 +1,68 @@
+#ifndef SX_H
+#define SX_H
+/*
+ * The one header every Sextant source includes first.  It brings the error
+ * enum shared by every module, the allocation helpers that abort on
+ * exhaustion, and the banned-call list.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * One error type for the whole project (curl's CURLcode).  Foreign errors are
+ * turned into one of these at the adapter that met them, and logged there
+ * once with their detail.
+ */
+enum sx_rc {
+	SX_OK = 0,
+	SX_ENOMEM,      /* allocation failed (normally aborts instead) */
+	SX_EINVAL,      /* bad argument or malformed input */
+	SX_ENOTFOUND,   /* no such row, key, file or element */
+	SX_ECONFLICT,   /* state does not allow the operation */
+	SX_ETOOBIG,     /* a capped buffer would overflow */
+	SX_EIO,         /* a system call failed */
+	SX_ETIMEOUT,    /* an operation ran out of time */
+	SX_EDB,         /* the database refused a statement */
+	SX_EDBDOWN,     /* the database cannot be reached */
+	SX_EDEADLOCK,   /* a transaction lost a lock race; retry it */
+	SX_EHTTP,       /* an outbound HTTP request failed */
+	SX_EWEBDRIVER,  /* the WebDriver endpoint reported an error */
+	SX_ESESSION,    /* the browser session is gone */
+	SX_ELLM,        /* the language model call failed */
+	SX_EPARSE,      /* an answer could not be parsed */
+	SX_EAUTH,       /* missing or wrong credentials */
+	SX_ECANCELED,   /* the task was canceled */
+	SX_EBLOCKED,    /* refused by policy (SSRF guard, allow-list) */
+	SX_ECONFIG,     /* bad configuration */
+	SX_EDONE,       /* iteration finished; not an error */
+	SX_RC_MAX
+};
+
+/* A static, human-readable description of rc; never NULL. */
+const char *sx_strerror(enum sx_rc rc);
+
+/* Allocation that aborts on exhaustion: the supervisor restarts the process. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Formats into a new string; aborts on exhaustion. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define SX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Parses a whole decimal integer in [min, max]; false on any junk. */
+bool sx_parse_ll(const char *s, long long min, long long max, long long *out);
+/* Parses a whole decimal number in [min, max]; false on any junk. */
+bool sx_parse_double(const char *s, double min, double max, double *out);
+
+/* Wipes memory that held a secret so it does not linger. */
+void sx_wipe(void *p, size_t n);
+
+#include "banned.h"
+#endif

@@ -1,0 +1,116 @@
+#ifndef SX_TASK_H
+#define SX_TASK_H
+/*
+ * The task and step model: statuses and the state machine of
+ * docs/api-contract.md, validation of a create request, and the JSON
+ * encoding of task and step objects.  Storage lives in task_db.c.
+ */
+#include "sx.h"
+#include <json-c/json.h>
+
+enum task_status {
+	TASK_CREATED,
+	TASK_QUEUED,
+	TASK_RUNNING,
+	TASK_COMPLETED,
+	TASK_TERMINATED,
+	TASK_FAILED,
+	TASK_CANCELED,
+	TASK_TIMED_OUT,
+	TASK_STATUS_COUNT
+};
+
+const char *task_status_name(enum task_status s);
+/* Parses a status name; false when unknown. */
+bool task_status_parse(const char *name, enum task_status *out);
+/* True when no move leaves s. */
+bool task_status_is_final(enum task_status s);
+/* True when the contract allows moving from `from` to `to`. */
+bool task_transition_allowed(enum task_status from, enum task_status to);
+
+enum step_status { STEP_CREATED, STEP_RUNNING, STEP_COMPLETED, STEP_FAILED, STEP_CANCELED, STEP_STATUS_COUNT };
+const char *step_status_name(enum step_status s);
+bool step_status_parse(const char *name, enum step_status *out);
+
+#define TASK_URL_MAX 2083
+#define TASK_IDEMPOTENCY_KEY_MAX 255
+
+/*
+ * Validates a create request body (raw bytes, len of them) and returns the
+ * normalized request object: url, navigation_goal, data_extraction_goal,
+ * navigation_payload, proxy_location (default RESIDENTIAL),
+ * extracted_information_schema (a string form is parsed), webhook_callback_url,
+ * totp_verification_url, totp_identifier, title, error_code_mapping,
+ * extra_http_headers, max_steps.  Unknown fields are dropped.
+ *
+ * On failure returns SX_EINVAL and sets *http_status (422 for a body that is
+ * not a JSON object or a field of the wrong type or a missing url; 400 for a
+ * value of the right type that is invalid) and *error (the response body,
+ * FastAPI's shape).  The caller owns whichever of *request / *error is set.
+ */
+enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
+			      json_object **request, int *http_status,
+			      json_object **error);
+
+/* Parses JSON text with the project's limits (depth, UTF-8, no NUL). NULL on error. */
+json_object *sx_json_parse(const char *text, size_t len, int max_depth, char *err, size_t errlen);
+
+/* 422 body: {"detail":[{"loc":["body",field],"msg":msg,"type":type}]} (field may be NULL). */
+json_object *sx_json_error_422(const char *field, const char *msg, const char *type);
+/* {"detail": msg} */
+json_object *sx_json_detail(const char *msg);
+
+/* A task as stored.  Strings are owned; NULL means JSON null. */
+struct task {
+	char *id;
+	char *org_id;
+	enum task_status status;
+	json_object *request;          /* normalized request (owned) */
+	char *created_at;              /* ISO 8601 strings */
+	char *modified_at;
+	char *queued_at;
+	char *started_at;
+	char *finished_at;
+	json_object *extracted_information;
+	char *failure_reason;
+	char *screenshot_url;
+	char *recording_url;
+	json_object *action_screenshot_urls; /* array, newest first */
+	long long step_count;
+	long long max_steps;
+	json_object *errors;           /* array of {error_code, reasoning} */
+	char *webhook_failure_reason;
+	/* agent-side fields */
+	long long attempt;
+	char *lease_owner;
+	char *proxy_used;
+};
+
+void task_release(struct task *t);
+void task_free(struct task *t);
+
+/*
+ * The public task object (docs/api-contract.md).  with_request=false gives
+ * the webhook body.  Absent values are null; the caller owns the result.
+ */
+json_object *task_to_json(const struct task *t, bool with_request);
+
+struct step {
+	char *id;
+	char *task_id;
+	char *org_id;
+	enum step_status status;
+	long long order;
+	long long retry_index;
+	bool is_last;
+	long long input_tokens;
+	long long output_tokens;
+	double cost;
+	char *created_at;
+	char *modified_at;
+	json_object *output;   /* {"actions":[…], …} or NULL */
+};
+
+void step_release(struct step *s);
+json_object *step_to_json(const struct step *s);
+#endif

@@ -1,0 +1,50 @@
+#ifndef SX_TASK_DB_H
+#define SX_TASK_DB_H
+/*
+ * Storage of tasks and steps.  Every function takes the caller's
+ * organization and never returns another organization's rows: a task of
+ * another organization is SX_ENOTFOUND, exactly as an unknown one.
+ */
+#include "sx.h"
+#include "id.h"
+#include "task.h"
+
+struct sx_db;
+
+/*
+ * Inserts a queued task.  With an idempotency key (may be NULL), a key the
+ * organization used within ttl_seconds returns that task's id instead and
+ * sets *existing.  The insert and the key are one transaction.
+ */
+enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
+			  json_object *request, long long max_steps,
+			  const char *idem_key, long long ttl_seconds,
+			  char id_out[SX_ID_MAX], bool *existing);
+
+/*
+ * Reads one task.  artifact_base prefixes artifact paths into URLs (may be
+ * NULL for paths).  The caller releases *out with task_release().
+ */
+enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id,
+		       const char *artifact_base, struct task *out);
+
+/*
+ * One page of the organization's tasks as a JSON array of task objects,
+ * newest first unless ascending.  statuses may be NULL/0 for all.
+ */
+enum sx_rc task_db_list(struct sx_db *db, const char *org_id,
+			const enum task_status *statuses, size_t nstatuses,
+			bool ascending, long long page, long long page_size,
+			const char *artifact_base, json_object **out);
+
+/*
+ * Cancels a task that is created, queued or running.  SX_ECONFLICT when it
+ * is in another status (written to *current), SX_ENOTFOUND when unknown.
+ */
+enum sx_rc task_db_cancel(struct sx_db *db, const char *org_id, const char *task_id,
+			  enum task_status *current);
+
+/* The task's steps as a JSON array ordered by order, then retry_index. */
+enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_id,
+			 json_object **out);
+#endif

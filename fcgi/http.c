@@ -1,0 +1,216 @@
+/*
+ * Reading FastCGI requests and writing JSON responses.
+ */
+#include <limits.h>
+#include <strings.h>
+#include <fcgiapp.h>
+#include "sx.h"
+#include "http.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "org_db.h"
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into out (cap bytes); '+' is a space when plus. */
+static size_t url_decode(const char *s, size_t n, char *out, size_t cap, bool plus, bool *truncated)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+			i += 2;
+		} else if (c == '+' && plus) {
+			c = ' ';
+		}
+		if (o + 1 >= cap) {
+			if (truncated)
+				*truncated = true;
+			break;
+		}
+		out[o++] = (char)c;
+	}
+	if (cap)
+		out[o] = '\0';
+	return o;
+}
+
+void http_req_init(struct http_req *req, void *fcgi, const struct sx_conf *conf, struct sx_db *db)
+{
+	FCGX_Request *fr = fcgi;
+	const char *uri, *q;
+	size_t n;
+
+	memset(req, 0, sizeof(*req));
+	req->fcgi = fcgi;
+	req->conf = conf;
+	req->db = db;
+	req->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	if (!req->method)
+		req->method = "GET";
+	/* REQUEST_URI is the raw target; the path is decoded here once. */
+	uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+	if (!uri)
+		uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+	if (!uri)
+		uri = "/";
+	q = strchr(uri, '?');
+	n = q ? (size_t)(q - uri) : strlen(uri);
+	req->path = xmalloc(n + 1);
+	n = url_decode(uri, n, req->path, n + 1, false, NULL);
+	while (n > 1 && req->path[n - 1] == '/')
+		req->path[--n] = '\0';
+	req->query = FCGX_GetParam("QUERY_STRING", fr->envp);
+	if (!req->query)
+		req->query = q ? q + 1 : "";
+	sx_buf_init(&req->body, (size_t)conf->api_max_body);
+}
+
+void http_req_release(struct http_req *req)
+{
+	free(req->path);
+	req->path = NULL;
+	sx_buf_release(&req->body);
+}
+
+const char *http_param(const struct http_req *req, const char *name)
+{
+	FCGX_Request *fr = req->fcgi;
+
+	return FCGX_GetParam(name, fr->envp);
+}
+
+enum sx_rc http_read_body(struct http_req *req)
+{
+	FCGX_Request *fr = req->fcgi;
+	const char *cl = http_param(req, "CONTENT_LENGTH");
+	long long declared = -1;
+	char chunk[8192];
+	int n;
+
+	if (cl && *cl && !sx_parse_ll(cl, 0, LLONG_MAX, &declared))
+		return SX_EINVAL;
+	if (declared > req->conf->api_max_body)
+		return SX_ETOOBIG;
+	while ((n = FCGX_GetStr(chunk, sizeof(chunk), fr->in)) > 0) {
+		enum sx_rc rc = sx_buf_append(&req->body, chunk, (size_t)n);
+
+		if (rc)
+			return rc;
+	}
+	return SX_OK;
+}
+
+enum sx_rc http_authenticate(struct http_req *req)
+{
+	const char *key = http_param(req, "HTTP_X_API_KEY");
+	enum sx_rc rc;
+
+	if (!key || !*key) {
+		const char *auth = http_param(req, "HTTP_AUTHORIZATION");
+
+		if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+			key = auth + 7;
+			while (*key == ' ')
+				key++;
+		}
+	}
+	if (!key || !*key)
+		return SX_EAUTH;
+	rc = auth_lookup_key(req->db, key, strlen(key), req->org_id);
+	return rc;
+}
+
+void http_reply_json(struct http_req *req, int status, json_object *body, const char *extra_headers)
+{
+	FCGX_Request *fr = req->fcgi;
+	size_t len = 0;
+	const char *text = body ? json_object_to_json_string_length(body,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len) : "null";
+
+	if (!body)
+		len = 4;
+	FCGX_FPrintF(fr->out,
+		     "Status: %d %s\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
+		     status, status_text(status), len, extra_headers ? extra_headers : "");
+	FCGX_PutStr(text, (int)len, fr->out);
+	req->status = status;
+	req->replied = true;
+	json_object_put(body);
+}
+
+void http_reply_detail(struct http_req *req, int status, const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "detail", json_object_new_string(msg));
+	http_reply_json(req, status, o, NULL);
+}
+
+void http_reply_db_error(struct http_req *req, enum sx_rc rc)
+{
+	(void)rc;
+	http_reply_detail(req, 503, "Service unavailable: the database is not reachable, try again");
+}
+
+const char *http_query_next(const char *query, const char *key, char *out, size_t outlen,
+			    bool *truncated)
+{
+	size_t klen = strlen(key);
+	const char *p = query;
+
+	if (truncated)
+		*truncated = false;
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', plen);
+		size_t nlen = eq ? (size_t)(eq - p) : plen;
+		char name[64];
+
+		if (nlen < sizeof(name)) {
+			url_decode(p, nlen, name, sizeof(name), true, NULL);
+			if (strlen(name) == klen && memcmp(name, key, klen) == 0) {
+				if (eq)
+					url_decode(eq + 1, plen - nlen - 1, out, outlen, true, truncated);
+				else if (outlen)
+					out[0] = '\0';
+				return amp ? amp + 1 : p + plen;
+			}
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return NULL;
+}

@@ -1,0 +1,64 @@
+#ifndef SX_FCGI_HTTP_H
+#define SX_FCGI_HTTP_H
+/*
+ * One FastCGI request and its response: the only place besides main.c that
+ * knows libfcgi.  Handlers read parameters and the body through these
+ * functions and answer with http_reply_json(), which writes the status line,
+ * Content-Type and the compact JSON body.
+ */
+#include "sx.h"
+#include "buf.h"
+#include "id.h"
+#include <json-c/json.h>
+
+struct sx_conf;
+struct sx_db;
+
+struct http_req {
+	void *fcgi;                /* FCGX_Request * */
+	const struct sx_conf *conf;
+	struct sx_db *db;
+	const char *method;
+	char *path;                /* decoded path, without query or trailing slash */
+	const char *query;         /* raw query string ("" when none) */
+	char org_id[SX_ID_MAX];    /* set by http_authenticate() */
+	struct sx_buf body;
+	int status;                /* status sent, for the access log */
+	bool replied;
+};
+
+/* Prepares req for the FastCGI request fcgi (an FCGX_Request *). */
+void http_req_init(struct http_req *req, void *fcgi, const struct sx_conf *conf, struct sx_db *db);
+void http_req_release(struct http_req *req);
+
+/* A CGI parameter (e.g. "HTTP_X_API_KEY"); NULL when absent. */
+const char *http_param(const struct http_req *req, const char *name);
+
+/*
+ * Reads the body into req->body, at most conf->api_max_body bytes.
+ * SX_ETOOBIG when the declared or actual length is larger.
+ */
+enum sx_rc http_read_body(struct http_req *req);
+
+/*
+ * Finds the organization of the request's API key (x-api-key, or
+ * Authorization: Bearer).  SX_EAUTH when missing/wrong/revoked, SX_EDBDOWN /
+ * SX_EDB when the database did not answer.
+ */
+enum sx_rc http_authenticate(struct http_req *req);
+
+/* Writes status and body (takes ownership of body). Extra headers may be NULL. */
+void http_reply_json(struct http_req *req, int status, json_object *body, const char *extra_headers);
+/* {"detail": msg} with status. */
+void http_reply_detail(struct http_req *req, int status, const char *msg);
+/* The answer to a database failure: 503 JSON. */
+void http_reply_db_error(struct http_req *req, enum sx_rc rc);
+
+/*
+ * Finds the first value of key in a query string, URL-decoded, into out
+ * (capped at outlen-1 bytes).  Returns the position after the match so that
+ * repeated keys can be iterated (pass it back as from), or NULL when none.
+ */
+const char *http_query_next(const char *query, const char *key, char *out, size_t outlen,
+			    bool *truncated);
+#endif

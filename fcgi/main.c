@@ -1,0 +1,193 @@
+/*
+ * sextant-api: the Task API as a pre-forked FastCGI responder.
+ *
+ *   sextant-api --config FILE
+ *
+ * The supervisor opens the unix socket, forks api_workers workers and
+ * replaces any that die.  Each worker holds one database connection and
+ * answers one request at a time.  SIGTERM (or SIGINT) stops accepting; a
+ * worker finishes the request in hand, then exits; the supervisor waits for
+ * them and removes the socket.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+
+#include "sx.h"
+#include "conf.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "timeutil.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/*
+ * Installs the stop handler without SA_RESTART, so a worker blocked in
+ * accept() returns from it with EINTR and sees the flag.
+ */
+static void install_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void handle_one(FCGX_Request *fr, const struct sx_conf *conf, struct sx_db *db)
+{
+	struct http_req req;
+	int64_t t0 = sx_mono_ms();
+
+	http_req_init(&req, fr, conf, db);
+	router_dispatch(&req);
+	if (!req.replied)
+		http_reply_detail(&req, 500, "Internal Server Error");
+	log_debug("api", "method=%s path=%s status=%d ms=%lld", req.method,
+		  sx_log_quote(req.path), req.status, (long long)(sx_mono_ms() - t0));
+	http_req_release(&req);
+}
+
+static int worker_main(int listen_fd, const struct sx_conf *conf)
+{
+	FCGX_Request fr;
+	struct sx_db *db = NULL;
+
+	install_handlers();
+	/* A database that is down now is retried on the first request. */
+	if (sx_db_open(&db, conf) != SX_OK)
+		log_warn("api", "msg=\"database not reachable at start; will retry per request\"");
+	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_error("api", "msg=\"FCGX_InitRequest failed\"");
+		return 1;
+	}
+	while (!stopping) {
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (stopping)
+				break;
+			if (errno == EINTR)
+				continue;
+			log_error("api", "msg=\"accept failed\" error=%s", sx_log_quote(strerror(errno)));
+			sx_sleep_ms(100, NULL);
+			continue;
+		}
+		handle_one(&fr, conf, db);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 0);
+	sx_db_free(db);
+	return 0;
+}
+
+static pid_t spawn_worker(int listen_fd, const struct sx_conf *conf)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sx_conf copy = *conf;
+
+		_exit(worker_main(listen_fd, &copy));
+	}
+	if (pid < 0)
+		log_error("api", "msg=\"fork failed\" error=%s", sx_log_quote(strerror(errno)));
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	struct sx_conf conf;
+	enum sx_log_level lvl = SX_LOG_INFO;
+	char err[512];
+	pid_t *workers = NULL;
+	int listen_fd = -1, status = 1;
+	long long n;
+
+	sx_conf_defaults(&conf);
+	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
+		fputs("usage: sextant-api --config FILE\n", stderr);
+		status = 2;
+		goto out;
+	}
+	if (sx_conf_load(&conf, argv[2], err, sizeof(err)) != SX_OK) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	sx_log_level_parse(conf.log_level, &lvl);
+	sx_log_init("sextant-api", lvl);
+	if (FCGX_Init() != 0) {
+		log_error("api", "msg=\"FCGX_Init failed\"");
+		goto out;
+	}
+	unlink(conf.api_socket);
+	listen_fd = FCGX_OpenSocket(conf.api_socket, 256);
+	if (listen_fd < 0) {
+		log_error("api", "msg=\"cannot listen\" socket=%s", sx_log_quote(conf.api_socket));
+		goto out;
+	}
+	if (chmod(conf.api_socket, (mode_t)conf.api_socket_mode) != 0)
+		log_warn("api", "msg=\"chmod socket failed\" error=%s", sx_log_quote(strerror(errno)));
+
+	install_handlers();
+	n = conf.api_workers;
+	workers = xcalloc((size_t)n, sizeof(*workers));
+	for (long long i = 0; i < n; i++)
+		workers[i] = spawn_worker(listen_fd, &conf);
+	log_info("api", "msg=started socket=%s workers=%lld", sx_log_quote(conf.api_socket), n);
+
+	while (!stopping) {
+		int ws;
+		pid_t pid = waitpid(-1, &ws, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			sx_sleep_ms(200, NULL);
+			continue;
+		}
+		for (long long i = 0; i < n; i++) {
+			if (workers[i] != pid)
+				continue;
+			if (WIFSIGNALED(ws))
+				log_error("api", "msg=\"worker died\" pid=%d signal=%d", (int)pid, WTERMSIG(ws));
+			else
+				log_warn("api", "msg=\"worker exited\" pid=%d status=%d", (int)pid, WEXITSTATUS(ws));
+			workers[i] = stopping ? 0 : spawn_worker(listen_fd, &conf);
+			/* A worker that cannot start should not spin the supervisor. */
+			if (!stopping)
+				sx_sleep_ms(100, NULL);
+		}
+	}
+	log_info("api", "msg=\"stopping\"");
+	for (long long i = 0; i < n; i++)
+		if (workers[i] > 0)
+			kill(workers[i], SIGTERM);
+	for (long long i = 0; i < n; i++) {
+		if (workers[i] > 0) {
+			while (waitpid(workers[i], NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+	}
+	unlink(conf.api_socket);
+	log_info("api", "msg=stopped");
+	status = 0;
+out:
+	free(workers);
+	if (listen_fd >= 0)
+		close(listen_fd);
+	sx_conf_release(&conf);
+	return status;
+}

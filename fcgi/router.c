@@ -1,0 +1,100 @@
+/*
+ * The route table.
+ */
+#include "sx.h"
+#include "router.h"
+#include "log.h"
+
+enum route_arg { ARG_NONE, ARG_TASK };
+
+struct route {
+	const char *method;
+	const char *prefix;       /* path before the task id, or the whole path */
+	enum route_arg arg;
+	const char *suffix;       /* after the task id ("" for none) */
+	void (*plain)(struct http_req *);
+	void (*with_id)(struct http_req *, const char *);
+};
+
+static const struct route routes[] = {
+	{ "POST", "/api/v1/tasks", ARG_NONE, "", tasks_create, NULL },
+	{ "GET", "/api/v1/tasks", ARG_NONE, "", tasks_list, NULL },
+	{ "GET", "/api/v1/tasks/", ARG_TASK, "", NULL, tasks_get },
+	{ "GET", "/api/v1/tasks/", ARG_TASK, "/steps", NULL, tasks_steps },
+	{ "POST", "/api/v1/tasks/", ARG_TASK, "/cancel", NULL, tasks_cancel },
+};
+
+/* Matches path against r; writes the id segment into id when it has one. */
+static bool route_match(const struct route *r, const char *path, char *id, size_t idlen)
+{
+	size_t plen = strlen(r->prefix);
+	const char *seg, *end;
+	size_t slen = strlen(r->suffix);
+
+	if (r->arg == ARG_NONE)
+		return strcmp(path, r->prefix) == 0;
+	if (strncmp(path, r->prefix, plen) != 0)
+		return false;
+	seg = path + plen;
+	end = strchr(seg, '/');
+	if (!end)
+		end = seg + strlen(seg);
+	if (end == seg || strcmp(end, r->suffix) != 0 || (slen == 0 && *end))
+		return false;
+	if ((size_t)(end - seg) >= idlen)
+		return false;
+	memcpy(id, seg, (size_t)(end - seg));
+	id[end - seg] = '\0';
+	return true;
+}
+
+void router_dispatch(struct http_req *req)
+{
+	const struct route *hit = NULL;
+	char id[256], allow[64] = "";
+	bool path_known = false;
+	enum sx_rc rc;
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(routes); i++) {
+		char tmp[256];
+
+		if (!route_match(&routes[i], req->path, tmp, sizeof(tmp)))
+			continue;
+		path_known = true;
+		if (!strstr(allow, routes[i].method)) {
+			size_t l = strlen(allow);
+
+			snprintf(allow + l, sizeof(allow) - l, "%s%s", l ? ", " : "", routes[i].method);
+		}
+		if (strcmp(req->method, routes[i].method) == 0 && !hit) {
+			hit = &routes[i];
+			memcpy(id, tmp, sizeof(id));
+		}
+	}
+	if (!path_known) {
+		http_reply_detail(req, 404, "Not Found");
+		return;
+	}
+	if (!hit) {
+		char hdr[96];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "detail", json_object_new_string("Method Not Allowed"));
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+		http_reply_json(req, 405, o, hdr);
+		return;
+	}
+	rc = http_authenticate(req);
+	if (rc == SX_EAUTH) {
+		http_reply_detail(req, 403, "Invalid credentials");
+		return;
+	}
+	if (rc) {
+		http_reply_db_error(req, rc);
+		return;
+	}
+	if (hit->arg == ARG_TASK)
+		hit->with_id(req, id);
+	else
+		hit->plain(req);
+}

@@ -1,0 +1,265 @@
+/*
+ * Handlers of the task routes (docs/api-contract.md).
+ */
+#include <limits.h>
+#include "sx.h"
+#include "router.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "task.h"
+#include "task_db.h"
+
+/* Request bodies may nest this deep (navigation payloads are nested facts). */
+#define BODY_MAX_DEPTH 64
+
+/* A task id the API answers about: tsk_ + 26 base32 characters. */
+static bool task_id_ok(const char *id)
+{
+	return sx_id_valid(id, "tsk_");
+}
+
+static void reply_not_found(struct http_req *req, const char *task_id)
+{
+	char msg[128];
+
+	/* The id is echoed only when it is well formed, so no junk is reflected. */
+	if (task_id_ok(task_id))
+		snprintf(msg, sizeof(msg), "Task %s not found", task_id);
+	else
+		snprintf(msg, sizeof(msg), "Task not found");
+	http_reply_detail(req, 404, msg);
+}
+
+static void reply_422(struct http_req *req, const char *where, const char *field,
+		      const char *msg, const char *type)
+{
+	json_object *o = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	json_object *e = json_object_new_object();
+	json_object *loc = json_object_new_array();
+
+	json_object_array_add(loc, json_object_new_string(where));
+	if (field)
+		json_object_array_add(loc, json_object_new_string(field));
+	json_object_object_add(e, "loc", loc);
+	json_object_object_add(e, "msg", json_object_new_string(msg));
+	json_object_object_add(e, "type", json_object_new_string(type));
+	json_object_array_add(arr, e);
+	json_object_object_add(o, "detail", arr);
+	http_reply_json(req, 422, o, NULL);
+}
+
+/*
+ * Parses an integer header or query value in [min, max].  Writes the 422
+ * answer and returns false when it is not one.
+ */
+static bool int_field(struct http_req *req, const char *where, const char *field,
+		      const char *s, long long min, long long max, long long *out)
+{
+	char msg[96];
+	long long v;
+
+	if (!sx_parse_ll(s, LLONG_MIN, LLONG_MAX, &v)) {
+		reply_422(req, where, field,
+			  "Input should be a valid integer, unable to parse string as an integer",
+			  "int_parsing");
+		return false;
+	}
+	if (v < min) {
+		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
+		reply_422(req, where, field, msg, "greater_than_equal");
+		return false;
+	}
+	if (v > max) {
+		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
+		reply_422(req, where, field, msg, "less_than_equal");
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+void tasks_create(struct http_req *req)
+{
+	const struct sx_conf *c = req->conf;
+	const char *override = http_param(req, "HTTP_X_MAX_STEPS_OVERRIDE");
+	const char *idem = http_param(req, "HTTP_IDEMPOTENCY_KEY");
+	json_object *request = NULL, *error = NULL, *resp, *ms;
+	long long max_steps = c->max_steps_default;
+	char id[SX_ID_MAX];
+	bool existing = false;
+	int status = 0;
+	enum sx_rc rc;
+
+	if (override && !int_field(req, "header", "x-max-steps-override", override,
+				   1, c->max_steps_limit, &max_steps))
+		goto out;
+	if (idem && (!*idem || strlen(idem) > TASK_IDEMPOTENCY_KEY_MAX)) {
+		reply_422(req, "header", "idempotency-key",
+			  "Idempotency-Key must be 1 to 255 characters", "string_too_long");
+		goto out;
+	}
+	rc = http_read_body(req);
+	if (rc == SX_ETOOBIG) {
+		http_reply_detail(req, 413, "Request body too large");
+		goto out;
+	}
+	if (rc) {
+		http_reply_detail(req, 400, "Could not read the request body");
+		goto out;
+	}
+	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, BODY_MAX_DEPTH,
+				&request, &status, &error);
+	if (rc) {
+		http_reply_json(req, status ? status : 422, error, NULL);
+		error = NULL;
+		goto out;
+	}
+	/* The header wins over the body's max_steps, which wins over the default. */
+	if (!override && json_object_object_get_ex(request, "max_steps", &ms) &&
+	    json_object_is_type(ms, json_type_int)) {
+		max_steps = json_object_get_int64(ms);
+		if (max_steps > c->max_steps_limit)
+			max_steps = c->max_steps_limit;
+	}
+	rc = task_db_create(req->db, req->org_id, request, max_steps,
+			    idem, c->idempotency_ttl, id, &existing);
+	if (rc) {
+		log_warn("api", "msg=\"create failed\" org=%s error=%s", req->org_id,
+			 sx_log_quote(sx_strerror(rc)));
+		http_reply_db_error(req, rc);
+		goto out;
+	}
+	log_info("api", "msg=\"task created\" org=%s task=%s max_steps=%lld replay=%d",
+		 req->org_id, id, max_steps, existing);
+	resp = json_object_new_object();
+	json_object_object_add(resp, "task_id", json_object_new_string(id));
+	http_reply_json(req, 200, resp, NULL);
+out:
+	json_object_put(request);
+	json_object_put(error);
+}
+
+void tasks_list(struct http_req *req)
+{
+	enum task_status statuses[TASK_STATUS_COUNT];
+	size_t nstatuses = 0;
+	long long page = 1, page_size = 10;
+	bool ascending = false, trunc;
+	char val[64];
+	const char *p;
+	json_object *arr = NULL;
+	enum sx_rc rc;
+
+	if (http_query_next(req->query, "page", val, sizeof(val), &trunc) &&
+	    !int_field(req, "query", "page", val, 1, 1000000000LL, &page))
+		return;
+	if (http_query_next(req->query, "page_size", val, sizeof(val), &trunc) &&
+	    !int_field(req, "query", "page_size", val, 1, 100, &page_size))
+		return;
+	if (http_query_next(req->query, "order", val, sizeof(val), &trunc)) {
+		if (strcmp(val, "asc") == 0) {
+			ascending = true;
+		} else if (strcmp(val, "desc") != 0) {
+			reply_422(req, "query", "order", "Input should be 'asc' or 'desc'", "enum");
+			return;
+		}
+	}
+	p = req->query;
+	while ((p = http_query_next(p, "task_status", val, sizeof(val), &trunc)) != NULL) {
+		enum task_status s;
+		bool seen = false;
+
+		if (!task_status_parse(val, &s)) {
+			reply_422(req, "query", "task_status",
+				  "Input should be 'created', 'queued', 'running', 'completed', "
+				  "'terminated', 'failed', 'canceled' or 'timed_out'", "enum");
+			return;
+		}
+		for (size_t i = 0; i < nstatuses; i++)
+			seen = seen || statuses[i] == s;
+		if (!seen)
+			statuses[nstatuses++] = s;
+	}
+	rc = task_db_list(req->db, req->org_id, statuses, nstatuses, ascending, page, page_size,
+			  req->conf->public_base_url, &arr);
+	if (rc) {
+		http_reply_db_error(req, rc);
+		return;
+	}
+	http_reply_json(req, 200, arr, NULL);
+}
+
+void tasks_get(struct http_req *req, const char *task_id)
+{
+	struct task t;
+	enum sx_rc rc;
+
+	if (!task_id_ok(task_id)) {
+		reply_not_found(req, task_id);
+		return;
+	}
+	rc = task_db_get(req->db, req->org_id, task_id, req->conf->public_base_url, &t);
+	if (rc == SX_ENOTFOUND)
+		reply_not_found(req, task_id);
+	else if (rc)
+		http_reply_db_error(req, rc);
+	else
+		http_reply_json(req, 200, task_to_json(&t, true), NULL);
+	task_release(&t);
+}
+
+void tasks_steps(struct http_req *req, const char *task_id)
+{
+	json_object *arr = NULL;
+	enum sx_rc rc;
+
+	if (!task_id_ok(task_id)) {
+		reply_not_found(req, task_id);
+		return;
+	}
+	rc = task_db_steps(req->db, req->org_id, task_id, &arr);
+	if (rc == SX_ENOTFOUND)
+		reply_not_found(req, task_id);
+	else if (rc)
+		http_reply_db_error(req, rc);
+	else
+		http_reply_json(req, 200, arr, NULL);
+}
+
+void tasks_cancel(struct http_req *req, const char *task_id)
+{
+	enum task_status current = TASK_CREATED;
+	struct task t;
+	char msg[160];
+	enum sx_rc rc;
+
+	if (!task_id_ok(task_id)) {
+		reply_not_found(req, task_id);
+		return;
+	}
+	rc = task_db_cancel(req->db, req->org_id, task_id, &current);
+	if (rc == SX_ENOTFOUND) {
+		reply_not_found(req, task_id);
+		return;
+	}
+	if (rc == SX_ECONFLICT) {
+		snprintf(msg, sizeof(msg), "Invalid task status transition from %s to canceled for %s",
+			 task_status_name(current), task_id);
+		http_reply_detail(req, 409, msg);
+		return;
+	}
+	if (rc) {
+		http_reply_db_error(req, rc);
+		return;
+	}
+	log_info("api", "msg=\"task canceled\" org=%s task=%s", req->org_id, task_id);
+	/* Answer with the task as it now stands, as Skyvern does. */
+	rc = task_db_get(req->db, req->org_id, task_id, req->conf->public_base_url, &t);
+	if (rc == SX_OK)
+		http_reply_json(req, 200, task_to_json(&t, true), NULL);
+	else
+		http_reply_detail(req, 200, "Task canceled");
+	task_release(&t);
+}

@@ -1,0 +1,60 @@
+#ifndef SX_TEST_CLIENT_H
+#define SX_TEST_CLIENT_H
+/*
+ * Helpers for integration tests: HTTP calls through the stack's nginx
+ * (SX_URL), direct database reads (SX_CONF) to check what was written, and
+ * organization/key set-up through the real sextant-admin (SX_ADMIN).  The
+ * stack must be up: run the tests with `./stack test`.
+ */
+#include "sx.h"
+#include <json-c/json.h>
+
+struct sx_db;
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	char content_type[128];
+	json_object *json;      /* NULL when the body is not JSON */
+};
+
+/* An environment variable the stack sets; fails the test when missing. */
+const char *tenv(const char *name);
+
+/*
+ * Sends method path (appended to SX_URL) with an optional API key (NULL for
+ * none), body (NULL for none, len bytes) and extra headers (NULL-terminated
+ * "Name: value" strings, or NULL).  Always returns a response; status 0 on
+ * a transport error.
+ */
+struct resp *api_call(const char *method, const char *path, const char *key,
+		      const char *body, size_t len, const char *const *headers);
+struct resp *api_get(const char *path, const char *key);
+struct resp *api_post_json(const char *path, const char *key, const char *body);
+void resp_free(struct resp *r);
+
+/* A member of the response's JSON object, or NULL. */
+json_object *jget(const struct resp *r, const char *key);
+const char *jstr(json_object *o, const char *key);
+
+/* Runs sextant-admin with args; returns its trimmed stdout (caller frees) or NULL. */
+char *admin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A new organization with one key, for tests that need their own rows. */
+struct test_org {
+	char id[64];
+	char key[128];
+};
+void test_org_new(struct test_org *o, const char *name);
+
+/* The test process's database connection (opened on first use). */
+struct sx_db *tdb(void);
+/* SELECT COUNT(*) … with one string parameter. */
+long long db_count1(const char *sql, const char *param);
+/* Runs an UPDATE/DELETE with up to two string parameters. */
+void db_exec2(const char *sql, const char *p1, const char *p2);
+
+/* Creates a task for key with a minimal body; returns its id (caller frees). */
+char *create_task(const char *key, const char *url);
+#endif

@@ -120,6 +120,48 @@ static bool json_text_has_nul_escape(const char *s, size_t len)
 }
 
 /*
+ * Strict UTF-8 (RFC 3629): json-c's own check lets through overlong forms
+ * (C0 80, a NUL in disguise), UTF-16 surrogates and code points above
+ * U+10FFFF, which MariaDB's utf8mb4 would then refuse.  Returns the offset
+ * of the first bad byte, or len when all is well.
+ */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, j;
+	uint32_t cp, min;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xC2 && s[i] <= 0xDF) {
+			n = 1;
+			cp = s[i] & 0x1Fu;
+			min = 0x80;
+		} else if (s[i] >= 0xE0 && s[i] <= 0xEF) {
+			n = 2;
+			cp = s[i] & 0x0Fu;
+			min = 0x800;
+		} else if (s[i] >= 0xF0 && s[i] <= 0xF4) {
+			n = 3;
+			cp = s[i] & 0x07u;
+			min = 0x10000;
+		} else {
+			break;
+		}
+		if (len - i - 1 < n)
+			break;
+		for (j = 1; j <= n && (s[i + j] & 0xC0) == 0x80; j++)
+			cp = (cp << 6) | (s[i + j] & 0x3Fu);
+		if (j <= n || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			break;
+		i += n + 1;
+	}
+	return i;
+}
+
+/*
  * Second line of defence after the raw scan: no string value may hold an
  * embedded NUL, and no number may be NaN or infinite (json-c accepts NaN
  * and overflows 1e400 to infinity, neither of which is JSON).  Recursion is
@@ -171,9 +213,11 @@ static void json_set_err(char *err, size_t errlen, const char *msg, size_t offse
 
 /*
  * Parses exactly one JSON value from text[0..len) with json-c in strict
- * mode, validating UTF-8 and refusing nesting deeper than max_depth (the
- * json-c default when max_depth <= 0).  Only whitespace may follow the
- * value.  Returns a new reference, or NULL with a message in err.
+ * mode, validating UTF-8 strictly and refusing containers nested more
+ * than max_depth deep (`[[1]]` is depth 2; json-c's default when
+ * max_depth <= 0).  NUL bytes and \u0000 escapes are refused anywhere.
+ * Only whitespace may follow the value.  Returns a new reference, or NULL
+ * with a message (bounded by errlen) in err.
  */
 json_object *sx_json_parse(const char *text, size_t len, int max_depth, char *err, size_t errlen)
 {
@@ -199,11 +243,18 @@ json_object *sx_json_parse(const char *text, size_t len, int max_depth, char *er
 		json_set_err(err, errlen, "NUL byte in input", (size_t)(nul - text), true);
 		goto out;
 	}
+	i = utf8_invalid_at((const unsigned char *)text, len);
+	if (i < len) {
+		json_set_err(err, errlen, "invalid UTF-8", i, true);
+		goto out;
+	}
 	if (json_text_has_nul_escape(text, len)) {
 		json_set_err(err, errlen, "\\u0000 escape in a string", 0, false);
 		goto out;
 	}
-	tok = json_tokener_new_ex(max_depth > 0 ? max_depth : JSON_TOKENER_DEFAULT_DEPTH);
+	/* json-c's depth counts the top level too: N allows N - 1 nested containers. */
+	tok = json_tokener_new_ex(max_depth > 0 && max_depth < INT_MAX ? max_depth + 1
+								     : JSON_TOKENER_DEFAULT_DEPTH);
 	if (!tok) {
 		fputs("sextant: out of memory creating a JSON tokener\n", stderr);
 		abort();

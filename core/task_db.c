@@ -193,6 +193,23 @@ out:
 	return rc;
 }
 
+enum sx_rc task_db_get_any(struct sx_db *db, const char *task_id, struct task *out)
+{
+	static const char q[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(task_id) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sx_db_query(db, q, p, 1, &rows);
+	if (rc == SX_OK && rows->nrows == 0)
+		rc = SX_ENOTFOUND;
+	if (rc == SX_OK)
+		task_from_row(rows, 0, NULL, out);
+	sx_rows_free(rows);
+	return rc;
+}
+
 enum sx_rc task_db_list(struct sx_db *db, const char *org_id,
 			const enum task_status *statuses, size_t nstatuses,
 			bool ascending, long long page, long long page_size,
@@ -276,6 +293,8 @@ static enum sx_rc task_cancel_tx(struct sx_db *db, void *arg)
 	}
 	rc = sx_db_exec(db, q_cancel, p, 2, NULL);
 	if (rc == SX_OK)
+		rc = task_db_queue_webhook(db, c->task_id);
+	if (rc == SX_OK)
 		c->current = TASK_CANCELED;
 out:
 	sx_rows_free(rows);
@@ -344,4 +363,22 @@ enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_
 out:
 	sx_rows_free(rows);
 	return rc;
+}
+
+enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id)
+{
+	static const char q[] =
+		"INSERT INTO webhook_deliveries (id, task_id, org_id, url, status, attempts, "
+		"next_attempt_at, expires_at, created_at) "
+		"SELECT ?, id, org_id, JSON_VALUE(request, '$.webhook_callback_url'), 'pending', 0, "
+		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY, UTC_TIMESTAMP(6) "
+		"FROM tasks WHERE id = ? AND JSON_VALUE(request, '$.webhook_callback_url') IS NOT NULL";
+	char id[SX_ID_MAX];
+
+	sx_id_new(id, "whd_");
+	{
+		struct sx_param p[] = { sx_p_str(id), sx_p_str(task_id) };
+
+		return sx_db_exec(db, q, p, 2, NULL);
+	}
 }

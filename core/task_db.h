@@ -47,4 +47,14 @@ enum sx_rc task_db_cancel(struct sx_db *db, const char *org_id, const char *task
 /* The task's steps as a JSON array ordered by order, then retry_index. */
 enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_id,
 			 json_object **out);
+
+
+/*
+ * Queues the webhook delivery of a task that just reached a final status,
+ * when its request has a webhook_callback_url.  Called inside the
+ * transaction that set the status, so there is exactly one per final move.
+ */
+enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id);
+/* Reads a task whatever its organization (for the agent). */
+enum sx_rc task_db_get_any(struct sx_db *db, const char *task_id, struct task *out);
 #endif

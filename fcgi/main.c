@@ -19,7 +19,7 @@
 #include "sx.h"
 #include "conf.h"
 #include "db.h"
-#include "http.h"
+#include "request.h"
 #include "log.h"
 #include "router.h"
 #include "timeutil.h"

@@ -6,7 +6,7 @@
  * authentication, as FastAPI answers them.  Matched routes authenticate,
  * then call the handler with the path's task id (or NULL).
  */
-#include "http.h"
+#include "request.h"
 
 void router_dispatch(struct http_req *req);
 

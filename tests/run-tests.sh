@@ -39,8 +39,16 @@ for arg in "$@"; do
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 	# Criterion counts a crash among the failures already; keep it visible.
+	# A sanitizer report does not fail a Criterion test by itself: count it.
+	sanitizer=0
+	if grep -a -q -E 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$log"; then
+		sanitizer=1
+		f=$(( ${f:-0} + 1 ))
+		failed=$((failed + 1))
+	fi
 	if [ "${f:-0}" -gt 0 ] || [ "${c:-0}" -gt 0 ] || [ "$status" -ne 0 ]; then
-		grep -a -E '\[(FAIL|----)\]|CRASH|ERROR|Assertion|runtime error|AddressSanitizer' "$log" | head -n 40
+		grep -a -E '\[(FAIL|----)\]|CRASH|ERROR|Assertion|runtime error|Sanitizer' "$log" | head -n 40
+		[ "$sanitizer" -eq 1 ] && echo "   $name: sanitizer report (see $log)"
 		[ "${f:-0}" -eq 0 ] && failed=$((failed + 1))
 		failed_progs="$failed_progs $name"
 	fi

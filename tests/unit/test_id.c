@@ -76,8 +76,9 @@ Test(id, timestamp_is_the_current_millisecond)
 
 Test(id, valid_rejects_wrong_prefix_length_and_chars)
 {
+	static const char wrong[] = { 'i', 'l', 'o', 'u', 'A', 'Z', '-', '_', ' ', '!' };
 	char id[SX_ID_MAX], bad[SX_ID_MAX + 8];
-	size_t n;
+	size_t n, i;
 
 	sx_id_new(id, "tsk_");
 	n = strlen(id);
@@ -93,9 +94,6 @@ Test(id, valid_rejects_wrong_prefix_length_and_chars)
 	cr_assert_not(sx_id_valid(bad, "tsk_"), "25 chars");
 	snprintf(bad, sizeof(bad), "%sa", id);
 	cr_assert_not(sx_id_valid(bad, "tsk_"), "27 chars");
-
-	static const char wrong[] = { 'i', 'l', 'o', 'u', 'A', 'Z', '-', '_', ' ', '!' };
-	size_t i;
 
 	for (i = 0; i < sizeof(wrong); i++) {
 		memcpy(bad, id, n + 1);

@@ -5,7 +5,7 @@
 #include <strings.h>
 #include <fcgiapp.h>
 #include "sx.h"
-#include "http.h"
+#include "request.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"

@@ -1,5 +1,5 @@
-#ifndef SX_FCGI_HTTP_H
-#define SX_FCGI_HTTP_H
+#ifndef SX_FCGI_REQUEST_H
+#define SX_FCGI_REQUEST_H
 /*
  * One FastCGI request and its response: the only place besides main.c that
  * knows libfcgi.  Handlers read parameters and the body through these

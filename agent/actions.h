@@ -1,0 +1,38 @@
+#ifndef SX_ACTIONS_H
+#define SX_ACTIONS_H
+/*
+ * The actions a model may ask for, executed with WebDriver element commands.
+ * Each returns SX_OK or an error with a human-readable message in err (it
+ * goes into the step's output and, on the last retry, the failure_reason).
+ */
+#include "sx.h"
+#include <json-c/json.h>
+
+struct wd_session;
+struct scrape_result;
+
+enum action_type {
+	ACT_CLICK, ACT_INPUT_TEXT, ACT_SELECT_OPTION, ACT_CHECK, ACT_UNCHECK,
+	ACT_UPLOAD_FILE, ACT_KEYPRESS, ACT_SCROLL, ACT_GOTO_URL, ACT_WAIT,
+	ACT_COMPLETE, ACT_TERMINATE, ACT_SOLVE_CAPTCHA, ACT_UNKNOWN
+};
+
+/* The type named by an action object's "action" member. */
+enum action_type action_type_of(json_object *action);
+const char *action_type_name(enum action_type t);
+
+struct action_env {
+	struct wd_session *wd;
+	const struct scrape_result *page;   /* the observation the model saw */
+	const char *work_dir;               /* for downloaded files */
+	volatile const int *stop;           /* interrupts waits when set */
+	/* Downloads url to path for upload_file (the SSRF-guarded fetcher). */
+	enum sx_rc (*download)(const char *url, const char *path, char *err, size_t errlen);
+};
+
+/* Executes one element/browser action (not complete/terminate/solve_captcha). */
+enum sx_rc action_execute(const struct action_env *env, json_object *action, char *err, size_t errlen);
+
+/* A short signature of an action ("click e12"), for loop detection. */
+void action_signature(json_object *action, char *out, size_t outlen);
+#endif

@@ -1,0 +1,44 @@
+#ifndef SX_ARTIFACTS_H
+#define SX_ARTIFACTS_H
+/*
+ * Files the agent writes for a task — screenshots, LLM exchanges, later the
+ * recording — under <artifacts_dir>/<org_id>/<task_id>/, each with a row in
+ * `artifacts`.  The task's screenshot_artifact / action_screenshot_artifacts
+ * columns are kept current so reading a task stays one query.
+ */
+#include "sx.h"
+#include <json-c/json.h>
+
+struct sx_db;
+
+#define ART_SCREENSHOT_STEP "screenshot_llm"
+#define ART_SCREENSHOT_ACTION "screenshot_action"
+#define ART_SCREENSHOT_FINAL "screenshot_final"
+#define ART_LLM_REQUEST "llm_request"
+#define ART_LLM_RESPONSE "llm_response"
+
+struct artifact_ctx {
+	struct sx_db *db;
+	const char *root;       /* artifacts_dir */
+	const char *org_id;
+	const char *task_id;
+};
+
+/*
+ * Writes data to a new file of the task (atomically: a temporary file
+ * renamed into place) and records it.  step_id may be NULL.  The relative
+ * path is written to rel_out when it is not NULL (caller frees).
+ */
+enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, const char *type,
+			 const char *ext, const void *data, size_t len, char **rel_out);
+
+/* The task's own directory (created when missing); caller frees. */
+char *artifact_task_dir(const struct artifact_ctx *a);
+
+/*
+ * Returns a copy of text with the navigation payload's secret values (those
+ * under keys that name a password, secret, token, code, PIN, card number,
+ * …) replaced by "********".  Caller frees.
+ */
+char *artifact_mask_secrets(const char *text, json_object *payload);
+#endif

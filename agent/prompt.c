@@ -1,0 +1,261 @@
+/*
+ * The prompt texts.  Everything the model must obey is in the system
+ * prompt; the user prompt carries only the facts of this step, laid out the
+ * same way every time so that the model (and a reader of the artifacts)
+ * finds each part under its heading.
+ */
+#include "sx.h"
+#include "buf.h"
+#include "prompt.h"
+
+/*
+ * Prompts are built from inputs that are capped upstream (request body,
+ * element list, page text), so hitting this is a broken invariant.
+ */
+#define PROMPT_MAX (256u << 20)
+
+static const char decide_system[] =
+	PROMPT_MARK_DECIDE "\n"
+	"You are a web automation agent operating a real web browser on behalf of a user. "
+	"On every step you are shown the user's goal, the facts the user supplied (the navigation "
+	"payload), the actions taken on earlier steps with their results, and the current page as a "
+	"list of interactive elements (and, when available, a screenshot). You decide the next "
+	"actions.\n"
+	"\n"
+	"Answer with ONLY a JSON object, with no prose and no code fences, of this shape:\n"
+	"{\"reasoning\": \"why these actions\", \"actions\": [ ... ], \"verification_code_needed\": false}\n"
+	"\n"
+	"Each action is one of these objects:\n"
+	"{\"action\":\"click\",\"element\":\"e12\"}\n"
+	"{\"action\":\"input_text\",\"element\":\"e3\",\"text\":\"text to type\"}\n"
+	"{\"action\":\"select_option\",\"element\":\"e5\",\"option\":\"visible option text\"}\n"
+	"{\"action\":\"check\",\"element\":\"e7\"}\n"
+	"{\"action\":\"uncheck\",\"element\":\"e7\"}\n"
+	"{\"action\":\"upload_file\",\"element\":\"e9\",\"url\":\"https://example.com/file.pdf\"}\n"
+	"{\"action\":\"keypress\",\"key\":\"Enter\",\"element\":\"e3\"}   (\"element\" is optional)\n"
+	"{\"action\":\"scroll\",\"direction\":\"down\"}   (\"down\" or \"up\")\n"
+	"{\"action\":\"goto_url\",\"url\":\"https://example.com/page\"}\n"
+	"{\"action\":\"wait\",\"seconds\":2}   (1 to 10)\n"
+	"{\"action\":\"complete\"}\n"
+	"{\"action\":\"terminate\",\"reason\":\"the specific reason the goal cannot be achieved\"}\n"
+	"{\"action\":\"solve_captcha\"}\n"
+	"Any action may also carry \"reasoning\": \"a short why\".\n"
+	"\n"
+	"The element list has one line per element: [ID] KIND \"LABEL\" then its current value, "
+	"options and state, for example:\n"
+	"[e12] input:text \"Full name\" value=\"\" required\n"
+	"[e13] select \"Country\" value=\"France\" options=[\"France\",\"Spain\"]\n"
+	"\n"
+	"Rules:\n"
+	"1. Use only element ids that appear in the element list of this step. Never guess an id.\n"
+	"2. Take the values you type or choose from the navigation payload, copied exactly. Never "
+	"invent personal data (names, e-mail addresses, phone numbers, postal addresses, dates, "
+	"identity numbers, passwords). If a required value is not in the payload, terminate with a "
+	"reason that names the missing information.\n"
+	"3. Several actions per step are fine when they all act on the current page, in the order a "
+	"person would take them: fill the fields, then submit. An action that changes the page "
+	"(submit, a link, goto_url) must be the last one of the step.\n"
+	"4. For select_option give an option's visible text exactly as listed in options=[...]. Use "
+	"check/uncheck for checkboxes and click for radio buttons.\n"
+	"5. Answer complete only when the current page shows that the goal has been achieved (for "
+	"example a confirmation message), never in the same step as actions that still have to take "
+	"effect.\n"
+	"6. Answer terminate when the goal cannot be achieved, with a specific reason (what is "
+	"missing, or what blocks you).\n"
+	"7. If a CAPTCHA blocks the way, answer solve_captcha.\n"
+	"8. Set \"verification_code_needed\" to true when the page asks for a one-time, verification "
+	"or two-factor code that you have not been given.\n"
+	"9. If the previous actions did not change the page, do not repeat them: try something "
+	"different, or terminate with a reason.\n";
+
+static const char verify_system[] =
+	PROMPT_MARK_VERIFY "\n"
+	"You check whether a web browser task has achieved its goal, by looking at the current "
+	"page: its URL, title, interactive elements, visible text and, when available, a "
+	"screenshot.\n"
+	"\n"
+	"Answer with ONLY a JSON object, with no prose and no code fences, of this shape:\n"
+	"{\"goal_achieved\": true, \"reasoning\": \"the evidence on the page\"}\n"
+	"\n"
+	"goal_achieved is true only when the page shows evidence that the goal has been achieved, "
+	"such as a confirmation or thank-you message, or the requested page or state. A form that "
+	"is filled in but not yet submitted, a page showing validation errors, or a page that "
+	"merely looks unchanged is not evidence: answer false and say what is missing.\n";
+
+static const char extract_system[] =
+	PROMPT_MARK_EXTRACT "\n"
+	"You extract information from a web page for a user: its URL, title, visible text, "
+	"interactive elements and, when available, a screenshot.\n"
+	"\n"
+	"Answer with ONLY the extracted JSON value, with no prose and no code fences. When a JSON "
+	"Schema is given, the value must match it exactly: the types, the required properties, the "
+	"allowed values, and no properties it does not allow. Take every value from the page; never "
+	"invent one. When a piece of information is not on the page, use null if the schema allows "
+	"it, and otherwise the closest truthful value the schema allows.\n";
+
+/* Appends or aborts: see PROMPT_MAX. */
+static void put(struct sx_buf *b, const char *s)
+{
+	if (sx_buf_puts(b, s) != SX_OK)
+		abort();
+}
+
+static void putf(struct sx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct sx_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	enum sx_rc rc;
+
+	va_start(ap, fmt);
+	rc = sx_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	if (rc != SX_OK)
+		abort();
+}
+
+static bool blank(const char *s)
+{
+	bool empty = true;
+
+	for (; s && *s && empty; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			empty = false;
+	return empty;
+}
+
+/* "Heading:\n" then the text (or the fallback), ending with a blank line. */
+static void section(struct sx_buf *b, const char *heading, const char *text, const char *fallback)
+{
+	size_t n;
+
+	putf(b, "%s:\n", heading);
+	if (blank(text)) {
+		put(b, fallback);
+		put(b, "\n");
+	} else {
+		put(b, text);
+		n = strlen(text);
+		if (text[n - 1] != '\n')
+			put(b, "\n");
+	}
+	put(b, "\n");
+}
+
+/* The history, one numbered line per non-empty input line. */
+static void history_section(struct sx_buf *b, const char *history)
+{
+	const char *p = history, *nl;
+	int i = 0;
+
+	put(b, "Earlier actions and their results:\n");
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (nl > p) {
+			char *line = xstrndup(p, (size_t)(nl - p));
+
+			if (!blank(line))
+				putf(b, "%d. %s\n", ++i, line);
+			free(line);
+		}
+		p = *nl ? nl + 1 : nl;
+	}
+	if (i == 0)
+		put(b, "None: this is the first step.\n");
+	put(b, "\n");
+}
+
+static void page_section(struct sx_buf *b, const struct prompt_ctx *ctx)
+{
+	put(b, "Current page:\n");
+	putf(b, "URL: %s\n", ctx->url ? ctx->url : "(unknown)");
+	putf(b, "Title: %s\n\n", ctx->title ? ctx->title : "");
+	/* The element lines go in verbatim: the ids in them are what the model must use. */
+	section(b, "Interactive elements", ctx->elements, "(no interactive elements found)");
+	if (ctx->page_text)
+		section(b, "Visible page text", ctx->page_text, "(no visible text)");
+}
+
+static char *finish(struct sx_buf *b)
+{
+	char *s = sx_buf_detach(b, NULL);
+
+	sx_buf_release(b);
+	return s;
+}
+
+char *prompt_system_decide(void)
+{
+	return xstrdup(decide_system);
+}
+
+char *prompt_system_verify(void)
+{
+	return xstrdup(verify_system);
+}
+
+char *prompt_system_extract(void)
+{
+	return xstrdup(extract_system);
+}
+
+char *prompt_user_decide(const struct prompt_ctx *ctx)
+{
+	struct sx_buf b;
+
+	sx_buf_init(&b, PROMPT_MAX);
+	section(&b, "Goal", ctx->navigation_goal,
+		"(none: there is nothing to do on the page but extract the data below; answer complete)");
+	if (!blank(ctx->data_extraction_goal))
+		section(&b, "Data to extract once the goal is achieved (done separately; do not "
+			"type it anywhere)", ctx->data_extraction_goal, "");
+	section(&b, "Navigation payload (the facts to use, as JSON)", ctx->payload_json, "(none)");
+	if (ctx->max_steps > 0)
+		putf(&b, "This is step %d of at most %d.\n\n", ctx->step + 1, ctx->max_steps);
+	else
+		putf(&b, "This is step %d.\n\n", ctx->step + 1);
+	history_section(&b, ctx->history);
+	if (ctx->loop_warning)
+		put(&b, "WARNING: your last action did not change the page. Do not repeat it: try "
+			"something different, or terminate with a specific reason.\n\n");
+	page_section(&b, ctx);
+	put(&b, "Answer with the JSON object only.\n");
+	return finish(&b);
+}
+
+char *prompt_user_verify(const struct prompt_ctx *ctx)
+{
+	struct sx_buf b;
+
+	sx_buf_init(&b, PROMPT_MAX);
+	section(&b, "Goal", ctx->navigation_goal, "(none)");
+	section(&b, "Navigation payload (the facts the task used, as JSON)", ctx->payload_json,
+		"(none)");
+	history_section(&b, ctx->history);
+	page_section(&b, ctx);
+	put(&b, "Has the goal been achieved? Answer with the JSON object only.\n");
+	return finish(&b);
+}
+
+char *prompt_user_extract(const struct prompt_ctx *ctx, const char *schema_json,
+			  const char *repair_error)
+{
+	struct sx_buf b;
+
+	sx_buf_init(&b, PROMPT_MAX);
+	section(&b, "Data to extract", ctx->data_extraction_goal, "(none)");
+	if (!blank(ctx->navigation_goal))
+		section(&b, "The task's goal, for context", ctx->navigation_goal, "");
+	if (!blank(ctx->payload_json))
+		section(&b, "Navigation payload (the facts the task used, as JSON)",
+			ctx->payload_json, "");
+	if (!blank(schema_json))
+		section(&b, "The answer must match this JSON Schema", schema_json, "");
+	page_section(&b, ctx);
+	if (!blank(repair_error))
+		putf(&b, "Your previous answer was rejected: %s\nAnswer again with a corrected JSON "
+		     "value that fixes this.\n\n", repair_error);
+	put(&b, "Answer with the extracted JSON value only.\n");
+	return finish(&b);
+}

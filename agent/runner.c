@@ -1,0 +1,1048 @@
+/*
+ * The step loop (see runner.h).
+ *
+ * Every step is a row written before the next step starts: created as
+ * running, then completed, failed or canceled with its actions, tokens and
+ * cost.  A step that fails (the model's answer unusable, an action that
+ * failed, the browser gone) is retried with retry_index + 1, up to
+ * max_retries_per_step; a lost browser session is replaced before the retry.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <ftw.h>
+
+#include "sx.h"
+#include "runner.h"
+#include "actions.h"
+#include "artifacts.h"
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "http.h"
+#include "llm/llm.h"
+#include "log.h"
+#include "prompt.h"
+#include "queue.h"
+#include "schema.h"
+#include "scrape.h"
+#include "timeutil.h"
+#include "webdriver.h"
+
+#define ERR_LEN 512
+#define HISTORY_KEEP 30
+#define DOWNLOAD_MAX (25u << 20)
+
+enum outcome {
+	OUT_CONTINUE,      /* the step is done; take the next one */
+	OUT_COMPLETED,
+	OUT_TERMINATED,
+	OUT_STEP_FAILED,   /* retry this step */
+	OUT_TASK_FAILED,   /* fail the task now (e.g. extraction never matched its schema) */
+	OUT_CANCELED,
+	OUT_TIMED_OUT,
+	OUT_LOST,          /* the lease is no longer ours */
+	OUT_SHUTDOWN,      /* hand the task back */
+};
+
+struct run {
+	struct runner *r;
+	struct claimed_task *ct;
+	const struct task *t;
+	const char *url;
+	const char *nav_goal;
+	const char *extract_goal;
+	json_object *payload;
+	json_object *schema;
+	char *payload_json;
+	char *schema_json;
+	struct wd_session *wd;
+	char *user_data_dir;
+	char *work_dir;
+	char *last_url;
+	struct artifact_ctx art;
+	json_object *history;        /* array of strings */
+	char last_sig[256];
+	char last_fp[80];
+	bool loop_warning;
+	int64_t deadline_ms;
+	pthread_t hb;
+	bool hb_running;
+	atomic_int hb_stop;
+	atomic_int canceled;
+	atomic_int lost;
+	/* the current step */
+	char step_id[SX_ID_MAX];
+	long long in_tokens, out_tokens;
+	double cost;
+	json_object *out_actions;
+	json_object *extracted;
+	char reason[ERR_LEN];
+};
+
+static const char *jmember(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+enum sx_rc runner_init(struct runner *r, const struct sx_conf *c, volatile const int *stopping)
+{
+	enum sx_rc rc;
+
+	memset(r, 0, sizeof(*r));
+	r->conf = c;
+	r->stopping = stopping;
+	queue_owner_name(r->owner, sizeof(r->owner));
+	rc = sx_db_open(&r->db, c);
+	if (rc == SX_OK)
+		rc = sx_db_open(&r->hb_db, c);
+	if (rc == SX_OK)
+		rc = llm_client_new(c, &r->llm);
+	return rc;
+}
+
+void runner_release(struct runner *r)
+{
+	if (r->driver)
+		wd_driver_stop(r->driver);
+	llm_client_free(r->llm);
+	sx_db_free(r->hb_db);
+	sx_db_free(r->db);
+	memset(r, 0, sizeof(*r));
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void rm_tree(const char *dir)
+{
+	if (dir && *dir)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The WebDriver endpoint: the configured one, or our own chromedriver (restarted when dead). */
+static enum sx_rc endpoint(struct runner *r, const char **out)
+{
+	enum sx_rc rc = SX_OK;
+
+	if (r->conf->webdriver_url && *r->conf->webdriver_url) {
+		*out = r->conf->webdriver_url;
+		return SX_OK;
+	}
+	if (r->driver && !wd_driver_alive(r->driver)) {
+		log_warn("runner", "msg=\"chromedriver died; restarting it\"");
+		wd_driver_stop(r->driver);
+		r->driver = NULL;
+	}
+	if (!r->driver)
+		rc = wd_driver_start(r->conf->chromedriver_path, (int)r->conf->chromedriver_port, &r->driver);
+	if (rc == SX_OK)
+		*out = wd_driver_url(r->driver);
+	return rc;
+}
+
+static void session_close(struct run *run)
+{
+	wd_session_free(run->wd);
+	run->wd = NULL;
+	rm_tree(run->user_data_dir);
+	free(run->user_data_dir);
+	run->user_data_dir = NULL;
+}
+
+/* Opens a browser session when there is none, on the page the task was at. */
+static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
+{
+	struct wd_options o;
+	const char *ep = NULL;
+	char tmpl[] = "/tmp/sextant-chromium-XXXXXX";
+	enum sx_rc rc;
+
+	if (run->wd)
+		return SX_OK;
+	rc = endpoint(run->r, &ep);
+	if (rc) {
+		snprintf(err, errlen, "could not start chromedriver: %s", sx_strerror(rc));
+		return SX_ESESSION;
+	}
+	if (!mkdtemp(tmpl)) {
+		snprintf(err, errlen, "could not create a browser profile directory");
+		return SX_EIO;
+	}
+	run->user_data_dir = xstrdup(tmpl);
+	memset(&o, 0, sizeof(o));
+	o.endpoint = ep;
+	o.chromium_path = run->r->conf->chromium_path;
+	o.user_data_dir = run->user_data_dir;
+	o.window_width = (int)run->r->conf->window_width;
+	o.window_height = (int)run->r->conf->window_height;
+	o.timeout_ms = run->r->conf->webdriver_timeout * 1000;
+	o.download_dir = run->work_dir;
+	rc = wd_session_new(&o, &run->wd);
+	if (rc) {
+		snprintf(err, errlen, "could not start a browser session: %s", sx_strerror(rc));
+		run->wd = NULL;
+		session_close(run);
+		return SX_ESESSION;
+	}
+	rc = wd_navigate(run->wd, run->last_url ? run->last_url : run->url);
+	if (rc == SX_ESESSION) {
+		snprintf(err, errlen, "browser session lost while loading the page: %.200s",
+			 wd_last_error(run->wd));
+		session_close(run);
+		return rc;
+	}
+	if (rc) {
+		/* A page that fails to load is the model's to see, not a lost session. */
+		log_warn("runner", "msg=\"navigation failed\" task=%s error=%s", run->t->id,
+			 sx_log_quote(wd_last_error(run->wd)));
+	}
+	return SX_OK;
+}
+
+/* ---- heartbeat ----------------------------------------------------------- */
+
+static void *heartbeat_main(void *arg)
+{
+	struct run *run = arg;
+	const struct sx_conf *c = run->r->conf;
+
+	while (!atomic_load(&run->hb_stop)) {
+		int64_t until = sx_mono_ms() + c->heartbeat_seconds * 1000;
+		enum sx_rc rc;
+
+		while (!atomic_load(&run->hb_stop) && sx_mono_ms() < until)
+			sx_sleep_ms(100, NULL);
+		if (atomic_load(&run->hb_stop))
+			break;
+		rc = queue_heartbeat(run->r->hb_db, run->t->id, run->r->owner, c->lease_seconds);
+		if (rc == SX_ECANCELED)
+			atomic_store(&run->canceled, 1);
+		else if (rc == SX_ECONFLICT)
+			atomic_store(&run->lost, 1);
+		else if (rc)
+			log_warn("runner", "msg=\"heartbeat failed\" task=%s error=%s", run->t->id,
+				 sx_log_quote(sx_strerror(rc)));
+	}
+	return NULL;
+}
+
+/* ---- steps --------------------------------------------------------------- */
+
+static enum sx_rc step_create(struct run *run, long long order)
+{
+	static const char q[] =
+		"INSERT INTO steps (id, task_id, org_id, status, step_order, retry_index, "
+		"created_at, modified_at) SELECT ?, ?, ?, 'running', ?, "
+		"COALESCE(MAX(retry_index) + 1, 0), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) "
+		"FROM steps WHERE task_id = ? AND step_order = ?";
+	enum sx_rc rc;
+
+	sx_id_new(run->step_id, "stp_");
+	run->in_tokens = run->out_tokens = 0;
+	run->cost = 0;
+	json_object_put(run->out_actions);
+	run->out_actions = json_object_new_array();
+	run->reason[0] = '\0';
+	{
+		struct sx_param p[] = { sx_p_str(run->step_id), sx_p_str(run->t->id),
+					sx_p_str(run->t->org_id), sx_p_i64(order),
+					sx_p_str(run->t->id), sx_p_i64(order) };
+
+		rc = sx_db_exec(run->r->db, q, p, 6, NULL);
+	}
+	return rc;
+}
+
+static enum sx_rc step_finish(struct run *run, const char *status, bool is_last, json_object *output)
+{
+	static const char q[] =
+		"UPDATE steps SET status = ?, is_last = ?, input_token_count = ?, output_token_count = ?, "
+		"step_cost = ?, output = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	static const char q_count[] =
+		"UPDATE tasks SET step_count = (SELECT COUNT(*) FROM steps WHERE task_id = ?), "
+		"modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	const char *text = json_object_to_json_string_ext(output, JSON_C_TO_STRING_PLAIN);
+	enum sx_rc rc;
+
+	{
+		struct sx_param p[] = { sx_p_str(status), sx_p_i64(is_last), sx_p_i64(run->in_tokens),
+					sx_p_i64(run->out_tokens), sx_p_f64(run->cost), sx_p_str(text),
+					sx_p_str(run->step_id) };
+
+		rc = sx_db_exec(run->r->db, q, p, 7, NULL);
+	}
+	if (rc == SX_OK) {
+		struct sx_param p[] = { sx_p_str(run->t->id), sx_p_str(run->t->id) };
+
+		rc = sx_db_exec(run->r->db, q_count, p, 2, NULL);
+	}
+	return rc;
+}
+
+/* Adds a line to the history the model sees next step. */
+static void history_add(struct run *run, long long order, const char *line)
+{
+	char *masked = artifact_mask_secrets(line, run->payload);
+	char *entry = xasprintf("step %lld: %s", order, masked);
+
+	json_object_array_add(run->history, json_object_new_string(entry));
+	while (json_object_array_length(run->history) > HISTORY_KEEP)
+		json_object_array_del_idx(run->history, 0, 1);
+	free(entry);
+	free(masked);
+}
+
+static char *history_text(struct run *run)
+{
+	struct sx_buf b;
+	char *s;
+
+	sx_buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < json_object_array_length(run->history); i++) {
+		sx_buf_puts(&b, json_object_get_string(json_object_array_get_idx(run->history, i)));
+		sx_buf_putc(&b, '\n');
+	}
+	s = sx_buf_detach(&b, NULL);
+	return s ? s : xstrdup("");
+}
+
+/* Rebuilds the history of a resumed task from its completed steps' outputs. */
+static void history_load(struct run *run)
+{
+	static const char q[] =
+		"SELECT step_order, output FROM steps WHERE task_id = ? AND status = 'completed' "
+		"ORDER BY step_order, retry_index";
+	struct sx_param p[] = { sx_p_str(run->t->id) };
+	struct sx_rows *rows = NULL;
+
+	if (sx_db_query(run->r->db, q, p, 1, &rows) != SX_OK)
+		return;
+	for (size_t i = 0; i < rows->nrows; i++) {
+		json_object *out = rows->cells[i * rows->ncols + 1] ?
+			json_tokener_parse(sx_rows_get(rows, i, 1)) : NULL;
+		json_object *acts;
+		const char *u = jmember(out, "url_after");
+
+		if (u) {
+			free(run->last_url);
+			run->last_url = xstrdup(u);
+		}
+		if (out && json_object_object_get_ex(out, "actions", &acts)) {
+			for (size_t k = 0; k < json_object_array_length(acts); k++) {
+				json_object *a = json_object_array_get_idx(acts, k);
+				char sig[256];
+
+				action_signature(a, sig, sizeof(sig));
+				history_add(run, sx_rows_i64(rows, i, 0, 0), sig);
+			}
+		}
+		json_object_put(out);
+	}
+	sx_rows_free(rows);
+}
+
+/* ---- LLM calls ----------------------------------------------------------- */
+
+/*
+ * One model call, with its request and response saved (secrets masked) and
+ * its tokens and cost added to the step.  *text_out is the answer (caller
+ * frees).
+ */
+static enum sx_rc ask(struct run *run, const char *system, const char *user,
+		      const unsigned char *png, size_t pnglen, char **text_out, char *err, size_t errlen)
+{
+	struct llm_request req = { system, user, png, pnglen };
+	struct llm_result res;
+	enum sx_rc rc;
+
+	*text_out = NULL;
+	memset(&res, 0, sizeof(res));
+	rc = llm_complete(run->r->llm, &req, &res);
+	run->in_tokens += res.input_tokens;
+	run->out_tokens += res.output_tokens;
+	run->cost += res.cost;
+	if (res.request_json) {
+		char *m = artifact_mask_secrets(res.request_json, run->payload);
+
+		artifact_save(&run->art, run->step_id, ART_LLM_REQUEST, "json", m, strlen(m), NULL);
+		free(m);
+	}
+	if (res.response_json) {
+		char *m = artifact_mask_secrets(res.response_json, run->payload);
+
+		artifact_save(&run->art, run->step_id, ART_LLM_RESPONSE, "json", m, strlen(m), NULL);
+		free(m);
+	}
+	if (rc) {
+		snprintf(err, errlen, "the language model call failed: %.300s", res.error[0] ? res.error : sx_strerror(rc));
+	} else {
+		*text_out = res.text;
+		res.text = NULL;
+	}
+	llm_result_release(&res);
+	return rc;
+}
+
+static void ctx_from_page(struct run *run, struct prompt_ctx *ctx, const struct scrape_result *page,
+			  char *history, long long order)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->url = page->url;
+	ctx->title = page->title;
+	ctx->navigation_goal = run->nav_goal;
+	ctx->data_extraction_goal = run->extract_goal;
+	ctx->payload_json = run->payload_json;
+	ctx->elements = page->elements;
+	ctx->history = history;
+	ctx->step = (int)order;
+	ctx->max_steps = (int)run->t->max_steps;
+	ctx->loop_warning = run->loop_warning;
+	ctx->page_text = page->text;
+}
+
+/*
+ * Extracts the data the task asked for from page, checked against the
+ * schema when there is one: one repair call on a mismatch, then a failure
+ * (OUT_TASK_FAILED with the violation).  Returns OUT_COMPLETED with
+ * run->extracted set, or a failure outcome.
+ */
+static enum outcome extract(struct run *run, const struct scrape_result *page, long long order)
+{
+	struct prompt_ctx ctx;
+	char *history = history_text(run);
+	char *system = prompt_system_extract();
+	char problem[ERR_LEN] = "";
+	enum outcome out = OUT_STEP_FAILED;
+
+	ctx_from_page(run, &ctx, page, history, order);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *user = prompt_user_extract(&ctx, run->schema_json, attempt ? problem : NULL);
+		char *text = NULL;
+		char perr[256];
+		json_object *v;
+
+		if (ask(run, system, user, NULL, 0, &text, run->reason, sizeof(run->reason)) != SX_OK) {
+			free(user);
+			out = OUT_STEP_FAILED;
+			goto out;
+		}
+		free(user);
+		v = llm_parse_answer(text, perr, sizeof(perr));
+		free(text);
+		if (!v) {
+			snprintf(problem, sizeof(problem), "the answer was not valid JSON: %s", perr);
+			continue;
+		}
+		if (run->schema && !schema_check(run->schema, v, perr, sizeof(perr))) {
+			snprintf(problem, sizeof(problem), "%s", perr);
+			json_object_put(v);
+			continue;
+		}
+		json_object_put(run->extracted);
+		run->extracted = v;
+		out = OUT_COMPLETED;
+		goto out;
+	}
+	snprintf(run->reason, sizeof(run->reason),
+		 "Extracted information does not match extracted_information_schema: %s", problem);
+	out = OUT_TASK_FAILED;
+out:
+	free(system);
+	free(history);
+	return out;
+}
+
+/* Asks the model whether the goal is achieved on a fresh look at the page. */
+static enum sx_rc verify(struct run *run, long long order, bool *achieved, char *why, size_t whylen)
+{
+	struct scrape_result page;
+	struct prompt_ctx ctx;
+	unsigned char *png = NULL;
+	size_t pnglen = 0;
+	char *history = NULL, *system = NULL, *user = NULL, *text = NULL;
+	json_object *v = NULL, *g;
+	char perr[256];
+	enum sx_rc rc;
+
+	*achieved = false;
+	memset(&page, 0, sizeof(page));
+	rc = scrape_page(run->wd, &page);
+	if (rc) {
+		snprintf(run->reason, sizeof(run->reason), "could not read the page to verify: %.200s",
+			 wd_last_error(run->wd));
+		goto out;
+	}
+	if (run->r->conf->llm_vision)
+		wd_screenshot(run->wd, &png, &pnglen);
+	history = history_text(run);
+	ctx_from_page(run, &ctx, &page, history, order);
+	system = prompt_system_verify();
+	user = prompt_user_verify(&ctx);
+	rc = ask(run, system, user, png, pnglen, &text, run->reason, sizeof(run->reason));
+	if (rc)
+		goto out;
+	v = llm_parse_answer(text, perr, sizeof(perr));
+	if (!v || !json_object_object_get_ex(v, "goal_achieved", &g)) {
+		snprintf(run->reason, sizeof(run->reason), "the verification answer was not usable: %s",
+			 v ? "no goal_achieved" : perr);
+		rc = SX_EPARSE;
+		goto out;
+	}
+	*achieved = json_object_get_boolean(g);
+	snprintf(why, whylen, "%.300s", jmember(v, "reasoning") ? jmember(v, "reasoning") : "");
+	/* Extraction, if any, reads the page the verification saw. */
+	if (*achieved && run->extract_goal) {
+		enum outcome o = extract(run, &page, order);
+
+		if (o == OUT_TASK_FAILED)
+			rc = SX_ECONFLICT;
+		else if (o != OUT_COMPLETED)
+			rc = SX_ELLM;
+	}
+out:
+	json_object_put(v);
+	free(text);
+	free(user);
+	free(system);
+	free(history);
+	free(png);
+	scrape_release(&page);
+	return rc;
+}
+
+/* ---- acting -------------------------------------------------------------- */
+
+static enum sx_rc download(const char *url, const char *path, char *err, size_t errlen)
+{
+	struct http_client *c = http_client_new();
+	struct http_request req = { .method = "GET", .url = url, .timeout_ms = 60000,
+				    .max_response = DOWNLOAD_MAX };
+	struct http_response res;
+	enum sx_rc rc = http_perform(c, &req, &res);
+	FILE *f = NULL;
+
+	if (rc) {
+		snprintf(err, errlen, "could not download the file: %s", res.error);
+		goto out;
+	}
+	if (res.status != 200) {
+		snprintf(err, errlen, "could not download the file: HTTP %ld", res.status);
+		rc = SX_EHTTP;
+		goto out;
+	}
+	f = fopen(path, "wb");
+	if (!f || fwrite(res.body.data ? res.body.data : "", 1, res.body.len, f) != res.body.len) {
+		snprintf(err, errlen, "could not save the downloaded file");
+		rc = SX_EIO;
+	}
+out:
+	if (f)
+		fclose(f);
+	http_response_release(&res);
+	http_client_free(c);
+	return rc;
+}
+
+/* Stops between actions for cancel, timeout, a lost lease or shutdown. */
+static enum outcome interrupted(struct run *run)
+{
+	if (atomic_load(&run->canceled) || queue_check_canceled(run->r->db, run->t->id) == SX_ECANCELED)
+		return OUT_CANCELED;
+	if (atomic_load(&run->lost))
+		return OUT_LOST;
+	if (sx_mono_ms() > run->deadline_ms)
+		return OUT_TIMED_OUT;
+	if (*run->r->stopping)
+		return OUT_SHUTDOWN;
+	return OUT_CONTINUE;
+}
+
+/* A click may open a new tab: follow the newest window. */
+static void follow_new_window(struct run *run, size_t before)
+{
+	char **h = NULL;
+	size_t n = 0;
+
+	if (wd_window_handles(run->wd, &h, &n) == SX_OK && n > before && n > 0)
+		wd_switch_window(run->wd, h[n - 1]);
+	for (size_t i = 0; i < n; i++)
+		free(h[i]);
+	free(h);
+}
+
+static size_t window_count(struct run *run)
+{
+	char **h = NULL;
+	size_t n = 0;
+
+	if (wd_window_handles(run->wd, &h, &n) != SX_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		free(h[i]);
+	free(h);
+	return n;
+}
+
+static void record_action(struct run *run, json_object *action, const struct scrape_result *page,
+			  bool ok, const char *error, const char *shot)
+{
+	json_object *a = json_object_new_object();
+	json_object *res = json_object_new_object();
+	const char *id = jmember(action, "element");
+
+	json_object_object_foreach(action, k, v) {
+		if (strcmp(k, "text") == 0 && v) {
+			char *m = artifact_mask_secrets(json_object_get_string(v), run->payload);
+
+			json_object_object_add(a, k, json_object_new_string(m));
+			free(m);
+		} else {
+			json_object_object_add(a, k, json_object_get(v));
+		}
+	}
+	if (id && page && page->index) {
+		json_object *e, *l;
+
+		if (json_object_object_get_ex(page->index, id, &e) && json_object_object_get_ex(e, "label", &l))
+			json_object_object_add(a, "label", json_object_get(l));
+	}
+	json_object_object_add(res, "success", json_object_new_boolean(ok));
+	json_object_object_add(res, "error", error && *error ? json_object_new_string(error) : NULL);
+	if (shot)
+		json_object_object_add(res, "screenshot", json_object_new_string(shot));
+	json_object_object_add(a, "result", res);
+	json_object_array_add(run->out_actions, a);
+}
+
+static void screenshot(struct run *run, const char *type, char **rel)
+{
+	unsigned char *png = NULL;
+	size_t len = 0;
+
+	if (rel)
+		*rel = NULL;
+	if (run->wd && wd_screenshot(run->wd, &png, &len) == SX_OK)
+		artifact_save(&run->art, strcmp(type, ART_SCREENSHOT_FINAL) ? run->step_id : NULL,
+			      type, "png", png, len, rel);
+	free(png);
+}
+
+/* Runs the model's actions in order; the first failure ends the step. */
+static enum outcome act(struct run *run, json_object *actions, const struct scrape_result *page,
+			long long order)
+{
+	struct action_env env = { run->wd, page, run->work_dir, run->r->stopping, download };
+
+	for (size_t i = 0; i < json_object_array_length(actions); i++) {
+		json_object *a = json_object_array_get_idx(actions, i);
+		enum action_type t = action_type_of(a);
+		enum outcome stop = interrupted(run);
+		char err[ERR_LEN] = "", sig[256];
+		char *shot = NULL;
+		size_t windows;
+		enum sx_rc rc;
+
+		if (stop != OUT_CONTINUE)
+			return stop;
+		if (!json_object_is_type(a, json_type_object))
+			t = ACT_UNKNOWN;
+		action_signature(a, sig, sizeof(sig));
+		if (t == ACT_TERMINATE) {
+			const char *why = jmember(a, "reason");
+
+			if (!why)
+				why = jmember(a, "reasoning");
+			snprintf(run->reason, sizeof(run->reason), "%s",
+				 why && *why ? why : "The agent judged the goal impossible to reach");
+			record_action(run, a, page, true, NULL, NULL);
+			history_add(run, order, sig);
+			return OUT_TERMINATED;
+		}
+		if (t == ACT_SOLVE_CAPTCHA) {
+			snprintf(run->reason, sizeof(run->reason),
+				 "A CAPTCHA blocked the task: Sextant has no CAPTCHA solver");
+			record_action(run, a, page, false, run->reason, NULL);
+			return OUT_TERMINATED;
+		}
+		if (t == ACT_COMPLETE) {
+			bool achieved = false;
+			char why[400] = "";
+
+			rc = verify(run, order, &achieved, why, sizeof(why));
+			if (rc == SX_ECONFLICT) {
+				record_action(run, a, page, false, run->reason, NULL);
+				return OUT_TASK_FAILED;
+			}
+			if (rc == SX_ESESSION)
+				return OUT_STEP_FAILED;
+			if (rc) {
+				record_action(run, a, page, false, run->reason, NULL);
+				return OUT_STEP_FAILED;
+			}
+			if (achieved) {
+				record_action(run, a, page, true, NULL, NULL);
+				history_add(run, order, "complete (verified)");
+				return OUT_COMPLETED;
+			}
+			snprintf(err, sizeof(err), "verification says the goal is not achieved yet: %s", why);
+			record_action(run, a, page, false, err, NULL);
+			history_add(run, order, err);
+			return OUT_CONTINUE;
+		}
+		windows = t == ACT_CLICK ? window_count(run) : 0;
+		rc = action_execute(&env, a, err, sizeof(err));
+		if (rc == SX_OK && t == ACT_CLICK)
+			follow_new_window(run, windows);
+		screenshot(run, ART_SCREENSHOT_ACTION, &shot);
+		record_action(run, a, page, rc == SX_OK, err, shot);
+		free(shot);
+		{
+			char *line = xasprintf("%s -> %s%s", sig, rc == SX_OK ? "ok" : "failed: ", rc == SX_OK ? "" : err);
+
+			history_add(run, order, line);
+			free(line);
+		}
+		if (rc) {
+			snprintf(run->reason, sizeof(run->reason), "%s", err);
+			if (rc == SX_ESESSION)
+				session_close(run);
+			return OUT_STEP_FAILED;
+		}
+	}
+	return OUT_CONTINUE;
+}
+
+/* The first action that is not complete/terminate, for loop detection. */
+static void first_signature(json_object *actions, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < json_object_array_length(actions); i++) {
+		json_object *a = json_object_array_get_idx(actions, i);
+		enum action_type t = action_type_of(a);
+
+		if (t != ACT_COMPLETE && t != ACT_TERMINATE) {
+			action_signature(a, out, outlen);
+			return;
+		}
+	}
+}
+
+/* Asks for the next actions.  *actions_out is an array (caller puts). */
+static enum outcome decide(struct run *run, const struct scrape_result *page, const unsigned char *png,
+			   size_t pnglen, long long order, json_object *output, json_object **actions_out)
+{
+	struct prompt_ctx ctx;
+	char *history = history_text(run);
+	char *system = prompt_system_decide();
+	char *user, *text = NULL;
+	char perr[256];
+	json_object *v = NULL, *acts = NULL;
+	enum outcome out = OUT_STEP_FAILED;
+
+	*actions_out = NULL;
+	ctx_from_page(run, &ctx, page, history, order);
+	user = prompt_user_decide(&ctx);
+	if (ask(run, system, user, run->r->conf->llm_vision ? png : NULL, pnglen, &text,
+		run->reason, sizeof(run->reason)) != SX_OK)
+		goto out;
+	v = llm_parse_answer(text, perr, sizeof(perr));
+	if (v && json_object_is_type(v, json_type_array))
+		acts = json_object_get(v);
+	else if (v && json_object_object_get_ex(v, "actions", &acts) && json_object_is_type(acts, json_type_array))
+		json_object_get(acts);
+	else
+		acts = NULL;
+	if (!acts || json_object_array_length(acts) == 0) {
+		char *m = artifact_mask_secrets(text ? text : "", run->payload);
+
+		snprintf(run->reason, sizeof(run->reason), "the model's answer could not be used: %s",
+			 !v ? perr : "it holds no actions");
+		json_object_object_add(output, "model_text", json_object_new_string(m));
+		free(m);
+		json_object_put(acts);
+		goto out;
+	}
+	if (jmember(v, "reasoning"))
+		json_object_object_add(output, "reasoning", json_object_new_string(jmember(v, "reasoning")));
+	*actions_out = acts;
+	out = OUT_CONTINUE;
+out:
+	json_object_put(v);
+	free(text);
+	free(user);
+	free(system);
+	free(history);
+	return out;
+}
+
+/* One step: observe, decide, act.  output receives what the step did. */
+static enum outcome run_step(struct run *run, long long order, json_object *output)
+{
+	struct scrape_result page;
+	unsigned char *png = NULL;
+	size_t pnglen = 0;
+	json_object *actions = NULL;
+	char sig[256];
+	enum outcome out;
+	enum sx_rc rc;
+
+	memset(&page, 0, sizeof(page));
+	out = interrupted(run);
+	if (out != OUT_CONTINUE)
+		goto out;
+	if (session_ensure(run, run->reason, sizeof(run->reason)) != SX_OK) {
+		out = OUT_STEP_FAILED;
+		goto out;
+	}
+	rc = scrape_page(run->wd, &page);
+	if (rc) {
+		snprintf(run->reason, sizeof(run->reason), "could not read the page: %.300s",
+			 *wd_last_error(run->wd) ? wd_last_error(run->wd) : sx_strerror(rc));
+		if (rc == SX_ESESSION)
+			session_close(run);
+		out = OUT_STEP_FAILED;
+		goto out;
+	}
+	json_object_object_add(output, "url", json_object_new_string(page.url ? page.url : ""));
+	json_object_object_add(output, "elements", json_object_new_int64((int64_t)page.nelements));
+	if (wd_screenshot(run->wd, &png, &pnglen) == SX_OK)
+		artifact_save(&run->art, run->step_id, ART_SCREENSHOT_STEP, "png", png, pnglen, NULL);
+
+	/* A task with only an extraction goal extracts on its first step. */
+	if (!run->nav_goal || !*run->nav_goal) {
+		out = run->extract_goal ? extract(run, &page, order) : OUT_COMPLETED;
+		goto out;
+	}
+	out = decide(run, &page, png, pnglen, order, output, &actions);
+	if (out != OUT_CONTINUE)
+		goto out;
+	first_signature(actions, sig, sizeof(sig));
+	if (*sig && strcmp(sig, run->last_sig) == 0 && page.fingerprint &&
+	    strcmp(page.fingerprint, run->last_fp) == 0) {
+		if (run->loop_warning) {
+			snprintf(run->reason, sizeof(run->reason),
+				 "Stopped: the agent repeated the same action (%s) on a page that did not change",
+				 sig);
+			out = OUT_TERMINATED;
+			goto out;
+		}
+		/* Same action, same page: ask again, telling the model it changed nothing. */
+		run->loop_warning = true;
+		json_object_put(actions);
+		actions = NULL;
+		history_add(run, order, "the previous action did not change the page");
+		out = decide(run, &page, png, pnglen, order, output, &actions);
+		if (out != OUT_CONTINUE)
+			goto out;
+		first_signature(actions, sig, sizeof(sig));
+		if (*sig && strcmp(sig, run->last_sig) == 0) {
+			snprintf(run->reason, sizeof(run->reason),
+				 "Stopped: the agent repeated the same action (%s) on a page that did not change",
+				 sig);
+			out = OUT_TERMINATED;
+			goto out;
+		}
+	} else if (*sig && strcmp(sig, run->last_sig) != 0) {
+		run->loop_warning = false;
+	}
+	snprintf(run->last_sig, sizeof(run->last_sig), "%s", sig);
+	snprintf(run->last_fp, sizeof(run->last_fp), "%s", page.fingerprint ? page.fingerprint : "");
+	out = act(run, actions, &page, order);
+out:
+	if (run->wd && out != OUT_STEP_FAILED) {
+		char *u = NULL;
+
+		if (wd_current_url(run->wd, &u) == SX_OK) {
+			json_object_object_add(output, "url_after", json_object_new_string(u));
+			free(run->last_url);
+			run->last_url = u;
+		}
+	}
+	json_object_put(actions);
+	free(png);
+	scrape_release(&page);
+	return out;
+}
+
+/* ---- the task ------------------------------------------------------------ */
+
+static long long elapsed_seconds(struct run *run)
+{
+	static const char q[] =
+		"SELECT TIMESTAMPDIFF(SECOND, started_at, UTC_TIMESTAMP(6)) FROM tasks WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(run->t->id) };
+	struct sx_rows *rows = NULL;
+	long long s = 0;
+
+	if (sx_db_query(run->r->db, q, p, 1, &rows) == SX_OK && rows->nrows == 1)
+		s = sx_rows_i64(rows, 0, 0, 0);
+	sx_rows_free(rows);
+	return s < 0 ? 0 : s;
+}
+
+static void finish(struct run *run, enum task_status st, const char *reason)
+{
+	const char *extracted = run->extracted ?
+		json_object_to_json_string_ext(run->extracted, JSON_C_TO_STRING_PLAIN) : NULL;
+
+	queue_finish(run->r->db, run->t->id, run->r->owner, st, reason, extracted);
+}
+
+void runner_run_task(struct runner *r, struct claimed_task *ct)
+{
+	struct run run;
+	const struct sx_conf *c = r->conf;
+	json_object *v;
+	long long order = ct->next_order;
+	long long failures = 0;
+	char last_error[ERR_LEN] = "";
+	enum outcome out = OUT_CONTINUE;
+
+	memset(&run, 0, sizeof(run));
+	run.r = r;
+	run.ct = ct;
+	run.t = &ct->task;
+	run.url = jmember(run.t->request, "url");
+	run.nav_goal = jmember(run.t->request, "navigation_goal");
+	run.extract_goal = jmember(run.t->request, "data_extraction_goal");
+	if (json_object_object_get_ex(run.t->request, "navigation_payload", &v) && v) {
+		run.payload = v;
+		run.payload_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
+	if (json_object_object_get_ex(run.t->request, "extracted_information_schema", &v) && v) {
+		run.schema = v;
+		run.schema_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
+	run.history = json_object_new_array();
+	run.art.db = r->db;
+	run.art.root = c->artifacts_dir;
+	run.art.org_id = run.t->org_id;
+	run.art.task_id = run.t->id;
+	run.work_dir = artifact_task_dir(&run.art);
+	run.deadline_ms = sx_mono_ms() + (c->task_timeout - elapsed_seconds(&run)) * 1000;
+	if (ct->resumed)
+		history_load(&run);
+	atomic_store(&run.hb_stop, 0);
+	atomic_store(&run.canceled, 0);
+	atomic_store(&run.lost, 0);
+	run.hb_running = pthread_create(&run.hb, NULL, heartbeat_main, &run) == 0;
+
+	while (out == OUT_CONTINUE) {
+		json_object *output;
+		enum outcome step;
+		bool last;
+
+		if (order >= run.t->max_steps) {
+			char reason[96];
+
+			snprintf(reason, sizeof(reason), "Max steps per task (%lld) exceeded", run.t->max_steps);
+			screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+			finish(&run, TASK_FAILED, reason);
+			break;
+		}
+		if (step_create(&run, order) != SX_OK) {
+			/* The database is unreachable: hand the task back rather than lose it. */
+			sx_sleep_ms(1000, r->stopping);
+			out = OUT_SHUTDOWN;
+			break;
+		}
+		output = json_object_new_object();
+		step = run_step(&run, order, output);
+		json_object_object_add(output, "actions", json_object_get(run.out_actions));
+		if (step == OUT_STEP_FAILED || step == OUT_TASK_FAILED)
+			json_object_object_add(output, "error", json_object_new_string(run.reason));
+		last = step == OUT_COMPLETED || step == OUT_TERMINATED || step == OUT_TASK_FAILED ||
+		       step == OUT_TIMED_OUT;
+		step_finish(&run, step == OUT_STEP_FAILED || step == OUT_TASK_FAILED ? "failed" :
+				  step == OUT_CANCELED ? "canceled" :
+				  step == OUT_SHUTDOWN || step == OUT_LOST ? "failed" : "completed",
+			    last, output);
+		json_object_put(output);
+
+		switch (step) {
+		case OUT_CONTINUE:
+			order++;
+			failures = 0;
+			break;
+		case OUT_STEP_FAILED:
+			snprintf(last_error, sizeof(last_error), "%s", run.reason);
+			log_info("runner", "msg=\"step failed\" task=%s order=%lld retry=%lld error=%s",
+				 run.t->id, order, failures, sx_log_quote(run.reason));
+			if (++failures > c->max_retries_per_step) {
+				char reason[ERR_LEN + 64];
+
+				snprintf(reason, sizeof(reason), "Max retries per step (%lld) exceeded: %s",
+					 c->max_retries_per_step, last_error);
+				screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+				finish(&run, TASK_FAILED, reason);
+				out = OUT_TASK_FAILED;
+			}
+			break;
+		case OUT_COMPLETED:
+			screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+			finish(&run, TASK_COMPLETED, NULL);
+			out = step;
+			break;
+		case OUT_TERMINATED:
+			screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+			finish(&run, TASK_TERMINATED, run.reason);
+			out = step;
+			break;
+		case OUT_TASK_FAILED:
+			screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+			finish(&run, TASK_FAILED, run.reason);
+			out = step;
+			break;
+		case OUT_TIMED_OUT: {
+			char reason[128];
+
+			snprintf(reason, sizeof(reason), "Task exceeded its time limit of %lld seconds",
+				 c->task_timeout);
+			screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+			finish(&run, TASK_TIMED_OUT, reason);
+			out = step;
+			break;
+		}
+		case OUT_CANCELED:
+			screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+			queue_finish_canceled(r->db, run.t->id, r->owner);
+			out = step;
+			break;
+		case OUT_LOST:
+			log_warn("runner", "msg=\"lease lost; stopping\" task=%s", run.t->id);
+			out = step;
+			break;
+		case OUT_SHUTDOWN:
+			queue_release(r->db, run.t->id, r->owner);
+			out = step;
+			break;
+		}
+	}
+	atomic_store(&run.hb_stop, 1);
+	if (run.hb_running)
+		pthread_join(run.hb, NULL);
+	session_close(&run);
+	json_object_put(run.history);
+	json_object_put(run.out_actions);
+	json_object_put(run.extracted);
+	free(run.payload_json);
+	free(run.schema_json);
+	free(run.work_dir);
+	free(run.last_url);
+}

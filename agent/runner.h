@@ -1,0 +1,34 @@
+#ifndef SX_RUNNER_H
+#define SX_RUNNER_H
+/*
+ * The step loop: runs one claimed task to a final status (or hands it back
+ * on shutdown).  observe (scrape + screenshot) → decide (one LLM call) →
+ * act (WebDriver) → record (step row + artifacts), with the guards of the
+ * contract: max steps, retries per step, loop detection, a wall-clock limit,
+ * cancel checked before every action.
+ */
+#include "sx.h"
+
+struct sx_conf;
+struct sx_db;
+struct llm_client;
+struct wd_driver;
+struct claimed_task;
+
+struct runner {
+	const struct sx_conf *conf;
+	struct sx_db *db;            /* the worker's connection */
+	struct sx_db *hb_db;         /* the heartbeat thread's connection */
+	struct llm_client *llm;
+	struct wd_driver *driver;    /* local chromedriver, started on first use */
+	char owner[128];
+	volatile const int *stopping; /* set on SIGTERM */
+};
+
+/* Sets up r (connections, LLM client); SX_EDBDOWN etc. on failure. */
+enum sx_rc runner_init(struct runner *r, const struct sx_conf *c, volatile const int *stopping);
+void runner_release(struct runner *r);
+
+/* Runs ct to the end.  Errors are recorded on the task, not returned. */
+void runner_run_task(struct runner *r, struct claimed_task *ct);
+#endif

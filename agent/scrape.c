@@ -1,0 +1,743 @@
+/*
+ * The page scraper's C half: runs scrape.js (compiled in as scrape_js[]) in
+ * the page and in each frame the script could not enter itself, and turns
+ * its JSON into the prompt's element lines (the exact format documented in
+ * scrape.h), the visible text, a fingerprint and an id index.
+ *
+ * Frames: scrape.js walks same-origin iframes itself.  Frames it cannot
+ * enter (cross-origin ones, and every file:// frame, since Chromium gives
+ * file: documents opaque origins) come back as frame paths; they are
+ * entered here with WebDriver frame switches and scraped separately, up to
+ * SCRAPE_MAX_FRAMES of them, SCRAPE_MAX_DEPTH deep.  Their elements follow
+ * the top document's in the list.  A frame that cannot be entered or
+ * scraped is skipped with a warning rather than failing the whole scrape.
+ *
+ * Everything the script returns is page-controlled (a page may redefine
+ * JSON.stringify or Array methods), so ids and kinds are checked against a
+ * strict character set and every string is escaped before it reaches a
+ * line.
+ */
+#include "sx.h"
+#include "buf.h"
+#include "log.h"
+#include "scrape.h"
+#include "scrape_js.h"
+#include "webdriver.h"
+
+#include <openssl/evp.h>
+
+/* Frames entered by frame switch per scrape, and how deep. */
+#define SCRAPE_MAX_FRAMES 8
+#define SCRAPE_MAX_DEPTH 4
+/* Room kept at the end of a capped list for the "… N more" line. */
+#define SCRAPE_TRAILER_RESERVE 200
+/* One element line; scrape.js cuts labels and values well below this. */
+#define SCRAPE_MAX_LINE 16384
+/* The script's JSON answer for one document. */
+#define SCRAPE_MAX_JSON (8u << 20)
+
+/* The buckets the trailer line counts dropped elements in. */
+enum scrape_bucket { B_FIELD, B_BUTTON, B_LINK, B_OTHER, B_MAX };
+static const char *const bucket_names[B_MAX][2] = {
+	{"form field", "form fields"}, {"button", "buttons"}, {"link", "links"},
+	{"other element", "other elements"}
+};
+
+struct scrape_item {
+	json_object *el;        /* borrowed from a document's answer */
+	char *line;             /* rendered, without '\n' */
+	size_t len;
+	long long prio;         /* the script's rank within its document */
+	size_t seq;             /* position in document (then frame) order */
+	bool kept;
+};
+
+/* Everything gathered from the documents of one page, before packing. */
+struct scrape_acc {
+	json_object *docs;      /* array of parsed answers (owns them) */
+	struct scrape_item *items;
+	size_t nitems, capitems;
+	size_t dropped[B_MAX];
+	struct sx_buf text;
+	bool truncated;
+	long long next;         /* highest id counter seen */
+};
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static long long jint(json_object *o, const char *key, long long def)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return def;
+	return json_object_get_int64(v);
+}
+
+static bool jbool(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
+static bool has_key(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v;
+}
+
+/* An id is "e" and 1 to 9 digits: anything else came from a tampered page. */
+static bool valid_id(const char *id)
+{
+	size_t n;
+
+	if (!id || id[0] != 'e')
+		return false;
+	n = strspn(id + 1, "0123456789");
+	return n >= 1 && n <= 9 && id[1 + n] == '\0';
+}
+
+/* A kind is short, lower-case letters, ':' and '-' ("input:datetime-local"). */
+static bool valid_kind(const char *k)
+{
+	size_t n;
+
+	if (!k)
+		return false;
+	n = strspn(k, "abcdefghijklmnopqrstuvwxyz:-");
+	return n >= 1 && n <= 32 && k[n] == '\0';
+}
+
+/* A frame path is an array of at most SCRAPE_MAX_DEPTH small non-negative ints. */
+static bool valid_path(json_object *p)
+{
+	size_t n;
+
+	if (!p || !json_object_is_type(p, json_type_array))
+		return false;
+	n = json_object_array_length(p);
+	if (n > SCRAPE_MAX_DEPTH)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(p, i);
+
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > 10000)
+			return false;
+	}
+	return true;
+}
+
+static enum scrape_bucket bucket_of(const char *kind)
+{
+	if (strcmp(kind, "link") == 0)
+		return B_LINK;
+	if (strcmp(kind, "button") == 0)
+		return B_BUTTON;
+	if (strcmp(kind, "clickable") == 0 || strcmp(kind, "option") == 0 ||
+	    strcmp(kind, "menuitem") == 0 || strcmp(kind, "tab") == 0)
+		return B_OTHER;
+	return B_FIELD;
+}
+
+static enum scrape_bucket bucket_by_name(const char *name)
+{
+	if (strcmp(name, "link") == 0)
+		return B_LINK;
+	if (strcmp(name, "button") == 0)
+		return B_BUTTON;
+	if (strcmp(name, "field") == 0)
+		return B_FIELD;
+	return B_OTHER;
+}
+
+/*
+ * Appends s as a double-quoted string: '"' and '\' are escaped with '\',
+ * control characters become spaces, so a line never breaks.
+ */
+static enum sx_rc put_quoted(struct sx_buf *b, const char *s)
+{
+	enum sx_rc rc = sx_buf_putc(b, '"');
+
+	for (const char *p = s ? s : ""; !rc && *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\') {
+			rc = sx_buf_putc(b, '\\');
+			if (!rc)
+				rc = sx_buf_putc(b, (char)c);
+		} else {
+			rc = sx_buf_putc(b, c < 0x20 || c == 0x7f ? ' ' : (char)c);
+		}
+	}
+	if (!rc)
+		rc = sx_buf_putc(b, '"');
+	return rc;
+}
+
+/* Appends ` key="value"` when value is a non-empty string. */
+static enum sx_rc put_attr(struct sx_buf *b, const char *key, const char *value)
+{
+	enum sx_rc rc = SX_OK;
+
+	if (!value || !*value)
+		goto out;
+	rc = sx_buf_printf(b, " %s=", key);
+	if (!rc)
+		rc = put_quoted(b, value);
+out:
+	return rc;
+}
+
+/* Appends ` options=["a","b"]` and ` +N more` for a select's options. */
+static enum sx_rc put_options(struct sx_buf *b, json_object *el)
+{
+	enum sx_rc rc = SX_OK;
+	json_object *opts;
+	long long more = jint(el, "more", 0);
+
+	if (!json_object_object_get_ex(el, "options", &opts) ||
+	    !json_object_is_type(opts, json_type_array))
+		goto out;
+	rc = sx_buf_puts(b, " options=[");
+	for (size_t i = 0; !rc && i < json_object_array_length(opts); i++) {
+		json_object *o = json_object_array_get_idx(opts, i);
+
+		if (i)
+			rc = sx_buf_putc(b, ',');
+		if (!rc)
+			rc = put_quoted(b, json_object_get_string(o));
+	}
+	if (!rc)
+		rc = sx_buf_putc(b, ']');
+	if (!rc && more > 0)
+		rc = sx_buf_printf(b, " +%lld more", more);
+out:
+	return rc;
+}
+
+/*
+ * Renders one element as its prompt line (scrape.h):
+ *   [ID] KIND "LABEL" value="…" options=[…] checked|unchecked group="…"
+ *        selected href="…" multiple required disabled readonly covered
+ */
+static enum sx_rc render_line(json_object *el, struct sx_buf *b)
+{
+	static const char *const flags[] = {
+		"selected", "multiple", "required", "disabled", "readonly", "covered"
+	};
+	enum sx_rc rc;
+
+	rc = sx_buf_printf(b, "[%s] %s ", jstr(el, "id"), jstr(el, "kind"));
+	if (!rc)
+		rc = put_quoted(b, jstr(el, "label"));
+	if (!rc)
+		rc = put_attr(b, "value", jstr(el, "value"));
+	if (!rc)
+		rc = put_options(b, el);
+	if (!rc && has_key(el, "checked"))
+		rc = sx_buf_puts(b, jbool(el, "checked") ? " checked" : " unchecked");
+	if (!rc)
+		rc = put_attr(b, "group", jstr(el, "group"));
+	if (!rc)
+		rc = put_attr(b, "href", jstr(el, "href"));
+	for (size_t i = 0; !rc && i < SX_ARRAY_LEN(flags); i++)
+		if (jbool(el, flags[i]))
+			rc = sx_buf_printf(b, " %s", flags[i]);
+	return rc;
+}
+
+/* Runs scrape.js with one options object (consumed); *out is the script's value (caller puts). */
+static enum sx_rc run_js(struct wd_session *s, json_object *opts, json_object **out)
+{
+	enum sx_rc rc;
+	json_object *args = json_object_new_array();
+
+	json_object_array_add(args, opts);
+	rc = wd_execute(s, scrape_js, args, out);
+	json_object_put(args);
+	return rc;
+}
+
+/*
+ * Switches to the top document, then down the frame path, finding each
+ * frame by its index in scrape.js's tree walk.  SX_ENOTFOUND when a frame
+ * is gone.
+ */
+static enum sx_rc enter_frame_path(struct wd_session *s, json_object *path)
+{
+	enum sx_rc rc;
+	size_t n = path ? json_object_array_length(path) : 0;
+
+	rc = wd_switch_frame(s, NULL);
+	for (size_t i = 0; !rc && i < n; i++) {
+		json_object *opts = json_object_new_object();
+		json_object *ref = NULL;
+		const char *fid;
+
+		json_object_object_add(opts, "op", json_object_new_string("frame"));
+		json_object_object_add(opts, "index",
+				       json_object_get(json_object_array_get_idx(path, i)));
+		rc = run_js(s, opts, &ref);
+		fid = rc ? NULL : wd_element_id(ref);
+		if (!rc && !fid)
+			rc = SX_ENOTFOUND;
+		if (!rc)
+			rc = wd_switch_frame(s, fid);
+		json_object_put(ref);
+	}
+	return rc;
+}
+
+/*
+ * Scrapes the current document (the top one, or the frame at path) and
+ * returns the parsed answer in *doc (caller puts).  The script answers a
+ * JSON string so the page's objects never go through WebDriver's own
+ * serialization.
+ */
+static enum sx_rc scrape_doc(struct wd_session *s, json_object *path, long long next,
+			     json_object **doc)
+{
+	enum sx_rc rc;
+	json_object *opts = json_object_new_object();
+	json_object *v = NULL;
+	json_tokener *tok = NULL;
+	const char *str;
+	size_t len;
+
+	*doc = NULL;
+	json_object_object_add(opts, "maxElementsBytes",
+			       json_object_new_int(SCRAPE_MAX_ELEMENTS_BYTES));
+	json_object_object_add(opts, "maxTextBytes", json_object_new_int(SCRAPE_MAX_TEXT_BYTES));
+	json_object_object_add(opts, "next", json_object_new_int64(next));
+	json_object_object_add(opts, "path", path ? json_object_get(path) : json_object_new_array());
+	rc = run_js(s, opts, &v);
+	if (rc)
+		goto out;
+	if (!v || !json_object_is_type(v, json_type_string)) {
+		log_warn("scrape", "msg=\"scraper answered no JSON string\"");
+		rc = SX_EPARSE;
+		goto out;
+	}
+	str = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len > SCRAPE_MAX_JSON) {
+		log_warn("scrape", "msg=\"scraper answer over its cap\" bytes=%zu", len);
+		rc = SX_ETOOBIG;
+		goto out;
+	}
+	tok = json_tokener_new();
+	*doc = json_tokener_parse_ex(tok, str, (int)len);
+	if (!*doc || json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(*doc, json_type_object)) {
+		log_warn("scrape", "msg=\"scraper answer is not a JSON object\"");
+		json_object_put(*doc);
+		*doc = NULL;
+		rc = SX_EPARSE;
+	}
+out:
+	if (tok)
+		json_tokener_free(tok);
+	json_object_put(v);
+	return rc;
+}
+
+static void acc_init(struct scrape_acc *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->docs = json_object_new_array();
+	sx_buf_init(&a->text, SCRAPE_MAX_TEXT_BYTES + 1);
+}
+
+static void acc_release(struct scrape_acc *a)
+{
+	for (size_t i = 0; i < a->nitems; i++)
+		free(a->items[i].line);
+	free(a->items);
+	sx_buf_release(&a->text);
+	json_object_put(a->docs);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * Appends text to the page text, cutting at the cap on a UTF-8 character
+ * boundary; a cut marks the result truncated.
+ */
+static void acc_text(struct scrape_acc *a, const char *t)
+{
+	size_t room, n;
+
+	if (!t || !*t)
+		return;
+	if (a->text.len)
+		(void)sx_buf_putc(&a->text, '\n');
+	room = a->text.len < SCRAPE_MAX_TEXT_BYTES ? SCRAPE_MAX_TEXT_BYTES - a->text.len : 0;
+	n = strlen(t);
+	if (n > room) {
+		n = room;
+		while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80)
+			n--;
+		a->truncated = true;
+	}
+	(void)sx_buf_append(&a->text, t, n);
+}
+
+/*
+ * Takes one document's answer into the accumulator: renders its valid
+ * elements, adds its text and dropped counts, and queues the frames it
+ * could not enter into opaque (an array of paths).
+ */
+static void acc_doc(struct scrape_acc *a, json_object *doc, json_object *opaque)
+{
+	json_object *els, *dropped, *op;
+	struct sx_buf line;
+
+	json_object_array_add(a->docs, json_object_get(doc));
+	if (jbool(doc, "truncated"))
+		a->truncated = true;
+	if (jint(doc, "next", 0) > a->next)
+		a->next = jint(doc, "next", 0);
+	acc_text(a, jstr(doc, "text"));
+	if (json_object_object_get_ex(doc, "dropped", &dropped) &&
+	    json_object_is_type(dropped, json_type_object)) {
+		json_object_object_foreach(dropped, key, val) {
+			long long n = json_object_get_int64(val);
+
+			if (n > 0 && n < 1000000)
+				a->dropped[bucket_by_name(key)] += (size_t)n;
+		}
+	}
+	if (opaque && json_object_object_get_ex(doc, "opaque", &op) &&
+	    json_object_is_type(op, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(op); i++) {
+			json_object *p = json_object_array_get_idx(op, i);
+
+			if (valid_path(p) && json_object_array_length(p) > 0)
+				json_object_array_add(opaque, json_object_get(p));
+		}
+	}
+	if (!json_object_object_get_ex(doc, "elements", &els) ||
+	    !json_object_is_type(els, json_type_array))
+		return;
+	sx_buf_init(&line, SCRAPE_MAX_LINE);
+	for (size_t i = 0; i < json_object_array_length(els); i++) {
+		json_object *el = json_object_array_get_idx(els, i);
+		json_object *path;
+		struct scrape_item *it;
+
+		if (!json_object_is_type(el, json_type_object) || !valid_id(jstr(el, "id")) ||
+		    !valid_kind(jstr(el, "kind")) || !json_object_object_get_ex(el, "frame", &path) ||
+		    !valid_path(path))
+			continue;
+		sx_buf_reset(&line);
+		if (render_line(el, &line)) {
+			a->dropped[bucket_of(jstr(el, "kind"))]++;
+			continue;
+		}
+		if (a->nitems == a->capitems) {
+			a->capitems = a->capitems ? 2 * a->capitems : 64;
+			a->items = xrealloc(a->items, a->capitems * sizeof(*a->items));
+		}
+		it = &a->items[a->nitems];
+		it->el = el;
+		it->seq = a->nitems;
+		it->prio = jint(el, "p", 1000000);
+		it->line = sx_buf_detach(&line, &it->len);
+		it->kept = false;
+		a->nitems++;
+	}
+	sx_buf_release(&line);
+}
+
+static int cmp_prio(const void *x, const void *y)
+{
+	const struct scrape_item *const *a = x, *const *b = y;
+
+	if ((*a)->prio != (*b)->prio)
+		return (*a)->prio < (*b)->prio ? -1 : 1;
+	return (*a)->seq < (*b)->seq ? -1 : (*a)->seq > (*b)->seq;
+}
+
+/*
+ * Chooses the lines that fit SCRAPE_MAX_ELEMENTS_BYTES.  When everything
+ * fits and the script dropped nothing, all are kept.  Otherwise lines are
+ * taken in the script's rank order (form fields, then buttons and what is in
+ * the viewport, then the rest by distance) until the first one that would
+ * not fit in the cap less room for the trailer line; that one and all after
+ * it are counted as dropped, so a short far-away link never displaces a
+ * nearer one.
+ */
+static void acc_pack(struct scrape_acc *a)
+{
+	struct scrape_item **order = NULL;
+	size_t total = 0, used = 0;
+	bool any_dropped = false, full = false;
+
+	for (size_t i = 0; i < B_MAX; i++)
+		any_dropped = any_dropped || a->dropped[i];
+	for (size_t i = 0; i < a->nitems; i++)
+		total += a->items[i].len + 1;
+	if (!any_dropped && total <= SCRAPE_MAX_ELEMENTS_BYTES) {
+		for (size_t i = 0; i < a->nitems; i++)
+			a->items[i].kept = true;
+		return;
+	}
+	order = xcalloc(a->nitems ? a->nitems : 1, sizeof(*order));
+	for (size_t i = 0; i < a->nitems; i++)
+		order[i] = &a->items[i];
+	qsort(order, a->nitems, sizeof(*order), cmp_prio);
+	for (size_t i = 0; i < a->nitems; i++) {
+		struct scrape_item *it = order[i];
+
+		if (!full && used + it->len + 1 <= SCRAPE_MAX_ELEMENTS_BYTES - SCRAPE_TRAILER_RESERVE) {
+			it->kept = true;
+			used += it->len + 1;
+		} else {
+			full = true;
+			a->dropped[bucket_of(jstr(it->el, "kind"))]++;
+		}
+	}
+	free(order);
+}
+
+/* Appends the last line, e.g. "… 2603 more links, 2 more buttons not shown (…)". */
+static enum sx_rc put_trailer(struct sx_buf *b, const struct scrape_acc *a)
+{
+	enum sx_rc rc = SX_OK;
+	bool first = true;
+
+	for (size_t i = 0; !rc && i < B_MAX; i++) {
+		if (!a->dropped[i])
+			continue;
+		rc = sx_buf_printf(b, "%s%zu more %s", first ? "\xe2\x80\xa6 " : ", ",
+				   a->dropped[i], bucket_names[i][a->dropped[i] != 1]);
+		first = false;
+	}
+	if (!rc && !first)
+		rc = sx_buf_puts(b, " not shown (scroll to reach them)\n");
+	return rc;
+}
+
+/* SHA-256 of the URL and the element lines, as 64 hex digits (caller frees). */
+static char *fingerprint(const char *url, const char *elements)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char *hex = xcalloc(1, 2 * EVP_MAX_MD_SIZE + 1);
+	static const char digits[] = "0123456789abcdef";
+
+	/* Hashing with a fresh context cannot fail short of memory exhaustion. */
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, url, strlen(url)) || !EVP_DigestUpdate(ctx, "\n", 1) ||
+	    !EVP_DigestUpdate(ctx, elements, strlen(elements)) ||
+	    !EVP_DigestFinal_ex(ctx, md, &mdlen))
+		abort();
+	for (unsigned int i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	EVP_MD_CTX_free(ctx);
+	return hex;
+}
+
+/*
+ * Fills out from the accumulated documents: the kept lines in document
+ * order, then the trailer; the index of the kept ids; text, flags and the
+ * fingerprint.
+ */
+static enum sx_rc acc_finish(struct scrape_acc *a, struct scrape_result *out)
+{
+	enum sx_rc rc = SX_OK;
+	struct sx_buf lines;
+	bool dropped = false;
+
+	/* The trailer may use the reserve; the cap itself is never passed. */
+	sx_buf_init(&lines, SCRAPE_MAX_ELEMENTS_BYTES);
+	out->index = json_object_new_object();
+	for (size_t i = 0; !rc && i < a->nitems; i++) {
+		struct scrape_item *it = &a->items[i];
+		json_object *entry, *path;
+		const char *id = jstr(it->el, "id");
+
+		if (!it->kept)
+			continue;
+		if (json_object_object_get_ex(out->index, id, NULL)) {
+			/* Two frames claim one id (a page copied our attribute): keep the first. */
+			a->dropped[bucket_of(jstr(it->el, "kind"))]++;
+			continue;
+		}
+		rc = sx_buf_append(&lines, it->line, it->len);
+		if (!rc)
+			rc = sx_buf_putc(&lines, '\n');
+		if (rc)
+			break;
+		entry = json_object_new_object();
+		json_object_object_get_ex(it->el, "frame", &path);
+		json_object_object_add(entry, "frame", json_object_get(path));
+		json_object_object_add(entry, "kind", json_object_new_string(jstr(it->el, "kind")));
+		json_object_object_add(entry, "label",
+				       json_object_new_string(jstr(it->el, "label") ? jstr(it->el, "label") : ""));
+		json_object_object_add(out->index, id, entry);
+		out->nelements++;
+	}
+	for (size_t i = 0; i < B_MAX; i++)
+		dropped = dropped || a->dropped[i];
+	if (!rc)
+		rc = put_trailer(&lines, a);
+	if (rc) {
+		/* Cannot happen: acc_pack left room.  Say so rather than send a cut list. */
+		log_error("scrape", "msg=\"element list over its cap\" bytes=%zu", lines.len);
+		goto out;
+	}
+	out->truncated = a->truncated || dropped;
+	out->elements = sx_buf_detach(&lines, NULL);
+	out->text = sx_buf_detach(&a->text, NULL);
+	out->fingerprint = fingerprint(out->url, out->elements);
+out:
+	sx_buf_release(&lines);
+	return rc;
+}
+
+/*
+ * Scrapes every frame the top document's script could not enter, breadth
+ * first, each with the id counter raised past every id given so far.
+ * Frames that fail are skipped with a warning; a dead session is not.
+ */
+static enum sx_rc scrape_opaque_frames(struct wd_session *s, struct scrape_acc *a,
+				       json_object *queue)
+{
+	enum sx_rc rc = SX_OK;
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(queue) && i < SCRAPE_MAX_FRAMES; i++) {
+		json_object *path = json_object_array_get_idx(queue, i);
+		json_object *doc = NULL;
+		enum sx_rc frc;
+
+		frc = enter_frame_path(s, path);
+		if (!frc)
+			frc = scrape_doc(s, path, a->next, &doc);
+		if (frc == SX_ESESSION || frc == SX_ETIMEOUT) {
+			rc = frc;
+			break;
+		}
+		if (frc) {
+			log_warn("scrape", "msg=\"frame skipped\" path=%s err=%s detail=%s",
+				 json_object_to_json_string(path), sx_strerror(frc),
+				 sx_log_quote(wd_last_error(s)));
+			continue;
+		}
+		/* Nested opaque frames join the end of the queue. */
+		acc_doc(a, doc, queue);
+		json_object_put(doc);
+	}
+	if (!rc && i < json_object_array_length(queue)) {
+		log_info("scrape", "msg=\"frames left unscraped\" count=%zu",
+			 json_object_array_length(queue) - i);
+		a->truncated = true;
+	}
+	return rc;
+}
+
+enum sx_rc scrape_page(struct wd_session *s, struct scrape_result *out)
+{
+	enum sx_rc rc;
+	struct scrape_acc a;
+	json_object *top = NULL, *queue = json_object_new_array(), *opts = NULL, *v = NULL;
+
+	memset(out, 0, sizeof(*out));
+	acc_init(&a);
+	rc = wd_switch_frame(s, NULL);
+	if (!rc)
+		rc = scrape_doc(s, NULL, 1, &top);
+	if (rc)
+		goto out;
+	out->url = xstrdup(jstr(top, "url") ? jstr(top, "url") : "");
+	out->title = xstrdup(jstr(top, "title") ? jstr(top, "title") : "");
+	acc_doc(&a, top, queue);
+	if (json_object_array_length(queue) > 0) {
+		rc = scrape_opaque_frames(s, &a, queue);
+		/* Back on top, the counter moves past the frames' ids for the next scrape. */
+		if (!rc)
+			rc = wd_switch_frame(s, NULL);
+		if (!rc) {
+			opts = json_object_new_object();
+			json_object_object_add(opts, "op", json_object_new_string("next"));
+			json_object_object_add(opts, "next", json_object_new_int64(a.next));
+			rc = run_js(s, opts, &v);
+		}
+		if (rc)
+			goto out;
+	}
+	acc_pack(&a);
+	rc = acc_finish(&a, out);
+out:
+	if (rc) {
+		log_warn("scrape", "msg=\"scrape failed\" err=%s detail=%s", sx_strerror(rc),
+			 sx_log_quote(wd_last_error(s)));
+		scrape_release(out);
+	}
+	json_object_put(v);
+	json_object_put(top);
+	json_object_put(queue);
+	acc_release(&a);
+	return rc;
+}
+
+void scrape_release(struct scrape_result *r)
+{
+	if (!r)
+		return;
+	free(r->url);
+	free(r->title);
+	free(r->elements);
+	free(r->text);
+	free(r->fingerprint);
+	json_object_put(r->index);
+	memset(r, 0, sizeof(*r));
+}
+
+enum sx_rc scrape_locate(struct wd_session *s, const struct scrape_result *last,
+			 const char *id, char **element_id)
+{
+	enum sx_rc rc = SX_ENOTFOUND;
+	json_object *entry, *path, *opts = NULL, *ref = NULL;
+	const char *eid;
+
+	*element_id = NULL;
+	if (!last || !last->index || !valid_id(id) ||
+	    !json_object_object_get_ex(last->index, id, &entry) ||
+	    !json_object_object_get_ex(entry, "frame", &path))
+		goto out;
+	rc = enter_frame_path(s, path);
+	if (rc)
+		goto out;
+	opts = json_object_new_object();
+	json_object_object_add(opts, "op", json_object_new_string("find"));
+	json_object_object_add(opts, "id", json_object_new_string(id));
+	rc = run_js(s, opts, &ref);
+	if (rc)
+		goto out;
+	eid = wd_element_id(ref);
+	if (!eid) {
+		rc = SX_ENOTFOUND;
+		goto out;
+	}
+	*element_id = xstrdup(eid);
+out:
+	if (rc == SX_ENOTFOUND)
+		log_debug("scrape", "msg=\"element not found\" id=%s", sx_log_quote(id ? id : ""));
+	json_object_put(ref);
+	return rc;
+}

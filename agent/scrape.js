@@ -1,0 +1,564 @@
+/*
+ * Sextant page scraper.  Runs through WebDriver "Execute Script" (the body of
+ * a function; arguments[0] is an options object) and returns a JSON string.
+ *
+ * Operations (options.op):
+ *   (none)   scrape the current document:
+ *            {url, title, elements:[…], text, truncated, dropped:{kind:n},
+ *             opaque:[[frame path]…], next}
+ *   "frame"  return the options.index-th iframe/frame element of the current
+ *            document (an element reference), for a WebDriver frame switch.
+ *   "find"   return the element tagged data-sx-id=options.id, searched in the
+ *            current document and its open shadow roots (null when gone).
+ *   "next"   raise the id counter of this window to options.next.
+ * Both "frame" and "find" walk the tree with the same walk() as the scrape,
+ * so a frame index recorded here means the same frame when found again.
+ *
+ * What is listed: every visible interactive element (inputs except hidden,
+ * textareas, selects, buttons, a[href], [contenteditable], ARIA widgets,
+ * elements with onclick or cursor:pointer plus a click-handler hint), in the
+ * document, in OPEN shadow roots (recursive) and in same-origin iframes
+ * (recursive).  Closed shadow roots cannot be reached from a page script.
+ * Frames the script cannot enter (cross-origin, and every file:// frame,
+ * since Chromium gives file: documents opaque origins) are returned in
+ * `opaque` as frame paths; scrape.c switches into them with WebDriver and
+ * runs this script again there with options.path and options.next set.
+ *
+ * Ids: each listed element gets data-sx-id="e<N>", kept across scrapes so an
+ * id stays stable from step to step.  The counter lives on the highest
+ * same-origin ancestor window (__sxNext); options.next raises it so ids
+ * stay unique across frames scraped separately.
+ *
+ * Cap strategy for huge pages (e.g. 3,000 links): every candidate is ranked
+ *   0: form fields (inputs, textareas, selects, checkboxes, radios, editables,
+ *      comboboxes, ARIA checkboxes/radios) and the buttons of forms, wherever
+ *      they are on the page;
+ *   1: other buttons, tabs and switches, plus links, clickables, options and
+ *      menu items that intersect the viewport;
+ *   2: the other links, clickables, options and menu items, nearest to the
+ *      viewport first;
+ * and at most MAX_ELEMENTS of them (fewer when options.maxElementsBytes could
+ * not hold that many 40-byte lines) are returned, ranked by `p` and listed in
+ * document order `o`; only those get an id.  A label is cut to 80
+ * characters, a value or href to 100, a select to its first 30 options
+ * ("+N more").  scrape.c then packs the lines into maxElementsBytes in rank
+ * order, so the exact byte cap is enforced in one place on the exact line
+ * format, and ends the list with a line saying what was dropped, e.g.
+ * "… 2887 more links not shown (scroll to reach them)".  `dropped` holds the
+ * per-kind counts of what this script left out.  The page text (innerText
+ * of the body, then of open shadow roots and same-origin frames; it includes
+ * the options of selects) is cut to maxTextBytes; `truncated` says when any
+ * cut happened.
+ */
+var opt = arguments[0] || {};
+var MAX_ELEMENTS = 250;
+var LABEL_MAX = 80, VALUE_MAX = 100, OPTION_MAX = 40, OPTIONS_MAX = 30;
+
+var INTERACTIVE = 'input,textarea,select,button,a[href],[contenteditable=""],' +
+	'[contenteditable="true"],[role=button],[role=link],[role=checkbox],' +
+	'[role=radio],[role=combobox],[role=option],[role=tab],[role=menuitem],' +
+	'[role=switch],[onclick]';
+var ROLES = {button: 1, link: 1, checkbox: 1, radio: 1, combobox: 1, option: 1,
+	tab: 1, menuitem: 1, switch: 1};
+var HINT_ATTRS = ['jsaction', 'ng-click', '@click', 'v-on:click', 'data-action'];
+var HINT_CLASS = /(^|[\s_-])(btn|button|clickable)([\s_-]|$)/i;
+
+/*
+ * Visits every element under root in tree order; an element's open shadow
+ * tree is visited right after the element, before its light children.
+ */
+function walk(root, fn) {
+	var doc = root.ownerDocument || root;
+	var tw = doc.createTreeWalker(root, 1 /* NodeFilter.SHOW_ELEMENT */);
+	var n;
+	while ((n = tw.nextNode())) {
+		fn(n);
+		if (n.shadowRoot)
+			walk(n.shadowRoot, fn);
+	}
+}
+
+function isFrame(el) {
+	return el.localName === 'iframe' || el.localName === 'frame';
+}
+
+/* The highest ancestor window this script may touch (it holds the id counter). */
+function counterWindow() {
+	var w = window;
+	try {
+		while (w.parent && w.parent !== w) {
+			void w.parent.document.nodeType;   /* throws when cross-origin */
+			w = w.parent;
+		}
+	} catch (e) { /* stop at the origin boundary */ }
+	return w;
+}
+
+/* Parent across shadow boundaries (host of a shadow root). */
+function up(el) {
+	if (el.parentElement)
+		return el.parentElement;
+	var r = el.parentNode;
+	return r && r.host ? r.host : null;
+}
+
+function squash(s) {
+	return (s || '').replace(/\s+/g, ' ').trim();
+}
+
+function cut(s, n) {
+	s = squash(s);
+	return s.length > n ? s.slice(0, n - 1) + '\u2026' : s;
+}
+
+/* Text of a node, skipping form controls inside it and script/style. */
+function textOf(node, skip) {
+	var out = '';
+	var kids = node.childNodes;
+	for (var i = 0; i < kids.length; i++) {
+		var k = kids[i];
+		if (k.nodeType === 3) {
+			out += k.nodeValue;
+		} else if (k.nodeType === 1 && k !== skip) {
+			var t = k.localName;
+			if (t === 'script' || t === 'style' || t === 'select' ||
+			    t === 'textarea' || t === 'option' || t === 'template')
+				continue;
+			if (t === 'img' && k.alt)
+				out += ' ' + k.alt + ' ';
+			else
+				out += ' ' + textOf(k, skip) + ' ';
+		}
+		if (out.length > 400)
+			break;
+	}
+	return out;
+}
+
+function styleHidden(el) {
+	if (el.checkVisibility)
+		return !el.checkVisibility({opacityProperty: true, visibilityProperty: true,
+			contentVisibilityAuto: true});
+	var cs = getComputedStyle(el);
+	if (cs.visibility === 'hidden' || cs.visibility === 'collapse')
+		return true;
+	for (var a = el; a; a = up(a))
+		if (getComputedStyle(a).opacity === '0')
+			return true;
+	return false;
+}
+
+/* Hidden from users: aria-hidden or inert on the element or an ancestor. */
+function ariaHidden(el) {
+	for (var a = el; a; a = up(a))
+		if (a.getAttribute('aria-hidden') === 'true' || a.hasAttribute('inert'))
+			return true;
+	return false;
+}
+
+/*
+ * Visible: a non-empty client rect inside the document (not parked off-screen
+ * at negative coordinates), not hidden by style, aria-hidden or inert.
+ */
+function visible(el) {
+	if (!el.getClientRects().length)
+		return false;
+	var r = el.getBoundingClientRect();
+	if (r.width <= 0 || r.height <= 0)
+		return false;
+	var w = el.ownerDocument.defaultView;
+	var de = el.ownerDocument.documentElement;
+	if (r.right + w.scrollX <= 0 || r.bottom + w.scrollY <= 0)
+		return false;
+	if (r.left + w.scrollX >= Math.max(de.scrollWidth, w.innerWidth))
+		return false;
+	return !styleHidden(el) && !ariaHidden(el);
+}
+
+/* Some label of el is visible (for visually hidden file/checkbox/radio inputs). */
+function visibleLabel(el) {
+	var ls = el.labels || [];
+	for (var i = 0; i < ls.length; i++)
+		if (visible(ls[i]))
+			return ls[i];
+	return null;
+}
+
+function kindOf(el) {
+	var t = el.localName;
+	if (t === 'input') {
+		var type = (el.getAttribute('type') || 'text').toLowerCase();
+		if (type === 'hidden')
+			return null;
+		if (type === 'checkbox' || type === 'radio')
+			return type;
+		if (type === 'submit' || type === 'button' || type === 'reset' || type === 'image')
+			return 'button';
+		return 'input:' + el.type;
+	}
+	if (t === 'textarea' || t === 'select' || t === 'button')
+		return t;
+	if (t === 'a' && el.hasAttribute('href'))
+		return 'link';
+	var role = (el.getAttribute('role') || '').toLowerCase();
+	if (ROLES[role])
+		return role;
+	if (el.isContentEditable && !(up(el) && up(el).isContentEditable))
+		return 'editable';
+	if (el.hasAttribute('onclick') || typeof el.onclick === 'function')
+		return 'clickable';
+	return null;
+}
+
+/* A plain element that looks clickable: cursor:pointer plus a handler hint. */
+function looksClickable(el) {
+	var t = el.localName;
+	if (t === 'label' || t === 'option' || t === 'body' || t === 'html' || isFrame(el))
+		return false;
+	var hint = el.hasAttribute('tabindex') || HINT_CLASS.test(el.getAttribute('class') || '');
+	for (var i = 0; !hint && i < HINT_ATTRS.length; i++)
+		hint = el.hasAttribute(HINT_ATTRS[i]);
+	if (!hint)
+		return false;
+	if (getComputedStyle(el).cursor !== 'pointer')
+		return false;
+	/* Wrappers of real controls, and parts of them, are not listed twice. */
+	if (el.querySelector(INTERACTIVE))
+		return false;
+	var p = up(el);
+	return !(p && p.closest && p.closest(INTERACTIVE));
+}
+
+function byIdText(el, ids) {
+	var root = el.getRootNode();
+	var out = [];
+	ids.split(/\s+/).forEach(function (id) {
+		var n = id && root.getElementById ? root.getElementById(id) : null;
+		if (n)
+			out.push(textOf(n, null));
+	});
+	return squash(out.join(' '));
+}
+
+/* Short text just before el: a preceding sibling, the previous table cell, a legend. */
+function nearbyText(el) {
+	var n = el, s;
+	for (var depth = 0; n && depth < 3; depth++, n = n.parentElement) {
+		var steps = 0;
+		for (var p = n.previousSibling; p && steps < 3; p = p.previousSibling, steps++) {
+			if (p.nodeType === 1 && p.matches(INTERACTIVE + ',iframe'))
+				break;
+			s = squash(p.nodeType === 3 ? p.nodeValue : (p.nodeType === 1 ? textOf(p, null) : ''));
+			if (s)
+				return s.length <= 120 ? s : '';
+		}
+		if (n.localName === 'td' || n.localName === 'th') {
+			var prev = n.previousElementSibling;
+			if (prev && (s = squash(textOf(prev, null))))
+				return s;
+		}
+	}
+	var fs = el.closest && el.closest('fieldset');
+	var lg = fs && fs.querySelector('legend');
+	return lg ? squash(textOf(lg, null)) : '';
+}
+
+/* The text of a label element, without the text of the control inside it. */
+function labelText(l, el) {
+	return squash(textOf(l, el));
+}
+
+function labelOf(el, kind) {
+	var s, i;
+	var ls = el.labels ? Array.prototype.slice.call(el.labels) : [];
+	/* <label for> first, then a wrapping label. */
+	ls.sort(function (a, b) {
+		return (b.htmlFor === el.id) - (a.htmlFor === el.id);
+	});
+	for (i = 0; i < ls.length; i++)
+		if ((s = labelText(ls[i], el)))
+			return s;
+	if ((s = squash(el.getAttribute('aria-label'))))
+		return s;
+	if (el.hasAttribute('aria-labelledby') && (s = byIdText(el, el.getAttribute('aria-labelledby'))))
+		return s;
+	if ((s = squash(el.getAttribute('placeholder'))))
+		return s;
+	if ((s = squash(el.getAttribute('title') || el.getAttribute('alt'))))
+		return s;
+	var t = el.localName;
+	if (t !== 'input' && t !== 'select' && t !== 'textarea' && kind !== 'editable') {
+		if ((s = squash(textOf(el, null))))
+			return s;
+		var svgt = el.querySelector('svg title');
+		if (svgt && (s = squash(svgt.textContent)))
+			return s;
+	}
+	if (t === 'input' && kind === 'button')
+		return squash(el.value) || (el.type === 'submit' ? 'Submit' : el.type === 'reset' ? 'Reset' : '');
+	if ((s = nearbyText(el)))
+		return s;
+	return squash(el.getAttribute('name'));
+}
+
+/* The question a radio or checkbox answers: its fieldset legend or group label. */
+function groupOf(el) {
+	var g = el.closest('fieldset,[role=radiogroup],[role=group]');
+	if (!g)
+		return '';
+	if (g.localName === 'fieldset') {
+		var lg = g.querySelector('legend');
+		return lg ? squash(textOf(lg, null)) : '';
+	}
+	return squash(g.getAttribute('aria-label')) ||
+		(g.hasAttribute('aria-labelledby') ? byIdText(g, g.getAttribute('aria-labelledby')) : '');
+}
+
+function shortHref(a) {
+	var h = a.getAttribute('href') || '';
+	try {
+		var u = new URL(a.href);
+		if (u.protocol === 'javascript:')
+			return 'javascript:';
+		if (u.origin === location.origin && u.origin !== 'null')
+			h = u.pathname + u.search + u.hash;
+		else
+			h = u.href;
+	} catch (e) { /* keep the attribute */ }
+	return h;
+}
+
+/* Fills value, state and options of e from el. */
+function describe(el, kind, e) {
+	var t = el.localName;
+	var role = (el.getAttribute('role') || '').toLowerCase();
+	if (t === 'input' && (kind === 'checkbox' || kind === 'radio')) {
+		e.checked = el.checked;
+	} else if (t === 'input' && kind === 'input:file') {
+		var names = [];
+		for (var i = 0; el.files && i < el.files.length; i++)
+			names.push(el.files[i].name);
+		e.value = names.join(', ');
+	} else if (t === 'input' && kind === 'input:password') {
+		e.value = el.value ? '\u2022\u2022\u2022\u2022' : '';
+	} else if ((t === 'input' && kind !== 'button') || t === 'textarea') {
+		e.value = cut(el.value, VALUE_MAX);
+	} else if (t === 'select') {
+		var opts = [], sel = [];
+		for (var j = 0; j < el.options.length; j++) {
+			var o = el.options[j];
+			var ot = cut(o.label || o.text, OPTION_MAX);
+			if (j < OPTIONS_MAX)
+				opts.push(ot);
+			if (o.selected && (o.value !== '' || el.multiple))
+				sel.push(ot);
+		}
+		e.options = opts;
+		if (el.options.length > OPTIONS_MAX)
+			e.more = el.options.length - OPTIONS_MAX;
+		e.value = sel.join(', ');
+		if (el.multiple)
+			e.multiple = true;
+	} else if (kind === 'editable') {
+		e.value = cut(el.innerText, VALUE_MAX);
+	} else if (kind === 'link' && t === 'a') {
+		e.href = cut(shortHref(el), VALUE_MAX);
+	}
+	if (role === 'checkbox' || role === 'radio' || role === 'switch')
+		e.checked = el.getAttribute('aria-checked') === 'true';
+	if ((role === 'option' || role === 'tab') && el.getAttribute('aria-selected') === 'true')
+		e.selected = true;
+	if (role === 'combobox' && t !== 'input' && t !== 'select')
+		e.value = cut(el.getAttribute('aria-valuetext') || textOf(el, null), VALUE_MAX);
+	if (el.required || el.getAttribute('aria-required') === 'true')
+		e.required = true;
+	if ((el.matches && el.matches(':disabled')) || el.getAttribute('aria-disabled') === 'true')
+		e.disabled = true;
+	if (el.readOnly && (t === 'input' || t === 'textarea') && kind !== 'button')
+		e.readonly = true;
+	if (kind === 'checkbox' || kind === 'radio')
+		e.group = cut(groupOf(el), LABEL_MAX);
+}
+
+/* True when another element sits on top of el's centre (a banner or modal). */
+function covered(el, r) {
+	var w = el.ownerDocument.defaultView;
+	var x = r.left + r.width / 2, y = r.top + r.height / 2;
+	if (x < 0 || y < 0 || x >= w.innerWidth || y >= w.innerHeight)
+		return false;
+	var root = el.getRootNode();
+	var hit = root.elementFromPoint ? root.elementFromPoint(x, y) : null;
+	if (!hit || hit === el || el.contains(hit))
+		return false;
+	var ls = el.labels || [];
+	for (var i = 0; i < ls.length; i++)
+		if (ls[i] === hit || ls[i].contains(hit))
+			return false;
+	return true;
+}
+
+/* See the cap strategy above; a form's own buttons rank with its fields. */
+function rankOf(el, kind, inView) {
+	if (kind === 'link' || kind === 'clickable' || kind === 'option' || kind === 'menuitem')
+		return inView ? 1 : 2;
+	if (kind === 'button' && (el.form || el.closest('form')))
+		return 0;
+	if (kind === 'button' || kind === 'tab' || kind === 'switch')
+		return 1;
+	return 0;
+}
+
+var state = {cands: [], opaque: [], texts: [], order: 0};
+
+/*
+ * Collects the candidates of doc (and its shadow roots and same-origin
+ * frames).  path is the frame path of doc; dy is doc's offset from the top
+ * viewport, used to rank elements by distance from what the user sees.
+ */
+function scrapeDoc(doc, path, dy) {
+	var win = doc.defaultView;
+	var vh = window.top === window ? window.innerHeight : (win ? win.innerHeight : 800);
+	var modal = null;
+	try { modal = doc.querySelector('dialog:modal'); } catch (e) { /* old engine */ }
+	var frameNo = 0;
+	if (doc.body)
+		state.texts.push(doc.body.innerText || '');
+	walk(doc.documentElement || doc, function (el) {
+		if (isFrame(el)) {
+			var idx = frameNo++;
+			if (!visible(el))
+				return;
+			var sub = null;
+			try { sub = el.contentDocument; } catch (e) { sub = null; }
+			var fp = path.concat([idx]);
+			if (sub && sub.documentElement)
+				scrapeDoc(sub, fp, dy + el.getBoundingClientRect().top);
+			else
+				state.opaque.push(fp);
+			return;
+		}
+		if (el.shadowRoot && visible(el)) {
+			var st = [];
+			for (var c = el.shadowRoot.firstElementChild; c; c = c.nextElementSibling)
+				if (c.localName !== 'style' && c.localName !== 'script' && c.innerText)
+					st.push(c.innerText);
+			if (st.length)
+				state.texts.push(st.join('\n'));
+		}
+		var kind = kindOf(el);
+		if (!kind && looksClickable(el))
+			kind = 'clickable';
+		if (!kind)
+			return;
+		if (modal && !modal.contains(el))
+			return;   /* everything outside a modal <dialog> is inert */
+		var target = el;
+		if (!visible(el)) {
+			/* Visually hidden file inputs and custom checkboxes behind a visible label. */
+			var hiddenOk = kind === 'input:file' || kind === 'checkbox' || kind === 'radio';
+			var lab = hiddenOk && !ariaHidden(el) ? visibleLabel(el) : null;
+			if (!lab)
+				return;
+			target = lab;
+		}
+		var r = target.getBoundingClientRect();
+		var top = r.top + dy;
+		var dist = top + r.height < 0 ? -(top + r.height) : (top > vh ? top - vh : 0);
+		var e = {kind: kind, label: cut(labelOf(el, kind), LABEL_MAX), frame: path,
+			o: state.order++, el: el, dist: dist, rank: rankOf(el, kind, dist === 0)};
+		describe(el, kind, e);
+		if (target === el && covered(el, r))
+			e.covered = true;
+		state.cands.push(e);
+	});
+}
+
+function bucket(kind) {
+	if (kind === 'link' || kind === 'button')
+		return kind;
+	if (kind === 'clickable' || kind === 'option' || kind === 'menuitem' || kind === 'tab')
+		return 'other';
+	return 'field';
+}
+
+function scrape() {
+	var cw = counterWindow();
+	var next = Math.max(cw.__sxNext || 1, opt.next || 1);
+	var base = opt.path || [];
+	scrapeDoc(document, base, 0);
+
+	var ranked = state.cands.slice().sort(function (a, b) {
+		return a.rank - b.rank || a.dist - b.dist || a.o - b.o;
+	});
+	var dropped = {};
+	var keep = Math.min(MAX_ELEMENTS, Math.ceil((opt.maxElementsBytes || 12288) / 40));
+	ranked.slice(keep).forEach(function (e) {
+		var k = bucket(e.kind);
+		dropped[k] = (dropped[k] || 0) + 1;
+	});
+	ranked = ranked.slice(0, keep);
+	ranked.forEach(function (e, i) { e.p = i; });
+	ranked.sort(function (a, b) { return a.o - b.o; });
+
+	/* Ids in document order; an id already on the element is kept. */
+	var seen = {};
+	ranked.forEach(function (e) {
+		var id = e.el.getAttribute('data-sx-id');
+		if (!id || !/^e[0-9]+$/.test(id) || seen[id]) {
+			id = 'e' + next++;
+			e.el.setAttribute('data-sx-id', id);
+		} else {
+			next = Math.max(next, parseInt(id.slice(1), 10) + 1);
+		}
+		seen[id] = 1;
+		e.id = id;
+		delete e.el;
+		delete e.dist;
+		delete e.rank;
+	});
+	cw.__sxNext = next;
+
+	var maxText = opt.maxTextBytes || 16384;
+	var text = state.texts.join('\n').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+	var truncated = Object.keys(dropped).length > 0;
+	if (text.length > maxText) {
+		text = text.slice(0, maxText);
+		truncated = true;
+	}
+	return JSON.stringify({url: location.href, title: document.title, elements: ranked,
+		text: text, truncated: truncated, dropped: dropped, opaque: state.opaque, next: next});
+}
+
+function findFrame(index) {
+	var n = 0, found = null;
+	walk(document.documentElement || document, function (el) {
+		if (isFrame(el) && n++ === index && !found)
+			found = el;
+	});
+	return found;
+}
+
+/*
+ * The element tagged id, itself even when it is a visually hidden checkbox,
+ * radio or file input listed for its visible label: callers read its state
+ * (checked, files) from the element.
+ */
+function findId(id) {
+	var found = null;
+	walk(document.documentElement || document, function (el) {
+		if (!found && el.getAttribute('data-sx-id') === id)
+			found = el;
+	});
+	return found;
+}
+
+if (opt.op === 'frame')
+	return findFrame(opt.index);
+if (opt.op === 'find')
+	return findId(opt.id);
+if (opt.op === 'next') {
+	var cwn = counterWindow();
+	cwn.__sxNext = Math.max(cwn.__sxNext || 1, opt.next || 1);
+	return cwn.__sxNext;
+}
+return scrape();

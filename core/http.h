@@ -1,0 +1,59 @@
+#ifndef SX_HTTP_H
+#define SX_HTTP_H
+/*
+ * The outbound HTTP client: the only file that includes curl.h.  Used for
+ * WebDriver, LLM providers, webhooks, TOTP endpoints and file downloads.
+ * Every call has a timeout and reads the answer into a capped buffer.
+ */
+#include "sx.h"
+#include "buf.h"
+
+struct http_client;
+
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+struct http_request {
+	const char *method;           /* "GET", "POST", "DELETE", … */
+	const char *url;
+	const struct http_header *headers;
+	size_t nheaders;
+	const char *body;             /* may be NULL */
+	size_t body_len;
+	long timeout_ms;              /* whole request; required (> 0) */
+	long connect_timeout_ms;      /* 0: min(timeout, 10 s) */
+	size_t max_response;          /* cap on the body read; 0: 8 MiB */
+};
+
+struct http_response {
+	long status;                  /* 0 when no answer came */
+	struct sx_buf body;
+	char *retry_after;            /* value of Retry-After, or NULL */
+	char *content_type;
+	double seconds;               /* total time */
+	char error[256];              /* transport error text when status == 0 */
+};
+
+/*
+ * A client keeps one libcurl handle, so connections are reused between
+ * calls (keep-alive to chromedriver and the LLM endpoint).  Not thread-safe;
+ * one per process or thread.
+ */
+struct http_client *http_client_new(void);
+void http_client_free(struct http_client *c);
+
+/*
+ * Performs req.  Returns SX_OK whenever an HTTP answer arrived, whatever its
+ * status; SX_ETIMEOUT, SX_EHTTP (connection, DNS, TLS) or SX_ETOOBIG (body
+ * over the cap) otherwise, with res->error saying why.  res is initialized
+ * here; the caller releases it with http_response_release().
+ */
+enum sx_rc http_perform(struct http_client *c, const struct http_request *req,
+			struct http_response *res);
+void http_response_release(struct http_response *res);
+
+/* Process-wide libcurl set-up; call once before any thread starts. */
+void http_global_init(void);
+#endif

@@ -1,0 +1,468 @@
+#include "task.h"
+
+#include <criterion/criterion.h>
+
+#define DEPTH 32
+
+struct outcome {
+	enum sx_rc rc;
+	int status;
+	json_object *request;
+	json_object *error;
+};
+
+static struct outcome parse_len(const char *body, size_t len)
+{
+	struct outcome r = { SX_OK, 0, (json_object *)1, (json_object *)1 };
+
+	r.rc = task_request_parse(body, len, DEPTH, &r.request, &r.status, &r.error);
+	if (r.rc == SX_OK) {
+		cr_assert_not_null(r.request);
+		cr_assert_null(r.error);
+		cr_assert_eq(r.status, 200);
+	} else {
+		cr_assert_eq(r.rc, SX_EINVAL);
+		cr_assert_null(r.request);
+		cr_assert_not_null(r.error);
+	}
+	return r;
+}
+
+static struct outcome parse(const char *body)
+{
+	return parse_len(body, strlen(body));
+}
+
+static void outcome_release(struct outcome *r)
+{
+	json_object_put(r->request);
+	json_object_put(r->error);
+}
+
+/* Asserts a 422 whose single detail item has the given loc field and type. */
+static void expect_422(const char *body, size_t len, const char *field, const char *type)
+{
+	struct outcome r = parse_len(body, len);
+	json_object *detail, *item, *loc, *v;
+
+	cr_assert_eq(r.status, 422, "status %d for %s", r.status, body);
+	cr_assert(json_object_object_get_ex(r.error, "detail", &detail));
+	cr_assert(json_object_is_type(detail, json_type_array));
+	cr_assert_eq(json_object_array_length(detail), 1);
+	item = json_object_array_get_idx(detail, 0);
+	cr_assert(json_object_object_get_ex(item, "loc", &loc));
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(loc, 0)), "body");
+	if (field) {
+		cr_assert_eq(json_object_array_length(loc), 2);
+		cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(loc, 1)), field);
+	} else {
+		cr_assert_eq(json_object_array_length(loc), 1);
+	}
+	cr_assert(json_object_object_get_ex(item, "msg", &v));
+	cr_assert(json_object_is_type(v, json_type_string));
+	if (type) {
+		cr_assert(json_object_object_get_ex(item, "type", &v));
+		cr_assert_str_eq(json_object_get_string(v), type);
+	}
+	outcome_release(&r);
+}
+
+static void expect_422s(const char *body, const char *field, const char *type)
+{
+	expect_422(body, strlen(body), field, type);
+}
+
+/* Asserts a 400 {"detail": "<prefix>…"}. */
+static void expect_400(const char *body, const char *prefix)
+{
+	struct outcome r = parse(body);
+	json_object *v;
+
+	cr_assert_eq(r.status, 400, "status %d for %.200s", r.status, body);
+	cr_assert(json_object_object_get_ex(r.error, "detail", &v));
+	cr_assert(json_object_is_type(v, json_type_string));
+	cr_assert_eq(strncmp(json_object_get_string(v), prefix, strlen(prefix)), 0,
+		     "detail '%s' does not start with '%s'", json_object_get_string(v), prefix);
+	outcome_release(&r);
+}
+
+static void expect_ok(const char *body)
+{
+	struct outcome r = parse(body);
+
+	cr_assert_eq(r.rc, SX_OK, "rejected %.200s: %s", body,
+		     r.error ? json_object_to_json_string(r.error) : "");
+	outcome_release(&r);
+}
+
+Test(request, full_request_is_normalized)
+{
+	static const char *const order[] = {
+		"url", "navigation_goal", "data_extraction_goal", "navigation_payload", "proxy_location",
+		"extracted_information_schema", "webhook_callback_url", "totp_verification_url",
+		"totp_identifier", "title", "error_code_mapping", "extra_http_headers", "max_steps",
+	};
+	struct outcome r = parse(
+		"{\"url\":\"https://www.example.com/shop?q=1\","
+		"\"navigation_goal\":\"Find the price\","
+		"\"data_extraction_goal\":\"Extract the price\","
+		"\"navigation_payload\":{\"name\":\"Ada\",\"n\":[1,2]},"
+		"\"proxy_location\":\"RESIDENTIAL_GB\","
+		"\"extracted_information_schema\":{\"type\":\"object\"},"
+		"\"webhook_callback_url\":\"http://hooks.example.com:8080/cb\","
+		"\"totp_verification_url\":\"https://otp.example.com/code\","
+		"\"totp_identifier\":\"ada@example.com\","
+		"\"title\":\"Price check\","
+		"\"error_code_mapping\":{\"OUT_OF_STOCK\":\"the item is out of stock\"},"
+		"\"extra_http_headers\":{\"X-Test\":\"1\"},"
+		"\"max_steps\":5,"
+		"\"some_unknown_field\":true}");
+	size_t i = 0;
+
+	cr_assert_eq(r.rc, SX_OK);
+	json_object_object_foreach(r.request, key, val) {
+		(void)val;
+		cr_assert_lt(i, SX_ARRAY_LEN(order), "extra key %s", key);
+		cr_assert_str_eq(key, order[i]);
+		i++;
+	}
+	cr_assert_eq(i, SX_ARRAY_LEN(order));
+	cr_assert_str_eq(json_object_to_json_string_ext(r.request, JSON_C_TO_STRING_PLAIN),
+			 "{\"url\":\"https:\\/\\/www.example.com\\/shop?q=1\","
+			 "\"navigation_goal\":\"Find the price\","
+			 "\"data_extraction_goal\":\"Extract the price\","
+			 "\"navigation_payload\":{\"name\":\"Ada\",\"n\":[1,2]},"
+			 "\"proxy_location\":\"RESIDENTIAL_GB\","
+			 "\"extracted_information_schema\":{\"type\":\"object\"},"
+			 "\"webhook_callback_url\":\"http:\\/\\/hooks.example.com:8080\\/cb\","
+			 "\"totp_verification_url\":\"https:\\/\\/otp.example.com\\/code\","
+			 "\"totp_identifier\":\"ada@example.com\","
+			 "\"title\":\"Price check\","
+			 "\"error_code_mapping\":{\"OUT_OF_STOCK\":\"the item is out of stock\"},"
+			 "\"extra_http_headers\":{\"X-Test\":\"1\"},"
+			 "\"max_steps\":5}");
+	outcome_release(&r);
+}
+
+Test(request, minimal_request_gets_nulls_and_default_proxy)
+{
+	struct outcome r = parse("  {\"url\":\"http://example.com\"}\n");
+
+	cr_assert_eq(r.rc, SX_OK);
+	cr_assert_str_eq(json_object_to_json_string_ext(r.request, JSON_C_TO_STRING_PLAIN),
+			 "{\"url\":\"http:\\/\\/example.com\",\"navigation_goal\":null,"
+			 "\"data_extraction_goal\":null,\"navigation_payload\":null,"
+			 "\"proxy_location\":\"RESIDENTIAL\",\"extracted_information_schema\":null,"
+			 "\"webhook_callback_url\":null,\"totp_verification_url\":null,"
+			 "\"totp_identifier\":null}");
+	outcome_release(&r);
+}
+
+Test(request, null_is_the_same_as_absent)
+{
+	struct outcome r = parse("{\"url\":\"https://a.b\",\"navigation_goal\":null,\"proxy_location\":null,"
+				 "\"title\":null,\"max_steps\":null,\"extra_http_headers\":null,"
+				 "\"extracted_information_schema\":null,\"webhook_callback_url\":null}");
+	json_object *v;
+
+	cr_assert_eq(r.rc, SX_OK);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(r.request, "proxy_location")),
+			 "RESIDENTIAL");
+	cr_assert_not(json_object_object_get_ex(r.request, "title", NULL));
+	cr_assert_not(json_object_object_get_ex(r.request, "max_steps", NULL));
+	cr_assert_not(json_object_object_get_ex(r.request, "extra_http_headers", NULL));
+	cr_assert(json_object_object_get_ex(r.request, "navigation_goal", &v));
+	cr_assert_null(v);
+	outcome_release(&r);
+	expect_422s("{\"url\":null}", "url", "missing");
+}
+
+Test(request, missing_url_is_422)
+{
+	expect_422s("{}", "url", "missing");
+	expect_422s("{\"navigation_goal\":\"x\"}", "url", "missing");
+	{
+		struct outcome r = parse("{}");
+		json_object *item = json_object_array_get_idx(json_object_object_get(r.error, "detail"), 0);
+
+		cr_assert_str_eq(json_object_get_string(json_object_object_get(item, "msg")), "Field required");
+		outcome_release(&r);
+	}
+}
+
+Test(request, wrong_types_are_422)
+{
+	expect_422s("{\"url\":42}", "url", "string_type");
+	expect_422s("{\"url\":[\"http://a.b\"]}", "url", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"navigation_goal\":1}", "navigation_goal", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"data_extraction_goal\":{}}", "data_extraction_goal", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"webhook_callback_url\":true}", "webhook_callback_url", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"proxy_location\":1}", "proxy_location", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"totp_verification_url\":[]}", "totp_verification_url", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"totp_identifier\":5}", "totp_identifier", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"title\":false}", "title", "string_type");
+	expect_422s("{\"url\":\"http://a.b\",\"max_steps\":\"5\"}", "max_steps", "int_type");
+	expect_422s("{\"url\":\"http://a.b\",\"max_steps\":2.5}", "max_steps", "int_type");
+	expect_422s("{\"url\":\"http://a.b\",\"max_steps\":0}", "max_steps", "greater_than_equal");
+	expect_422s("{\"url\":\"http://a.b\",\"max_steps\":-3}", "max_steps", "greater_than_equal");
+	expect_422s("{\"url\":\"http://a.b\",\"extracted_information_schema\":5}",
+		    "extracted_information_schema", NULL);
+	expect_422s("{\"url\":\"http://a.b\",\"extra_http_headers\":[]}", "extra_http_headers", "dict_type");
+	expect_422s("{\"url\":\"http://a.b\",\"extra_http_headers\":{\"a\":1}}", "extra_http_headers", NULL);
+	expect_422s("{\"url\":\"http://a.b\",\"error_code_mapping\":\"x\"}", "error_code_mapping", "dict_type");
+}
+
+Test(request, type_errors_win_over_value_errors)
+{
+	expect_422s("{\"url\":\"ftp://a.b\",\"title\":1}", "title", "string_type");
+}
+
+Test(request, body_that_is_not_an_object_is_422)
+{
+	expect_422s("[{\"url\":\"http://a.b\"}]", NULL, NULL);
+	expect_422s("\"http://a.b\"", NULL, NULL);
+	expect_422s("42", NULL, NULL);
+	expect_422s("null", NULL, NULL);
+	expect_422s("", NULL, NULL);
+	expect_422s("   ", NULL, NULL);
+	expect_422s("{\"url\":", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\"} {}", NULL, "json_invalid");
+	expect_422s("{'url':'http://a.b'}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",}", NULL, "json_invalid");
+	expect_422(NULL, 0, NULL, NULL);
+}
+
+Test(request, bad_schemes_are_400)
+{
+	expect_400("{\"url\":\"ftp://example.com/file\"}", "Invalid URL: ftp://example.com/file");
+	expect_400("{\"url\":\"javascript:alert(1)\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"file:///etc/passwd\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"data:text/html,hi\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"example.com\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"//example.com\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"\"}", "Invalid URL: ");
+	expect_ok("{\"url\":\"HTTPS://EXAMPLE.COM\"}");
+	expect_ok("{\"url\":\"HtTp://example.com\"}");
+}
+
+Test(request, urls_need_a_host_and_no_blanks)
+{
+	expect_400("{\"url\":\"http://\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"http:///path\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"https://user@/x\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"http://exa mple.com\"}", "Invalid URL: ");
+	expect_400("{\"url\":\" http://example.com\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"http://example.com/\\tx\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"http://example.com/\\n\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"http://example.com:99999/\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"http://example.com:80a/\"}", "Invalid URL: ");
+	expect_400("{\"url\":\"http://[zz]/\"}", "Invalid URL: ");
+	expect_ok("{\"url\":\"http://user:pw@example.com:8080/a?b=c#d\"}");
+	expect_ok("{\"url\":\"http://[::1]:8080/\"}");
+	expect_ok("{\"url\":\"http://127.0.0.1\"}");
+	expect_ok("{\"url\":\"https://b\\u00fccher.example/\"}");
+}
+
+Test(request, webhook_and_totp_urls_are_checked_too)
+{
+	expect_400("{\"url\":\"http://a.b\",\"webhook_callback_url\":\"ftp://a.b\"}", "Invalid URL: ftp://a.b");
+	expect_400("{\"url\":\"http://a.b\",\"totp_verification_url\":\"nope\"}", "Invalid URL: nope");
+}
+
+/* Builds {"url":"http://example.com/aaa…"} with a URL of exactly n characters. */
+static char *body_with_url_of_length(size_t n)
+{
+	static const char head[] = "http://example.com/";
+	char *url = xmalloc(n + 1);
+	char *body;
+
+	cr_assert_geq(n, sizeof(head) - 1);
+	memcpy(url, head, sizeof(head) - 1);
+	memset(url + sizeof(head) - 1, 'a', n - (sizeof(head) - 1));
+	url[n] = '\0';
+	body = xasprintf("{\"url\":\"%s\"}", url);
+	free(url);
+	return body;
+}
+
+Test(request, url_length_limit_is_2083)
+{
+	char *ok = body_with_url_of_length(2083);
+	char *bad = body_with_url_of_length(2084);
+	struct outcome r;
+	json_object *v;
+
+	expect_ok(ok);
+	expect_400(bad, "Invalid URL: http://example.com/aaa");
+	r = parse(bad);
+	cr_assert(json_object_object_get_ex(r.error, "detail", &v));
+	cr_assert_lt(json_object_get_string_len(v), 400, "the echoed URL is cut");
+	outcome_release(&r);
+	free(ok);
+	free(bad);
+}
+
+Test(request, invalid_utf8_is_422)
+{
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"\xff\xfe\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"\xc3\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"\xed\xa0\x80\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"\xc0\x80\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"\xe0\x80\xaf\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"\xf4\x90\x80\x80\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"\xf0\x9f\x98\"}", NULL, "json_invalid");
+	expect_ok("{\"url\":\"http://a.b\",\"title\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\ud83d\\ude00\"}");
+}
+
+Test(request, raw_nul_is_422)
+{
+	static const char body[] = "{\"url\":\"http://a.b\",\"title\":\"a\0b\"}";
+	static const char after[] = "{\"url\":\"http://a.b\"}\0garbage";
+
+	expect_422(body, sizeof(body) - 1, NULL, "json_invalid");
+	expect_422(after, sizeof(after) - 1, NULL, "json_invalid");
+}
+
+Test(request, escaped_nul_is_422)
+{
+	expect_422s("{\"url\":\"http://a.b\",\"title\":\"a\\u0000b\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\\u0000.evil.com\"}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"x\\u0000\":1}", NULL, "json_invalid");
+	expect_422s("{\"url\":\"http://a.b\",\"navigation_payload\":[[\"\\u0000\"]]}", NULL, "json_invalid");
+	/* An escaped backslash followed by u0000 is just text. */
+	expect_ok("{\"url\":\"http://a.b\",\"title\":\"a\\\\u0000b\"}");
+}
+
+Test(request, deep_nesting_is_rejected_without_crashing)
+{
+	enum { DEEP = 100000 };
+	char *body = xmalloc(2 * DEEP + 64);
+	size_t n = 0;
+
+	n += (size_t)snprintf(body, 64, "{\"url\":\"http://a.b\",\"navigation_payload\":");
+	memset(body + n, '[', DEEP);
+	n += DEEP;
+	memset(body + n, ']', DEEP);
+	n += DEEP;
+	body[n++] = '}';
+	body[n] = '\0';
+	expect_422(body, n, NULL, "json_invalid");
+	free(body);
+	/* Nesting within the limit is fine. */
+	expect_ok("{\"url\":\"http://a.b\",\"navigation_payload\":[[[[[[[[[[{}]]]]]]]]]]}");
+}
+
+Test(request, schema_as_string_is_parsed)
+{
+	struct outcome r = parse("{\"url\":\"http://a.b\",\"extracted_information_schema\":"
+				 "\"{\\\"type\\\":\\\"object\\\",\\\"properties\\\":{\\\"price\\\":{\\\"type\\\":\\\"number\\\"}}}\"}");
+	json_object *schema, *v;
+
+	cr_assert_eq(r.rc, SX_OK);
+	cr_assert(json_object_object_get_ex(r.request, "extracted_information_schema", &schema));
+	cr_assert(json_object_is_type(schema, json_type_object));
+	cr_assert(json_object_object_get_ex(schema, "type", &v));
+	cr_assert_str_eq(json_object_get_string(v), "object");
+	outcome_release(&r);
+
+	r = parse("{\"url\":\"http://a.b\",\"extracted_information_schema\":[{\"a\":1}]}");
+	cr_assert_eq(r.rc, SX_OK);
+	cr_assert(json_object_is_type(json_object_object_get(r.request, "extracted_information_schema"),
+				      json_type_array));
+	outcome_release(&r);
+
+	expect_400("{\"url\":\"http://a.b\",\"extracted_information_schema\":\"{not json\"}",
+		   "Invalid extracted_information_schema");
+	expect_400("{\"url\":\"http://a.b\",\"extracted_information_schema\":\"42\"}",
+		   "Invalid extracted_information_schema");
+	expect_400("{\"url\":\"http://a.b\",\"extracted_information_schema\":\"{} x\"}",
+		   "Invalid extracted_information_schema");
+}
+
+Test(request, proxy_location_values)
+{
+	static const char *const good[] = {
+		"RESIDENTIAL", "RESIDENTIAL_ES", "RESIDENTIAL_IE", "RESIDENTIAL_GB", "RESIDENTIAL_IN",
+		"RESIDENTIAL_JP", "RESIDENTIAL_FR", "RESIDENTIAL_DE", "RESIDENTIAL_NZ", "RESIDENTIAL_ZA",
+		"RESIDENTIAL_AR", "RESIDENTIAL_AU", "RESIDENTIAL_BR", "RESIDENTIAL_TR", "RESIDENTIAL_CA",
+		"RESIDENTIAL_MX", "RESIDENTIAL_IT", "RESIDENTIAL_NL", "RESIDENTIAL_PH", "RESIDENTIAL_KR",
+		"RESIDENTIAL_SA", "RESIDENTIAL_ISP", "NONE",
+	};
+	char body[128];
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_LEN(good); i++) {
+		snprintf(body, sizeof(body), "{\"url\":\"http://a.b\",\"proxy_location\":\"%s\"}", good[i]);
+		expect_ok(body);
+	}
+	expect_400("{\"url\":\"http://a.b\",\"proxy_location\":\"RESIDENTIAL_US\"}", "Invalid proxy_location");
+	expect_400("{\"url\":\"http://a.b\",\"proxy_location\":\"residential\"}", "Invalid proxy_location");
+	expect_400("{\"url\":\"http://a.b\",\"proxy_location\":\"\"}", "Invalid proxy_location");
+}
+
+Test(request, unknown_fields_are_dropped)
+{
+	struct outcome r = parse("{\"url\":\"http://a.b\",\"foo\":1,\"organization_id\":\"o_evil\","
+				 "\"status\":\"completed\"}");
+
+	cr_assert_eq(r.rc, SX_OK);
+	cr_assert_not(json_object_object_get_ex(r.request, "foo", NULL));
+	cr_assert_not(json_object_object_get_ex(r.request, "organization_id", NULL));
+	cr_assert_not(json_object_object_get_ex(r.request, "status", NULL));
+	cr_assert_eq(json_object_object_length(r.request), 9);
+	outcome_release(&r);
+}
+
+Test(json, parse_accepts_scalars_and_trailing_whitespace)
+{
+	char err[128];
+	json_object *o;
+
+	o = sx_json_parse("123", 3, DEPTH, err, sizeof(err));
+	cr_assert_not_null(o, "%s", err);
+	cr_assert_eq(json_object_get_int64(o), 123);
+	json_object_put(o);
+	o = sx_json_parse("true \r\n\t", 8, DEPTH, err, sizeof(err));
+	cr_assert_not_null(o, "%s", err);
+	json_object_put(o);
+	/* Only len bytes are read, even when more follow. */
+	o = sx_json_parse("[1]xyz", 3, DEPTH, err, sizeof(err));
+	cr_assert_not_null(o, "%s", err);
+	json_object_put(o);
+}
+
+Test(json, parse_rejects_non_json)
+{
+	static const char *const bad[] = { "NaN", "[1e400]", "[1,]", "{\"a\" 1}", "tru", "01x", "[] []" };
+	char err[128];
+	json_object *o;
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_LEN(bad); i++) {
+		err[0] = '\0';
+		o = sx_json_parse(bad[i], strlen(bad[i]), DEPTH, err, sizeof(err));
+		cr_assert_null(o, "accepted %s", bad[i]);
+		cr_assert_neq(err[0], '\0', "no message for %s", bad[i]);
+	}
+}
+
+Test(json, parse_error_fits_errlen)
+{
+	char err[8];
+
+	memset(err, 'x', sizeof(err));
+	cr_assert_null(sx_json_parse("{", 1, DEPTH, err, sizeof(err)));
+	cr_assert_eq(strlen(err), sizeof(err) - 1);
+	cr_assert_null(sx_json_parse("{", 1, DEPTH, NULL, 0));
+}
+
+Test(json, depth_limit_is_exact)
+{
+	char err[128];
+	json_object *o;
+
+	o = sx_json_parse("[[[1]]]", 7, 3, err, sizeof(err));
+	cr_assert_not_null(o, "%s", err);
+	json_object_put(o);
+	cr_assert_null(sx_json_parse("[[[[1]]]]", 9, 3, err, sizeof(err)));
+}

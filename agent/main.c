@@ -55,6 +55,8 @@ static int worker_main(const struct sx_conf *conf, int index)
 	if (rc)
 		log_warn("agent", "msg=\"worker starting without the database\" error=%s",
 			 sx_log_quote(sx_strerror(rc)));
+	if (r.llm)
+		llm_client_set_stop(r.llm, &stopping);
 	if (!r.llm) {
 		log_error("agent", "msg=\"LLM client could not be created\"");
 		runner_release(&r);

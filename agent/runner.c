@@ -35,6 +35,7 @@
 #define ERR_LEN 512
 #define HISTORY_KEEP 30
 #define DOWNLOAD_MAX (25u << 20)
+#define DECIDE_TEXT_MAX 3000
 
 enum outcome {
 	OUT_CONTINUE,      /* the step is done; take the next one */
@@ -750,13 +751,23 @@ static enum outcome decide(struct run *run, const struct scrape_result *page, co
 	struct prompt_ctx ctx;
 	char *history = history_text(run);
 	char *system = prompt_system_decide();
-	char *user, *text = NULL;
+	char *user, *text = NULL, *short_text = NULL;
 	char perr[256];
 	json_object *v = NULL, *acts = NULL;
 	enum outcome out = OUT_STEP_FAILED;
 
 	*actions_out = NULL;
 	ctx_from_page(run, &ctx, page, history, order);
+	/* The decide prompt carries the start of the page text (messages, errors), not all of it. */
+	if (page->text && strlen(page->text) > DECIDE_TEXT_MAX) {
+		size_t n = DECIDE_TEXT_MAX;
+
+		/* Cut on a character boundary, never inside a UTF-8 sequence. */
+		while (n > 0 && ((unsigned char)page->text[n] & 0xC0) == 0x80)
+			n--;
+		short_text = xstrndup(page->text, n);
+		ctx.page_text = short_text;
+	}
 	user = prompt_user_decide(&ctx);
 	if (ask(run, system, user, run->r->conf->llm_vision ? png : NULL, pnglen, &text,
 		run->reason, sizeof(run->reason)) != SX_OK)
@@ -785,6 +796,7 @@ static enum outcome decide(struct run *run, const struct scrape_result *page, co
 out:
 	json_object_put(v);
 	free(text);
+	free(short_text);
 	free(user);
 	free(system);
 	free(history);

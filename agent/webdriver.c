@@ -780,11 +780,15 @@ const char *wd_last_error(const struct wd_session *s)
 
 enum sx_rc wd_navigate(struct wd_session *s, const char *url)
 {
-	enum sx_rc rc;
-	json_object *body = json_object_new_object();
+	enum sx_rc rc = SX_EINVAL;
+	json_object *body = NULL;
 
+	if (!url)
+		goto out;
+	body = json_object_new_object();
 	wd_add_str(body, "url", url);
 	rc = wd_cmd_void(s, "POST", "/url", body);
+out:
 	json_object_put(body);
 	return rc;
 }
@@ -841,11 +845,13 @@ const char *wd_element_id(json_object *o)
 
 enum sx_rc wd_find_css(struct wd_session *s, const char *css, char **element_id)
 {
-	enum sx_rc rc;
+	enum sx_rc rc = SX_EINVAL;
 	json_object *body = json_object_new_object(), *v = NULL;
 	const char *id;
 
 	*element_id = NULL;
+	if (!css)
+		goto out;
 	wd_add_str(body, "using", "css selector");
 	wd_add_str(body, "value", css);
 	rc = wd_cmd(s, "POST", "/element", body, WD_MAX_SMALL, 0, &v);
@@ -876,11 +882,13 @@ enum sx_rc wd_element_clear(struct wd_session *s, const char *el)
 
 enum sx_rc wd_element_send_keys(struct wd_session *s, const char *el, const char *text)
 {
-	enum sx_rc rc;
+	enum sx_rc rc = SX_EINVAL;
 	json_object *body = json_object_new_object();
 
-	wd_add_str(body, "text", text);
-	rc = wd_element_cmd(s, el, "value", body);
+	if (text) {
+		wd_add_str(body, "text", text);
+		rc = wd_element_cmd(s, el, "value", body);
+	}
 	json_object_put(body);
 	return rc;
 }
@@ -1079,11 +1087,13 @@ enum sx_rc wd_current_window(struct wd_session *s, char **handle)
 
 enum sx_rc wd_switch_window(struct wd_session *s, const char *handle)
 {
-	enum sx_rc rc;
+	enum sx_rc rc = SX_EINVAL;
 	json_object *body = json_object_new_object();
 
-	wd_add_str(body, "handle", handle);
-	rc = wd_cmd_void(s, "POST", "/window", body);
+	if (handle) {
+		wd_add_str(body, "handle", handle);
+		rc = wd_cmd_void(s, "POST", "/window", body);
+	}
 	json_object_put(body);
 	return rc;
 }

@@ -19,6 +19,8 @@ struct llm_client;
  * Creates a client from the config.  The API key is read from the
  * environment variable the config names (llm_api_key_env); an unset
  * variable is allowed (local servers need no key) and no header is sent.
+ * SX_ECONFIG for an unknown provider.  A client holds one HTTP connection:
+ * one per worker process or thread.
  */
 enum sx_rc llm_client_new(const struct sx_conf *c, struct llm_client **out);
 void llm_client_free(struct llm_client *lc);
@@ -43,7 +45,7 @@ struct llm_result {
 	long long output_tokens;
 	double cost;                /* from the configured per-million prices */
 	char *request_json;         /* the request body as sent, image data elided (owned) */
-	char *response_json;        /* the raw response body (owned) */
+	char *response_json;        /* the raw body of the last answer (owned); NULL when none came */
 	int attempts;
 	bool truncated;             /* the provider says the answer hit max_tokens */
 	char error[256];            /* why it failed, when it did */

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	enum sx_log_level lvl = SX_LOG_WARN;
 	int i = 1, status = 2;
 
-	sx_conf_defaults(&conf);
+	memset(&conf, 0, sizeof(conf));
 	if (argc >= 3 && strcmp(argv[1], "--config") == 0) {
 		path = argv[2];
 		i = 3;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,8 +87,13 @@ static pid_t spawn_worker(const struct sx_conf *conf, int index)
 {
 	pid_t pid = fork();
 
-	if (pid == 0)
+	if (pid == 0) {
+		/* A worker whose supervisor is gone stops too, handing its task back. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(0);
 		_exit(worker_main(conf, index));
+	}
 	if (pid < 0)
 		log_error("agent", "msg=\"fork failed\" error=%s", sx_log_quote(strerror(errno)));
 	return pid;
@@ -113,7 +119,7 @@ int main(int argc, char **argv)
 	int status = 1;
 	long long n;
 
-	sx_conf_defaults(&conf);
+	memset(&conf, 0, sizeof(conf));
 	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
 		fputs("usage: sextant-agent --config FILE\n", stderr);
 		status = 2;

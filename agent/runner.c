@@ -75,6 +75,7 @@ struct run {
 	atomic_int hb_stop;
 	atomic_int canceled;
 	atomic_int lost;
+	volatile int interrupt;      /* ends waits early: cancel, lost lease or shutdown */
 	/* the current step */
 	char step_id[SX_ID_MAX];
 	long long in_tokens, out_tokens;
@@ -227,15 +228,21 @@ static void *heartbeat_main(void *arg)
 		int64_t until = sx_mono_ms() + c->heartbeat_seconds * 1000;
 		enum sx_rc rc;
 
-		while (!atomic_load(&run->hb_stop) && sx_mono_ms() < until)
+		while (!atomic_load(&run->hb_stop) && sx_mono_ms() < until) {
+			if (*run->r->stopping)
+				run->interrupt = 1;
 			sx_sleep_ms(100, NULL);
+		}
 		if (atomic_load(&run->hb_stop))
 			break;
 		rc = queue_heartbeat(run->r->hb_db, run->t->id, run->r->owner, c->lease_seconds);
-		if (rc == SX_ECANCELED)
+		if (rc == SX_ECANCELED) {
 			atomic_store(&run->canceled, 1);
-		else if (rc == SX_ECONFLICT)
+			run->interrupt = 1;
+		} else if (rc == SX_ECONFLICT) {
 			atomic_store(&run->lost, 1);
+			run->interrupt = 1;
+		}
 		else if (rc)
 			log_warn("runner", "msg=\"heartbeat failed\" task=%s error=%s", run->t->id,
 				 sx_log_quote(sx_strerror(rc)));
@@ -648,7 +655,7 @@ static void screenshot(struct run *run, const char *type, char **rel)
 static enum outcome act(struct run *run, json_object *actions, const struct scrape_result *page,
 			long long order)
 {
-	struct action_env env = { run->wd, page, run->work_dir, run->r->stopping, download };
+	struct action_env env = { run->wd, page, run->work_dir, &run->interrupt, download };
 
 	for (size_t i = 0; i < json_object_array_length(actions); i++) {
 		json_object *a = json_object_array_get_idx(actions, i);

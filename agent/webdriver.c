@@ -807,8 +807,11 @@ enum sx_rc wd_execute(struct wd_session *s, const char *script, json_object *arg
 		      json_object **result)
 {
 	enum sx_rc rc = SX_EINVAL;
-	json_object *body = NULL;
+	json_object *body = NULL, *discard = NULL;
 
+	/* A caller that wants no value passes NULL. */
+	if (!result)
+		result = &discard;
 	*result = NULL;
 	if (!script || (args && !json_object_is_type(args, json_type_array))) {
 		wd_set_error(s, "script missing or args not a JSON array");
@@ -820,6 +823,7 @@ enum sx_rc wd_execute(struct wd_session *s, const char *script, json_object *arg
 	json_object_object_add(body, "args", args ? json_object_get(args) : json_object_new_array());
 	rc = wd_cmd(s, "POST", "/execute/sync", body, WD_MAX_LARGE, 0, result);
 out:
+	json_object_put(discard);
 	json_object_put(body);
 	return rc;
 }

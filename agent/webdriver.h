@@ -78,7 +78,7 @@ enum sx_rc wd_title(struct wd_session *s, char **out);
 /*
  * Executes script synchronously with args (a JSON array, may be NULL; it is
  * not consumed) and returns the script's value (caller puts; may be NULL
- * for JS null/undefined).  Element references come back as objects with
+ * for JS null/undefined; result may be NULL to discard it).  Element references come back as objects with
  * WD_ELEMENT_KEY.
  */
 enum sx_rc wd_execute(struct wd_session *s, const char *script, json_object *args,

@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	int listen_fd = -1, status = 1;
 	long long n;
 
-	sx_conf_defaults(&conf);
+	memset(&conf, 0, sizeof(conf));
 	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
 		fputs("usage: sextant-api --config FILE\n", stderr);
 		status = 2;

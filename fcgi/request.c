@@ -156,15 +156,21 @@ void http_reply_json(struct http_req *req, int status, json_object *body, const 
 {
 	FCGX_Request *fr = req->fcgi;
 	size_t len = 0;
+	char head[512];
+	int hlen;
 	const char *text = body ? json_object_to_json_string_length(body,
 			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len) : "null";
 
 	if (!body)
 		len = 4;
-	FCGX_FPrintF(fr->out,
-		     "Status: %d %s\r\nContent-Type: application/json\r\n"
-		     "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
-		     status, status_text(status), len, extra_headers ? extra_headers : "");
+	/* libfcgi's own printf knows no %zu: the head is formatted here. */
+	hlen = snprintf(head, sizeof(head),
+			"Status: %d %s\r\nContent-Type: application/json\r\n"
+			"Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
+			status, status_text(status), len, extra_headers ? extra_headers : "");
+	if (hlen < 0 || (size_t)hlen >= sizeof(head))
+		abort();
+	FCGX_PutStr(head, hlen, fr->out);
 	FCGX_PutStr(text, (int)len, fr->out);
 	req->status = status;
 	req->replied = true;

@@ -163,7 +163,7 @@ struct sx_db *tdb(void)
 
 	if (the_db)
 		return the_db;
-	sx_conf_defaults(&the_conf);
+	memset(&the_conf, 0, sizeof(the_conf));
 	cr_assert(sx_conf_load(&the_conf, tenv("SX_CONF"), err, sizeof(err)) == SX_OK, "%s", err);
 	cr_assert(sx_db_open(&the_db, &the_conf) == SX_OK, "database: %s", sx_db_error(the_db));
 	return the_db;

@@ -1,0 +1,709 @@
+/*
+ * The agent end to end: tasks POSTed through nginx are run by a real
+ * sextant-agent driving real headless Chromium on the fixture sites, with
+ * the LLM test double answering from a script.  Scripts name elements by
+ * their visible label; the double resolves labels against the element list
+ * in the prompt it received, so a missing label fails the test.
+ */
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <criterion/criterion.h>
+#include "sx.h"
+#include "agentctl.h"
+#include "buf.h"
+#include "client.h"
+#include "db.h"
+#include "timeutil.h"
+
+static struct test_org org;
+
+static void setup(void)
+{
+	double_start();
+	agent_tests_clear_queue();
+	test_org_new(&org, "agent");
+}
+
+static void teardown(void)
+{
+	agents_stop_all();
+	double_stop();
+}
+
+TestSuite(agent, .init = setup, .fini = teardown, .timeout = 300);
+
+static char *site(const char *path)
+{
+	return xasprintf("%s/sites/%s", tenv("SX_URL"), path);
+}
+
+static const char *status_of(json_object *t)
+{
+	return jstr(t, "status");
+}
+
+static json_object *steps_of(const char *id)
+{
+	char path[128];
+	struct resp *r;
+	json_object *o;
+
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
+	r = api_get(path, org.key);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	o = json_object_get(r->json);
+	resp_free(r);
+	return o;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	bool hit = false;
+
+	while (f && !hit && fgets(line, sizeof(line), f))
+		hit = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return hit;
+}
+
+static const char job_script[] =
+	"{\"rules\":["
+	" {\"kind\":\"decide\",\"match\":\"thanks.html\",\"answers\":[{\"reasoning\":\"The application was sent\","
+	"   \"actions\":[{\"action\":\"complete\"}]}]},"
+	" {\"kind\":\"decide\",\"match\":\"Submit application\",\"answers\":[{\"reasoning\":\"Fill the form\","
+	"   \"actions\":["
+	"    {\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Chris P. Bacon\"},"
+	"    {\"action\":\"input_text\",\"label\":\"Email\",\"text\":\"chris@pbacon.com\"},"
+	"    {\"action\":\"select_option\",\"label\":\"How did you hear about us?\",\"option\":\"LinkedIn\"},"
+	"    {\"action\":\"check\",\"label\":\"I agree to the processing of my personal data for recruitment purposes\"},"
+	"    {\"action\":\"click\",\"label\":\"Submit application\"}]}]},"
+	" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"The thank-you page is shown\"}]},"
+	" {\"kind\":\"extract\",\"answers\":[{\"application_successful\":true,\"message\":\"Application submitted!\"}]}"
+	"]}";
+
+Test(agent, seed_job_application_end_to_end)
+{
+	char *url = site("job/index.html");
+	char *body = xasprintf(
+		"{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
+		"\"data_extraction_goal\":\"Was the job application successful?\","
+		"\"proxy_location\":\"RESIDENTIAL\","
+		"\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", url);
+	char *log = xasprintf("%s/var/log/nginx-access.log", tenv("SX_ROOT"));
+	json_object *t, *steps, *v, *ex;
+	char *id;
+
+	double_script(job_script);
+	agent_start(NULL);
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(status_of(t), "completed", "task: %s",
+			 json_object_to_json_string(t));
+	cr_assert(json_object_object_get_ex(t, "extracted_information", &ex) && ex);
+	cr_assert(json_object_object_get_ex(ex, "application_successful", &v) && json_object_get_boolean(v));
+
+	/* The fixture server saw the payload's name and email. */
+	cr_assert(file_contains(log, "full_name=Chris+P.+Bacon"), "no submission with the name in %s", log);
+	cr_assert(file_contains(log, "email=chris%40pbacon.com"), "no submission with the email");
+
+	/* Steps: order, tokens, actions. */
+	steps = steps_of(id);
+	cr_assert_geq(json_object_array_length(steps), 2);
+	for (size_t i = 0; i < json_object_array_length(steps); i++) {
+		json_object *s = json_object_array_get_idx(steps, i), *o, *acts;
+
+		cr_assert(json_object_object_get_ex(s, "order", &o) && json_object_get_int(o) == (int)i);
+		cr_assert(json_object_object_get_ex(s, "input_token_count", &o) && json_object_get_int(o) > 0);
+		cr_assert(json_object_object_get_ex(s, "output_token_count", &o) && json_object_get_int(o) > 0);
+		cr_assert(json_object_object_get_ex(s, "output", &o) && json_object_object_get_ex(o, "actions", &acts));
+		cr_assert_gt(json_object_array_length(acts), 0);
+		if (i == 0) {
+			cr_assert_eq(json_object_array_length(acts), 5);
+			cr_assert_str_eq(jstr(json_object_array_get_idx(acts, 0), "action"), "input_text");
+			cr_assert_str_eq(jstr(json_object_array_get_idx(acts, 0), "label"), "Full name");
+		}
+	}
+	cr_assert_str_eq(jstr(json_object_array_get_idx(steps, json_object_array_length(steps) - 1), "status"),
+			 "completed");
+
+	/* Screenshots exist as rows and files, and the task's URLs serve them. */
+	cr_assert_geq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_action'", id), 5);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_final'", id), 1);
+	cr_assert_geq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'llm_request'", id), 3);
+	{
+		static const char q[] = "SELECT path FROM artifacts WHERE task_id = ?";
+		struct sx_param p[] = { sx_p_str(id) };
+		struct sx_rows *rows = NULL;
+
+		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+		for (size_t i = 0; i < rows->nrows; i++) {
+			char *path = xasprintf("%s/var/artifacts/%s", tenv("SX_ROOT"), sx_rows_get(rows, i, 0));
+			struct stat st;
+
+			cr_assert_eq(stat(path, &st), 0, "missing artifact %s", path);
+			cr_assert_gt(st.st_size, 0);
+			free(path);
+		}
+		sx_rows_free(rows);
+	}
+	cr_assert(json_object_object_get_ex(t, "action_screenshot_urls", &v) && json_object_array_length(v) == 3);
+	cr_assert_not_null(jstr(t, "screenshot_url"));
+	{
+		const char *shot = jstr(t, "screenshot_url");
+		const char *rel = strstr(shot, "/artifacts/");
+		struct resp *r;
+
+		cr_assert_not_null(rel, "screenshot_url %s", shot);
+		r = api_get(rel, NULL);
+		cr_assert_eq(r->status, 200, "GET %s: %ld", rel, r->status);
+		cr_assert(strncmp(r->body, "\x89PNG", 4) == 0);
+		resp_free(r);
+	}
+	json_object_put(steps);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(url);
+	free(log);
+}
+
+/* Runs one task with a script; returns the final task object. */
+static json_object *run_scripted(const char *script, const char *body, const char *const *headers,
+				 const char *overrides, char **id_out)
+{
+	char *id;
+	json_object *t;
+
+	double_script(script);
+	agent_start(overrides);
+	id = post_task(org.key, body, headers);
+	t = wait_final(org.key, id, 240);
+	if (id_out)
+		*id_out = id;
+	else
+		free(id);
+	return t;
+}
+
+Test(agent, insurance_wizard_three_pages)
+{
+	static const char script[] =
+		"{\"rules\":["
+		" {\"kind\":\"decide\",\"match\":\"quote.html\",\"answers\":[{\"actions\":[{\"action\":\"complete\"}]}]},"
+		" {\"kind\":\"decide\",\"match\":\"review.html\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"click\",\"label\":\"Get quote\"}]}]},"
+		" {\"kind\":\"decide\",\"match\":\"vehicle.html\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"select_option\",\"label\":\"Vehicle year\",\"option\":\"2019\"},"
+		"   {\"action\":\"click\",\"label\":\"Personal use\"},"
+		"   {\"action\":\"check\",\"label\":\"The car is kept in a garage overnight\"},"
+		"   {\"action\":\"click\",\"label\":\"Continue\"}]}]},"
+		" {\"kind\":\"decide\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Jane Doe\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Date of birth\",\"text\":\"1990-04-12\"},"
+		"   {\"action\":\"select_option\",\"label\":\"State\",\"option\":\"Oregon\"},"
+		"   {\"action\":\"click\",\"label\":\"Continue\"}]}]},"
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"quote shown\"}]},"
+		" {\"kind\":\"extract\",\"answers\":[{\"monthly_quote\":\"$123.45\"}]}"
+		"]}";
+	char *url = site("wizard/index.html");
+	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Get a car insurance quote\","
+			       "\"data_extraction_goal\":\"What is the monthly quote?\","
+			       "\"navigation_payload\":{\"name\":\"Jane Doe\",\"date_of_birth\":\"1990-04-12\","
+			       "\"state\":\"Oregon\",\"vehicle_year\":2019}}", url);
+	char *id = NULL;
+	json_object *t = run_scripted(script, body, NULL, NULL, &id), *steps;
+
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	steps = steps_of(id);
+	cr_assert_geq(json_object_array_length(steps), 4);
+	/* The last page the agent saw carried the values of every page. */
+	{
+		json_object *last = json_object_array_get_idx(steps, json_object_array_length(steps) - 1), *o;
+		const char *u;
+
+		cr_assert(json_object_object_get_ex(last, "output", &o));
+		u = jstr(o, "url");
+		cr_assert(u && strstr(u, "quote.html"), "last url %s", u ? u : "(null)");
+		cr_assert(strstr(u, "Jane") && strstr(u, "1990-04-12") && strstr(u, "OR") &&
+			  strstr(u, "2019") && strstr(u, "personal") && strstr(u, "garaged=yes"),
+			  "values lost on the way: %s", u);
+	}
+	json_object_put(steps);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(url);
+}
+
+Test(agent, shadow_dom_and_iframe_forms)
+{
+	static const char script[] =
+		"{\"rules\":["
+		" {\"kind\":\"decide\",\"match\":\"You are subscribed\",\"answers\":[{\"actions\":[{\"action\":\"complete\"}]}]},"
+		" {\"kind\":\"decide\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"input_text\",\"label\":\"Your name\",\"text\":\"Ada\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Newsletter email\",\"text\":\"ada@example.com\"},"
+		"   {\"action\":\"click\",\"label\":\"Subscribe\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Your email\",\"text\":\"ada@example.com\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Message\",\"text\":\"Hello there\"},"
+		"   {\"action\":\"click\",\"label\":\"Send message\"}]}]},"
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}"
+		"]}";
+	char *url = site("shadow/index.html");
+	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Subscribe and send a message\","
+			       "\"navigation_payload\":{\"name\":\"Ada\",\"email\":\"ada@example.com\"}}", url);
+	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
+
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	json_object_put(t);
+	free(body);
+	free(url);
+}
+
+Test(agent, form_behind_cookie_modal)
+{
+	static const char script[] =
+		"{\"rules\":["
+		" {\"kind\":\"decide\",\"match\":\"Signed in as\",\"answers\":[{\"actions\":[{\"action\":\"complete\"}]}]},"
+		" {\"kind\":\"decide\",\"match\":\"Email address\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"input_text\",\"label\":\"Email address\",\"text\":\"sam@example.com\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Password\",\"text\":\"hunter2-secret\"},"
+		"   {\"action\":\"click\",\"label\":\"Sign in\"}]}]},"
+		" {\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"click\",\"label\":\"Accept\"}]}]},"
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}"
+		"]}";
+	char *url = site("modal/index.html");
+	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Sign in\","
+			       "\"navigation_payload\":{\"email\":\"sam@example.com\",\"password\":\"hunter2-secret\"}}", url);
+	char *id = NULL;
+	json_object *t = run_scripted(script, body, NULL, NULL, &id), *steps;
+
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	/* The password never appears in the steps or in the saved LLM exchanges. */
+	steps = steps_of(id);
+	cr_assert_null(strstr(json_object_to_json_string(steps), "hunter2-secret"), "password in step output");
+	{
+		static const char q[] = "SELECT path FROM artifacts WHERE task_id = ? AND type LIKE 'llm_%'";
+		struct sx_param p[] = { sx_p_str(id) };
+		struct sx_rows *rows = NULL;
+
+		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+		cr_assert_gt(rows->nrows, 0);
+		for (size_t i = 0; i < rows->nrows; i++) {
+			char *path = xasprintf("%s/var/artifacts/%s", tenv("SX_ROOT"), sx_rows_get(rows, i, 0));
+
+			cr_assert_not(file_contains(path, "hunter2-secret"), "password in %s", path);
+			free(path);
+		}
+		sx_rows_free(rows);
+	}
+	json_object_put(steps);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(url);
+}
+
+static const char product_schema[] =
+	"{\"type\":\"object\",\"required\":[\"name\",\"price\"],\"properties\":{"
+	"\"name\":{\"type\":\"string\"},\"price\":{\"type\":\"number\"},"
+	"\"availability\":{\"type\":\"string\",\"enum\":[\"in stock\",\"out of stock\"]}}}";
+
+static char *product_body(void)
+{
+	char *url = site("product/index.html");
+	char *b = xasprintf("{\"url\":\"%s\",\"data_extraction_goal\":\"Extract the product name, price and availability\","
+			    "\"extracted_information_schema\":%s}", url, product_schema);
+
+	free(url);
+	return b;
+}
+
+Test(agent, extraction_with_schema_valid)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"extract\",\"answers\":[{\"name\":\"Trailblazer 2 Tent\",\"price\":249.0,"
+		"\"availability\":\"in stock\"}]}]}";
+	char *body = product_body();
+	json_object *t = run_scripted(script, body, NULL, "llm_provider = anthropic\n", NULL), *ex, *v;
+
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	cr_assert(json_object_object_get_ex(t, "extracted_information", &ex) && ex);
+	cr_assert(json_object_object_get_ex(ex, "price", &v) && json_object_get_double(v) == 249.0);
+	/* It went through the Anthropic wire format. */
+	{
+		json_object *reqs = double_requests();
+		bool anthropic = false;
+
+		for (size_t i = 0; i < json_object_array_length(reqs); i++)
+			if (strstr(json_object_to_json_string(json_object_array_get_idx(reqs, i)), "/v1/messages"))
+				anthropic = true;
+		cr_assert(anthropic, "no request on /v1/messages");
+		json_object_put(reqs);
+	}
+	json_object_put(t);
+	free(body);
+}
+
+Test(agent, extraction_repaired_once)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"extract\",\"answers\":["
+		" {\"name\":\"Trailblazer 2 Tent\",\"price\":\"$249.00\"},"
+		" {\"name\":\"Trailblazer 2 Tent\",\"price\":249}]}]}";
+	char *body = product_body();
+	json_object *t = run_scripted(script, body, NULL, NULL, NULL), *ex, *v;
+
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	cr_assert(json_object_object_get_ex(t, "extracted_information", &ex) && ex);
+	cr_assert(json_object_object_get_ex(ex, "price", &v) && json_object_get_int(v) == 249);
+	json_object_put(t);
+	free(body);
+}
+
+Test(agent, extraction_invalid_twice_fails)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"extract\",\"answers\":[{\"name\":\"Trailblazer 2 Tent\",\"price\":\"$249.00\"}]}]}";
+	char *body = product_body();
+	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
+	const char *reason;
+
+	cr_assert_str_eq(status_of(t), "failed", "%s", json_object_to_json_string(t));
+	reason = jstr(t, "failure_reason");
+	cr_assert(reason && strstr(reason, "extracted_information_schema") && strstr(reason, "price"),
+		  "reason: %s", reason ? reason : "(null)");
+	json_object_put(t);
+	free(body);
+}
+
+static char *never_body(void)
+{
+	char *url = site("never/index.html");
+	char *b = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Request a callback\","
+			    "\"navigation_payload\":{\"name\":\"Bo\",\"phone\":\"5550100\"}}", url);
+
+	free(url);
+	return b;
+}
+
+Test(agent, model_answers_garbage)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"__raw\":\"I think you should click the blue button!\"}]}]}";
+	char *body = never_body();
+	char *id = NULL;
+	json_object *t = run_scripted(script, body, NULL, NULL, &id), *steps;
+	const char *reason;
+
+	cr_assert_str_eq(status_of(t), "failed", "%s", json_object_to_json_string(t));
+	reason = jstr(t, "failure_reason");
+	cr_assert(reason && strncmp(reason, "Max retries per step (3) exceeded: ", 35) == 0 &&
+		  strstr(reason, "answer"), "reason: %s", reason ? reason : "(null)");
+	steps = steps_of(id);
+	cr_assert_eq(json_object_array_length(steps), 4, "1 try + 3 retries");
+	for (int i = 0; i < 4; i++) {
+		json_object *s = json_object_array_get_idx(steps, (size_t)i), *o;
+
+		cr_assert(json_object_object_get_ex(s, "retry_index", &o) && json_object_get_int(o) == i);
+		cr_assert_str_eq(jstr(s, "status"), "failed");
+		cr_assert(json_object_object_get_ex(s, "output", &o));
+		cr_assert_not_null(jstr(o, "model_text"), "the model's text is kept");
+	}
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'running'", id), 0);
+	json_object_put(steps);
+	json_object_put(t);
+	free(id);
+	free(body);
+}
+
+Test(agent, llm_endpoint_down)
+{
+	static const char script[] = "{\"rules\":[]}";
+	char *body = never_body();
+	json_object *t = run_scripted(script, body, NULL, "llm_base_url = http://127.0.0.1:9/v1\n", NULL);
+	const char *reason = jstr(t, "failure_reason");
+
+	cr_assert_str_eq(status_of(t), "failed", "%s", json_object_to_json_string(t));
+	cr_assert(reason && strstr(reason, "Max retries per step") && strstr(reason, "language model"),
+		  "reason: %s", reason ? reason : "(null)");
+	json_object_put(t);
+	free(body);
+}
+
+Test(agent, submit_never_succeeds_hits_max_steps)
+{
+	/* Alternating answers, so no two steps repeat an action (no loop). */
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"decide\",\"answers\":["
+		" {\"actions\":[{\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Bo\"},{\"action\":\"click\",\"label\":\"Request callback\"}]},"
+		" {\"actions\":[{\"action\":\"input_text\",\"label\":\"Phone number\",\"text\":\"5550100\"},{\"action\":\"click\",\"label\":\"Request callback\"}]},"
+		" {\"actions\":[{\"action\":\"click\",\"label\":\"Request callback\"}]}]}]}";
+	static const char *hdr[] = { "x-max-steps-override: 3", NULL };
+	char *body = never_body();
+	json_object *t = run_scripted(script, body, hdr, NULL, NULL);
+
+	cr_assert_str_eq(status_of(t), "failed", "%s", json_object_to_json_string(t));
+	cr_assert_str_eq(jstr(t, "failure_reason"), "Max steps per task (3) exceeded");
+	json_object_put(t);
+	free(body);
+}
+
+Test(agent, same_action_on_unchanged_page_is_a_loop)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"click\",\"label\":\"Request callback\"}]}]}]}";
+	char *body = never_body();
+	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
+	const char *reason = jstr(t, "failure_reason");
+	json_object *reqs;
+	bool warned = false;
+
+	cr_assert_str_eq(status_of(t), "terminated", "%s", json_object_to_json_string(t));
+	cr_assert(reason && strstr(reason, "repeated the same action"), "reason: %s", reason ? reason : "(null)");
+	/* Before giving up, the model was asked again with a different prompt. */
+	reqs = double_requests();
+	for (size_t i = 0; i < json_object_array_length(reqs); i++)
+		if (strstr(json_object_to_json_string(json_object_array_get_idx(reqs, i)), "did not change"))
+			warned = true;
+	cr_assert(warned, "no loop warning in any prompt");
+	json_object_put(reqs);
+	json_object_put(t);
+	free(body);
+}
+
+Test(agent, captcha_terminates)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"solve_captcha\"}]}]}]}";
+	char *body = never_body();
+	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
+	const char *reason = jstr(t, "failure_reason");
+
+	cr_assert_str_eq(status_of(t), "terminated", "%s", json_object_to_json_string(t));
+	cr_assert(reason && strstr(reason, "CAPTCHA"), "reason: %s", reason ? reason : "(null)");
+	json_object_put(t);
+	free(body);
+}
+
+static const char slow_script[] =
+	"{\"rules\":[{\"kind\":\"decide\",\"answers\":["
+	" {\"actions\":[{\"action\":\"wait\",\"seconds\":4},{\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Bo\"}]},"
+	" {\"actions\":[{\"action\":\"wait\",\"seconds\":4},{\"action\":\"input_text\",\"label\":\"Phone number\",\"text\":\"5550100\"}]},"
+	" {\"actions\":[{\"action\":\"complete\"}]}]},"
+	" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}]}";
+
+Test(agent, cancel_during_run)
+{
+	char *body = never_body();
+	char *id, path[128];
+	struct resp *r;
+	int64_t t0;
+	json_object *t;
+
+	double_script(slow_script);
+	agent_start(NULL);
+	id = post_task(org.key, body, NULL);
+	cr_assert(wait_status(org.key, id, "running", 60));
+	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ?", id) < 1)
+		sx_sleep_ms(100, NULL);
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
+	r = api_call("POST", path, org.key, NULL, 0, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	t0 = sx_mono_ms();
+	/* Within one action (a 4 s wait at most, plus a heartbeat), the run stops. */
+	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id) < 1 &&
+	       sx_mono_ms() - t0 < 20000)
+		sx_sleep_ms(100, NULL);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id), 1,
+		     "the running step was not marked canceled");
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE id = ? AND lease_owner IS NULL", id), 1);
+	t = wait_final(org.key, id, 5);
+	cr_assert_str_eq(status_of(t), "canceled");
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status IN ('running','created')", id), 0);
+	json_object_put(t);
+	free(id);
+	free(body);
+}
+
+/* Pids of processes named `comm` whose ancestry includes `root`. */
+static size_t descendants_named(pid_t root, const char *comm, pid_t *out, size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+
+	while (d && (e = readdir(d)) != NULL && n < max) {
+		long long pid;
+		char path[300], name[64] = "";
+		FILE *f;
+
+		if (!sx_parse_ll(e->d_name, 1, INT32_MAX, &pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f))
+			name[strcspn(name, "\n")] = '\0';
+		fclose(f);
+		if (strcmp(name, comm) != 0)
+			continue;
+		/* Walk up the parents. */
+		for (long long p = pid; p > 1;) {
+			char buf[512];
+			char *rp;
+			int ppid = 0;
+			char st;
+
+			snprintf(path, sizeof(path), "/proc/%lld/stat", p);
+			f = fopen(path, "r");
+			if (!f || !fgets(buf, sizeof(buf), f)) {
+				if (f)
+					fclose(f);
+				break;
+			}
+			fclose(f);
+			rp = strrchr(buf, ')');
+			if (!rp || sscanf(rp + 2, "%c %d", &st, &ppid) != 2)
+				break;
+			if (ppid == root) {
+				out[n++] = (pid_t)pid;
+				break;
+			}
+			p = ppid;
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+Test(agent, chromedriver_killed_mid_task)
+{
+	char *body = never_body();
+	char *id;
+	pid_t sup, drivers[8];
+	size_t n = 0;
+	int64_t t0;
+	json_object *t, *steps;
+	bool retried = false;
+
+	double_script(slow_script);
+	sup = agent_start(NULL);
+	id = post_task(org.key, body, NULL);
+	cr_assert(wait_status(org.key, id, "running", 60));
+	t0 = sx_mono_ms();
+	while ((n = descendants_named(sup, "chromedriver", drivers, 8)) == 0 && sx_mono_ms() - t0 < 30000)
+		sx_sleep_ms(100, NULL);
+	cr_assert_gt(n, 0, "no chromedriver under the agent");
+	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ?", id) < 1)
+		sx_sleep_ms(100, NULL);
+	sx_sleep_ms(1000, NULL);
+	for (size_t i = 0; i < n; i++)
+		kill(drivers[i], SIGKILL);
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	steps = steps_of(id);
+	for (size_t i = 0; i < json_object_array_length(steps); i++) {
+		json_object *s = json_object_array_get_idx(steps, i), *o;
+
+		if (json_object_object_get_ex(s, "retry_index", &o) && json_object_get_int(o) > 0)
+			retried = true;
+	}
+	cr_assert(retried, "no step was retried after the driver died: %s", json_object_to_json_string(steps));
+	json_object_put(steps);
+	json_object_put(t);
+	free(id);
+	free(body);
+}
+
+Test(agent, worker_killed_task_resumed_by_another)
+{
+	char *body = never_body();
+	char *id;
+	pid_t sup, workers[4];
+	size_t n;
+	json_object *t;
+
+	double_script(slow_script);
+	sup = agent_start("agent_workers = 2\n");
+	id = post_task(org.key, body, NULL);
+	cr_assert(wait_status(org.key, id, "running", 60));
+	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id) < 1)
+		sx_sleep_ms(100, NULL);
+	/* Kill the worker that holds the lease (the one whose pid is in lease_owner). */
+	n = agent_workers(sup, workers, 4);
+	cr_assert_eq(n, 2);
+	{
+		static const char q[] = "SELECT lease_owner FROM tasks WHERE id = ?";
+		struct sx_param p[] = { sx_p_str(id) };
+		struct sx_rows *rows = NULL;
+		const char *owner;
+		bool killed = false;
+
+		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+		owner = sx_rows_get(rows, 0, 0);
+		cr_assert_not_null(owner);
+		for (size_t i = 0; i < n; i++) {
+			char needle[32];
+
+			snprintf(needle, sizeof(needle), ":%d:", (int)workers[i]);
+			if (strstr(owner, needle)) {
+				kill(workers[i], SIGKILL);
+				killed = true;
+			}
+		}
+		cr_assert(killed, "no worker matches lease owner %s", owner);
+		sx_rows_free(rows);
+	}
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	cr_assert_eq(db_count1("SELECT attempt FROM tasks WHERE id = ?", id), 2);
+	/* It resumed after its last completed step: order 0 ran once, to completion. */
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND step_order = 0 AND status = 'completed'", id), 1);
+	json_object_put(t);
+	free(id);
+	free(body);
+}
+
+Test(agent, two_daemons_run_each_task_once, .timeout = 600)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"extract\",\"answers\":[{\"name\":\"Trailblazer 2 Tent\",\"price\":249}]}]}";
+	char *body = product_body();
+	char *ids[20];
+	json_object *reqs;
+	size_t extracts = 0;
+
+	double_script(script);
+	for (int i = 0; i < 20; i++)
+		ids[i] = post_task(org.key, body, NULL);
+	agent_start("agent_workers = 2\n");
+	agent_start("agent_workers = 2\n");
+	for (int i = 0; i < 20; i++) {
+		json_object *t = wait_final(org.key, ids[i], 400);
+
+		cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+		cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ?", ids[i]), 1);
+		cr_assert_eq(db_count1("SELECT attempt FROM tasks WHERE id = ?", ids[i]), 1);
+		json_object_put(t);
+		free(ids[i]);
+	}
+	reqs = double_requests();
+	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+		json_object *r = json_object_array_get_idx(reqs, i), *k;
+
+		if (json_object_object_get_ex(r, "kind", &k) && strcmp(json_object_get_string(k), "extract") == 0)
+			extracts++;
+	}
+	cr_assert_eq(extracts, 20, "each task extracted exactly once");
+	json_object_put(reqs);
+	free(body);
+}

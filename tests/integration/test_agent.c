@@ -270,7 +270,7 @@ Test(agent, form_behind_cookie_modal)
 	static const char script[] =
 		"{\"rules\":["
 		" {\"kind\":\"decide\",\"match\":\"Signed in as\",\"answers\":[{\"actions\":[{\"action\":\"complete\"}]}]},"
-		" {\"kind\":\"decide\",\"match\":\"Email address\",\"answers\":[{\"actions\":["
+		" {\"kind\":\"decide\",\"match\":\"\\\"Email address\\\"\",\"answers\":[{\"actions\":["
 		"   {\"action\":\"input_text\",\"label\":\"Email address\",\"text\":\"sam@example.com\"},"
 		"   {\"action\":\"input_text\",\"label\":\"Password\",\"text\":\"hunter2-secret\"},"
 		"   {\"action\":\"click\",\"label\":\"Sign in\"}]}]},"
@@ -340,9 +340,12 @@ Test(agent, extraction_with_schema_valid)
 		json_object *reqs = double_requests();
 		bool anthropic = false;
 
-		for (size_t i = 0; i < json_object_array_length(reqs); i++)
-			if (strstr(json_object_to_json_string(json_object_array_get_idx(reqs, i)), "/v1/messages"))
+		for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+			const char *path = jstr(json_object_array_get_idx(reqs, i), "path");
+
+			if (path && strcmp(path, "/v1/messages") == 0)
 				anthropic = true;
+		}
 		cr_assert(anthropic, "no request on /v1/messages");
 		json_object_put(reqs);
 	}

@@ -23,7 +23,7 @@ for arg in "$@"; do
 	log="$logdir/$name.log"
 	if [ "$mode" = integration ]; then jobs="-j1"; else jobs=""; fi
 	printf '== %s\n' "$name"
-	timeout -k 10 "$timeout_s" "./$arg" $jobs --full-stats >"$log" 2>&1
+	timeout -k 10 "$timeout_s" "./$arg" $jobs >"$log" 2>&1
 	status=$?
 	synth=$(grep -a 'Synthesis:' "$log" | tail -n 1)
 	if [ -z "$synth" ]; then

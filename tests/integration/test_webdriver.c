@@ -17,6 +17,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <pthread.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "sx.h"
@@ -40,21 +42,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-/* A loopback port nobody listened on a moment ago. */
-static int free_port(void)
-{
-	struct sockaddr_in sa = { 0 };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert(fd >= 0);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
 
 /*
  * Counts the processes of group pgid that are not zombies.  With settle,
@@ -195,44 +182,84 @@ Test(webdriver, navigate_reads_title_and_url)
 	free(url);
 }
 
+/*
+ * A one-page HTTP server on a loopback port the kernel picks: the listening
+ * socket exists before the browser is pointed at it, so there is no start-up
+ * race.  It answers every connection with the page until stopped.
+ */
+struct tiny_server {
+	int fd;
+	int port;
+	pthread_t th;
+	volatile int stop;
+};
+
+static void *tiny_serve(void *arg)
+{
+	static const char page[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+		"Content-Length: 46\r\n\r\n<!doctype html><title>Served over HTTP</title>";
+	struct tiny_server *t = arg;
+
+	while (!t->stop) {
+		char buf[4096];
+		int c = accept(t->fd, NULL, NULL);
+
+		struct timeval tv = { 0, 300 * 1000 };
+
+		if (c < 0)
+			continue;
+		/* Chromium opens spare connections it may never use: do not wait on one. */
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (read(c, buf, sizeof(buf)) > 0 && write(c, page, sizeof(page) - 1) < 0)
+			t->stop = t->stop;
+		close(c);
+	}
+	return NULL;
+}
+
+static void tiny_start(struct tiny_server *t)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+
+	memset(t, 0, sizeof(*t));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	t->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(t->fd >= 0);
+	cr_assert_eq(bind(t->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(t->fd, 16), 0);
+	cr_assert_eq(getsockname(t->fd, (struct sockaddr *)&a, &alen), 0);
+	t->port = ntohs(a.sin_port);
+	cr_assert_eq(pthread_create(&t->th, NULL, tiny_serve, t), 0);
+}
+
+static void tiny_stop(struct tiny_server *t)
+{
+	t->stop = 1;
+	shutdown(t->fd, SHUT_RDWR);
+	close(t->fd);
+	pthread_join(t->th, NULL);
+}
+
 Test(webdriver, navigate_over_http_to_a_local_server)
 {
-	char *port_arg = NULL, *url = NULL, *title = NULL;
-	pid_t py;
-	int port = 0, status;
-	struct timespec pause = { 0, 100 * 1000000L };
+	struct tiny_server srv;
+	char *url = NULL, *title = NULL;
+	enum sx_rc rc;
 
-	write_page("served.html", "<!doctype html><title>Served over HTTP</title>");
-	port = free_port();
-	port_arg = xasprintf("%d", port);
-	py = fork();
-	cr_assert(py >= 0);
-	if (py == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("python3", "python3", "-m", "http.server", port_arg, "--bind", "127.0.0.1",
-		       "--directory", root, (char *)NULL);
-		_exit(127);
-	}
-	url = xasprintf("http://127.0.0.1:%d/served.html", port);
-	/* The server needs a moment to bind; retry a bounded number of times. */
-	for (int i = 0; i < 50; i++) {
-		free(title);
-		title = NULL;
-		if (wd_navigate(ses, url) == SX_OK && wd_title(ses, &title) == SX_OK &&
-		    strcmp(title, "Served over HTTP") == 0)
-			break;
-		nanosleep(&pause, NULL);
-	}
-	kill(py, SIGTERM);
-	waitpid(py, &status, 0);
-	cr_assert_not_null(title);
+	tiny_start(&srv);
+	url = xasprintf("http://127.0.0.1:%d/served.html", srv.port);
+	rc = wd_navigate(ses, url);
+	if (rc == SX_OK)
+		rc = wd_title(ses, &title);
+	tiny_stop(&srv);
+	cr_assert_eq(rc, SX_OK, "%s", wd_last_error(ses));
 	cr_assert_str_eq(title, "Served over HTTP");
 	free(title);
 	free(url);
-	free(port_arg);
 }
 
 Test(webdriver, execute_returns_number_string_element_and_null)

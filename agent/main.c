@@ -9,11 +9,6 @@
  * lease.  SIGTERM: workers stop claiming, stop at the next action boundary
  * and hand their task back; the supervisor waits for them and exits.
  */
-#include <errno.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "sx.h"
 #include "conf.h"
@@ -23,48 +18,29 @@
 #include "log.h"
 #include "queue.h"
 #include "runner.h"
+#include "supervise.h"
 #include "timeutil.h"
 
-static volatile int stopping;
-
-static void on_stop(int sig)
+static int worker_main(int index, void *arg)
 {
-	(void)sig;
-	stopping = 1;
-}
-
-static void install_handlers(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static int worker_main(const struct sx_conf *conf, int index)
-{
+	const struct sx_conf *conf = arg;
 	struct runner r;
 	enum sx_rc rc;
 
-	install_handlers();
 	http_global_init();
-	rc = runner_init(&r, conf, &stopping);
+	rc = runner_init(&r, conf, &sx_stopping);
 	if (rc)
 		log_warn("agent", "msg=\"worker starting without the database\" error=%s",
 			 sx_log_quote(sx_strerror(rc)));
 	if (r.llm)
-		llm_client_set_stop(r.llm, &stopping);
+		llm_client_set_stop(r.llm, &sx_stopping);
 	if (!r.llm) {
 		log_error("agent", "msg=\"LLM client could not be created\"");
 		runner_release(&r);
 		return 1;
 	}
 	log_info("agent", "msg=\"worker ready\" worker=%d owner=%s", index, sx_log_quote(r.owner));
-	while (!stopping) {
+	while (!sx_stopping) {
 		struct claimed_task ct;
 
 		rc = queue_claim(r.db, conf, r.owner, &ct);
@@ -76,27 +52,11 @@ static int worker_main(const struct sx_conf *conf, int index)
 		claimed_task_release(&ct);
 		if (rc != SX_EDONE)
 			log_warn("agent", "msg=\"claim failed\" error=%s", sx_log_quote(sx_strerror(rc)));
-		sx_sleep_ms(rc == SX_EDONE ? conf->poll_interval_ms : 1000, &stopping);
+		sx_sleep_ms(rc == SX_EDONE ? conf->poll_interval_ms : 1000, &sx_stopping);
 	}
 	runner_release(&r);
 	log_info("agent", "msg=\"worker stopped\" worker=%d", index);
 	return 0;
-}
-
-static pid_t spawn_worker(const struct sx_conf *conf, int index)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		/* A worker whose supervisor is gone stops too, handing its task back. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(0);
-		_exit(worker_main(conf, index));
-	}
-	if (pid < 0)
-		log_error("agent", "msg=\"fork failed\" error=%s", sx_log_quote(strerror(errno)));
-	return pid;
 }
 
 static void warn_about_llm(const struct sx_conf *conf)
@@ -115,9 +75,7 @@ int main(int argc, char **argv)
 	struct sx_conf conf;
 	enum sx_log_level lvl = SX_LOG_INFO;
 	char err[512];
-	pid_t *workers = NULL;
 	int status = 1;
-	long long n;
 
 	memset(&conf, 0, sizeof(conf));
 	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
@@ -131,51 +89,11 @@ int main(int argc, char **argv)
 	}
 	sx_log_level_parse(conf.log_level, &lvl);
 	sx_log_init("sextant-agent", lvl);
-	install_handlers();
+	sx_stop_signals_install();
 	warn_about_llm(&conf);
-	n = conf.agent_workers;
-	workers = xcalloc((size_t)n, sizeof(*workers));
-	for (long long i = 0; i < n; i++)
-		workers[i] = spawn_worker(&conf, (int)i);
-	log_info("agent", "msg=started workers=%lld", n);
-
-	while (!stopping) {
-		int ws;
-		pid_t pid = waitpid(-1, &ws, 0);
-
-		if (pid < 0) {
-			if (errno != EINTR)
-				sx_sleep_ms(200, &stopping);
-			continue;
-		}
-		for (long long i = 0; i < n; i++) {
-			if (workers[i] != pid)
-				continue;
-			if (WIFSIGNALED(ws))
-				log_error("agent", "msg=\"worker died\" pid=%d signal=%d", (int)pid, WTERMSIG(ws));
-			else
-				log_warn("agent", "msg=\"worker exited\" pid=%d status=%d", (int)pid,
-					 WEXITSTATUS(ws));
-			workers[i] = 0;
-			if (!stopping) {
-				/* A worker that cannot start should not spin the supervisor. */
-				sx_sleep_ms(500, &stopping);
-				workers[i] = spawn_worker(&conf, (int)i);
-			}
-		}
-	}
-	log_info("agent", "msg=stopping");
-	for (long long i = 0; i < n; i++)
-		if (workers[i] > 0)
-			kill(workers[i], SIGTERM);
-	for (long long i = 0; i < n; i++)
-		if (workers[i] > 0)
-			while (waitpid(workers[i], NULL, 0) < 0 && errno == EINTR)
-				;
-	log_info("agent", "msg=stopped");
+	sx_supervise("agent", (int)conf.agent_workers, worker_main, &conf);
 	status = 0;
 out:
-	free(workers);
 	sx_conf_release(&conf);
 	return status;
 }

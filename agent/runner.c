@@ -82,6 +82,7 @@ struct run {
 	double cost;
 	json_object *out_actions;
 	json_object *extracted;
+	int64_t llm_ms;              /* time spent waiting for the model this step */
 	char reason[ERR_LEN];
 };
 
@@ -379,9 +380,12 @@ static enum sx_rc ask(struct run *run, const char *system, const char *user,
 	struct llm_result res;
 	enum sx_rc rc;
 
+	int64_t t0 = sx_mono_ms();
+
 	*text_out = NULL;
 	memset(&res, 0, sizeof(res));
 	rc = llm_complete(run->r->llm, &req, &res);
+	run->llm_ms += sx_mono_ms() - t0;
 	run->in_tokens += res.input_tokens;
 	run->out_tokens += res.output_tokens;
 	run->cost += res.cost;
@@ -821,7 +825,10 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 	enum outcome out;
 	enum sx_rc rc;
 
+	int64_t t_start = sx_mono_ms(), t_observed = 0;
+
 	memset(&page, 0, sizeof(page));
+	run->llm_ms = 0;
 	out = interrupted(run);
 	if (out != OUT_CONTINUE)
 		goto out;
@@ -842,6 +849,7 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 	json_object_object_add(output, "elements", json_object_new_int64((int64_t)page.nelements));
 	if (wd_screenshot(run->wd, &png, &pnglen) == SX_OK)
 		artifact_save(&run->art, run->step_id, ART_SCREENSHOT_STEP, "png", png, pnglen, NULL);
+	t_observed = sx_mono_ms();
 
 	/* A task with only an extraction goal extracts on its first step. */
 	if (!run->nav_goal || !*run->nav_goal) {
@@ -893,6 +901,12 @@ out:
 			run->last_url = u;
 		}
 	}
+	/* One line per step with where its time went (bench/agent reads these). */
+	log_info("runner", "msg=\"step done\" task=%s order=%lld outcome=%d observe_ms=%lld llm_ms=%lld "
+		 "act_ms=%lld elements=%zu element_bytes=%zu", run->t->id, order, (int)out,
+		 (long long)(t_observed ? t_observed - t_start : 0), (long long)run->llm_ms,
+		 (long long)(t_observed ? sx_mono_ms() - t_observed - run->llm_ms : 0), page.nelements,
+		 page.elements ? strlen(page.elements) : (size_t)0);
 	json_object_put(actions);
 	free(png);
 	scrape_release(&page);

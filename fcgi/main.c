@@ -10,9 +10,7 @@
  * them and removes the socket.
  */
 #include <errno.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <fcgiapp.h>
 
@@ -22,31 +20,8 @@
 #include "request.h"
 #include "log.h"
 #include "router.h"
+#include "supervise.h"
 #include "timeutil.h"
-
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
-/*
- * Installs the stop handler without SA_RESTART, so a worker blocked in
- * accept() returns from it with EINTR and sees the flag.
- */
-static void install_handlers(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static void handle_one(FCGX_Request *fr, const struct sx_conf *conf, struct sx_db *db)
 {
@@ -62,12 +37,20 @@ static void handle_one(FCGX_Request *fr, const struct sx_conf *conf, struct sx_d
 	http_req_release(&req);
 }
 
-static int worker_main(int listen_fd, const struct sx_conf *conf)
+struct api_ctx {
+	int listen_fd;
+	const struct sx_conf *conf;
+};
+
+static int worker_main(int index, void *arg)
 {
+	const struct api_ctx *ctx = arg;
+	const struct sx_conf *conf = ctx->conf;
+	int listen_fd = ctx->listen_fd;
 	FCGX_Request fr;
 	struct sx_db *db = NULL;
 
-	install_handlers();
+	(void)index;
 	/* A database that is down now is retried on the first request. */
 	if (sx_db_open(&db, conf) != SX_OK)
 		log_warn("api", "msg=\"database not reachable at start; will retry per request\"");
@@ -75,9 +58,9 @@ static int worker_main(int listen_fd, const struct sx_conf *conf)
 		log_error("api", "msg=\"FCGX_InitRequest failed\"");
 		return 1;
 	}
-	while (!stopping) {
+	while (!sx_stopping) {
 		if (FCGX_Accept_r(&fr) < 0) {
-			if (stopping)
+			if (sx_stopping)
 				break;
 			if (errno == EINTR)
 				continue;
@@ -93,28 +76,13 @@ static int worker_main(int listen_fd, const struct sx_conf *conf)
 	return 0;
 }
 
-static pid_t spawn_worker(int listen_fd, const struct sx_conf *conf)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		struct sx_conf copy = *conf;
-
-		_exit(worker_main(listen_fd, &copy));
-	}
-	if (pid < 0)
-		log_error("api", "msg=\"fork failed\" error=%s", sx_log_quote(strerror(errno)));
-	return pid;
-}
-
 int main(int argc, char **argv)
 {
 	struct sx_conf conf;
 	enum sx_log_level lvl = SX_LOG_INFO;
 	char err[512];
-	pid_t *workers = NULL;
+	struct api_ctx ctx;
 	int listen_fd = -1, status = 1;
-	long long n;
 
 	memset(&conf, 0, sizeof(conf));
 	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
@@ -141,51 +109,15 @@ int main(int argc, char **argv)
 	if (chmod(conf.api_socket, (mode_t)conf.api_socket_mode) != 0)
 		log_warn("api", "msg=\"chmod socket failed\" error=%s", sx_log_quote(strerror(errno)));
 
-	install_handlers();
-	n = conf.api_workers;
-	workers = xcalloc((size_t)n, sizeof(*workers));
-	for (long long i = 0; i < n; i++)
-		workers[i] = spawn_worker(listen_fd, &conf);
-	log_info("api", "msg=started socket=%s workers=%lld", sx_log_quote(conf.api_socket), n);
-
-	while (!stopping) {
-		int ws;
-		pid_t pid = waitpid(-1, &ws, 0);
-
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			sx_sleep_ms(200, NULL);
-			continue;
-		}
-		for (long long i = 0; i < n; i++) {
-			if (workers[i] != pid)
-				continue;
-			if (WIFSIGNALED(ws))
-				log_error("api", "msg=\"worker died\" pid=%d signal=%d", (int)pid, WTERMSIG(ws));
-			else
-				log_warn("api", "msg=\"worker exited\" pid=%d status=%d", (int)pid, WEXITSTATUS(ws));
-			workers[i] = stopping ? 0 : spawn_worker(listen_fd, &conf);
-			/* A worker that cannot start should not spin the supervisor. */
-			if (!stopping)
-				sx_sleep_ms(100, NULL);
-		}
-	}
-	log_info("api", "msg=\"stopping\"");
-	for (long long i = 0; i < n; i++)
-		if (workers[i] > 0)
-			kill(workers[i], SIGTERM);
-	for (long long i = 0; i < n; i++) {
-		if (workers[i] > 0) {
-			while (waitpid(workers[i], NULL, 0) < 0 && errno == EINTR)
-				;
-		}
-	}
+	sx_stop_signals_install();
+	ctx.listen_fd = listen_fd;
+	ctx.conf = &conf;
+	log_info("api", "msg=listening socket=%s", sx_log_quote(conf.api_socket));
+	sx_supervise("api", (int)conf.api_workers, worker_main, &ctx);
 	unlink(conf.api_socket);
 	log_info("api", "msg=stopped");
 	status = 0;
 out:
-	free(workers);
 	if (listen_fd >= 0)
 		close(listen_fd);
 	sx_conf_release(&conf);

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""bench/agent: the agent's own cost per step, with the LLM test double
+answering instantly (tests/doubles/llm_double.py), on the fixture pages.
+
+    ./stack up                       # once (a build without --enable-asan measures the product)
+    python3 bench/agent/run.py [--tasks N]
+
+Measures, from the agent's "step done" log lines and the database:
+  * overhead per step excluding LLM time (observe + act), median and p95, per page;
+  * element-list size in tokens (bytes / 4) per page;
+  * time from the POST to the first browser action (first action screenshot);
+  * resident memory of an agent worker and of its Chromium with 1, 2 and 4
+    concurrent tasks.
+Everything runs on loopback and stops by itself; prints Markdown tables.
+"""
+import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def load_env():
+    env = {}
+    for line in open(os.path.join(ROOT, "var", "stack.env")):
+        m = re.match(r"^(\w+)='(.*)'$", line.strip())
+        if m:
+            env[m.group(1)] = m.group(2)
+    return env
+
+
+ENV = load_env()
+
+
+def http(method, url, body=None, key=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if key:
+        req.add_header("x-api-key", key)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+
+
+def sql(query):
+    out = subprocess.run(["mariadb", "--socket=" + ENV["SX_DB_SOCKET"], "-u", ENV["SX_DB_USER"],
+                          "-p" + ENV["SX_DB_PASSWORD"], ENV["SX_DB_NAME"], "-N", "-B", "-e", query],
+                         capture_output=True, text=True, check=True)
+    return [l.split("\t") for l in out.stdout.splitlines()]
+
+
+def pct(values, p):
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+SITE = ENV["SX_URL"] + "/sites/"
+
+# One scripted run per page: (name, path, goal, extraction goal, decide rules).
+PAGES = [
+    ("job form", "job/index.html", "Apply for a job", None, [
+        ("thanks.html", [{"action": "complete"}]),
+        (None, [{"action": "input_text", "label": "Full name", "text": "Chris P. Bacon"},
+                {"action": "input_text", "label": "Email", "text": "chris@pbacon.com"},
+                {"action": "select_option", "label": "How did you hear about us?", "option": "LinkedIn"},
+                {"action": "check", "label": "I agree to the processing of my personal data for recruitment purposes"},
+                {"action": "click", "label": "Submit application"}])]),
+    ("insurance wizard", "wizard/index.html", "Get a car insurance quote", None, [
+        ("quote.html", [{"action": "complete"}]),
+        ("review.html", [{"action": "click", "label": "Get quote"}]),
+        ("vehicle.html", [{"action": "select_option", "label": "Vehicle year", "option": "2019"},
+                          {"action": "click", "label": "Personal use"},
+                          {"action": "check", "label": "The car is kept in a garage overnight"},
+                          {"action": "click", "label": "Continue"}]),
+        (None, [{"action": "input_text", "label": "Full name", "text": "Jane Doe"},
+                {"action": "input_text", "label": "Date of birth", "text": "1990-04-12"},
+                {"action": "select_option", "label": "State", "option": "Oregon"},
+                {"action": "click", "label": "Continue"}])]),
+    ("shadow DOM + iframe", "shadow/index.html", "Subscribe and send a message", None, [
+        ("You are subscribed", [{"action": "complete"}]),
+        (None, [{"action": "input_text", "label": "Your name", "text": "Ada"},
+                {"action": "input_text", "label": "Newsletter email", "text": "ada@example.com"},
+                {"action": "click", "label": "Subscribe"},
+                {"action": "input_text", "label": "Your email", "text": "ada@example.com"},
+                {"action": "input_text", "label": "Message", "text": "Hello"},
+                {"action": "click", "label": "Send message"}])]),
+    ("cookie modal", "modal/index.html", "Sign in", None, [
+        ("Signed in as", [{"action": "complete"}]),
+        ('"Email address"', [{"action": "input_text", "label": "Email address", "text": "sam@example.com"},
+                             {"action": "input_text", "label": "Password", "text": "pw-123456"},
+                             {"action": "click", "label": "Sign in"}]),
+        (None, [{"action": "click", "label": "Accept"}])]),
+    ("product (extraction)", "product/index.html", None, "Extract the product name and price", []),
+]
+
+
+def script_for(rules):
+    out = []
+    for match, actions in rules:
+        out.append({"kind": "decide", "match": match, "answers": [{"actions": actions}]})
+    out.append({"kind": "verify", "answers": [{"goal_achieved": True}]})
+    out.append({"kind": "extract", "answers": [{"name": "Trailblazer 2 Tent", "price": 249}]})
+    return {"rules": out}
+
+
+class Double:
+    def __enter__(self):
+        self.p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/doubles/llm_double.py"), "--port", "0"],
+                                  stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        self.url = "http://127.0.0.1:%s" % line.strip().split("=")[1]
+        return self
+
+    def script(self, s):
+        http("POST", self.url + "/__script", s)
+
+    def __exit__(self, *a):
+        self.p.terminate()
+        self.p.wait(10)
+
+
+class Agent:
+    def __init__(self, double_url, workers, log):
+        self.workers, self.log, self.double_url = workers, log, double_url
+
+    def __enter__(self):
+        over = {"llm_provider": "openai", "llm_base_url": self.double_url + "/v1",
+                "llm_api_key_env": "SX_BENCH_LLM_KEY", "agent_workers": str(self.workers),
+                "poll_interval_ms": "50", "log_level": "info", "llm_max_retries": "0"}
+        lines = [l for l in open(ENV["SX_CONF"]) if l.split("=")[0].strip() not in over]
+        self.conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+        self.conf.write("".join(lines) + "".join("%s = %s\n" % kv for kv in over.items()))
+        self.conf.close()
+        self.p = subprocess.Popen([os.path.join(ROOT, "sextant-agent"), "--config", self.conf.name],
+                                  stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        return self
+
+    def __exit__(self, *a):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+        os.unlink(self.conf.name)
+
+
+def wait_final(key, tid, timeout=300):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        t = http("GET", "%s/api/v1/tasks/%s" % (ENV["SX_URL"], tid), key=key)
+        if t["status"] not in ("queued", "running", "created"):
+            return t
+        time.sleep(0.2)
+    raise SystemExit("task %s did not finish" % tid)
+
+
+def new_org():
+    admin = [os.path.join(ROOT, "sextant-admin"), "--config", ENV["SX_CONF"]]
+    org = subprocess.run(admin + ["org", "create", "bench"], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(admin + ["key", "create", "--org", org], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def clear_queue():
+    sql("UPDATE tasks SET status='canceled', finished_at=UTC_TIMESTAMP(6) WHERE status IN ('queued','running')")
+
+
+def descendants(pid):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = open("/proc/%s/stat" % d).read()
+                ppid = int(st.rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def rss_kib(pid):
+    try:
+        for l in open("/proc/%d/status" % pid):
+            if l.startswith("VmRSS:"):
+                return int(l.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def comm(pid):
+    try:
+        return open("/proc/%d/comm" % pid).read().strip()
+    except OSError:
+        return ""
+
+
+def bench_steps(double, key, per_page, logdir):
+    results = []
+    log = os.path.join(logdir, "agent-steps.log")
+    with Agent(double.url, 1, log):
+        for name, path, goal, extract, rules in PAGES:
+            double.script(script_for(rules))
+            tids = []
+            for _ in range(per_page):
+                body = {"url": SITE + path}
+                if goal:
+                    body["navigation_goal"] = goal
+                if extract:
+                    body["data_extraction_goal"] = extract
+                tid = http("POST", ENV["SX_URL"] + "/api/v1/tasks", body, key)["task_id"]
+                t = wait_final(key, tid)
+                if t["status"] != "completed":
+                    raise SystemExit("%s: task %s ended %s: %s" % (name, tid, t["status"], t["failure_reason"]))
+                tids.append(tid)
+            results.append((name, tids))
+    steps = {}
+    for l in open(log):
+        if 'msg="step done"' in l:
+            f = dict(re.findall(r"(\w+)=(\S+)", l))
+            steps.setdefault(f["task"], []).append(f)
+    print("| page | steps | overhead per step, median | p95 | LLM wait (double), median | element list, tokens (max) | POST to first action, median |")
+    print("|---|---|---|---|---|---|---|")
+    for name, tids in results:
+        over, llm, toks = [], [], []
+        for t in tids:
+            for f in steps.get(t, []):
+                over.append(int(f["observe_ms"]) + int(f["act_ms"]))
+                llm.append(int(f["llm_ms"]))
+                toks.append(int(f["element_bytes"]) // 4)
+        ids = ",".join("'%s'" % t for t in tids)
+        rows = sql("SELECT TIMESTAMPDIFF(MICROSECOND, t.created_at, MIN(a.created_at)) FROM tasks t "
+                   "JOIN artifacts a ON a.task_id = t.id AND a.type IN ('screenshot_action','screenshot_final') "
+                   "WHERE t.id IN (%s) GROUP BY t.id" % ids)
+        first = [int(r[0]) / 1000.0 for r in rows if r[0] != "NULL"]
+        print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms |" % (
+            name, len(over), statistics.median(over), pct(over, 0.95), statistics.median(llm),
+            max(toks), statistics.median(first) if first else float("nan")))
+
+
+def bench_memory(double, key, logdir):
+    # Long tasks (waits), so every worker holds a browser while we sample.
+    wait = {"action": "wait", "seconds": 3}
+    a = {"actions": [wait, wait, wait]}
+    b = {"actions": [{"action": "scroll", "direction": "down"}, wait, wait]}
+    double.script({"rules": [{"kind": "decide", "answers": [a, b] * 5}]})
+    print()
+    print("| concurrent tasks | agent worker RSS (each, max) | Chromium + chromedriver RSS (total, max) |")
+    print("|---|---|---|")
+    for n in (1, 2, 4):
+        clear_queue()
+        with Agent(double.url, n, os.path.join(logdir, "agent-mem-%d.log" % n)) as a:
+            tids = [http("POST", ENV["SX_URL"] + "/api/v1/tasks",
+                         {"url": SITE + "job/index.html", "navigation_goal": "wait"}, key,
+                         )["task_id"] for _ in range(n)]
+            t0, worker_max, browser_max = time.time(), 0, 0
+            while time.time() - t0 < 25:
+                workers = [p for p in descendants(a.p.pid) if comm(p) == "sextant-agent"]
+                for w in workers:
+                    worker_max = max(worker_max, rss_kib(w))
+                browser = sum(rss_kib(p) for p in descendants(a.p.pid) if comm(p) != "sextant-agent")
+                browser_max = max(browser_max, browser)
+                time.sleep(0.5)
+            for t in tids:
+                http("POST", "%s/api/v1/tasks/%s/cancel" % (ENV["SX_URL"], t), None, key)
+        print("| %d | %.1f MiB | %.0f MiB |" % (n, worker_max / 1024.0, browser_max / 1024.0))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tasks", type=int, default=5, help="tasks per fixture page")
+    args = ap.parse_args()
+    logdir = os.path.join(ROOT, "var", "log")
+    clear_queue()
+    key = new_org()
+    with Double() as double:
+        bench_steps(double, key, args.tasks, logdir)
+        bench_memory(double, key, logdir)
+
+
+if __name__ == "__main__":
+    main()

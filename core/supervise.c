@@ -1,0 +1,93 @@
+/*
+ * The pre-fork supervisor (see supervise.h).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "sx.h"
+#include "supervise.h"
+#include "log.h"
+#include "timeutil.h"
+
+volatile int sx_stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	sx_stopping = 1;
+}
+
+void sx_stop_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+pid_t sx_spawn_worker(sx_worker_fn worker, int index, void *arg)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* A worker whose supervisor is gone stops too (and hands its work back). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
+		sx_stop_signals_install();
+		_exit(worker(index, arg));
+	}
+	if (pid < 0)
+		log_error(NULL, "msg=\"fork failed\" error=%s", sx_log_quote(strerror(errno)));
+	return pid;
+}
+
+void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg)
+{
+	pid_t *workers = xcalloc((size_t)n, sizeof(*workers));
+
+	for (int i = 0; i < n; i++)
+		workers[i] = sx_spawn_worker(worker, i, arg);
+	log_info(comp, "msg=started workers=%d", n);
+	while (!sx_stopping) {
+		int ws;
+		pid_t pid = waitpid(-1, &ws, 0);
+
+		if (pid < 0) {
+			if (errno != EINTR)
+				sx_sleep_ms(200, &sx_stopping);
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			if (workers[i] != pid)
+				continue;
+			if (WIFSIGNALED(ws))
+				log_error(comp, "msg=\"worker died\" pid=%d signal=%d", (int)pid, WTERMSIG(ws));
+			else
+				log_warn(comp, "msg=\"worker exited\" pid=%d status=%d", (int)pid, WEXITSTATUS(ws));
+			workers[i] = 0;
+			if (!sx_stopping) {
+				/* A worker that cannot start must not spin the supervisor. */
+				sx_sleep_ms(200, &sx_stopping);
+				workers[i] = sx_spawn_worker(worker, i, arg);
+			}
+		}
+	}
+	log_info(comp, "msg=stopping");
+	for (int i = 0; i < n; i++)
+		if (workers[i] > 0)
+			kill(workers[i], SIGTERM);
+	for (int i = 0; i < n; i++)
+		if (workers[i] > 0)
+			while (waitpid(workers[i], NULL, 0) < 0 && errno == EINTR)
+				;
+	log_info(comp, "msg=stopped");
+	free(workers);
+}

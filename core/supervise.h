@@ -1,0 +1,34 @@
+#ifndef SX_SUPERVISE_H
+#define SX_SUPERVISE_H
+/*
+ * The pre-fork supervisor both daemons share: it keeps a fixed number of
+ * worker processes, replaces any that dies, and on SIGTERM/SIGINT tells them
+ * to stop and waits for them.
+ */
+#include <sys/types.h>
+#include "sx.h"
+
+/* Set by SIGTERM/SIGINT once sx_stop_signals_install() ran. */
+extern volatile int sx_stopping;
+
+/*
+ * Installs the stop handler for SIGTERM and SIGINT without SA_RESTART, so a
+ * process blocked in accept() or sleep returns and sees sx_stopping; ignores
+ * SIGPIPE.  Call in the supervisor and again in each worker.
+ */
+void sx_stop_signals_install(void);
+
+/*
+ * Forks worker `index`: the child runs worker(index, arg) and exits with its
+ * result; it gets SIGTERM when the supervisor dies.  Returns the child's pid
+ * (or -1, logged).
+ */
+typedef int (*sx_worker_fn)(int index, void *arg);
+pid_t sx_spawn_worker(sx_worker_fn worker, int index, void *arg);
+
+/*
+ * Keeps n workers running until sx_stopping; then sends them SIGTERM and
+ * waits for every one.  comp names the program in the logs.
+ */
+void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg);
+#endif

@@ -177,7 +177,7 @@ pid_t agent_start(const char *overrides)
 {
 	char *conf = write_conf(overrides);
 	char *bin = xasprintf("%s/sextant-agent", BUILDDIR);
-	char *log = xasprintf("%s/var/log/agent-test.log", tenv("SX_ROOT"));
+	char *log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
 	pid_t pid = fork();
 
 	cr_assert(pid >= 0);

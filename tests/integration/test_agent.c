@@ -94,7 +94,7 @@ Test(agent, seed_job_application_end_to_end)
 		"\"data_extraction_goal\":\"Was the job application successful?\","
 		"\"proxy_location\":\"RESIDENTIAL\","
 		"\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", url);
-	char *log = xasprintf("%s/var/log/nginx-access.log", tenv("SX_ROOT"));
+	char *log = xasprintf("%s/log/nginx-access.log", tenv("SX_VAR"));
 	json_object *t, *steps, *v, *ex;
 	char *id;
 
@@ -142,7 +142,7 @@ Test(agent, seed_job_application_end_to_end)
 
 		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
 		for (size_t i = 0; i < rows->nrows; i++) {
-			char *path = xasprintf("%s/var/artifacts/%s", tenv("SX_ROOT"), sx_rows_get(rows, i, 0));
+			char *path = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), sx_rows_get(rows, i, 0));
 			struct stat st;
 
 			cr_assert_eq(stat(path, &st), 0, "missing artifact %s", path);
@@ -295,7 +295,7 @@ Test(agent, form_behind_cookie_modal)
 		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
 		cr_assert_gt(rows->nrows, 0);
 		for (size_t i = 0; i < rows->nrows; i++) {
-			char *path = xasprintf("%s/var/artifacts/%s", tenv("SX_ROOT"), sx_rows_get(rows, i, 0));
+			char *path = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), sx_rows_get(rows, i, 0));
 
 			cr_assert_not(file_contains(path, "hunter2-secret"), "password in %s", path);
 			free(path);

@@ -35,7 +35,7 @@ static int stack(const char *verb)
 Test(dbrestart, outage_is_503_then_recovers, .timeout = 300)
 {
 	struct test_org org;
-	char *pidfile = xasprintf("%s/var/run/api.pid", tenv("SX_ROOT"));
+	char *pidfile = xasprintf("%s/run/api.pid", tenv("SX_VAR"));
 	long api_pid;
 	struct resp *r;
 	int64_t t0;

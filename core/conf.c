@@ -81,6 +81,18 @@ static const struct conf_key conf_table[] = {
 	INT(llm_max_retries, "3", 0, 10),
 	DOUBLE(llm_price_input, "0.15", 0, 1e6),
 	DOUBLE(llm_price_output, "0.60", 0, 1e6),
+
+	/* outbound requests on a user's behalf */
+	STR(outbound_allow, ""),
+	STR(proxy_map, ""),
+	INT(webhook_timeout, "10", 1, 120),
+	INT(webhook_retry_window, "86400", 60, 604800),
+	INT(webhook_poll_ms, "500", 10, 60000),
+	INT(webhook_backoff_base_ms, "1000", 10, 3600000),
+	INT(webhook_backoff_max_ms, "600000", 100, 86400000),
+	INT(totp_poll_interval, "10", 1, 600),
+	INT(totp_timeout, "900", 1, 86400),
+	INT(totp_code_max_age, "600", 10, 86400),
 };
 
 #undef OFF

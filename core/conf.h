@@ -63,6 +63,18 @@ struct sx_conf {
 	long long llm_max_retries;
 	double llm_price_input;     /* per million tokens */
 	double llm_price_output;
+
+	/* outbound requests on a user's behalf (webhooks, TOTP URLs, downloads) */
+	char *outbound_allow;       /* addresses/CIDRs the SSRF guard lets through, comma-separated */
+	char *proxy_map;            /* LOCATION=proxy-url,…; credentials never logged */
+	long long webhook_timeout;  /* seconds per delivery attempt */
+	long long webhook_retry_window; /* seconds a delivery keeps being retried */
+	long long webhook_poll_ms;
+	long long webhook_backoff_base_ms;
+	long long webhook_backoff_max_ms;
+	long long totp_poll_interval; /* seconds between polls of totp_verification_url */
+	long long totp_timeout;     /* seconds to wait for a code before terminating */
+	long long totp_code_max_age; /* seconds a pushed code stays usable */
 };
 
 /*

@@ -25,6 +25,17 @@ struct http_request {
 	long timeout_ms;              /* whole request; required (> 0) */
 	long connect_timeout_ms;      /* 0: min(timeout, 10 s) */
 	size_t max_response;          /* cap on the body read; 0: 8 MiB */
+	/*
+	 * Requests made on a user's behalf (webhooks, TOTP URLs, downloads) set
+	 * guarded: the host is resolved once, loopback/private/link-local/
+	 * multicast/metadata addresses are refused unless `allow` (the
+	 * outbound_allow config: comma-separated addresses or CIDRs) lists
+	 * them, and the connection is pinned to the checked address.  A refusal
+	 * is SX_EBLOCKED with res->error saying why; redirects are not followed.
+	 */
+	bool guarded;
+	const char *allow;
+	const char *proxy;            /* proxy URL for this request, or NULL */
 };
 
 struct http_response {

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "llm/llm.h"
 #include "log.h"
+#include "loop.h"
 #include "prompt.h"
 #include "queue.h"
 #include "schema.h"
@@ -66,9 +67,7 @@ struct run {
 	char *last_url;
 	struct artifact_ctx art;
 	json_object *history;        /* array of strings */
-	char last_sig[256];
-	char last_fp[80];
-	bool loop_warning;
+	struct loop_guard loop;
 	int64_t deadline_ms;
 	pthread_t hb;
 	bool hb_running;
@@ -424,7 +423,7 @@ static void ctx_from_page(struct run *run, struct prompt_ctx *ctx, const struct 
 	ctx->history = history;
 	ctx->step = (int)order;
 	ctx->max_steps = (int)run->t->max_steps;
-	ctx->loop_warning = run->loop_warning;
+	ctx->loop_warning = run->loop.warned;
 	ctx->page_text = page->text;
 }
 
@@ -860,17 +859,11 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 	if (out != OUT_CONTINUE)
 		goto out;
 	first_signature(actions, sig, sizeof(sig));
-	if (*sig && strcmp(sig, run->last_sig) == 0 && page.fingerprint &&
-	    strcmp(page.fingerprint, run->last_fp) == 0) {
-		if (run->loop_warning) {
-			snprintf(run->reason, sizeof(run->reason),
-				 "Stopped: the agent repeated the same action (%s) on a page that did not change",
-				 sig);
-			out = OUT_TERMINATED;
-			goto out;
-		}
+	switch (loop_judge(&run->loop, page.fingerprint, sig)) {
+	case LOOP_OK:
+		break;
+	case LOOP_WARN:
 		/* Same action, same page: ask again, telling the model it changed nothing. */
-		run->loop_warning = true;
 		json_object_put(actions);
 		actions = NULL;
 		history_add(run, order, "the previous action did not change the page");
@@ -878,18 +871,17 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 		if (out != OUT_CONTINUE)
 			goto out;
 		first_signature(actions, sig, sizeof(sig));
-		if (*sig && strcmp(sig, run->last_sig) == 0) {
-			snprintf(run->reason, sizeof(run->reason),
-				 "Stopped: the agent repeated the same action (%s) on a page that did not change",
-				 sig);
-			out = OUT_TERMINATED;
-			goto out;
-		}
-	} else if (*sig && strcmp(sig, run->last_sig) != 0) {
-		run->loop_warning = false;
+		if (loop_judge(&run->loop, page.fingerprint, sig) != LOOP_STOP)
+			break;
+		/* It insisted: stop. */
+		__attribute__((fallthrough));
+	case LOOP_STOP:
+		snprintf(run->reason, sizeof(run->reason),
+			 "Stopped: the agent repeated the same action (%s) on a page that did not change", sig);
+		out = OUT_TERMINATED;
+		goto out;
 	}
-	snprintf(run->last_sig, sizeof(run->last_sig), "%s", sig);
-	snprintf(run->last_fp, sizeof(run->last_fp), "%s", page.fingerprint ? page.fingerprint : "");
+	loop_record(&run->loop, page.fingerprint, sig);
 	out = act(run, actions, &page, order);
 out:
 	if (run->wd && out != OUT_STEP_FAILED) {

@@ -3,6 +3,8 @@
  *
  *   sextant-admin --config FILE migrate
  *   sextant-admin --config FILE org create NAME
+ *   sextant-admin --config FILE org secret show|rotate --org ORG_ID
+ *   sextant-admin --config FILE org signature-mode --org ORG_ID slack|skyvern
  *   sextant-admin --config FILE key create --org ORG_ID
  *   sextant-admin --config FILE key revoke KEY_ID|KEY
  *
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "org_db.h"
+#include "sign.h"
 
 static void usage(void)
 {
@@ -22,6 +25,12 @@ static void usage(void)
 	      "commands:\n"
 	      "  migrate                  apply missing database migrations\n"
 	      "  org create NAME          create an organization, print its id\n"
+	      "  org secret show --org ORG_ID\n"
+	      "                           print the webhook signing secret\n"
+	      "  org secret rotate --org ORG_ID\n"
+	      "                           replace the signing secret, print the new one\n"
+	      "  org signature-mode --org ORG_ID slack|skyvern\n"
+	      "                           sign webhooks Slack's way (default) or Skyvern's\n"
 	      "  key create --org ORG_ID  create an API key, print it (shown once)\n"
 	      "  key revoke KEY_ID|KEY    revoke an API key\n", stderr);
 }
@@ -39,11 +48,61 @@ static int cmd_migrate(struct sx_db *db, const struct sx_conf *c)
 	return 0;
 }
 
+/*
+ * org secret show|rotate --org ID and org signature-mode --org ID MODE.  The
+ * secret is printed alone on stdout for scripts (./stack writes it to
+ * var/stack.env) and wiped from memory after.
+ */
+static int cmd_org_signing(struct sx_db *db, int argc, char **argv)
+{
+	char secret[SX_SIGNING_SECRET_MAX];
+	enum sign_mode mode;
+	enum sx_rc rc;
+	int status = 1;
+
+	secret[0] = '\0';
+	if (argc == 4 && strcmp(argv[0], "secret") == 0 && strcmp(argv[2], "--org") == 0 &&
+	    (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "rotate") == 0)) {
+		if (strcmp(argv[1], "show") == 0)
+			rc = org_db_signing_get(db, argv[3], secret, &mode);
+		else
+			rc = org_db_secret_rotate(db, argv[3], secret);
+		if (rc) {
+			fprintf(stderr, "sextant-admin: org secret %s: %s\n", argv[1],
+				rc == SX_ENOTFOUND ? "no such organization" : sx_strerror(rc));
+			goto out;
+		}
+		printf("%s\n", secret);
+		fflush(stdout);
+		status = 0;
+		goto out;
+	}
+	if (argc == 4 && strcmp(argv[0], "signature-mode") == 0 && strcmp(argv[1], "--org") == 0 &&
+	    sign_mode_parse(argv[3], &mode)) {
+		rc = org_db_signature_mode_set(db, argv[2], mode);
+		if (rc) {
+			fprintf(stderr, "sextant-admin: org signature-mode: %s\n",
+				rc == SX_ENOTFOUND ? "no such organization" : sx_strerror(rc));
+			goto out;
+		}
+		fprintf(stderr, "signature mode: %s\n", argv[3]);
+		status = 0;
+		goto out;
+	}
+	usage();
+	status = 2;
+out:
+	sx_wipe(secret, sizeof(secret));
+	return status;
+}
+
 static int cmd_org(struct sx_db *db, int argc, char **argv)
 {
 	char id[SX_ID_MAX];
 	enum sx_rc rc;
 
+	if (argc >= 1 && (strcmp(argv[0], "secret") == 0 || strcmp(argv[0], "signature-mode") == 0))
+		return cmd_org_signing(db, argc, argv);
 	if (argc != 2 || strcmp(argv[0], "create") != 0 || !*argv[1] || strlen(argv[1]) > 255) {
 		usage();
 		return 2;

@@ -269,7 +269,7 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 			if (*p == '?' || *p == '#' || *p == '/' || *p == '\\')
 				*p = '_';
 		path = xasprintf("%s/%s", env->work_dir, name);
-		rc = env->download ? env->download(url, path, err, errlen) : SX_EINVAL;
+		rc = env->download ? env->download(env->download_arg, url, path, err, errlen) : SX_EINVAL;
 		if (rc)
 			break;
 		rc = wd_element_send_keys(wd, el, path);

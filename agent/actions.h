@@ -26,8 +26,9 @@ struct action_env {
 	const struct scrape_result *page;   /* the observation the model saw */
 	const char *work_dir;               /* for downloaded files */
 	volatile const int *stop;           /* interrupts waits when set */
-	/* Downloads url to path for upload_file (the SSRF-guarded fetcher). */
-	enum sx_rc (*download)(const char *url, const char *path, char *err, size_t errlen);
+	/* Downloads url to path for upload_file (the SSRF-guarded fetcher); gets download_arg. */
+	enum sx_rc (*download)(void *arg, const char *url, const char *path, char *err, size_t errlen);
+	void *download_arg;
 };
 
 /* Executes one element/browser action (not complete/terminate/solve_captcha). */

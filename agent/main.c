@@ -3,7 +3,8 @@
  *
  *   sextant-agent --config FILE
  *
- * A supervisor keeps agent_workers worker processes.  Each worker claims
+ * A supervisor keeps agent_workers worker processes, and one more that
+ * delivers webhooks (webhook.c).  Each worker claims
  * one queued task at a time from MariaDB and runs it to the end (runner.c).
  * A worker that dies is replaced; the task it held comes back through its
  * lease.  SIGTERM: workers stop claiming, stop at the next action boundary
@@ -18,8 +19,10 @@
 #include "log.h"
 #include "queue.h"
 #include "runner.h"
+#include "ssrf.h"
 #include "supervise.h"
 #include "timeutil.h"
+#include "webhook.h"
 
 static int worker_main(int index, void *arg)
 {
@@ -27,6 +30,9 @@ static int worker_main(int index, void *arg)
 	struct runner r;
 	enum sx_rc rc;
 
+	/* The worker after the task workers sends the webhook outbox. */
+	if (index == (int)conf->agent_workers)
+		return webhook_sender_main(conf);
 	http_global_init();
 	rc = runner_init(&r, conf, &sx_stopping);
 	if (rc)
@@ -83,7 +89,8 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	if (sx_conf_load(&conf, argv[2], err, sizeof(err)) != SX_OK) {
+	if (sx_conf_load(&conf, argv[2], err, sizeof(err)) != SX_OK ||
+	    !ssrf_conf_valid(&conf, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
@@ -91,7 +98,7 @@ int main(int argc, char **argv)
 	sx_log_init("sextant-agent", lvl);
 	sx_stop_signals_install();
 	warn_about_llm(&conf);
-	sx_supervise("agent", (int)conf.agent_workers, worker_main, &conf);
+	sx_supervise("agent", (int)conf.agent_workers + 1, worker_main, &conf);
 	status = 0;
 out:
 	sx_conf_release(&conf);

@@ -64,7 +64,9 @@ static const char decide_system[] =
 	"missing, or what blocks you).\n"
 	"7. If a CAPTCHA blocks the way, answer solve_captcha.\n"
 	"8. Set \"verification_code_needed\" to true when the page asks for a one-time, verification "
-	"or two-factor code that you have not been given.\n"
+	"or two-factor code that you have not been given (the actions may then be empty: the code "
+	"will be fetched for you). When the prompt ends with \"Verification code to enter: ...\", "
+	"type exactly that code into the code field with input_text and submit it.\n"
 	"9. If the previous actions did not change the page, do not repeat them: try something "
 	"different, or terminate with a reason.\n";
 

@@ -27,10 +27,12 @@
 #include "log.h"
 #include "loop.h"
 #include "prompt.h"
+#include "proxy.h"
 #include "queue.h"
 #include "schema.h"
 #include "scrape.h"
 #include "timeutil.h"
+#include "totp.h"
 #include "webdriver.h"
 
 #define ERR_LEN 512
@@ -65,6 +67,7 @@ struct run {
 	char *user_data_dir;
 	char *work_dir;
 	char *last_url;
+	char *proxy;                 /* the task's proxy URL (may hold credentials: never logged), or NULL */
 	struct artifact_ctx art;
 	json_object *history;        /* array of strings */
 	struct loop_guard loop;
@@ -83,6 +86,17 @@ struct run {
 	json_object *extracted;
 	int64_t llm_ms;              /* time spent waiting for the model this step */
 	char reason[ERR_LEN];
+	/*
+	 * 2FA (totp.h).  Every code obtained is added to codes, which masking
+	 * reads (secrets = the payload plus the codes; code_masks = the codes
+	 * alone, for step output), so no code reaches an artifact or a step.
+	 */
+	struct totp_state totp;
+	char code[TOTP_CODE_MAX];    /* the code for this step's re-decide, or "" */
+	bool code_needed;            /* the last decide asked for a code */
+	json_object *codes;
+	json_object *secrets;
+	json_object *code_masks;
 };
 
 static const char *jmember(json_object *o, const char *key)
@@ -195,6 +209,7 @@ static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 	o.window_height = (int)run->r->conf->window_height;
 	o.timeout_ms = run->r->conf->webdriver_timeout * 1000;
 	o.download_dir = run->work_dir;
+	o.proxy = run->proxy;
 	rc = wd_session_new(&o, &run->wd);
 	if (rc) {
 		snprintf(err, errlen, "could not start a browser session: %s", sx_strerror(rc));
@@ -277,6 +292,42 @@ static enum sx_rc step_create(struct run *run, long long order)
 	return rc;
 }
 
+/*
+ * Replaces every code obtained for the task in the strings of o (a step's
+ * output: reasoning, typed text, URLs such as ?code=…), in place.
+ */
+static void mask_codes(struct run *run, json_object *o)
+{
+	if (!o || json_object_array_length(run->codes) == 0)
+		return;
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			if (v && json_object_is_type(v, json_type_string)) {
+				char *m = artifact_mask_secrets(json_object_get_string(v), run->code_masks);
+
+				/* Replacing an existing key's value leaves the iteration intact. */
+				json_object_object_add(o, k, json_object_new_string(m));
+				free(m);
+			} else {
+				mask_codes(run, v);
+			}
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			json_object *v = json_object_array_get_idx(o, i);
+
+			if (v && json_object_is_type(v, json_type_string)) {
+				char *m = artifact_mask_secrets(json_object_get_string(v), run->code_masks);
+
+				json_object_array_put_idx(o, i, json_object_new_string(m));
+				free(m);
+			} else {
+				mask_codes(run, v);
+			}
+		}
+	}
+}
+
 static enum sx_rc step_finish(struct run *run, const char *status, bool is_last, json_object *output)
 {
 	static const char q[] =
@@ -285,9 +336,11 @@ static enum sx_rc step_finish(struct run *run, const char *status, bool is_last,
 	static const char q_count[] =
 		"UPDATE tasks SET step_count = (SELECT COUNT(*) FROM steps WHERE task_id = ?), "
 		"modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
-	const char *text = json_object_to_json_string_ext(output, JSON_C_TO_STRING_PLAIN);
+	const char *text;
 	enum sx_rc rc;
 
+	mask_codes(run, output);
+	text = json_object_to_json_string_ext(output, JSON_C_TO_STRING_PLAIN);
 	{
 		struct sx_param p[] = { sx_p_str(status), sx_p_i64(is_last), sx_p_i64(run->in_tokens),
 					sx_p_i64(run->out_tokens), sx_p_f64(run->cost), sx_p_str(text),
@@ -306,7 +359,7 @@ static enum sx_rc step_finish(struct run *run, const char *status, bool is_last,
 /* Adds a line to the history the model sees next step. */
 static void history_add(struct run *run, long long order, const char *line)
 {
-	char *masked = artifact_mask_secrets(line, run->payload);
+	char *masked = artifact_mask_secrets(line, run->secrets);
 	char *entry = xasprintf("step %lld: %s", order, masked);
 
 	json_object_array_add(run->history, json_object_new_string(entry));
@@ -389,13 +442,13 @@ static enum sx_rc ask(struct run *run, const char *system, const char *user,
 	run->out_tokens += res.output_tokens;
 	run->cost += res.cost;
 	if (res.request_json) {
-		char *m = artifact_mask_secrets(res.request_json, run->payload);
+		char *m = artifact_mask_secrets(res.request_json, run->secrets);
 
 		artifact_save(&run->art, run->step_id, ART_LLM_REQUEST, "json", m, strlen(m), NULL);
 		free(m);
 	}
 	if (res.response_json) {
-		char *m = artifact_mask_secrets(res.response_json, run->payload);
+		char *m = artifact_mask_secrets(res.response_json, run->secrets);
 
 		artifact_save(&run->art, run->step_id, ART_LLM_RESPONSE, "json", m, strlen(m), NULL);
 		free(m);
@@ -539,11 +592,18 @@ out:
 
 /* ---- acting -------------------------------------------------------------- */
 
-static enum sx_rc download(const char *url, const char *path, char *err, size_t errlen)
+/*
+ * upload_file's fetcher: the URL comes from the model (and so, indirectly,
+ * from the page or the client), so it goes through the SSRF guard, and
+ * through the task's proxy like the browser's own traffic.
+ */
+static enum sx_rc download(void *arg, const char *url, const char *path, char *err, size_t errlen)
 {
+	struct run *run = arg;
 	struct http_client *c = http_client_new();
 	struct http_request req = { .method = "GET", .url = url, .timeout_ms = 60000,
-				    .max_response = DOWNLOAD_MAX };
+				    .max_response = DOWNLOAD_MAX, .guarded = true,
+				    .allow = run->r->conf->outbound_allow, .proxy = run->proxy };
 	struct http_response res;
 	enum sx_rc rc = http_perform(c, &req, &res);
 	FILE *f = NULL;
@@ -619,7 +679,7 @@ static void record_action(struct run *run, json_object *action, const struct scr
 
 	json_object_object_foreach(action, k, v) {
 		if (strcmp(k, "text") == 0 && v) {
-			char *m = artifact_mask_secrets(json_object_get_string(v), run->payload);
+			char *m = artifact_mask_secrets(json_object_get_string(v), run->secrets);
 
 			json_object_object_add(a, k, json_object_new_string(m));
 			free(m);
@@ -658,7 +718,7 @@ static void screenshot(struct run *run, const char *type, char **rel)
 static enum outcome act(struct run *run, json_object *actions, const struct scrape_result *page,
 			long long order)
 {
-	struct action_env env = { run->wd, page, run->work_dir, &run->interrupt, download };
+	struct action_env env = { run->wd, page, run->work_dir, &run->interrupt, download, run };
 
 	for (size_t i = 0; i < json_object_array_length(actions); i++) {
 		json_object *a = json_object_array_get_idx(actions, i);
@@ -763,7 +823,7 @@ static enum outcome decide(struct run *run, const struct scrape_result *page, co
 	char *system = prompt_system_decide();
 	char *user, *text = NULL, *short_text = NULL;
 	char perr[256];
-	json_object *v = NULL, *acts = NULL;
+	json_object *v = NULL, *acts = NULL, *needed;
 	enum outcome out = OUT_STEP_FAILED;
 
 	*actions_out = NULL;
@@ -779,6 +839,13 @@ static enum outcome decide(struct run *run, const struct scrape_result *page, co
 		ctx.page_text = short_text;
 	}
 	user = prompt_user_decide(&ctx);
+	if (run->code[0]) {
+		/* The code the model asked for; the artifact of this prompt shows it masked. */
+		char *with_code = xasprintf("%sVerification code to enter: %s\n", user, run->code);
+
+		free(user);
+		user = with_code;
+	}
 	if (ask(run, system, user, run->r->conf->llm_vision ? png : NULL, pnglen, &text,
 		run->reason, sizeof(run->reason)) != SX_OK)
 		goto out;
@@ -789,8 +856,14 @@ static enum outcome decide(struct run *run, const struct scrape_result *page, co
 		json_object_get(acts);
 	else
 		acts = NULL;
-	if (!acts || json_object_array_length(acts) == 0) {
-		char *m = artifact_mask_secrets(text ? text : "", run->payload);
+	/* A model waiting for a one-time code may have nothing to do until it comes. */
+	run->code_needed = !run->code[0] && v && json_object_is_type(v, json_type_object) &&
+			   json_object_object_get_ex(v, "verification_code_needed", &needed) &&
+			   json_object_get_boolean(needed);
+	if (run->code_needed && !acts)
+		acts = json_object_new_array();
+	if (!run->code_needed && (!acts || json_object_array_length(acts) == 0)) {
+		char *m = artifact_mask_secrets(text ? text : "", run->secrets);
 
 		snprintf(run->reason, sizeof(run->reason), "the model's answer could not be used: %s",
 			 !v ? perr : "it holds no actions");
@@ -810,6 +883,63 @@ out:
 	free(user);
 	free(system);
 	free(history);
+	return out;
+}
+
+static bool totp_keep_waiting(void *arg)
+{
+	return interrupted(arg) == OUT_CONTINUE;
+}
+
+/*
+ * The model says the page asks for a one-time code: get one (totp_obtain
+ * waits, stopping on cancel, timeout, a lost lease or shutdown), then
+ * decide again with the code in the prompt.  No code in time terminates
+ * the task with totp_obtain's reason.
+ */
+static enum outcome obtain_code(struct run *run, const struct scrape_result *page,
+				const unsigned char *png, size_t pnglen, long long order,
+				json_object *output, json_object **actions)
+{
+	struct totp_task tt = {
+		.conf = run->r->conf, .db = run->r->db, .llm = run->r->llm,
+		.org_id = run->t->org_id, .task_id = run->t->id, .payload = run->payload,
+		.identifier = jmember(run->t->request, "totp_identifier"),
+		.verification_url = jmember(run->t->request, "totp_verification_url"),
+		.keep_waiting = totp_keep_waiting, .arg = run,
+	};
+	char source[64], why[ERR_LEN] = "", *line;
+	enum outcome out;
+	enum sx_rc rc;
+
+	json_object_put(*actions);
+	*actions = NULL;
+	run->code_needed = false;
+	rc = totp_obtain(&tt, &run->totp, run->code, source, sizeof(source), why, sizeof(why));
+	run->in_tokens += run->totp.in_tokens;
+	run->out_tokens += run->totp.out_tokens;
+	run->cost += run->totp.cost;
+	run->totp.in_tokens = run->totp.out_tokens = 0;
+	run->totp.cost = 0;
+	if (rc == SX_ECANCELED) {
+		out = interrupted(run);
+		return out == OUT_CONTINUE ? OUT_SHUTDOWN : out;
+	}
+	if (rc) {
+		snprintf(run->reason, sizeof(run->reason), "%s", why);
+		return OUT_TERMINATED;
+	}
+	json_object_array_add(run->codes, json_object_new_string(run->code));
+	json_object_object_add(output, "verification_code_source", json_object_new_string(source));
+	line = xasprintf("the page asked for a verification code; one was obtained (%s)", source);
+	history_add(run, order, line);
+	free(line);
+	out = decide(run, page, png, pnglen, order, output, actions);
+	if (out == OUT_CONTINUE && json_object_array_length(*actions) == 0) {
+		snprintf(run->reason, sizeof(run->reason),
+			 "the model had a verification code but gave no actions to enter it");
+		out = OUT_STEP_FAILED;
+	}
 	return out;
 }
 
@@ -855,7 +985,10 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 		out = run->extract_goal ? extract(run, &page, order) : OUT_COMPLETED;
 		goto out;
 	}
+	sx_wipe(run->code, sizeof(run->code));
 	out = decide(run, &page, png, pnglen, order, output, &actions);
+	if (out == OUT_CONTINUE && run->code_needed)
+		out = obtain_code(run, &page, png, pnglen, order, output, &actions);
 	if (out != OUT_CONTINUE)
 		goto out;
 	first_signature(actions, sig, sizeof(sig));
@@ -929,6 +1062,45 @@ static void finish(struct run *run, enum task_status st, const char *reason)
 	queue_finish(run->r->db, run->t->id, run->r->owner, st, reason, extracted);
 }
 
+/*
+ * Picks the task's proxy from proxy_map by its proxy_location (unmapped:
+ * direct) and records it on the task without credentials (NULL when
+ * direct).  Chromium takes no proxy credentials on its command line, and
+ * answering the proxy's 407 challenge needs a CDP event channel the agent
+ * does not have yet, so a task mapped to a proxy with credentials fails
+ * here with a clear reason rather than going direct or hanging on a 407.
+ * Returns false when it finished the task.
+ */
+static bool proxy_choose(struct run *run)
+{
+	static const char q[] =
+		"UPDATE tasks SET proxy_used = ?, modified_at = UTC_TIMESTAMP(6) "
+		"WHERE id = ? AND lease_owner = ?";
+	const char *loc = jmember(run->t->request, "proxy_location");
+	char *shown = NULL;
+	bool ok = true;
+
+	run->proxy = proxy_map_lookup(run->r->conf->proxy_map, loc ? loc : "RESIDENTIAL");
+	shown = proxy_url_strip_credentials(run->proxy);
+	{
+		struct sx_param p[] = { sx_p_str(shown), sx_p_str(run->t->id), sx_p_str(run->r->owner) };
+
+		sx_db_exec(run->r->db, q, p, 3, NULL);
+	}
+	if (run->proxy)
+		log_info("runner", "msg=\"task uses a proxy\" task=%s proxy=%s", run->t->id, sx_log_quote(shown));
+	if (run->proxy && proxy_url_has_credentials(run->proxy)) {
+		char reason[160];
+
+		snprintf(reason, sizeof(reason), "proxy credentials are not supported for Chromium yet "
+			 "(proxy_location %.40s maps to a proxy with credentials)", loc ? loc : "RESIDENTIAL");
+		finish(run, TASK_FAILED, reason);
+		ok = false;
+	}
+	free(shown);
+	return ok;
+}
+
 void runner_run_task(struct runner *r, struct claimed_task *ct)
 {
 	struct run run;
@@ -950,6 +1122,12 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 		run.payload = v;
 		run.payload_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
+	run.codes = json_object_new_array();
+	run.secrets = json_object_new_object();
+	json_object_object_add(run.secrets, "payload", json_object_get(run.payload));
+	json_object_object_add(run.secrets, "totp_codes", json_object_get(run.codes));
+	run.code_masks = json_object_new_object();
+	json_object_object_add(run.code_masks, "totp_codes", json_object_get(run.codes));
 	if (json_object_object_get_ex(run.t->request, "extracted_information_schema", &v) && v) {
 		run.schema = v;
 		run.schema_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
@@ -967,6 +1145,8 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	atomic_store(&run.canceled, 0);
 	atomic_store(&run.lost, 0);
 	run.hb_running = pthread_create(&run.hb, NULL, heartbeat_main, &run) == 0;
+	if (!proxy_choose(&run))
+		out = OUT_TASK_FAILED;
 
 	while (out == OUT_CONTINUE) {
 		json_object *output;
@@ -1067,7 +1247,13 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	json_object_put(run.out_actions);
 	json_object_put(run.extracted);
 	free(run.payload_json);
+	json_object_put(run.secrets);
+	json_object_put(run.code_masks);
+	json_object_put(run.codes);
+	sx_wipe(run.code, sizeof(run.code));
+	sx_wipe(&run.totp, sizeof(run.totp));
 	free(run.schema_json);
 	free(run.work_dir);
 	free(run.last_url);
+	free(run.proxy);
 }

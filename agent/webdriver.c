@@ -668,6 +668,11 @@ static json_object *wd_capabilities(const struct wd_options *opt, int w, int h, 
 
 		json_object_array_add(args, json_object_new_string(a));
 		free(a);
+		/*
+		 * Chromium sends loopback addresses direct even with a proxy; a task
+		 * mapped to a proxy must send every page request through it.
+		 */
+		json_object_array_add(args, json_object_new_string("--proxy-bypass-list=<-loopback>"));
 	}
 	json_object_object_add(chrome, "args", args);
 	if (opt->chromium_path)

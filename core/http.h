@@ -57,8 +57,9 @@ void http_client_free(struct http_client *c);
 
 /*
  * Performs req.  Returns SX_OK whenever an HTTP answer arrived, whatever its
- * status; SX_ETIMEOUT, SX_EHTTP (connection, DNS, TLS) or SX_ETOOBIG (body
- * over the cap) otherwise, with res->error saying why.  res is initialized
+ * status; SX_ETIMEOUT, SX_EHTTP (connection, DNS, TLS), SX_ETOOBIG (body
+ * over the cap) or SX_EBLOCKED (a guarded request the SSRF guard refused;
+ * nothing was sent) otherwise, with res->error saying why.  res is initialized
  * here; the caller releases it with http_response_release().
  */
 enum sx_rc http_perform(struct http_client *c, const struct http_request *req,

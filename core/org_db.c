@@ -152,3 +152,76 @@ out:
 	sx_rows_free(rows);
 	return rc;
 }
+
+enum sx_rc org_db_signing_get(struct sx_db *db, const char *org_id,
+			      char secret[SX_SIGNING_SECRET_MAX], enum sign_mode *mode)
+{
+	static const char q[] =
+		"SELECT signing_secret, signature_mode FROM organizations WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(org_id) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc;
+
+	secret[0] = '\0';
+	*mode = SIGN_SLACK;
+	rc = sx_db_query(db, q, p, 1, &rows);
+	if (rc)
+		goto out;
+	if (rows->nrows == 0) {
+		rc = SX_ENOTFOUND;
+		goto out;
+	}
+	snprintf(secret, SX_SIGNING_SECRET_MAX, "%s", sx_rows_get(rows, 0, 0));
+	/* A mode the code does not know signs as the contract's default. */
+	if (!sign_mode_parse(sx_rows_get(rows, 0, 1), mode))
+		*mode = SIGN_SLACK;
+out:
+	if (rows && rows->nrows > 0 && rows->cells[0])
+		sx_wipe(rows->cells[0], strlen(rows->cells[0]));
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc org_db_secret_rotate(struct sx_db *db, const char *org_id,
+				char secret[SX_SIGNING_SECRET_MAX])
+{
+	static const char q[] = "UPDATE organizations SET signing_secret = ? WHERE id = ?";
+	unsigned long long n = 0;
+	enum sx_rc rc;
+
+	random_b64url(secret, SX_SIGNING_SECRET_MAX, 32);
+	{
+		struct sx_param p[] = { sx_p_str(secret), sx_p_str(org_id) };
+
+		rc = sx_db_exec(db, q, p, 2, &n);
+	}
+	/* 256 fresh random bits never equal the old secret: no change means no row. */
+	if (rc == SX_OK && n == 0)
+		rc = SX_ENOTFOUND;
+	if (rc)
+		sx_wipe(secret, SX_SIGNING_SECRET_MAX);
+	return rc;
+}
+
+enum sx_rc org_db_signature_mode_set(struct sx_db *db, const char *org_id, enum sign_mode mode)
+{
+	static const char q_org[] = "SELECT 1 FROM organizations WHERE id = ?";
+	static const char q[] = "UPDATE organizations SET signature_mode = ? WHERE id = ?";
+	struct sx_param po[] = { sx_p_str(org_id) };
+	struct sx_param p[] = { sx_p_str(mode == SIGN_SKYVERN ? "skyvern" : "slack"), sx_p_str(org_id) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc;
+
+	/* Checked apart: an UPDATE to the same mode changes no row either. */
+	rc = sx_db_query(db, q_org, po, 1, &rows);
+	if (rc)
+		goto out;
+	if (rows->nrows == 0) {
+		rc = SX_ENOTFOUND;
+		goto out;
+	}
+	rc = sx_db_exec(db, q, p, 2, NULL);
+out:
+	sx_rows_free(rows);
+	return rc;
+}

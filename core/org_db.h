@@ -6,6 +6,7 @@
  */
 #include "sx.h"
 #include "id.h"
+#include "sign.h"
 
 struct sx_db;
 
@@ -32,6 +33,28 @@ enum sx_rc org_db_key_revoke(struct sx_db *db, const char *id_or_key);
  */
 enum sx_rc auth_lookup_key(struct sx_db *db, const char *key, size_t keylen,
 			   char org_id[SX_ID_MAX]);
+
+/* Room for a signing secret and its NUL. */
+#define SX_SIGNING_SECRET_MAX 129
+
+/*
+ * Reads the organization's webhook signing secret and signature mode.  The
+ * secret is a credential: the caller wipes it (sx_wipe) when done and never
+ * logs it.  SX_ENOTFOUND when the organization does not exist.
+ */
+enum sx_rc org_db_signing_get(struct sx_db *db, const char *org_id,
+			      char secret[SX_SIGNING_SECRET_MAX], enum sign_mode *mode);
+
+/*
+ * Replaces the organization's signing secret with a fresh random one and
+ * writes it to secret (the caller wipes it).  Deliveries signed from now on
+ * use the new secret.  SX_ENOTFOUND when the organization does not exist.
+ */
+enum sx_rc org_db_secret_rotate(struct sx_db *db, const char *org_id,
+				char secret[SX_SIGNING_SECRET_MAX]);
+
+/* Sets how the organization's webhooks are signed.  SX_ENOTFOUND if unknown. */
+enum sx_rc org_db_signature_mode_set(struct sx_db *db, const char *org_id, enum sign_mode mode);
 
 /* Hex SHA-256 of data: 64 characters and a NUL. */
 void sx_sha256_hex(const void *data, size_t len, char out[65]);

@@ -365,7 +365,7 @@ out:
 	return rc;
 }
 
-enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id)
+enum sx_rc task_db_queue_webhook_id(struct sx_db *db, const char *task_id, char id_out[SX_ID_MAX])
 {
 	static const char q[] =
 		"INSERT INTO webhook_deliveries (id, task_id, org_id, url, status, attempts, "
@@ -373,12 +373,27 @@ enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id)
 		"SELECT ?, id, org_id, JSON_VALUE(request, '$.webhook_callback_url'), 'pending', 0, "
 		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY, UTC_TIMESTAMP(6) "
 		"FROM tasks WHERE id = ? AND JSON_VALUE(request, '$.webhook_callback_url') IS NOT NULL";
-	char id[SX_ID_MAX];
+	unsigned long long n = 0;
+	enum sx_rc rc;
 
-	sx_id_new(id, "whd_");
+	sx_id_new(id_out, "whd_");
 	{
-		struct sx_param p[] = { sx_p_str(id), sx_p_str(task_id) };
+		struct sx_param p[] = { sx_p_str(id_out), sx_p_str(task_id) };
 
-		return sx_db_exec(db, q, p, 2, NULL);
+		rc = sx_db_exec(db, q, p, 2, &n);
 	}
+	if (rc == SX_OK && n == 0)
+		rc = SX_ENOTFOUND;
+	if (rc)
+		id_out[0] = '\0';
+	return rc;
+}
+
+enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id)
+{
+	char id[SX_ID_MAX];
+	enum sx_rc rc = task_db_queue_webhook_id(db, task_id, id);
+
+	/* A task without a webhook_callback_url has nothing to deliver. */
+	return rc == SX_ENOTFOUND ? SX_OK : rc;
 }

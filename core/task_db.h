@@ -55,6 +55,12 @@ enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_
  * transaction that set the status, so there is exactly one per final move.
  */
 enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id);
+/*
+ * Queues one more delivery of the task's webhook (a new delivery id, written
+ * to id_out) whatever its status; the caller checks that it is final.
+ * SX_ENOTFOUND when the task is unknown or has no webhook_callback_url.
+ */
+enum sx_rc task_db_queue_webhook_id(struct sx_db *db, const char *task_id, char id_out[SX_ID_MAX]);
 /* Reads a task whatever its organization (for the agent). */
 enum sx_rc task_db_get_any(struct sx_db *db, const char *task_id, struct task *out);
 #endif

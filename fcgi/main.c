@@ -20,6 +20,7 @@
 #include "request.h"
 #include "log.h"
 #include "router.h"
+#include "ssrf.h"
 #include "supervise.h"
 #include "timeutil.h"
 
@@ -90,7 +91,8 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	if (sx_conf_load(&conf, argv[2], err, sizeof(err)) != SX_OK) {
+	if (sx_conf_load(&conf, argv[2], err, sizeof(err)) != SX_OK ||
+	    !ssrf_conf_valid(&conf, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}

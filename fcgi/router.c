@@ -22,6 +22,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/tasks/", ARG_TASK, "", NULL, tasks_get },
 	{ "GET", "/api/v1/tasks/", ARG_TASK, "/steps", NULL, tasks_steps },
 	{ "POST", "/api/v1/tasks/", ARG_TASK, "/cancel", NULL, tasks_cancel },
+	{ "POST", "/api/v1/tasks/", ARG_TASK, "/retry_webhook", NULL, tasks_retry_webhook },
+	{ "POST", "/api/v1/totp", ARG_NONE, "", totp_push, NULL },
 };
 
 /* Matches path against r; writes the id segment into id when it has one. */

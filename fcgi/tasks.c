@@ -263,3 +263,54 @@ void tasks_cancel(struct http_req *req, const char *task_id)
 		http_reply_detail(req, 200, "Task canceled");
 	task_release(&t);
 }
+
+/*
+ * POST /api/v1/tasks/{id}/retry_webhook: queues one more delivery of a
+ * finished task's webhook, with a new delivery id, whatever became of the
+ * earlier ones.  The agent's sender picks it up at its next poll.
+ */
+void tasks_retry_webhook(struct http_req *req, const char *task_id)
+{
+	struct task t;
+	json_object *url = NULL, *resp;
+	char id[SX_ID_MAX], msg[160];
+	enum sx_rc rc;
+
+	memset(&t, 0, sizeof(t));
+	if (!task_id_ok(task_id)) {
+		reply_not_found(req, task_id);
+		goto out;
+	}
+	rc = task_db_get(req->db, req->org_id, task_id, NULL, &t);
+	if (rc == SX_ENOTFOUND) {
+		reply_not_found(req, task_id);
+		goto out;
+	}
+	if (rc) {
+		http_reply_db_error(req, rc);
+		goto out;
+	}
+	if (!task_status_is_final(t.status)) {
+		snprintf(msg, sizeof(msg), "Task %s is not finished", task_id);
+		http_reply_detail(req, 409, msg);
+		goto out;
+	}
+	if (!t.request || !json_object_object_get_ex(t.request, "webhook_callback_url", &url) ||
+	    !json_object_is_type(url, json_type_string)) {
+		snprintf(msg, sizeof(msg), "Task %s has no webhook_callback_url", task_id);
+		http_reply_detail(req, 400, msg);
+		goto out;
+	}
+	rc = task_db_queue_webhook_id(req->db, task_id, id);
+	if (rc) {
+		http_reply_db_error(req, rc == SX_ENOTFOUND ? SX_EDB : rc);
+		goto out;
+	}
+	log_info("api", "msg=\"webhook requeued\" org=%s task=%s delivery=%s", req->org_id, task_id, id);
+	resp = json_object_new_object();
+	json_object_object_add(resp, "task_id", json_object_new_string(task_id));
+	json_object_object_add(resp, "delivery_id", json_object_new_string(id));
+	http_reply_json(req, 200, resp, NULL);
+out:
+	task_release(&t);
+}

@@ -1,0 +1,298 @@
+/*
+ * POST /api/v1/totp: a client pushes a 2FA code, or the message (e-mail or
+ * SMS body) that holds one, for the agent to enter on a task's behalf
+ * (docs/api-contract.md, "TOTP / 2FA").  Errors follow task creation:
+ * 422 in FastAPI's shape for a malformed body or a field of the wrong type,
+ * 400 for a value of the right type that is unacceptable, 413 for a body
+ * over the limit, 404 for a task id the organization does not have.
+ *
+ * The content and the code are secrets: they are stored, answered once to
+ * the client that sent them, and never logged.
+ */
+#include <stdarg.h>
+#include <time.h>
+#include "sx.h"
+#include "router.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "task.h"
+#include "timeutil.h"
+#include "totp_code.h"
+
+#define TOTP_BODY_MAX_DEPTH 16
+#define TOTP_IDENTIFIER_MAX 255
+/* What the TEXT column holds. */
+#define TOTP_CONTENT_MAX 65535
+#define TOTP_SOURCE_MAX 64
+/* Content this short is the code itself, not a message that contains one. */
+#define TOTP_SHORT_CONTENT 10
+
+/* A member of the body, or NULL when absent or JSON null (the same thing). */
+static json_object *field(json_object *body, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(body, key, &v))
+		v = NULL;
+	return v;
+}
+
+static void reply_400(struct http_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply_400(struct http_req *req, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_reply_detail(req, 400, msg);
+}
+
+/*
+ * Parses an ISO 8601 time ("2026-01-02T03:04:05[.ffffff][Z|±HH:MM]", a
+ * space allowed for the T; no zone means UTC) into the database's UTC form
+ * "YYYY-MM-DD HH:MM:SS.ffffff".  False when it is not one.
+ */
+static bool iso_to_db(const char *s, char out[32])
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+	long usec = 0;
+	const char *p;
+	time_t t;
+	bool ok = false;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+		goto out;
+	p = s + n;
+	if (*p == '.') {
+		int digits = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 6)
+				usec = usec * 10 + (*p - '0');
+		if (digits == 0)
+			goto out;
+		for (; digits < 6; digits++)
+			usec *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, m = 0;
+
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 || oh > 23 || om > 59)
+			goto out;
+		oh *= sign;
+		om *= sign;
+		p += 6;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+		goto out;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) - (time_t)oh * 3600 - (time_t)om * 60;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999)
+		goto out;
+	snprintf(out, 32, "%04u-%02u-%02u %02u:%02u:%02u.%06u", (unsigned)(tm.tm_year + 1900) % 10000,
+		 (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
+		 (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100, (unsigned)tm.tm_sec % 100,
+		 (unsigned)(usec % 1000000));
+	ok = true;
+out:
+	return ok;
+}
+
+/* The 422 checks: the shape and every field's JSON type, before any value check. */
+static bool check_types(struct http_req *req, json_object *body)
+{
+	static const char *const required[] = { "totp_identifier", "content" };
+	static const char *const strings[] = { "totp_identifier", "content", "task_id", "source",
+					       "expired_at" };
+	json_object *err = NULL, *v;
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(required) && !err; i++)
+		if (!field(body, required[i]))
+			err = sx_json_error_422(required[i], "Field required", "missing");
+	for (size_t i = 0; i < SX_ARRAY_LEN(strings) && !err; i++) {
+		v = field(body, strings[i]);
+		if (v && !json_object_is_type(v, json_type_string))
+			err = sx_json_error_422(strings[i], "Input should be a valid string", "string_type");
+	}
+	if (err)
+		http_reply_json(req, 422, err, NULL);
+	return err == NULL;
+}
+
+/* The stored row as the API answers it. */
+static json_object *code_object(const char *id, const char *ident, const char *task_id,
+				const char *source, const char *code, const char *created_db,
+				const char *expired_db)
+{
+	json_object *o = json_object_new_object();
+	char iso[32];
+
+	json_object_object_add(o, "totp_code_id", json_object_new_string(id));
+	json_object_object_add(o, "totp_identifier", json_object_new_string(ident));
+	json_object_object_add(o, "task_id", task_id ? json_object_new_string(task_id) : NULL);
+	json_object_object_add(o, "source", source ? json_object_new_string(source) : NULL);
+	json_object_object_add(o, "code", code ? json_object_new_string(code) : NULL);
+	json_object_object_add(o, "created_at", created_db && sx_time_db_to_iso(created_db, iso) ?
+			       json_object_new_string(iso) : NULL);
+	json_object_object_add(o, "expired_at", expired_db && sx_time_db_to_iso(expired_db, iso) ?
+			       json_object_new_string(iso) : NULL);
+	return o;
+}
+
+void totp_push(struct http_req *req)
+{
+	static const char q_task[] = "SELECT 1 FROM tasks WHERE id = ? AND org_id = ?";
+	static const char q_insert[] =
+		"INSERT INTO totp_codes (id, org_id, totp_identifier, task_id, content, code, source, "
+		"expired_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+	static const char q_read[] = "SELECT created_at, expired_at FROM totp_codes WHERE id = ?";
+	json_object *body = NULL, *v;
+	struct sx_rows *rows = NULL;
+	const char *ident, *content, *task_id = NULL, *source = NULL, *expired = NULL;
+	char perr[128], id[SX_ID_MAX], code[TOTP_CODE_MAX] = "", expired_db[32];
+	bool have_code = false;
+	size_t clen;
+	enum sx_rc rc;
+
+	rc = http_read_body(req);
+	if (rc == SX_ETOOBIG) {
+		http_reply_detail(req, 413, "Request body too large");
+		goto out;
+	}
+	if (rc) {
+		http_reply_detail(req, 400, "Could not read the request body");
+		goto out;
+	}
+	body = sx_json_parse(sx_buf_str(&req->body), req->body.len, TOTP_BODY_MAX_DEPTH,
+			     perr, sizeof(perr));
+	if (!body) {
+		char *msg = xasprintf("JSON decode error: %s", perr);
+
+		http_reply_json(req, 422, sx_json_error_422(NULL, msg, "json_invalid"), NULL);
+		free(msg);
+		goto out;
+	}
+	if (!json_object_is_type(body, json_type_object)) {
+		http_reply_json(req, 422, sx_json_error_422(NULL, "Input should be a valid dictionary or "
+							    "object to extract fields from",
+							    "model_attributes_type"), NULL);
+		goto out;
+	}
+	if (!check_types(req, body))
+		goto out;
+	ident = json_object_get_string(field(body, "totp_identifier"));
+	content = json_object_get_string(field(body, "content"));
+	clen = (size_t)json_object_get_string_len(field(body, "content"));
+	if ((v = field(body, "task_id")) != NULL)
+		task_id = json_object_get_string(v);
+	if ((v = field(body, "source")) != NULL)
+		source = json_object_get_string(v);
+	if ((v = field(body, "expired_at")) != NULL)
+		expired = json_object_get_string(v);
+
+	/* The 400 checks. */
+	if (!*ident || strlen(ident) > TOTP_IDENTIFIER_MAX) {
+		reply_400(req, "Invalid totp_identifier: it must be 1 to %d characters",
+			  TOTP_IDENTIFIER_MAX);
+		goto out;
+	}
+	if (clen == 0 || clen > TOTP_CONTENT_MAX) {
+		reply_400(req, "Invalid content: it must be 1 to %d bytes", TOTP_CONTENT_MAX);
+		goto out;
+	}
+	if (source && strlen(source) > TOTP_SOURCE_MAX) {
+		reply_400(req, "Invalid source: it must be at most %d characters", TOTP_SOURCE_MAX);
+		goto out;
+	}
+	if (expired && !iso_to_db(expired, expired_db)) {
+		reply_400(req, "Invalid expired_at: expected an ISO 8601 time such as "
+			  "2026-01-02T03:04:05Z");
+		goto out;
+	}
+	if (task_id) {
+		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(req->org_id) };
+
+		/* Another organization's task is as unknown as a task that never existed. */
+		if (!sx_id_valid(task_id, "tsk_")) {
+			http_reply_detail(req, 404, "Task not found");
+			goto out;
+		}
+		rc = sx_db_query(req->db, q_task, p, 2, &rows);
+		if (rc) {
+			http_reply_db_error(req, rc);
+			goto out;
+		}
+		if (rows->nrows == 0) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "Task %s not found", task_id);
+			http_reply_detail(req, 404, msg);
+			goto out;
+		}
+		sx_rows_free(rows);
+		rows = NULL;
+	}
+
+	/* A short content is the code; a message has it read out by the patterns. */
+	if (clen <= TOTP_SHORT_CONTENT) {
+		size_t a = 0, b = clen;
+
+		while (a < b && (content[a] == ' ' || content[a] == '\t' || content[a] == '\n' ||
+				 content[a] == '\r'))
+			a++;
+		while (b > a && (content[b - 1] == ' ' || content[b - 1] == '\t' ||
+				 content[b - 1] == '\n' || content[b - 1] == '\r'))
+			b--;
+		if (b > a) {
+			memcpy(code, content + a, b - a);
+			code[b - a] = '\0';
+			have_code = true;
+		}
+	} else {
+		have_code = totp_extract_code(content, code);
+	}
+	sx_id_new(id, "totp_");
+	{
+		struct sx_param p[] = { sx_p_str(id), sx_p_str(req->org_id), sx_p_str(ident),
+					sx_p_str(task_id), sx_p_strn(content, clen),
+					sx_p_str(have_code ? code : NULL), sx_p_str(source),
+					sx_p_str(expired ? expired_db : NULL) };
+
+		rc = sx_db_exec(req->db, q_insert, p, SX_ARRAY_LEN(p), NULL);
+	}
+	if (rc == SX_OK) {
+		struct sx_param p[] = { sx_p_str(id) };
+
+		rc = sx_db_query(req->db, q_read, p, 1, &rows);
+		if (rc == SX_OK && rows->nrows != 1)
+			rc = SX_ENOTFOUND;
+	}
+	if (rc) {
+		log_warn("api", "msg=\"totp push failed\" org=%s error=%s", req->org_id,
+			 sx_log_quote(sx_strerror(rc)));
+		http_reply_db_error(req, rc);
+		goto out;
+	}
+	/* Neither the content nor the code is logged: only that one arrived, and for whom. */
+	log_info("api", "msg=\"totp code pushed\" org=%s id=%s task=%s code_found=%d", req->org_id,
+		 id, task_id ? task_id : "-", have_code);
+	http_reply_json(req, 200, code_object(id, ident, task_id, source, have_code ? code : NULL,
+					      sx_rows_get(rows, 0, 0), sx_rows_get(rows, 0, 1)),
+			NULL);
+out:
+	sx_wipe(code, sizeof(code));
+	sx_rows_free(rows);
+	json_object_put(body);
+}

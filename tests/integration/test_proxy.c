@@ -1,0 +1,267 @@
+/*
+ * Proxies end to end: a real forward proxy (tinyproxy, run here on loopback
+ * with a generated config, in the foreground, dying with the test) mapped
+ * to RESIDENTIAL in proxy_map; a real sextant-agent and Chromium run
+ * extraction tasks on the fixture site with the LLM test double.  The
+ * proxy's own log shows what went through it, and tasks.proxy_used what the
+ * task recorded.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include "sx.h"
+#include "agentctl.h"
+#include "client.h"
+#include "db.h"
+#include "timeutil.h"
+
+static struct test_org org;
+static pid_t proxy_pid = -1;
+static int proxy_port;
+static char proxy_dir[] = "/tmp/sextant-test-proxy-XXXXXX";
+static char *proxy_log;
+
+static int free_loopback_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool port_open(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Starts tinyproxy on 127.0.0.1 with a log of every request it forwards. */
+static void proxy_start(void)
+{
+	char *conf;
+	FILE *f;
+	int64_t until;
+
+	cr_assert(mkdtemp(proxy_dir), "mkdtemp");
+	proxy_port = free_loopback_port();
+	conf = xasprintf("%s/tinyproxy.conf", proxy_dir);
+	proxy_log = xasprintf("%s/tinyproxy.log", proxy_dir);
+	f = fopen(conf, "w");
+	cr_assert(f);
+	fprintf(f, "Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
+		"MaxClients 20\nAllow 127.0.0.1\nDisableViaHeader Yes\n", proxy_port, proxy_log);
+	fclose(f);
+	proxy_pid = fork();
+	cr_assert(proxy_pid >= 0);
+	if (proxy_pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		/* Bounded lifetime: the proxy dies with the test process. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("tinyproxy", "tinyproxy", "-d", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	until = sx_mono_ms() + 5000;
+	while (!port_open(proxy_port) && sx_mono_ms() < until)
+		sx_sleep_ms(50, NULL);
+	cr_assert(port_open(proxy_port), "tinyproxy did not start (is the tinyproxy package installed?)");
+	free(conf);
+}
+
+static void proxy_stop(void)
+{
+	if (proxy_pid > 0) {
+		kill(proxy_pid, SIGTERM);
+		waitpid(proxy_pid, NULL, 0);
+		proxy_pid = -1;
+	}
+}
+
+/* How many lines of the proxy's log hold needle. */
+static int log_count(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static char *proxy_used(const char *id)
+{
+	static const char q[] = "SELECT proxy_used FROM tasks WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(id) };
+	struct sx_rows *rows = NULL;
+	char *v;
+
+	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+	cr_assert_eq(rows->nrows, 1);
+	v = sx_rows_get(rows, 0, 0) ? xstrdup(sx_rows_get(rows, 0, 0)) : NULL;
+	sx_rows_free(rows);
+	return v;
+}
+
+static void setup(void)
+{
+	double_start();
+	agent_tests_clear_queue();
+	test_org_new(&org, "proxy");
+	proxy_start();
+}
+
+/* Removes the proxy's config and log: every file of the test's own directory. */
+static void proxy_dir_remove(void)
+{
+	static const char *const files[] = { "tinyproxy.conf", "tinyproxy.log", "bad.conf", "bad.out" };
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(files); i++) {
+		char *f = xasprintf("%s/%s", proxy_dir, files[i]);
+
+		unlink(f);
+		free(f);
+	}
+	rmdir(proxy_dir);
+}
+
+static void teardown(void)
+{
+	agents_stop_all();
+	double_stop();
+	proxy_stop();
+	proxy_dir_remove();
+	free(proxy_log);
+}
+
+TestSuite(proxy, .init = setup, .fini = teardown, .timeout = 300);
+
+static char *product_task(const char *location)
+{
+	return xasprintf("{\"url\":\"%s/sites/product/index.html\",\"data_extraction_goal\":"
+			 "\"Extract the product name and price\",\"proxy_location\":\"%s\"}",
+			 tenv("SX_URL"), location);
+}
+
+Test(proxy, residential_goes_through_the_mapped_proxy)
+{
+	static const char script[] =
+		"{\"rules\":[{\"kind\":\"extract\",\"answers\":[{\"name\":\"Trailblazer 2 Tent\",\"price\":249.0}]}]}";
+	char *overrides = xasprintf("proxy_map = \"RESIDENTIAL=http://127.0.0.1:%d,"
+				    "RESIDENTIAL_GB=http://sx-user:s3cret-pw@127.0.0.1:%d\"\n",
+				    proxy_port, proxy_port);
+	char *page = xasprintf("GET %s/sites/product/index.html", tenv("SX_URL"));
+	char *want = xasprintf("http://127.0.0.1:%d", proxy_port);
+	char *body, *id, *used, *agent_log;
+	json_object *t;
+	int through;
+
+	double_script(script);
+	agent_start(overrides);
+
+	/* RESIDENTIAL: the page request went through the proxy; the task says which. */
+	body = product_task("RESIDENTIAL");
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	through = log_count(proxy_log, page);
+	cr_assert_geq(through, 1, "the proxy's log (%s) shows no request for the page", proxy_log);
+	used = proxy_used(id);
+	cr_assert(used && strcmp(used, want) == 0, "proxy_used %s, want %s", used ? used : "NULL", want);
+	json_object_put(t);
+	free(used);
+	free(id);
+	free(body);
+
+	/* An unmapped location goes direct, and records no proxy. */
+	body = product_task("RESIDENTIAL_JP");
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	cr_assert_eq(log_count(proxy_log, page), through, "an unmapped location went through the proxy");
+	used = proxy_used(id);
+	cr_assert_null(used, "proxy_used %s for a direct task", used);
+	json_object_put(t);
+	free(id);
+	free(body);
+
+	/*
+	 * A proxy with credentials: Chromium cannot take them, so the task fails
+	 * saying so, records the proxy without them, and no log shows them.
+	 */
+	body = product_task("RESIDENTIAL_GB");
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 120);
+	cr_assert_str_eq(jstr(t, "status"), "failed", "%s", json_object_to_json_string(t));
+	cr_assert(strstr(jstr(t, "failure_reason"), "proxy credentials are not supported for Chromium yet"),
+		  "%s", jstr(t, "failure_reason"));
+	cr_assert_null(strstr(json_object_to_json_string(t), "s3cret-pw"));
+	used = proxy_used(id);
+	cr_assert(used && strcmp(used, want) == 0, "proxy_used %s, want %s", used ? used : "NULL", want);
+	agent_log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
+	cr_assert_eq(log_count(agent_log, "s3cret-pw"), 0, "the agent logged a proxy password");
+	json_object_put(t);
+	free(agent_log);
+	free(used);
+	free(id);
+	free(body);
+	free(want);
+	free(page);
+	free(overrides);
+}
+
+Test(proxy, bad_map_stops_startup)
+{
+	char *conf = xasprintf("%s/bad.conf", proxy_dir);
+	char *cmd;
+	FILE *in = fopen(tenv("SX_CONF"), "r"), *out = fopen(conf, "w");
+	char line[2048];
+	int status;
+
+	/* The stack's config plus a proxy_map that does not parse. */
+	cr_assert(in && out);
+	while (fgets(line, sizeof(line), in))
+		if (strncmp(line, "proxy_map", 9) != 0 && strncmp(line, "outbound_allow", 14) != 0)
+			fputs(line, out);
+	fputs("proxy_map = \"RESIDENTIAL=ftp://sx-user:s3cret-pw@127.0.0.1:21\"\n", out);
+	fclose(in);
+	fclose(out);
+	cmd = xasprintf("%s/sextant-agent --config %s > %s/bad.out 2>&1", BUILDDIR, conf, proxy_dir);
+	status = system(cmd);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "the agent started with a bad proxy_map");
+	free(cmd);
+	cmd = xasprintf("%s/bad.out", proxy_dir);
+	cr_assert_eq(log_count(cmd, "proxy_map: RESIDENTIAL"), 1, "no proxy_map message");
+	cr_assert_eq(log_count(cmd, "s3cret"), 0, "the message shows the password");
+	free(cmd);
+	free(conf);
+}

@@ -1,0 +1,797 @@
+/*
+ * TOTP / 2FA end to end (docs/api-contract.md, "TOTP / 2FA").
+ *
+ * totp_api: POST /api/v1/totp through nginx — the stored object, code
+ * extraction from long content, the 422/400/404/403/405 answers, and
+ * organization isolation.
+ *
+ * totp_agent: a real sextant-agent signs in to the login2fa fixture (email
+ * and password, then "Enter the 6-digit code we sent you") with the LLM
+ * test double answering from a script.  The double is told, for each code a
+ * test expects, to type that code when the prompt says "Verification code
+ * to enter: <code>", so the fixture's "Verified with code NNNNNN" shows
+ * which code the agent was given.  Codes come from a push before and after
+ * the agent reaches the prompt, from a verification URL (the TOTP endpoint
+ * test double) that says "not yet" twice, and from a base32 secret in the
+ * payload; with none, the task terminates with the documented reason.
+ * Every test checks that the code is in no step output, no artifact file
+ * and no agent log line.
+ */
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include "sx.h"
+#include "agentctl.h"
+#include "buf.h"
+#include "client.h"
+#include "db.h"
+#include "http.h"
+#include "id.h"
+#include "sign.h"
+#include "timeutil.h"
+#include "totp_code.h"
+
+static struct test_org org;
+
+/* ---- the TOTP endpoint test double (tests/doubles/totp_endpoint.py) ----- */
+
+static pid_t ep_pid;
+static char ep_url[128];
+
+static void ep_start(void)
+{
+	int fds[2];
+	char buf[256];
+	size_t got = 0;
+	char *script = xasprintf("%s/tests/doubles/totp_endpoint.py", SRCDIR);
+	char *p;
+	long long port = 0;
+
+	cr_assert_eq(pipe(fds), 0);
+	ep_pid = fork();
+	cr_assert(ep_pid >= 0);
+	if (ep_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execlp("python3", "python3", script, "--port", "0", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	memset(buf, 0, sizeof(buf));
+	while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
+		ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	p = strstr(buf, "PORT=");
+	cr_assert_not_null(p, "the TOTP endpoint double did not print its port: %s", buf);
+	p[5 + strcspn(p + 5, "\r\n")] = '\0';
+	cr_assert(sx_parse_ll(p + 5, 1, 65535, &port));
+	snprintf(ep_url, sizeof(ep_url), "http://127.0.0.1:%lld", port);
+	free(script);
+}
+
+static void ep_stop(void)
+{
+	if (ep_pid > 0) {
+		kill(ep_pid, SIGTERM);
+		waitpid(ep_pid, NULL, 0);
+	}
+	ep_pid = 0;
+}
+
+static json_object *ep_call(const char *method, const char *path, const char *body)
+{
+	struct http_client *c = http_client_new();
+	char *url = xasprintf("%s%s", ep_url, path);
+	struct http_header h[] = { { "Content-Type", "application/json" } };
+	struct http_request req = { .method = method, .url = url, .headers = h, .nheaders = 1,
+				    .body = body, .body_len = body ? strlen(body) : 0,
+				    .timeout_ms = 10000 };
+	struct http_response res;
+	json_object *o;
+
+	cr_assert_eq(http_perform(c, &req, &res), SX_OK, "endpoint double %s: %s", path, res.error);
+	cr_assert_eq(res.status, 200, "endpoint double %s: %ld", path, res.status);
+	o = json_tokener_parse(sx_buf_str(&res.body));
+	http_response_release(&res);
+	http_client_free(c);
+	free(url);
+	return o;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char *site(const char *path)
+{
+	return xasprintf("%s/sites/%s", tenv("SX_URL"), path);
+}
+
+/* A fresh 6-digit code, so runs and tests never share one. */
+static void random_code(char out[8])
+{
+	uint32_t r;
+
+	sx_random_bytes(&r, sizeof(r));
+	snprintf(out, 8, "%06u", 100000u + r % 900000u);
+}
+
+static struct resp *push(const char *key, const char *body)
+{
+	return api_post_json("/api/v1/totp", key, body);
+}
+
+static void push_ok(const char *body)
+{
+	struct resp *r = push(org.key, body);
+
+	cr_assert_eq(r->status, 200, "push: %ld %s", r->status, r->body);
+	resp_free(r);
+}
+
+/*
+ * The LLM script for the login fixture: for each expected code, type it
+ * when the prompt gives it; otherwise sign in, ask for a code on the code
+ * page, and complete on the "Verified" page.
+ */
+static char *login_script(const char *const *codes, size_t n)
+{
+	struct sx_buf b;
+
+	sx_buf_init(&b, 1 << 20);
+	sx_buf_puts(&b, "{\"rules\":[");
+	for (size_t i = 0; i < n; i++)
+		sx_buf_printf(&b,
+			      "{\"kind\":\"decide\",\"match\":\"Verification code to enter: %s\",\"answers\":["
+			      "{\"reasoning\":\"Type the code %s I was given\",\"actions\":["
+			      "{\"action\":\"input_text\",\"label\":\"Verification code\",\"text\":\"%s\"},"
+			      "{\"action\":\"click\",\"label\":\"Verify\"}]}]},",
+			      codes[i], codes[i], codes[i]);
+	sx_buf_puts(&b,
+		    "{\"kind\":\"decide\",\"match\":\"Verified with code\",\"answers\":["
+		    " {\"reasoning\":\"Signed in\",\"actions\":[{\"action\":\"complete\"}]}]},"
+		    "{\"kind\":\"decide\",\"match\":\"Enter the 6-digit code\",\"answers\":["
+		    " {\"reasoning\":\"The page asks for a code I do not have\",\"actions\":[],"
+		    "  \"verification_code_needed\":true}]},"
+		    "{\"kind\":\"decide\",\"match\":\"Sign in to your account\",\"answers\":["
+		    " {\"reasoning\":\"Sign in\",\"actions\":["
+		    "  {\"action\":\"input_text\",\"label\":\"Email\",\"text\":\"alice@example.com\"},"
+		    "  {\"action\":\"input_text\",\"label\":\"Password\",\"text\":\"correct horse battery\"},"
+		    "  {\"action\":\"click\",\"label\":\"Continue\"}]}]},"
+		    "{\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"Signed in\"}]}"
+		    "]}");
+	return sx_buf_detach(&b, NULL);
+}
+
+/* A task on the fixture; extra_payload and extra_fields are JSON members (may be ""). */
+static char *login_task(const char *extra_payload, const char *extra_fields)
+{
+	char *url = site("login2fa/index.html");
+	char *body = xasprintf(
+		"{\"url\":\"%s\",\"navigation_goal\":\"Log in to Northwind online banking and pass "
+		"the two-step check\",\"navigation_payload\":{\"email\":\"alice@example.com\","
+		"\"password\":\"correct horse battery\"%s}%s}",
+		url, extra_payload, extra_fields);
+
+	free(url);
+	return body;
+}
+
+/* The code the fixture's last page showed, from the prompts the double received ("" if none). */
+static void shown_code(char out[16])
+{
+	json_object *reqs = double_requests();
+	static const char mark[] = "Verified with code ";
+
+	out[0] = '\0';
+	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+		const char *user = jstr(json_object_array_get_idx(reqs, i), "user");
+		const char *p = user ? strstr(user, mark) : NULL;
+
+		if (p) {
+			p += strlen(mark);
+			snprintf(out, 16, "%.*s", (int)strspn(p, "0123456789"), p);
+		}
+	}
+	json_object_put(reqs);
+}
+
+/* True once the double has been asked to decide on the code page. */
+static bool reached_code_page(void)
+{
+	json_object *reqs = double_requests();
+	bool hit = false;
+
+	for (size_t i = 0; i < json_object_array_length(reqs) && !hit; i++) {
+		json_object *r = json_object_array_get_idx(reqs, i);
+		const char *user = jstr(r, "user"), *kind = jstr(r, "kind");
+
+		hit = kind && strcmp(kind, "decide") == 0 && user &&
+		      strstr(user, "Enter the 6-digit code");
+	}
+	json_object_put(reqs);
+	return hit;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	struct sx_buf b;
+	char chunk[65536];
+	size_t n;
+	bool hit;
+
+	if (!f)
+		return false;
+	sx_buf_init(&b, SIZE_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sx_buf_append(&b, chunk, n);
+	fclose(f);
+	hit = b.len && memmem(b.data, b.len, needle, strlen(needle)) != NULL;
+	sx_buf_release(&b);
+	return hit;
+}
+
+/* The code is in no step output, no artifact file of the task, and no agent log line. */
+static void assert_code_hidden(const char *id, const char *code)
+{
+	static const char q[] = "SELECT path, type FROM artifacts WHERE task_id = ?";
+	struct sx_param p[] = { sx_p_str(id) };
+	struct sx_rows *rows = NULL;
+	char path[128];
+	char *log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
+	struct resp *r;
+	size_t requests = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
+	r = api_get(path, org.key);
+	cr_assert_eq(r->status, 200);
+	cr_assert_null(strstr(r->body, code), "the code is in the steps: %s", r->body);
+	cr_assert_not_null(strstr(r->body, "********"), "the typed code is not shown masked");
+	resp_free(r);
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s", id);
+	r = api_get(path, org.key);
+	cr_assert_null(strstr(r->body, code), "the code is in the task: %s", r->body);
+	resp_free(r);
+
+	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+	for (size_t i = 0; i < rows->nrows; i++) {
+		char *f = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), sx_rows_get(rows, i, 0));
+
+		cr_assert_not(file_has(f, code), "the code is in the artifact %s", f);
+		if (strcmp(sx_rows_get(rows, i, 1), "llm_request") == 0)
+			requests++;
+		free(f);
+	}
+	cr_assert_gt(requests, 2, "too few LLM request artifacts to mean anything");
+	sx_rows_free(rows);
+	cr_assert_not(file_has(log, code), "the code is in the agent log %s", log);
+	free(log);
+}
+
+/* ---- the API ------------------------------------------------------------- */
+
+static void api_setup(void)
+{
+	test_org_new(&org, "totp-api");
+}
+
+TestSuite(totp_api, .init = api_setup, .timeout = 60);
+
+Test(totp_api, short_content_is_the_code)
+{
+	struct resp *r = push(org.key, "{\"totp_identifier\":\"Alice@Example.com\",\"content\":\" 123456 \","
+				       "\"source\":\"email\",\"expired_at\":\"2030-01-02T03:04:05Z\"}");
+	json_object *v;
+
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert(sx_id_valid(jstr(r->json, "totp_code_id"), "totp_"), "%s", r->body);
+	cr_assert_str_eq(jstr(r->json, "totp_identifier"), "Alice@Example.com");
+	cr_assert_str_eq(jstr(r->json, "code"), "123456");
+	cr_assert_str_eq(jstr(r->json, "source"), "email");
+	cr_assert_str_eq(jstr(r->json, "expired_at"), "2030-01-02T03:04:05.000000");
+	cr_assert_eq(strlen(jstr(r->json, "created_at")), 26, "%s", r->body);
+	cr_assert(json_object_object_get_ex(r->json, "task_id", &v) && v == NULL);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE id = ? AND used_at IS NULL "
+			       "AND code = '123456'", jstr(r->json, "totp_code_id")), 1);
+	resp_free(r);
+	/* A zone offset is turned into UTC. */
+	r = push(org.key, "{\"totp_identifier\":\"x\",\"content\":\"4242\","
+			  "\"expired_at\":\"2030-01-02T03:04:05.25+02:00\"}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(jstr(r->json, "expired_at"), "2030-01-02T01:04:05.250000");
+	resp_free(r);
+}
+
+Test(totp_api, long_content_has_the_code_extracted)
+{
+	struct resp *r;
+	json_object *v;
+
+	r = push(org.key, "{\"totp_identifier\":\"bob@example.com\",\"content\":\"Hi Bob,\\n\\nYour "
+			  "Northwind verification code is 739104. It expires in 10 minutes.\\n\\nCall us "
+			  "on +1 (555) 123-4567 if this was not you. (c) 2025 Northwind\"}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(jstr(r->json, "code"), "739104");
+	resp_free(r);
+	/* No code in it: stored all the same, with a null code (the agent may ask its model). */
+	r = push(org.key, "{\"totp_identifier\":\"bob@example.com\",\"content\":\"Welcome to "
+			  "Northwind! Your statement for May is ready.\"}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert(json_object_object_get_ex(r->json, "code", &v) && v == NULL, "%s", r->body);
+	resp_free(r);
+}
+
+Test(totp_api, task_id_of_own_task_and_of_another_org)
+{
+	struct test_org other;
+	char *mine = create_task(org.key, "https://example.com/");
+	char *theirs;
+	char *body;
+	struct resp *r;
+
+	test_org_new(&other, "totp-api-other");
+	theirs = create_task(other.key, "https://example.com/");
+	body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"55555\",\"task_id\":\"%s\"}", mine);
+	r = push(org.key, body);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(jstr(r->json, "task_id"), mine);
+	resp_free(r);
+	free(body);
+
+	/* Another organization's task is not found, exactly like an unknown one. */
+	body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"55555\",\"task_id\":\"%s\"}", theirs);
+	r = push(org.key, body);
+	cr_assert_eq(r->status, 404, "%s", r->body);
+	{
+		char want[96];
+
+		snprintf(want, sizeof(want), "Task %s not found", theirs);
+		cr_assert_str_eq(jstr(r->json, "detail"), want);
+	}
+	resp_free(r);
+	free(body);
+	r = push(org.key, "{\"totp_identifier\":\"a\",\"content\":\"55555\",\"task_id\":\"tsk_nope\"}");
+	cr_assert_eq(r->status, 404, "%s", r->body);
+	resp_free(r);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE task_id = ?", theirs), 0);
+
+	/* A code pushed by one organization is invisible to the other's tasks (the agent filters by org). */
+	free(mine);
+	free(theirs);
+}
+
+static void expect_422(const char *body, const char *field, const char *type)
+{
+	struct resp *r = push(org.key, body);
+	json_object *d, *e, *loc;
+
+	cr_assert_eq(r->status, 422, "%s -> %ld %s", body, r->status, r->body);
+	cr_assert(json_object_object_get_ex(r->json, "detail", &d) && json_object_is_type(d, json_type_array));
+	e = json_object_array_get_idx(d, 0);
+	cr_assert_str_eq(jstr(e, "type"), type, "%s", r->body);
+	cr_assert(json_object_object_get_ex(e, "loc", &loc));
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(loc, 0)), "body");
+	if (field)
+		cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(loc, 1)), field, "%s", r->body);
+	resp_free(r);
+}
+
+static void expect_400(const char *body, const char *word)
+{
+	struct resp *r = push(org.key, body);
+
+	cr_assert_eq(r->status, 400, "%s -> %ld %s", body, r->status, r->body);
+	cr_assert_not_null(strstr(jstr(r->json, "detail"), word), "%s", r->body);
+	resp_free(r);
+}
+
+Test(totp_api, bad_inputs)
+{
+	struct resp *r;
+	char *big, *body;
+
+	expect_422("{\"content\":\"123456\"}", "totp_identifier", "missing");
+	expect_422("{\"totp_identifier\":\"a\"}", "content", "missing");
+	expect_422("{\"totp_identifier\":\"a\",\"content\":null}", "content", "missing");
+	expect_422("{\"totp_identifier\":7,\"content\":\"123456\"}", "totp_identifier", "string_type");
+	expect_422("{\"totp_identifier\":\"a\",\"content\":123456}", "content", "string_type");
+	expect_422("{\"totp_identifier\":\"a\",\"content\":\"1\",\"task_id\":5}", "task_id", "string_type");
+	expect_422("{\"totp_identifier\":\"a\",\"content\":\"1\",\"expired_at\":[]}", "expired_at", "string_type");
+	expect_422("{\"totp_identifier\":\"a\",", NULL, "json_invalid");
+	expect_422("[1,2]", NULL, "model_attributes_type");
+
+	expect_400("{\"totp_identifier\":\"\",\"content\":\"123456\"}", "totp_identifier");
+	big = xcalloc(1, 70000);
+	memset(big, 'x', 256);
+	body = xasprintf("{\"totp_identifier\":\"%s\",\"content\":\"123456\"}", big);
+	expect_400(body, "totp_identifier");
+	free(body);
+	expect_400("{\"totp_identifier\":\"a\",\"content\":\"\"}", "content");
+	memset(big, 'y', 65536);
+	body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"%s\"}", big);
+	expect_400(body, "content");
+	free(body);
+	free(big);
+	expect_400("{\"totp_identifier\":\"a\",\"content\":\"1\",\"expired_at\":\"tomorrow\"}", "expired_at");
+	expect_400("{\"totp_identifier\":\"a\",\"content\":\"1\",\"expired_at\":\"2030-13-02T00:00:00\"}",
+		   "expired_at");
+
+	/* Over the API's body limit. */
+	big = xcalloc(1, (1 << 20) + 2000);
+	memset(big, 'z', (1 << 20) + 1000);
+	body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"%s\"}", big);
+	r = push(org.key, body);
+	cr_assert_eq(r->status, 413, "%ld", r->status);
+	resp_free(r);
+	free(body);
+	free(big);
+
+	r = push(NULL, "{\"totp_identifier\":\"a\",\"content\":\"123456\"}");
+	cr_assert_eq(r->status, 403);
+	resp_free(r);
+	r = push("sx_wrongwrongwrong", "{\"totp_identifier\":\"a\",\"content\":\"123456\"}");
+	cr_assert_eq(r->status, 403);
+	resp_free(r);
+	r = api_get("/api/v1/totp", org.key);
+	cr_assert_eq(r->status, 405);
+	resp_free(r);
+}
+
+/* ---- the agent ----------------------------------------------------------- */
+
+static void agent_setup(void)
+{
+	double_start();
+	ep_start();
+	agent_tests_clear_queue();
+	test_org_new(&org, "totp-agent");
+}
+
+static void agent_teardown(void)
+{
+	agents_stop_all();
+	ep_stop();
+	double_stop();
+}
+
+TestSuite(totp_agent, .init = agent_setup, .fini = agent_teardown, .timeout = 180);
+
+#define AGENT_OVERRIDES "outbound_allow = 127.0.0.0/8\ntotp_poll_interval = 1\n"
+
+static json_object *run_login(const char *body, const char *overrides, char **id_out)
+{
+	char *id;
+	json_object *t;
+
+	agent_start(overrides ? overrides : AGENT_OVERRIDES);
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 150);
+	*id_out = id;
+	return t;
+}
+
+Test(totp_agent, code_pushed_before_the_prompt)
+{
+	char code[8], shown[16], *script, *body, *push_body, *id;
+	const char *codes[1];
+	json_object *t;
+
+	random_code(code);
+	codes[0] = code;
+	script = login_script(codes, 1);
+	double_script(script);
+	/* Pushed for the identifier in another case: e-mail identifiers match case-insensitively. */
+	push_body = xasprintf("{\"totp_identifier\":\"alice@example.com\",\"content\":\"%s\"}", code);
+	push_ok(push_body);
+	body = login_task("", ",\"totp_identifier\":\"Alice@Example.COM\"");
+	t = run_login(body, NULL, &id);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	shown_code(shown);
+	cr_assert_str_eq(shown, code);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE code = ? AND used_at IS NOT NULL", code), 1);
+	assert_code_hidden(id, code);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(push_body);
+	free(script);
+}
+
+Test(totp_agent, code_pushed_after_the_prompt_as_an_sms)
+{
+	char code[8], shown[16], *script, *body, *push_body, *id;
+	const char *codes[1];
+	json_object *t;
+	int waited = 0;
+
+	random_code(code);
+	codes[0] = code;
+	script = login_script(codes, 1);
+	double_script(script);
+	body = login_task("", ",\"totp_identifier\":\"+15550100\"");
+	agent_start(AGENT_OVERRIDES);
+	id = post_task(org.key, body, NULL);
+	while (!reached_code_page() && waited++ < 120)
+		sleep(1);
+	cr_assert(reached_code_page(), "the agent never reached the code page");
+	sleep(2);
+	/* The agent is waiting: the task still runs. */
+	{
+		char path[96];
+		struct resp *r;
+
+		snprintf(path, sizeof(path), "/api/v1/tasks/%s", id);
+		r = api_get(path, org.key);
+		cr_assert_str_eq(jstr(r->json, "status"), "running", "%s", r->body);
+		resp_free(r);
+	}
+	/* A long SMS body, pushed for this task: the API reads the code out of it. */
+	push_body = xasprintf("{\"totp_identifier\":\"+15550100\",\"task_id\":\"%s\",\"source\":\"sms\","
+			      "\"content\":\"Northwind: %s is your verification code. Never share it. "
+			      "Help: +1 555 010 0199\"}", id, code);
+	push_ok(push_body);
+	t = wait_final(org.key, id, 120);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	shown_code(shown);
+	cr_assert_str_eq(shown, code);
+	assert_code_hidden(id, code);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(push_body);
+	free(script);
+}
+
+Test(totp_agent, verification_url_not_yet_twice_then_a_code)
+{
+	char code[8], shown[16], *script, *body, *fields, *ep_script, *id;
+	const char *codes[1];
+	json_object *t, *reqs;
+	char *secret = NULL;
+	enum sign_mode mode = SIGN_SLACK;
+
+	random_code(code);
+	codes[0] = code;
+	script = login_script(codes, 1);
+	double_script(script);
+	ep_script = xasprintf("{\"answers\":[{\"status\":404},{\"status\":200,\"body\":{}},"
+			      "{\"status\":200,\"body\":{\"verification_code\":\"%s\"}}]}", code);
+	json_object_put(ep_call("POST", "/__script", ep_script));
+	fields = xasprintf(",\"totp_verification_url\":\"%s/totp\"", ep_url);
+	body = login_task("", fields);
+	t = run_login(body, NULL, &id);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	shown_code(shown);
+	cr_assert_str_eq(shown, code);
+
+	/* Three signed POSTs of {"task_id": …}; each signature verifies with the org's secret. */
+	{
+		static const char q[] = "SELECT signing_secret, signature_mode FROM organizations WHERE id = ?";
+		struct sx_param p[] = { sx_p_str(org.id) };
+		struct sx_rows *rows = NULL;
+
+		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+		cr_assert_eq(rows->nrows, 1);
+		secret = xstrdup(sx_rows_get(rows, 0, 0));
+		cr_assert(sign_mode_parse(sx_rows_get(rows, 0, 1), &mode));
+		sx_rows_free(rows);
+	}
+	reqs = ep_call("GET", "/__requests", NULL);
+	cr_assert_eq(json_object_array_length(reqs), 3, "%s", json_object_to_json_string(reqs));
+	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+		json_object *r = json_object_array_get_idx(reqs, i), *h, *b;
+		const char *raw = jstr(r, "body"), *ts, *sig;
+		long long tsv = 0;
+
+		cr_assert_str_eq(jstr(r, "path"), "/totp");
+		b = json_tokener_parse(raw);
+		cr_assert_str_eq(jstr(b, "task_id"), id, "%s", raw);
+		json_object_put(b);
+		cr_assert(json_object_object_get_ex(r, "headers", &h));
+		ts = jstr(h, "x-skyvern-timestamp");
+		sig = jstr(h, "x-skyvern-signature");
+		cr_assert(ts && sig, "unsigned request: %s", json_object_to_json_string(r));
+		cr_assert(sx_parse_ll(ts, 0, 1LL << 40, &tsv));
+		cr_assert_lt(llabs((long long)time(NULL) - tsv), 300);
+		cr_assert(sign_verify(mode, secret, tsv, raw, strlen(raw), sig), "bad signature %s", sig);
+		cr_assert_not(sign_verify(mode, "not-the-secret", tsv, raw, strlen(raw), sig));
+	}
+	assert_code_hidden(id, code);
+	json_object_put(reqs);
+	json_object_put(t);
+	free(secret);
+	free(id);
+	free(body);
+	free(fields);
+	free(ep_script);
+	free(script);
+}
+
+Test(totp_agent, base32_secret_in_the_payload)
+{
+	static const char secret_b32[] = "JBSWY3DPEHPK3PXPJBSWY3DP";
+	struct totp_params p;
+	char codes[16][TOTP_CODE_MAX], shown[16], *script, *body, *id;
+	const char *cp[16];
+	time_t t0 = time(NULL), t1;
+	bool valid = false;
+	json_object *t;
+
+	/* The code depends on when the agent asks: script every code of the next few minutes. */
+	cr_assert_eq(totp_parse_secret(secret_b32, &p), SX_OK);
+	for (int i = 0; i < 16; i++) {
+		totp_code_at(&p, (int64_t)t0 + (i - 1) * 30, codes[i]);
+		cp[i] = codes[i];
+	}
+	script = login_script(cp, 16);
+	double_script(script);
+	body = login_task(",\"totp_secret\":\"jbsw y3dp ehpk 3pxp jbsw y3dp\"", "");
+	t = run_login(body, NULL, &id);
+	t1 = time(NULL);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	shown_code(shown);
+	cr_assert_eq(strlen(shown), 6, "shown: '%s'", shown);
+	/* A valid TOTP for the secret at the time the task ran, give or take one step. */
+	for (int64_t s = (int64_t)t0 - 30; s <= (int64_t)t1 + 30 && !valid; s += 30) {
+		char c[TOTP_CODE_MAX];
+
+		totp_code_at(&p, s, c);
+		valid = strcmp(c, shown) == 0;
+	}
+	cr_assert(valid, "the code %s is not a TOTP of the secret between %lld and %lld", shown,
+		  (long long)t0, (long long)t1);
+	assert_code_hidden(id, shown);
+	/* The secret itself is masked too. */
+	{
+		char path[96];
+		struct resp *r;
+
+		snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
+		r = api_get(path, org.key);
+		cr_assert_null(strstr(r->body, "jbsw y3dp"), "%s", r->body);
+		resp_free(r);
+	}
+	sx_wipe(&p, sizeof(p));
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(script);
+}
+
+Test(totp_agent, used_code_not_reused_then_no_code_terminates)
+{
+	char code[8], shown[16], *script, *body, *push_body, *id1, *id2;
+	const char *codes[1];
+	const char *reason;
+	json_object *t;
+
+	random_code(code);
+	codes[0] = code;
+	script = login_script(codes, 1);
+	double_script(script);
+	push_body = xasprintf("{\"totp_identifier\":\"reuse@example.com\",\"content\":\"%s\"}", code);
+	push_ok(push_body);
+	body = login_task("", ",\"totp_identifier\":\"reuse@example.com\"");
+	/* The first task uses the code. */
+	t = run_login(body, AGENT_OVERRIDES "totp_timeout = 4\n", &id1);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	shown_code(shown);
+	cr_assert_str_eq(shown, code);
+	json_object_put(t);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE code = ? AND used_at IS NOT NULL", code), 1);
+
+	/* The second, same identifier, finds no unused code and gives up after the window. */
+	id2 = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id2, 120);
+	cr_assert_str_eq(jstr(t, "status"), "terminated", "%s", json_object_to_json_string(t));
+	reason = jstr(t, "failure_reason");
+	cr_assert(reason && strncmp(reason, "No TOTP verification code found", 31) == 0, "reason: %s", reason);
+	cr_assert_not_null(strstr(reason, "totp_identifier"), "reason names the sources: %s", reason);
+	/* The double never saw the code in the second task's prompts: it was never given. */
+	{
+		json_object *reqs = double_requests();
+		size_t gave = 0;
+		char line[64];
+
+		snprintf(line, sizeof(line), "Verification code to enter: %s", code);
+		for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+			const char *user = jstr(json_object_array_get_idx(reqs, i), "user");
+
+			gave += user && strstr(user, line) ? 1 : 0;
+		}
+		cr_assert_eq(gave, 1, "the code was given %zu times", gave);
+		json_object_put(reqs);
+	}
+	assert_code_hidden(id1, code);
+	json_object_put(t);
+	free(id1);
+	free(id2);
+	free(body);
+	free(push_body);
+	free(script);
+}
+
+/* Pushed content the patterns cannot read goes to the model once; its answer is the code. */
+Test(totp_agent, model_reads_a_message_the_patterns_miss)
+{
+	char code[8], shown[16], *script, *rules, *body, *push_body, *id;
+	const char *codes[1];
+	json_object *t, *r;
+	struct resp *pr;
+
+	random_code(code);
+	codes[0] = code;
+	script = login_script(codes, 1);
+	/* Put a rule for the message-reading call in front of the login rules. */
+	rules = xasprintf("{\"rules\":[{\"kind\":\"any\",\"match\":\"Your security digits are\","
+			  "\"answers\":[{\"code\":\"%s\"}]},%s", code, script + strlen("{\"rules\":["));
+	double_script(rules);
+	push_body = xasprintf("{\"totp_identifier\":\"carol@example.com\",\"content\":\"Hello Carol, "
+			      "Your security digits are %.2s-%.2s-%.2s (read them left to right).\"}",
+			      code, code + 2, code + 4);
+	pr = push(org.key, push_body);
+	cr_assert_eq(pr->status, 200, "%s", pr->body);
+	cr_assert(json_object_object_get_ex(pr->json, "code", &r) && r == NULL, "%s", pr->body);
+	resp_free(pr);
+	body = login_task("", ",\"totp_identifier\":\"carol@example.com\"");
+	t = run_login(body, NULL, &id);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	shown_code(shown);
+	cr_assert_str_eq(shown, code);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE code = ? AND used_at IS NOT NULL", code), 1);
+	assert_code_hidden(id, code);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(push_body);
+	free(rules);
+	free(script);
+}
+
+/* Waiting for a code (15 minutes by default) does not make the task deaf to a cancel. */
+Test(totp_agent, cancel_while_waiting_for_a_code)
+{
+	char code[8], *script, *body, *id, path[96];
+	const char *codes[1];
+	json_object *t;
+	struct resp *r;
+	int waited = 0;
+	int64_t t0;
+
+	random_code(code);
+	codes[0] = code;
+	script = login_script(codes, 1);
+	double_script(script);
+	body = login_task("", ",\"totp_identifier\":\"nobody@example.com\"");
+	agent_start("outbound_allow = 127.0.0.0/8\ntotp_poll_interval = 1\ntotp_timeout = 900\n");
+	id = post_task(org.key, body, NULL);
+	while (!reached_code_page() && waited++ < 120)
+		sleep(1);
+	cr_assert(reached_code_page(), "the agent never reached the code page");
+	sleep(2);
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
+	r = api_post_json(path, org.key, "{}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	t0 = sx_mono_ms();
+	/* The worker notices and closes its step: the step is marked canceled. */
+	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id) == 0 &&
+	       sx_mono_ms() - t0 < 30000)
+		usleep(200 * 1000);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id), 1,
+		     "the waiting step was not closed as canceled");
+	t = wait_final(org.key, id, 10);
+	cr_assert_str_eq(jstr(t, "status"), "canceled", "%s", json_object_to_json_string(t));
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(script);
+}

@@ -165,8 +165,16 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 		.ttl = ttl_seconds,
 		.id_out = id_out,
 	};
-	enum sx_rc rc = sx_db_tx(db, task_create_tx, &c);
+	enum sx_rc rc;
 
+	/*
+	 * Without an idempotency key the task is one INSERT, atomic on its own:
+	 * run it in autocommit and spare the transaction's extra round trips.
+	 */
+	if (!idem_key)
+		rc = task_create_tx(db, &c);
+	else
+		rc = sx_db_tx(db, task_create_tx, &c);
 	*existing = c.existing;
 	return rc;
 }

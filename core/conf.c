@@ -93,6 +93,14 @@ static const struct conf_key conf_table[] = {
 	INT(totp_poll_interval, "10", 1, 600),
 	INT(totp_timeout, "900", 1, 86400),
 	INT(totp_code_max_age, "600", 10, 86400),
+
+	/* artifacts: signed URLs, recording, retention */
+	STR(artifact_url_key, ""),
+	INT(artifact_url_ttl, "86400", 60, 31536000),
+	BOOL(recording_enabled, "true"),
+	INT(recording_fps, "2", 1, 10),
+	STR(ffmpeg_path, "/usr/bin/ffmpeg"),
+	INT(retention_days, "30", 1, 3650),
 };
 
 #undef OFF

@@ -75,6 +75,14 @@ struct sx_conf {
 	long long totp_poll_interval; /* seconds between polls of totp_verification_url */
 	long long totp_timeout;     /* seconds to wait for a code before terminating */
 	long long totp_code_max_age; /* seconds a pushed code stays usable */
+
+	/* artifacts */
+	char *artifact_url_key;     /* secret for signed artifact URLs; never logged */
+	long long artifact_url_ttl; /* seconds a signed URL stays valid */
+	bool recording_enabled;
+	long long recording_fps;    /* frames per second captured while actions run */
+	char *ffmpeg_path;
+	long long retention_days;   /* sextant-admin gc removes artifacts older than this */
 };
 
 /*

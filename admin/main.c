@@ -7,11 +7,13 @@
  *   sextant-admin --config FILE org signature-mode --org ORG_ID slack|skyvern
  *   sextant-admin --config FILE key create --org ORG_ID
  *   sextant-admin --config FILE key revoke KEY_ID|KEY
+ *   sextant-admin --config FILE gc [--days N]
  *
  * Results go to stdout alone (an id, or a key shown once) so scripts can
  * capture them; everything else goes to stderr.
  */
 #include "sx.h"
+#include "artifact_db.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -32,7 +34,9 @@ static void usage(void)
 	      "  org signature-mode --org ORG_ID slack|skyvern\n"
 	      "                           sign webhooks Slack's way (default) or Skyvern's\n"
 	      "  key create --org ORG_ID  create an API key, print it (shown once)\n"
-	      "  key revoke KEY_ID|KEY    revoke an API key\n", stderr);
+	      "  key revoke KEY_ID|KEY    revoke an API key\n"
+	      "  gc [--days N]            remove artifacts older than N days (default:\n"
+	      "                           retention_days), never a queued or running task's\n", stderr);
 }
 
 static int cmd_migrate(struct sx_db *db, const struct sx_conf *c)
@@ -149,6 +153,35 @@ static int cmd_key(struct sx_db *db, int argc, char **argv)
 	return 2;
 }
 
+/*
+ * gc [--days N]: removes old artifacts (see artifact_db_gc) and prints what
+ * it did on one line of stdout, for cron logs and scripts.
+ */
+static int cmd_gc(struct sx_db *db, const struct sx_conf *c, int argc, char **argv)
+{
+	struct artifact_gc_stats st;
+	long long days = c->retention_days;
+	enum sx_rc rc;
+
+	if (argc == 2 && strcmp(argv[0], "--days") == 0) {
+		if (!sx_parse_ll(argv[1], 0, 36500, &days)) {
+			fprintf(stderr, "sextant-admin: gc: --days takes a number of days (0-36500)\n");
+			return 2;
+		}
+	} else if (argc != 0) {
+		usage();
+		return 2;
+	}
+	rc = artifact_db_gc(db, c, days, &st);
+	printf("artifacts_removed=%lld files_removed=%lld bytes_removed=%lld tasks_updated=%lld\n",
+	       st.rows, st.files, st.bytes, st.tasks);
+	if (rc) {
+		fprintf(stderr, "sextant-admin: gc: %s\n", sx_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sx_conf conf;
@@ -185,6 +218,8 @@ int main(int argc, char **argv)
 		status = cmd_org(db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "key") == 0)
 		status = cmd_key(db, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "gc") == 0)
+		status = cmd_gc(db, &conf, argc - i - 1, argv + i + 1);
 	else
 		usage();
 out:

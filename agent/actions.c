@@ -367,7 +367,10 @@ enum sx_rc action_execute(const struct action_env *env, json_object *action, cha
 			s = 1;
 		if (s > 10)
 			s = 10;
-		sx_sleep_ms(s * 1000, env->stop);
+		if (env->wait)
+			env->wait(env->wait_arg, s * 1000, env->stop);
+		else
+			sx_sleep_ms(s * 1000, env->stop);
 		return SX_OK;
 	}
 	case ACT_COMPLETE:

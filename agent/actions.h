@@ -29,6 +29,13 @@ struct action_env {
 	/* Downloads url to path for upload_file (the SSRF-guarded fetcher); gets download_arg. */
 	enum sx_rc (*download)(void *arg, const char *url, const char *path, char *err, size_t errlen);
 	void *download_arg;
+	/*
+	 * Runs the `wait` action (ms milliseconds, ending early when *stop is
+	 * set) when not NULL — the recorder captures frames during it — instead
+	 * of a plain sleep; gets wait_arg.
+	 */
+	void (*wait)(void *arg, long long ms, volatile const int *stop);
+	void *wait_arg;
 };
 
 /* Executes one element/browser action (not complete/terminate/solve_captcha). */

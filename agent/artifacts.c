@@ -91,6 +91,8 @@ static enum sx_rc update_task_columns(const struct artifact_ctx *a, const char *
 		"ORDER BY created_at DESC, id DESC LIMIT 3";
 	static const char q_actions[] =
 		"UPDATE tasks SET action_screenshot_artifacts = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	static const char q_recording[] =
+		"UPDATE tasks SET recording_artifact = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
 	struct sx_rows *rows = NULL;
 	json_object *arr = NULL;
 	enum sx_rc rc = SX_OK;
@@ -99,6 +101,10 @@ static enum sx_rc update_task_columns(const struct artifact_ctx *a, const char *
 		struct sx_param p[] = { sx_p_str(rel), sx_p_str(a->task_id) };
 
 		rc = sx_db_exec(a->db, q_final, p, 2, NULL);
+	} else if (strcmp(type, ART_RECORDING) == 0) {
+		struct sx_param p[] = { sx_p_str(rel), sx_p_str(a->task_id) };
+
+		rc = sx_db_exec(a->db, q_recording, p, 2, NULL);
 	} else if (strcmp(type, ART_SCREENSHOT_ACTION) == 0) {
 		struct sx_param p1[] = { sx_p_str(a->task_id) };
 
@@ -123,12 +129,26 @@ out:
 	return rc;
 }
 
-enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, const char *type,
-			 const char *ext, const void *data, size_t len, char **rel_out)
+/* Records the file rel (already in place) as artifact id, and keeps the task's columns current. */
+static enum sx_rc record_row(const struct artifact_ctx *a, const char *id, const char *step_id,
+			     const char *type, const char *rel, size_t len)
 {
 	static const char q[] =
 		"INSERT INTO artifacts (id, task_id, org_id, step_id, type, path, bytes, created_at) "
 		"VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+	struct sx_param p[] = { sx_p_str(id), sx_p_str(a->task_id), sx_p_str(a->org_id),
+				sx_p_str(step_id), sx_p_str(type), sx_p_str(rel),
+				sx_p_i64((long long)len) };
+	enum sx_rc rc = sx_db_exec(a->db, q, p, 7, NULL);
+
+	if (rc == SX_OK)
+		rc = update_task_columns(a, type, rel);
+	return rc;
+}
+
+enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, const char *type,
+			 const char *ext, const void *data, size_t len, char **rel_out)
+{
 	char id[SX_ID_MAX];
 	char *dir = NULL, *rel = NULL, *path = NULL;
 	enum sx_rc rc;
@@ -142,15 +162,39 @@ enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, cons
 	rc = write_file(path, data, len);
 	if (rc)
 		goto out;
-	{
-		struct sx_param p[] = { sx_p_str(id), sx_p_str(a->task_id), sx_p_str(a->org_id),
-					sx_p_str(step_id), sx_p_str(type), sx_p_str(rel),
-					sx_p_i64((long long)len) };
-
-		rc = sx_db_exec(a->db, q, p, 7, NULL);
+	rc = record_row(a, id, step_id, type, rel, len);
+	if (rc == SX_OK && rel_out) {
+		*rel_out = rel;
+		rel = NULL;
 	}
-	if (rc == SX_OK)
-		rc = update_task_columns(a, type, rel);
+out:
+	free(dir);
+	free(rel);
+	free(path);
+	return rc;
+}
+
+enum sx_rc artifact_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
+			  const char *ext, const char *src, char **rel_out)
+{
+	char id[SX_ID_MAX];
+	char *dir = NULL, *rel = NULL, *path = NULL;
+	struct stat st;
+	enum sx_rc rc = SX_OK;
+
+	if (rel_out)
+		*rel_out = NULL;
+	sx_id_new(id, "art_");
+	dir = artifact_task_dir(a);
+	rel = xasprintf("%s/%s/%s_%s.%s", a->org_id, a->task_id, id + 4, type, ext);
+	path = xasprintf("%s/%s", a->root, rel);
+	if (stat(src, &st) != 0 || rename(src, path) != 0) {
+		log_error("artifacts", "msg=\"could not move a file into place\" path=%s error=%s",
+			  sx_log_quote(src), sx_log_quote(strerror(errno)));
+		rc = SX_EIO;
+		goto out;
+	}
+	rc = record_row(a, id, step_id, type, rel, (size_t)st.st_size);
 	if (rc == SX_OK && rel_out) {
 		*rel_out = rel;
 		rel = NULL;

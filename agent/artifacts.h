@@ -16,6 +16,7 @@ struct sx_db;
 #define ART_SCREENSHOT_FINAL "screenshot_final"
 #define ART_LLM_REQUEST "llm_request"
 #define ART_LLM_RESPONSE "llm_response"
+#define ART_RECORDING "recording"
 
 struct artifact_ctx {
 	struct sx_db *db;
@@ -31,6 +32,14 @@ struct artifact_ctx {
  */
 enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, const char *type,
 			 const char *ext, const void *data, size_t len, char **rel_out);
+
+/*
+ * Moves the file src (on the artifacts file system, e.g. in the task's
+ * directory) into place as a new artifact of the task and records it, as
+ * artifact_save does for data in memory.  On failure src is left where it is.
+ */
+enum sx_rc artifact_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
+			  const char *ext, const char *src, char **rel_out);
 
 /* The task's own directory (created when missing); caller frees. */
 char *artifact_task_dir(const struct artifact_ctx *a);

@@ -29,6 +29,7 @@
 #include "prompt.h"
 #include "proxy.h"
 #include "queue.h"
+#include "recorder.h"
 #include "schema.h"
 #include "scrape.h"
 #include "timeutil.h"
@@ -69,6 +70,7 @@ struct run {
 	char *last_url;
 	char *proxy;                 /* the task's proxy URL (may hold credentials: never logged), or NULL */
 	struct artifact_ctx art;
+	struct recorder *rec;        /* the session recording, or NULL when disabled */
 	json_object *history;        /* array of strings */
 	struct loop_guard loop;
 	int64_t deadline_ms;
@@ -708,17 +710,29 @@ static void screenshot(struct run *run, const char *type, char **rel)
 
 	if (rel)
 		*rel = NULL;
-	if (run->wd && wd_screenshot(run->wd, &png, &len) == SX_OK)
+	if (run->wd && wd_screenshot(run->wd, &png, &len) == SX_OK) {
 		artifact_save(&run->art, strcmp(type, ART_SCREENSHOT_FINAL) ? run->step_id : NULL,
 			      type, "png", png, len, rel);
+		/* The action and final screenshots are the recording's frames too. */
+		recorder_frame(run->rec, png, len);
+	}
 	free(png);
+}
+
+/* The `wait` action: a sleep during which the recorder captures frames. */
+static void wait_recording(void *arg, long long ms, volatile const int *stop)
+{
+	struct run *run = arg;
+
+	recorder_wait(run->rec, run->wd, ms, stop);
 }
 
 /* Runs the model's actions in order; the first failure ends the step. */
 static enum outcome act(struct run *run, json_object *actions, const struct scrape_result *page,
 			long long order)
 {
-	struct action_env env = { run->wd, page, run->work_dir, &run->interrupt, download, run };
+	struct action_env env = { run->wd, page, run->work_dir, &run->interrupt, download, run,
+				  wait_recording, run };
 
 	for (size_t i = 0; i < json_object_array_length(actions); i++) {
 		json_object *a = json_object_array_get_idx(actions, i);
@@ -954,7 +968,7 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 	enum outcome out;
 	enum sx_rc rc;
 
-	int64_t t_start = sx_mono_ms(), t_observed = 0;
+	int64_t t_start = sx_mono_ms(), t_observed = 0, session_ms = 0;
 
 	memset(&page, 0, sizeof(page));
 	run->llm_ms = 0;
@@ -965,6 +979,9 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 		out = OUT_STEP_FAILED;
 		goto out;
 	}
+	/* Starting a browser is not the step's own cost: it is logged apart. */
+	session_ms = sx_mono_ms() - t_start;
+	t_start += session_ms;
 	rc = scrape_page(run->wd, &page);
 	if (rc) {
 		snprintf(run->reason, sizeof(run->reason), "could not read the page: %.300s",
@@ -976,8 +993,10 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 	}
 	json_object_object_add(output, "url", json_object_new_string(page.url ? page.url : ""));
 	json_object_object_add(output, "elements", json_object_new_int64((int64_t)page.nelements));
-	if (wd_screenshot(run->wd, &png, &pnglen) == SX_OK)
+	if (wd_screenshot(run->wd, &png, &pnglen) == SX_OK) {
 		artifact_save(&run->art, run->step_id, ART_SCREENSHOT_STEP, "png", png, pnglen, NULL);
+		recorder_frame(run->rec, png, pnglen);
+	}
 	t_observed = sx_mono_ms();
 
 	/* A task with only an extraction goal extracts on its first step. */
@@ -1027,9 +1046,9 @@ out:
 		}
 	}
 	/* One line per step with where its time went (bench/agent reads these). */
-	log_info("runner", "msg=\"step done\" task=%s order=%lld outcome=%d observe_ms=%lld llm_ms=%lld "
-		 "act_ms=%lld elements=%zu element_bytes=%zu", run->t->id, order, (int)out,
-		 (long long)(t_observed ? t_observed - t_start : 0), (long long)run->llm_ms,
+	log_info("runner", "msg=\"step done\" task=%s order=%lld outcome=%d session_ms=%lld observe_ms=%lld "
+		 "llm_ms=%lld act_ms=%lld elements=%zu element_bytes=%zu", run->t->id, order, (int)out,
+		 (long long)session_ms, (long long)(t_observed ? t_observed - t_start : 0), (long long)run->llm_ms,
 		 (long long)(t_observed ? sx_mono_ms() - t_observed - run->llm_ms : 0), page.nelements,
 		 page.elements ? strlen(page.elements) : (size_t)0);
 	json_object_put(actions);
@@ -1054,11 +1073,24 @@ static long long elapsed_seconds(struct run *run)
 	return s < 0 ? 0 : s;
 }
 
+/*
+ * Encodes the recording before the task's final status is written, so the
+ * task object (and its webhook) has the recording once it is final.  A
+ * handed-back task keeps its frames (recorder_free) for the attempt that
+ * ends it.
+ */
+static void recording_end(struct run *run)
+{
+	recorder_finish(run->rec, &run->art);
+	run->rec = NULL;
+}
+
 static void finish(struct run *run, enum task_status st, const char *reason)
 {
 	const char *extracted = run->extracted ?
 		json_object_to_json_string_ext(run->extracted, JSON_C_TO_STRING_PLAIN) : NULL;
 
+	recording_end(run);
 	queue_finish(run->r->db, run->t->id, run->r->owner, st, reason, extracted);
 }
 
@@ -1138,6 +1170,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	run.art.org_id = run.t->org_id;
 	run.art.task_id = run.t->id;
 	run.work_dir = artifact_task_dir(&run.art);
+	recorder_open(c, run.work_dir, &run.rec);
 	run.deadline_ms = sx_mono_ms() + (c->task_timeout - elapsed_seconds(&run)) * 1000;
 	if (ct->resumed)
 		history_load(&run);
@@ -1226,6 +1259,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 		}
 		case OUT_CANCELED:
 			screenshot(&run, ART_SCREENSHOT_FINAL, NULL);
+			recording_end(&run);
 			queue_finish_canceled(r->db, run.t->id, r->owner);
 			out = step;
 			break;
@@ -1243,6 +1277,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	if (run.hb_running)
 		pthread_join(run.hb, NULL);
 	session_close(&run);
+	recorder_free(run.rec);
 	json_object_put(run.history);
 	json_object_put(run.out_actions);
 	json_object_put(run.extracted);

@@ -291,7 +291,7 @@ static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struc
 
 	memset(&res, 0, sizeof(res));
 	secret[0] = '\0';
-	rc = task_db_get(s->db, d->org_id, d->task_id, c->public_base_url, &t);
+	rc = task_db_get(s->db, d->org_id, d->task_id, c, &t);
 	if (rc == SX_ENOTFOUND) {
 		r->outcome = OUT_FAILED;
 		snprintf(r->error, sizeof(r->error), "task not found");

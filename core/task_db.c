@@ -2,11 +2,14 @@
  * Storage of tasks and steps.  Every query names the organization, so no
  * path can read or change another organization's rows.
  */
+#include <time.h>
 #include "sx.h"
 #include "task_db.h"
 #include "db.h"
 #include "log.h"
 #include "timeutil.h"
+#include "artifact_url.h"
+#include "conf.h"
 
 #define TASK_COLUMNS \
 	"id, org_id, status, request, max_steps, extracted_information, " \
@@ -41,18 +44,25 @@ static json_object *stored_json(const char *s)
 	return s ? json_tokener_parse(s) : NULL;
 }
 
-static char *artifact_url(const char *base, const char *path)
+/*
+ * The URL of an artifact path: signed and absolute under public_base_url
+ * with conf (NULL when artifact_url_key is empty, so no unsigned URL ever
+ * leaves), or the bare path without conf (for the agent).
+ */
+static char *artifact_url(const struct sx_conf *conf, long long now, const char *path)
 {
 	if (!path)
 		return NULL;
-	if (!base)
+	if (!conf)
 		return xstrdup(path);
-	return xasprintf("%s/artifacts/%s", base, path);
+	return arturl_sign(conf->public_base_url, conf->artifact_url_key,
+			   conf->artifact_url_ttl, now, path);
 }
 
 /* Fills t from row i of a TASK_COLUMNS result. */
-static void task_from_row(const struct sx_rows *r, size_t i, const char *base, struct task *t)
+static void task_from_row(const struct sx_rows *r, size_t i, const struct sx_conf *base, struct task *t)
 {
+	long long now = (long long)time(NULL);
 	json_object *shots;
 
 	memset(t, 0, sizeof(*t));
@@ -74,15 +84,15 @@ static void task_from_row(const struct sx_rows *r, size_t i, const char *base, s
 	t->started_at = iso_or_null(sx_rows_get(r, i, C_STARTED));
 	t->finished_at = iso_or_null(sx_rows_get(r, i, C_FINISHED));
 	t->proxy_used = dup_or_null(sx_rows_get(r, i, C_PROXY));
-	t->screenshot_url = artifact_url(base, sx_rows_get(r, i, C_SHOT));
-	t->recording_url = artifact_url(base, sx_rows_get(r, i, C_RECORDING));
+	t->screenshot_url = artifact_url(base, now, sx_rows_get(r, i, C_SHOT));
+	t->recording_url = artifact_url(base, now, sx_rows_get(r, i, C_RECORDING));
 	t->lease_owner = dup_or_null(sx_rows_get(r, i, C_LEASE_OWNER));
 	t->action_screenshot_urls = json_object_new_array();
 	shots = stored_json(sx_rows_get(r, i, C_ACTION_SHOTS));
 	if (shots && json_object_is_type(shots, json_type_array)) {
 		for (size_t k = 0; k < json_object_array_length(shots); k++) {
 			const char *p = json_object_get_string(json_object_array_get_idx(shots, k));
-			char *url = artifact_url(base, p);
+			char *url = artifact_url(base, now, p);
 
 			if (url)
 				json_object_array_add(t->action_screenshot_urls,
@@ -180,7 +190,7 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 }
 
 enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id,
-		       const char *artifact_base, struct task *out)
+		       const struct sx_conf *artifact_base, struct task *out)
 {
 	static const char q[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ? AND org_id = ?";
 	struct sx_param p[] = { sx_p_str(task_id), sx_p_str(org_id) };
@@ -221,7 +231,7 @@ enum sx_rc task_db_get_any(struct sx_db *db, const char *task_id, struct task *o
 enum sx_rc task_db_list(struct sx_db *db, const char *org_id,
 			const enum task_status *statuses, size_t nstatuses,
 			bool ascending, long long page, long long page_size,
-			const char *artifact_base, json_object **out)
+			const struct sx_conf *artifact_base, json_object **out)
 {
 #define LIST_FILTER " AND status IN (?, ?, ?, ?, ?, ?, ?, ?)"
 	static const char q_desc[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE org_id = ? "

@@ -10,6 +10,7 @@
 #include "task.h"
 
 struct sx_db;
+struct sx_conf;
 
 /*
  * Inserts a queued task.  With an idempotency key (may be NULL), a key the
@@ -22,11 +23,13 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 			  char id_out[SX_ID_MAX], bool *existing);
 
 /*
- * Reads one task.  artifact_base prefixes artifact paths into URLs (may be
- * NULL for paths).  The caller releases *out with task_release().
+ * Reads one task.  With artifact_base (the config: public_base_url,
+ * artifact_url_key, artifact_url_ttl) artifact paths become fresh signed
+ * URLs (null when no key is configured); with NULL they stay bare paths.
+ * The caller releases *out with task_release().
  */
 enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id,
-		       const char *artifact_base, struct task *out);
+		       const struct sx_conf *artifact_base, struct task *out);
 
 /*
  * One page of the organization's tasks as a JSON array of task objects,
@@ -35,7 +38,7 @@ enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id
 enum sx_rc task_db_list(struct sx_db *db, const char *org_id,
 			const enum task_status *statuses, size_t nstatuses,
 			bool ascending, long long page, long long page_size,
-			const char *artifact_base, json_object **out);
+			const struct sx_conf *artifact_base, json_object **out);
 
 /*
  * Cancels a task that is created, queued or running.  SX_ECONFLICT when it

@@ -177,6 +177,26 @@ void http_reply_json(struct http_req *req, int status, json_object *body, const 
 	json_object_put(body);
 }
 
+void http_reply_raw(struct http_req *req, int status, const char *content_type,
+		    const char *body, size_t len, const char *extra_headers)
+{
+	FCGX_Request *fr = req->fcgi;
+	char head[768];
+	int hlen;
+
+	hlen = snprintf(head, sizeof(head),
+			"Status: %d %s\r\nContent-Type: %s\r\n"
+			"Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
+			status, status_text(status), content_type, len, extra_headers ? extra_headers : "");
+	if (hlen < 0 || (size_t)hlen >= sizeof(head))
+		abort();
+	FCGX_PutStr(head, hlen, fr->out);
+	if (len)
+		FCGX_PutStr(body, (int)len, fr->out);
+	req->status = status;
+	req->replied = true;
+}
+
 void http_reply_detail(struct http_req *req, int status, const char *msg)
 {
 	json_object *o = json_object_new_object();

@@ -49,6 +49,13 @@ enum sx_rc http_authenticate(struct http_req *req);
 
 /* Writes status and body (takes ownership of body). Extra headers may be NULL. */
 void http_reply_json(struct http_req *req, int status, json_object *body, const char *extra_headers);
+/*
+ * Writes status with a body that is not JSON (body may be NULL when len is
+ * 0), e.g. Prometheus text or an X-Accel-Redirect answer whose body nginx
+ * replaces.  extra_headers ("Name: value\r\n"…) may be NULL.
+ */
+void http_reply_raw(struct http_req *req, int status, const char *content_type,
+		    const char *body, size_t len, const char *extra_headers);
 /* {"detail": msg} with status. */
 void http_reply_detail(struct http_req *req, int status, const char *msg);
 /* The answer to a database failure: 503 JSON. */

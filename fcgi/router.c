@@ -5,7 +5,8 @@
 #include "router.h"
 #include "log.h"
 
-enum route_arg { ARG_NONE, ARG_TASK };
+/* ARG_REST: everything after the prefix (e.g. an artifact path), no suffix. */
+enum route_arg { ARG_NONE, ARG_TASK, ARG_REST };
 
 struct route {
 	const char *method;
@@ -14,16 +15,21 @@ struct route {
 	const char *suffix;       /* after the task id ("" for none) */
 	void (*plain)(struct http_req *);
 	void (*with_id)(struct http_req *, const char *);
+	bool open;                /* no API key: the route has its own credential, or none */
 };
 
 static const struct route routes[] = {
-	{ "POST", "/api/v1/tasks", ARG_NONE, "", tasks_create, NULL },
-	{ "GET", "/api/v1/tasks", ARG_NONE, "", tasks_list, NULL },
-	{ "GET", "/api/v1/tasks/", ARG_TASK, "", NULL, tasks_get },
-	{ "GET", "/api/v1/tasks/", ARG_TASK, "/steps", NULL, tasks_steps },
-	{ "POST", "/api/v1/tasks/", ARG_TASK, "/cancel", NULL, tasks_cancel },
-	{ "POST", "/api/v1/tasks/", ARG_TASK, "/retry_webhook", NULL, tasks_retry_webhook },
-	{ "POST", "/api/v1/totp", ARG_NONE, "", totp_push, NULL },
+	{ "POST", "/api/v1/tasks", ARG_NONE, "", tasks_create, NULL, false },
+	{ "GET", "/api/v1/tasks", ARG_NONE, "", tasks_list, NULL, false },
+	{ "GET", "/api/v1/tasks/", ARG_TASK, "", NULL, tasks_get, false },
+	{ "GET", "/api/v1/tasks/", ARG_TASK, "/steps", NULL, tasks_steps, false },
+	{ "POST", "/api/v1/tasks/", ARG_TASK, "/cancel", NULL, tasks_cancel, false },
+	{ "POST", "/api/v1/tasks/", ARG_TASK, "/retry_webhook", NULL, tasks_retry_webhook, false },
+	{ "GET", "/api/v1/tasks/", ARG_TASK, "/artifacts", NULL, tasks_artifacts, false },
+	{ "POST", "/api/v1/totp", ARG_NONE, "", totp_push, NULL, false },
+	{ "GET", "/artifacts/", ARG_REST, "", NULL, artifacts_serve, true },
+	{ "GET", "/healthz", ARG_NONE, "", ops_healthz, NULL, true },
+	{ "GET", "/metrics", ARG_NONE, "", ops_metrics, NULL, true },
 };
 
 /* Matches path against r; writes the id segment into id when it has one. */
@@ -38,6 +44,12 @@ static bool route_match(const struct route *r, const char *path, char *id, size_
 	if (strncmp(path, r->prefix, plen) != 0)
 		return false;
 	seg = path + plen;
+	if (r->arg == ARG_REST) {
+		if (!*seg || strlen(seg) >= idlen)
+			return false;
+		memcpy(id, seg, strlen(seg) + 1);
+		return true;
+	}
 	end = strchr(seg, '/');
 	if (!end)
 		end = seg + strlen(seg);
@@ -53,12 +65,12 @@ static bool route_match(const struct route *r, const char *path, char *id, size_
 void router_dispatch(struct http_req *req)
 {
 	const struct route *hit = NULL;
-	char id[256], allow[64] = "";
+	char id[640], allow[64] = "";
 	bool path_known = false;
 	enum sx_rc rc;
 
 	for (size_t i = 0; i < SX_ARRAY_LEN(routes); i++) {
-		char tmp[256];
+		char tmp[640];
 
 		if (!route_match(&routes[i], req->path, tmp, sizeof(tmp)))
 			continue;
@@ -86,6 +98,13 @@ void router_dispatch(struct http_req *req)
 		http_reply_json(req, 405, o, hdr);
 		return;
 	}
+	if (hit->open) {
+		if (hit->arg == ARG_NONE)
+			hit->plain(req);
+		else
+			hit->with_id(req, id);
+		return;
+	}
 	rc = http_authenticate(req);
 	if (rc == SX_EAUTH) {
 		http_reply_detail(req, 403, "Invalid credentials");
@@ -95,7 +114,7 @@ void router_dispatch(struct http_req *req)
 		http_reply_db_error(req, rc);
 		return;
 	}
-	if (hit->arg == ARG_TASK)
+	if (hit->arg != ARG_NONE)
 		hit->with_id(req, id);
 	else
 		hit->plain(req);

@@ -3,7 +3,8 @@
 /*
  * Maps a request's method and path to its handler.  An unknown path is 404,
  * a known path with another method 405 (with Allow), both before any
- * authentication, as FastAPI answers them.  Matched routes authenticate,
+ * authentication, as FastAPI answers them.  Matched routes authenticate
+ * (except the few open ones: /healthz, /metrics, signed /artifacts/),
  * then call the handler with the path's task id (or NULL).
  */
 #include "request.h"
@@ -20,4 +21,16 @@ void tasks_retry_webhook(struct http_req *req, const char *task_id);
 
 /* In totp.c: POST /api/v1/totp, a pushed 2FA code or the message holding one. */
 void totp_push(struct http_req *req);
+
+/*
+ * In artifacts.c: GET /api/v1/tasks/{id}/artifacts (authenticated), and
+ * GET /artifacts/<path>?expires=…&sig=… (no key: the signature is the
+ * credential), answered with X-Accel-Redirect to nginx's internal location.
+ */
+void tasks_artifacts(struct http_req *req, const char *task_id);
+void artifacts_serve(struct http_req *req, const char *rest);
+
+/* In ops.c: GET /healthz and GET /metrics (no key; nginx limits /metrics to loopback). */
+void ops_healthz(struct http_req *req);
+void ops_metrics(struct http_req *req);
 #endif

@@ -183,7 +183,7 @@ void tasks_list(struct http_req *req)
 			statuses[nstatuses++] = s;
 	}
 	rc = task_db_list(req->db, req->org_id, statuses, nstatuses, ascending, page, page_size,
-			  req->conf->public_base_url, &arr);
+			  req->conf, &arr);
 	if (rc) {
 		http_reply_db_error(req, rc);
 		return;
@@ -200,7 +200,7 @@ void tasks_get(struct http_req *req, const char *task_id)
 		reply_not_found(req, task_id);
 		return;
 	}
-	rc = task_db_get(req->db, req->org_id, task_id, req->conf->public_base_url, &t);
+	rc = task_db_get(req->db, req->org_id, task_id, req->conf, &t);
 	if (rc == SX_ENOTFOUND)
 		reply_not_found(req, task_id);
 	else if (rc)
@@ -256,7 +256,7 @@ void tasks_cancel(struct http_req *req, const char *task_id)
 	}
 	log_info("api", "msg=\"task canceled\" org=%s task=%s", req->org_id, task_id);
 	/* Answer with the task as it now stands, as Skyvern does. */
-	rc = task_db_get(req->db, req->org_id, task_id, req->conf->public_base_url, &t);
+	rc = task_db_get(req->db, req->org_id, task_id, req->conf, &t);
 	if (rc == SX_OK)
 		http_reply_json(req, 200, task_to_json(&t, true), NULL);
 	else

@@ -3,7 +3,7 @@
 answering instantly (tests/doubles/llm_double.py), on the fixture pages.
 
     ./stack up                       # once (a build without --enable-asan measures the product)
-    python3 bench/agent/run.py [--tasks N]
+    python3 bench/agent/run.py [--tasks N] [--recording on|off] [--steps-only]
 
 Measures, from the agent's "step done" log lines and the database:
   * overhead per step excluding LLM time (observe + act), median and p95, per page;
@@ -13,7 +13,7 @@ Measures, from the agent's "step done" log lines and the database:
     concurrent tasks.
 Everything runs on loopback and stops by itself; prints Markdown tables.
 """
-import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, signal, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -122,6 +122,10 @@ class Double:
         self.p.wait(10)
 
 
+# Agent config overrides from the command line (--recording).
+EXTRA_OVERRIDES = {}
+
+
 class Agent:
     def __init__(self, double_url, workers, log):
         self.workers, self.log, self.double_url = workers, log, double_url
@@ -130,6 +134,7 @@ class Agent:
         over = {"llm_provider": "openai", "llm_base_url": self.double_url + "/v1",
                 "llm_api_key_env": "SX_BENCH_LLM_KEY", "agent_workers": str(self.workers),
                 "poll_interval_ms": "50", "log_level": "info", "llm_max_retries": "0"}
+        over.update(EXTRA_OVERRIDES)
         lines = [l for l in open(ENV["SX_CONF"]) if l.split("=")[0].strip() not in over]
         self.conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
         self.conf.write("".join(lines) + "".join("%s = %s\n" % kv for kv in over.items()))
@@ -244,6 +249,30 @@ def bench_steps(double, key, per_page, logdir):
         print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms |" % (
             name, len(over), statistics.median(over), pct(over, 0.95), statistics.median(llm),
             max(toks), statistics.median(first) if first else float("nan")))
+    bench_artifact_bytes(results, steps, log)
+
+
+def bench_artifact_bytes(results, steps, log):
+    # Artifact bytes per step (all types, and the recording alone) and the
+    # recording's encode time at task end (outside the step loop).
+    encode = {}
+    for l in open(log):
+        if 'msg="recording saved"' in l:
+            f = dict(re.findall(r"(\w+)=(\S+)", l))
+            encode[f["task"]] = int(f["encode_ms"])
+    print()
+    print("| page | steps | artifact bytes per step (all) | of which recording | recording encode at task end, median |")
+    print("|---|---|---|---|---|")
+    for name, tids in results:
+        ids = ",".join("'%s'" % t for t in tids)
+        nsteps = sum(len(steps.get(t, [])) for t in tids)
+        total = sql("SELECT COALESCE(SUM(bytes), 0) FROM artifacts WHERE task_id IN (%s)" % ids)[0][0]
+        rec = sql("SELECT COALESCE(SUM(bytes), 0) FROM artifacts WHERE type = 'recording' "
+                  "AND task_id IN (%s)" % ids)[0][0]
+        enc = [encode[t] for t in tids if t in encode]
+        print("| %s | %d | %.0f | %.0f | %s |" % (
+            name, nsteps, int(total) / max(nsteps, 1), int(rec) / max(nsteps, 1),
+            "%.0f ms" % statistics.median(enc) if enc else "-"))
 
 
 def bench_memory(double, key, logdir):
@@ -270,20 +299,29 @@ def bench_memory(double, key, logdir):
                 browser_max = max(browser_max, browser)
                 time.sleep(0.5)
             for t in tids:
-                http("POST", "%s/api/v1/tasks/%s/cancel" % (ENV["SX_URL"], t), None, key)
+                try:
+                    http("POST", "%s/api/v1/tasks/%s/cancel" % (ENV["SX_URL"], t), None, key)
+                except urllib.error.HTTPError as e:
+                    if e.code != 409:       # already finished: nothing to cancel
+                        raise
         print("| %d | %.1f MiB | %.0f MiB |" % (n, worker_max / 1024.0, browser_max / 1024.0))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=5, help="tasks per fixture page")
+    ap.add_argument("--recording", choices=("on", "off"), default="on",
+                    help="the agent's recording_enabled (session recording)")
+    ap.add_argument("--steps-only", action="store_true", help="skip the memory benchmark")
     args = ap.parse_args()
+    EXTRA_OVERRIDES["recording_enabled"] = "true" if args.recording == "on" else "false"
     logdir = os.path.join(ROOT, "var", "log")
     clear_queue()
     key = new_org()
     with Double() as double:
         bench_steps(double, key, args.tasks, logdir)
-        bench_memory(double, key, logdir)
+        if not args.steps_only:
+            bench_memory(double, key, logdir)
 
 
 if __name__ == "__main__":

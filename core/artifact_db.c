@@ -1,0 +1,230 @@
+/*
+ * The `artifacts` rows: the API's listing and sextant-admin gc (see
+ * artifact_db.h).
+ */
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+#include "sx.h"
+#include "artifact_db.h"
+#include "artifact_url.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "timeutil.h"
+
+/* Rows handled per gc round: bounded memory whatever the backlog. */
+#define GC_BATCH 500
+
+enum sx_rc artifact_db_list(struct sx_db *db, const struct sx_conf *conf, const char *org_id,
+			    const char *task_id, json_object **out)
+{
+	static const char q_task[] = "SELECT 1 FROM tasks WHERE id = ? AND org_id = ?";
+	static const char q_list[] =
+		"SELECT id, type, step_id, created_at, bytes, path FROM artifacts "
+		"WHERE task_id = ? AND org_id = ? ORDER BY created_at, id";
+	struct sx_param p[] = { sx_p_str(task_id), sx_p_str(org_id) };
+	struct sx_rows *rows = NULL;
+	json_object *arr = NULL;
+	long long now = (long long)time(NULL);
+	enum sx_rc rc;
+
+	*out = NULL;
+	rc = sx_db_query(db, q_task, p, 2, &rows);
+	if (rc)
+		goto out;
+	if (rows->nrows == 0) {
+		rc = SX_ENOTFOUND;
+		goto out;
+	}
+	sx_rows_free(rows);
+	rows = NULL;
+	rc = sx_db_query(db, q_list, p, 2, &rows);
+	if (rc)
+		goto out;
+	arr = json_object_new_array_ext((int)rows->nrows);
+	for (size_t i = 0; i < rows->nrows; i++) {
+		json_object *o = json_object_new_object();
+		const char *step = sx_rows_get(rows, i, 2), *created = sx_rows_get(rows, i, 3);
+		char iso[32];
+		char *url = arturl_sign(conf->public_base_url, conf->artifact_url_key,
+					conf->artifact_url_ttl, now, sx_rows_get(rows, i, 5));
+
+		json_object_object_add(o, "artifact_id", json_object_new_string(sx_rows_get(rows, i, 0)));
+		json_object_object_add(o, "type", json_object_new_string(sx_rows_get(rows, i, 1)));
+		json_object_object_add(o, "step_id", step ? json_object_new_string(step) : NULL);
+		json_object_object_add(o, "created_at", created && sx_time_db_to_iso(created, iso) ?
+				       json_object_new_string(iso) : NULL);
+		json_object_object_add(o, "bytes", json_object_new_int64(sx_rows_i64(rows, i, 4, 0)));
+		json_object_object_add(o, "url", url ? json_object_new_string(url) : NULL);
+		json_object_array_add(arr, o);
+		free(url);
+	}
+	*out = arr;
+out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+/*
+ * Rewrites the task's artifact columns so that none names a file that no
+ * longer has a row: the screenshot and recording become NULL, the action
+ * screenshots keep only the paths still present.
+ */
+static enum sx_rc gc_fix_task(struct sx_db *db, const char *task_id)
+{
+	static const char q_single[] =
+		"UPDATE tasks SET "
+		"screenshot_artifact = IF(screenshot_artifact IN "
+		"  (SELECT path FROM artifacts WHERE task_id = ?), screenshot_artifact, NULL), "
+		"recording_artifact = IF(recording_artifact IN "
+		"  (SELECT path FROM artifacts WHERE task_id = ?), recording_artifact, NULL) "
+		"WHERE id = ?";
+	static const char q_shots[] = "SELECT action_screenshot_artifacts FROM tasks WHERE id = ?";
+	static const char q_paths[] = "SELECT path FROM artifacts WHERE task_id = ?";
+	static const char q_set[] = "UPDATE tasks SET action_screenshot_artifacts = ? WHERE id = ?";
+	struct sx_rows *rows = NULL, *paths = NULL;
+	json_object *shots = NULL, *kept = NULL;
+	const char *cell;
+	enum sx_rc rc;
+
+	{
+		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(task_id), sx_p_str(task_id) };
+
+		rc = sx_db_exec(db, q_single, p, 3, NULL);
+	}
+	if (rc)
+		goto out;
+	{
+		struct sx_param p[] = { sx_p_str(task_id) };
+
+		rc = sx_db_query(db, q_shots, p, 1, &rows);
+		if (rc == SX_OK)
+			rc = sx_db_query(db, q_paths, p, 1, &paths);
+	}
+	if (rc || rows->nrows == 0 || !(cell = sx_rows_get(rows, 0, 0)))
+		goto out;
+	shots = json_tokener_parse(cell);
+	if (!shots || !json_object_is_type(shots, json_type_array))
+		goto out;
+	kept = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(shots); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(shots, i));
+		bool present = false;
+
+		for (size_t k = 0; s && !present && k < paths->nrows; k++)
+			present = strcmp(sx_rows_get(paths, k, 0), s) == 0;
+		if (present)
+			json_object_array_add(kept, json_object_new_string(s));
+	}
+	if (json_object_array_length(kept) != json_object_array_length(shots)) {
+		struct sx_param p[] = {
+			json_object_array_length(kept) ?
+				sx_p_str(json_object_to_json_string_ext(kept, JSON_C_TO_STRING_PLAIN)) :
+				sx_p_null(),
+			sx_p_str(task_id)
+		};
+
+		rc = sx_db_exec(db, q_set, p, 2, NULL);
+	}
+out:
+	json_object_put(kept);
+	json_object_put(shots);
+	sx_rows_free(paths);
+	sx_rows_free(rows);
+	return rc;
+}
+
+/* Unlinks root/rel and then its directory when that became empty. */
+static bool gc_unlink(const char *root, const char *rel)
+{
+	char *path = NULL, *slash;
+	bool removed = false;
+
+	/* A row is data: never let it point the unlink outside the directory. */
+	if (!arturl_path_safe(rel)) {
+		log_warn("gc", "msg=\"unsafe artifact path skipped\" path=%s", sx_log_quote(rel));
+		goto out;
+	}
+	path = xasprintf("%s/%s", root, rel);
+	if (unlink(path) == 0)
+		removed = true;
+	else if (errno != ENOENT)
+		log_warn("gc", "msg=\"unlink failed\" path=%s error=%s", sx_log_quote(path),
+			 sx_log_quote(strerror(errno)));
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		/* Fails (ENOTEMPTY) while other files remain: that is the point. */
+		(void)rmdir(path);
+	}
+out:
+	free(path);
+	return removed;
+}
+
+enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long long days,
+			  struct artifact_gc_stats *stats)
+{
+	static const char q_old[] =
+		"SELECT a.id, a.task_id, a.path, a.bytes FROM artifacts a JOIN tasks t ON t.id = a.task_id "
+		"WHERE a.created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY "
+		"AND t.status NOT IN ('created', 'queued', 'running') "
+		"ORDER BY a.task_id, a.created_at LIMIT ?";
+	static const char q_del[] =
+		"DELETE a FROM artifacts a JOIN tasks t ON t.id = a.task_id "
+		"WHERE a.id = ? AND t.status NOT IN ('created', 'queued', 'running')";
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc = SX_OK;
+	bool more = true;
+
+	memset(stats, 0, sizeof(*stats));
+	while (more) {
+		char last_task[64];
+		long long deleted = 0;
+
+		last_task[0] = '\0';
+		sx_rows_free(rows);
+		rows = NULL;
+		{
+			struct sx_param p[] = { sx_p_i64(days), sx_p_i64(GC_BATCH) };
+
+			rc = sx_db_query(db, q_old, p, 2, &rows);
+		}
+		if (rc)
+			goto out;
+		more = rows->nrows == GC_BATCH;
+		for (size_t i = 0; i < rows->nrows; i++) {
+			const char *task = sx_rows_get(rows, i, 1);
+			struct sx_param p[] = { sx_p_str(sx_rows_get(rows, i, 0)) };
+			unsigned long long n = 0;
+
+			rc = sx_db_exec(db, q_del, p, 1, &n);
+			if (rc)
+				goto out;
+			if (n == 0)
+				continue;
+			stats->rows++;
+			deleted++;
+			stats->bytes += sx_rows_i64(rows, i, 3, 0);
+			if (gc_unlink(conf->artifacts_dir, sx_rows_get(rows, i, 2)))
+				stats->files++;
+			/* Rows come grouped by task: fix each task once, after its last row. */
+			if (strcmp(last_task, task) != 0) {
+				snprintf(last_task, sizeof(last_task), "%s", task);
+				stats->tasks++;
+			}
+			if (i + 1 == rows->nrows || strcmp(sx_rows_get(rows, i + 1, 1), task) != 0) {
+				rc = gc_fix_task(db, task);
+				if (rc)
+					goto out;
+			}
+		}
+		/* A batch whose rows were all kept (tasks restarted meanwhile) ends the run. */
+		if (deleted == 0)
+			more = false;
+	}
+out:
+	sx_rows_free(rows);
+	return rc;
+}

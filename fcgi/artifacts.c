@@ -1,0 +1,129 @@
+/*
+ * Artifact routes: the signed-URL gate in front of nginx's file serving,
+ * and the list of a task's artifacts.
+ *
+ * GET /artifacts/<org>/<task>/<file>?expires=…&sig=… carries no API key:
+ * the signature is the credential.  A valid one is answered with
+ * X-Accel-Redirect to nginx's internal location, so nginx streams the file
+ * (sendfile, ranges for the <video> element) and sextant-api only decides.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "sx.h"
+#include "router.h"
+#include "artifact_db.h"
+#include "artifact_url.h"
+#include "conf.h"
+#include "log.h"
+
+#define ARTIFACTS_PREFIX "/artifacts/"
+/* nginx's internal location aliased to artifacts_dir (nginx/sextant.conf). */
+#define ARTIFACTS_INTERNAL "/_artifacts_internal/"
+
+/*
+ * Copies the raw (undecoded) path of the request after /artifacts/ into out.
+ * The raw form is checked, not the decoded one, so that %2F, %2e%2e or a
+ * NUL can never be smuggled past the character check: an artifact path
+ * needs no escaping at all.
+ */
+static bool raw_artifact_path(const struct http_req *req, char *out, size_t outlen)
+{
+	const char *uri = http_param(req, "REQUEST_URI");
+	size_t n;
+
+	if (!uri || strncmp(uri, ARTIFACTS_PREFIX, strlen(ARTIFACTS_PREFIX)) != 0)
+		return false;
+	uri += strlen(ARTIFACTS_PREFIX);
+	n = strcspn(uri, "?");
+	if (n == 0 || n >= outlen)
+		return false;
+	memcpy(out, uri, n);
+	out[n] = '\0';
+	return arturl_path_safe(out);
+}
+
+/*
+ * True when artifacts_dir/rel is a regular file reached without leaving
+ * artifacts_dir: the last component is no symlink (lstat) and the resolved
+ * path lies under the resolved directory, so a symlinked directory inside
+ * the tree cannot lead out of it either.
+ */
+static bool file_inside(const char *root, const char *rel)
+{
+	char *path = xasprintf("%s/%s", root, rel);
+	char real_root[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+	size_t n;
+	bool ok = false;
+
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if (!realpath(root, real_root) || !realpath(path, real))
+		goto out;
+	n = strlen(real_root);
+	ok = strncmp(real, real_root, n) == 0 && real[n] == '/';
+out:
+	free(path);
+	return ok;
+}
+
+void artifacts_serve(struct http_req *req, const char *rest)
+{
+	const struct sx_conf *c = req->conf;
+	char rel[600], expires[32], sig[80], hdr[800];
+	bool trunc = false, trunc2 = false;
+	enum arturl_check chk;
+
+	(void)rest;
+	expires[0] = sig[0] = '\0';
+	if (!raw_artifact_path(req, rel, sizeof(rel))) {
+		http_reply_detail(req, 404, "Not Found");
+		goto out;
+	}
+	http_query_next(req->query, "expires", expires, sizeof(expires), &trunc);
+	http_query_next(req->query, "sig", sig, sizeof(sig), &trunc2);
+	chk = trunc || trunc2 ? ARTURL_BAD_SIG :
+		arturl_verify(c->artifact_url_key, rel, expires, sig, (long long)time(NULL));
+	if (chk == ARTURL_EXPIRED) {
+		http_reply_detail(req, 403, "This artifact URL has expired");
+		goto out;
+	}
+	if (chk != ARTURL_OK) {
+		http_reply_detail(req, 403, "Invalid artifact URL signature");
+		goto out;
+	}
+	if (!file_inside(c->artifacts_dir, rel)) {
+		http_reply_detail(req, 404, "Not Found");
+		goto out;
+	}
+	snprintf(hdr, sizeof(hdr), "X-Accel-Redirect: " ARTIFACTS_INTERNAL "%s\r\n", rel);
+	http_reply_raw(req, 200, arturl_content_type(rel), NULL, 0, hdr);
+out:
+	return;
+}
+
+void tasks_artifacts(struct http_req *req, const char *task_id)
+{
+	json_object *arr = NULL;
+	enum sx_rc rc;
+
+	if (!sx_id_valid(task_id, "tsk_")) {
+		http_reply_detail(req, 404, "Task not found");
+		goto out;
+	}
+	rc = artifact_db_list(req->db, req->conf, req->org_id, task_id, &arr);
+	if (rc == SX_ENOTFOUND) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "Task %s not found", task_id);
+		http_reply_detail(req, 404, msg);
+	} else if (rc) {
+		http_reply_db_error(req, rc);
+	} else {
+		http_reply_json(req, 200, arr, NULL);
+	}
+out:
+	return;
+}

@@ -1,0 +1,279 @@
+/*
+ * The session recording end to end: fixture tasks run by a real
+ * sextant-agent (LLM test double, real headless Chromium) end with a WebM
+ * recording artifact that ffprobe accepts — VP8 in WebM, a positive
+ * duration, at least one frame per action — also when the task is
+ * canceled, and with the frames cleaned up.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include "sx.h"
+#include "agentctl.h"
+#include "buf.h"
+#include "client.h"
+#include "db.h"
+#include "timeutil.h"
+
+static struct test_org org;
+
+static void setup(void)
+{
+	double_start();
+	agent_tests_clear_queue();
+	test_org_new(&org, "recording");
+}
+
+static void teardown(void)
+{
+	agents_stop_all();
+	double_stop();
+}
+
+TestSuite(recording, .init = setup, .fini = teardown, .timeout = 300);
+
+static char *site(const char *path)
+{
+	return xasprintf("%s/sites/%s", tenv("SX_URL"), path);
+}
+
+/* The number of actions the task's steps report (GET …/steps). */
+static size_t actions_of(const char *id)
+{
+	char path[128];
+	struct resp *r;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
+	r = api_get(path, org.key);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	for (size_t i = 0; i < json_object_array_length(r->json); i++) {
+		json_object *o, *acts;
+
+		if (json_object_object_get_ex(json_object_array_get_idx(r->json, i), "output", &o) &&
+		    json_object_object_get_ex(o, "actions", &acts))
+			n += json_object_array_length(acts);
+	}
+	resp_free(r);
+	return n;
+}
+
+/* tasks.recording_artifact, polled until set or timeout_s (NULL then); caller frees. */
+static char *recording_of(const char *id, int timeout_s)
+{
+	static const char q[] = "SELECT recording_artifact FROM tasks WHERE id = ?";
+	int64_t end = sx_mono_ms() + timeout_s * 1000;
+	char *rel = NULL;
+
+	while (!rel && sx_mono_ms() < end) {
+		struct sx_param p[] = { sx_p_str(id) };
+		struct sx_rows *rows = NULL;
+
+		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+		if (rows->nrows == 1 && sx_rows_get(rows, 0, 0))
+			rel = xstrdup(sx_rows_get(rows, 0, 0));
+		sx_rows_free(rows);
+		if (!rel)
+			sx_sleep_ms(200, NULL);
+	}
+	return rel;
+}
+
+/* Runs ffprobe on path and returns its JSON answer (caller puts). */
+static json_object *ffprobe(const char *path)
+{
+	char *const argv[] = {
+		"/usr/bin/ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "format=format_name,duration:stream=codec_name,pix_fmt,width,height,nb_read_frames",
+		"-of", "json", (char *)path, NULL
+	};
+	struct sx_buf b;
+	char chunk[4096];
+	int fds[2], status = 0;
+	ssize_t n;
+	pid_t pid;
+	json_object *o;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	sx_buf_init(&b, 1 << 20);
+	while ((n = read(fds[0], chunk, sizeof(chunk))) > 0)
+		sx_buf_append(&b, chunk, (size_t)n);
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ffprobe failed on %s", path);
+	sx_buf_putc(&b, '\0');
+	o = json_tokener_parse(b.data);
+	cr_assert_not_null(o, "ffprobe output: %s", b.data);
+	sx_buf_release(&b);
+	return o;
+}
+
+/*
+ * Checks the task's recording: the column is set, one "recording" artifact
+ * row with its bytes, a WebM (VP8, yuv420p, even size) with duration >
+ * min_seconds and at least min_frames frames, and no frames left behind.
+ */
+static void check_recording(const char *id, size_t min_frames, double min_seconds)
+{
+	char *rel = recording_of(id, 60);
+	char *path, *frames, *dir;
+	json_object *probe, *fmt, *streams, *s, *v;
+	struct stat st;
+	double duration;
+	long long nframes;
+
+	cr_assert_not_null(rel, "tasks.recording_artifact is not set for %s", id);
+	cr_assert(strstr(rel, ".webm"), "recording %s", rel);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'recording' "
+			       "AND bytes > 0", id), 1);
+	path = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), rel);
+	cr_assert_eq(stat(path, &st), 0, "missing %s", path);
+	cr_assert_gt(st.st_size, 0);
+
+	probe = ffprobe(path);
+	cr_assert(json_object_object_get_ex(probe, "format", &fmt));
+	cr_assert(strstr(jstr(fmt, "format_name"), "webm"), "format %s", jstr(fmt, "format_name"));
+	duration = strtod(jstr(fmt, "duration") ? jstr(fmt, "duration") : "0", NULL);
+	cr_assert_gt(duration, min_seconds, "duration %.3f s", duration);
+	cr_assert(json_object_object_get_ex(probe, "streams", &streams) &&
+		  json_object_array_length(streams) == 1);
+	s = json_object_array_get_idx(streams, 0);
+	cr_assert_str_eq(jstr(s, "codec_name"), "vp8");
+	cr_assert_str_eq(jstr(s, "pix_fmt"), "yuv420p");
+	cr_assert(json_object_object_get_ex(s, "width", &v) && json_object_get_int(v) % 2 == 0);
+	cr_assert(json_object_object_get_ex(s, "height", &v) && json_object_get_int(v) % 2 == 0);
+	nframes = strtoll(jstr(s, "nb_read_frames") ? jstr(s, "nb_read_frames") : "0", NULL, 10);
+	cr_assert_geq(nframes, (long long)min_frames, "%lld frames for %zu actions", nframes, min_frames);
+
+	/* The frames (and the list and log ffmpeg used) are gone. */
+	dir = xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	frames = xasprintf("%s/frames", dir);
+	cr_assert_neq(stat(frames, &st), 0, "%s is still there", frames);
+
+	json_object_put(probe);
+	free(frames);
+	free(dir);
+	free(path);
+	free(rel);
+}
+
+/* The job application, with a 2 s wait first: frames are captured during it. */
+static const char job_script[] =
+	"{\"rules\":["
+	" {\"kind\":\"decide\",\"match\":\"thanks.html\",\"answers\":[{\"reasoning\":\"The application was sent\","
+	"   \"actions\":[{\"action\":\"complete\"}]}]},"
+	" {\"kind\":\"decide\",\"match\":\"Submit application\",\"answers\":[{\"reasoning\":\"Fill the form\","
+	"   \"actions\":["
+	"    {\"action\":\"wait\",\"seconds\":2},"
+	"    {\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Chris P. Bacon\"},"
+	"    {\"action\":\"input_text\",\"label\":\"Email\",\"text\":\"chris@pbacon.com\"},"
+	"    {\"action\":\"select_option\",\"label\":\"How did you hear about us?\",\"option\":\"LinkedIn\"},"
+	"    {\"action\":\"check\",\"label\":\"I agree to the processing of my personal data for recruitment purposes\"},"
+	"    {\"action\":\"click\",\"label\":\"Submit application\"}]}]},"
+	" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"The thank-you page is shown\"}]},"
+	" {\"kind\":\"extract\",\"answers\":[{\"application_successful\":true}]}"
+	"]}";
+
+Test(recording, completed_job_application_has_a_webm)
+{
+	char *url = site("job/index.html");
+	char *body = xasprintf(
+		"{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
+		"\"data_extraction_goal\":\"Was the job application successful?\","
+		"\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", url);
+	json_object *t;
+	char *id;
+	size_t actions;
+
+	double_script(job_script);
+	agent_start("recording_enabled = true\nrecording_fps = 2");
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "task: %s", json_object_to_json_string(t));
+	actions = actions_of(id);
+	cr_assert_geq(actions, 7);
+	/*
+	 * At least one frame per action, plus the 2 s wait at 2 frames a second
+	 * (3 of its 4 frames at the least, whatever the screenshot latency).
+	 */
+	check_recording(id, actions + 3, 2.0);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(url);
+}
+
+static const char slow_script[] =
+	"{\"rules\":[{\"kind\":\"decide\",\"answers\":["
+	" {\"actions\":[{\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Bo\"},{\"action\":\"wait\",\"seconds\":6},"
+	"  {\"action\":\"input_text\",\"label\":\"Phone number\",\"text\":\"5550100\"}]},"
+	" {\"actions\":[{\"action\":\"complete\"}]}]},"
+	" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}]}";
+
+Test(recording, canceled_task_has_a_webm)
+{
+	char *url = site("never/index.html");
+	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Request a callback\","
+			       "\"navigation_payload\":{\"name\":\"Bo\",\"phone\":\"5550100\"}}", url);
+	char *id, path[128];
+	struct resp *r;
+	json_object *t;
+	size_t actions;
+
+	double_script(slow_script);
+	agent_start("recording_enabled = true");
+	id = post_task(org.key, body, NULL);
+	cr_assert(wait_status(org.key, id, "running", 60));
+	/* Cancel during the wait, once the first action's screenshot is in. */
+	while (db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_action'", id) < 1)
+		sx_sleep_ms(100, NULL);
+	sx_sleep_ms(1500, NULL);
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
+	r = api_call("POST", path, org.key, NULL, 0, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	resp_free(r);
+	t = wait_final(org.key, id, 60);
+	cr_assert_str_eq(jstr(t, "status"), "canceled");
+	actions = actions_of(id);
+	check_recording(id, actions > 0 ? actions : 1, 0.0);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(url);
+}
+
+Test(recording, disabled_records_nothing)
+{
+	char *url = site("job/index.html");
+	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
+			       "\"data_extraction_goal\":\"Was the job application successful?\"}", url);
+	json_object *t;
+	char *id;
+
+	double_script(job_script);
+	agent_start("recording_enabled = false");
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "task: %s", json_object_to_json_string(t));
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'recording'", id), 0);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE id = ? AND recording_artifact IS NULL", id), 1);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(url);
+}

@@ -19,7 +19,6 @@
 #include "log.h"
 #include "queue.h"
 #include "runner.h"
-#include "ssrf.h"
 #include "supervise.h"
 #include "timeutil.h"
 #include "webhook.h"
@@ -79,23 +78,12 @@ static void warn_about_llm(const struct sx_conf *conf)
 int main(int argc, char **argv)
 {
 	struct sx_conf conf;
-	enum sx_log_level lvl = SX_LOG_INFO;
-	char err[512];
 	int status = 1;
 
-	memset(&conf, 0, sizeof(conf));
-	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
-		fputs("usage: sextant-agent --config FILE\n", stderr);
-		status = 2;
+	status = sx_daemon_init(argc, argv, "sextant-agent", &conf);
+	if (status)
 		goto out;
-	}
-	if (sx_conf_load(&conf, argv[2], err, sizeof(err)) != SX_OK ||
-	    !ssrf_conf_valid(&conf, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	sx_log_level_parse(conf.log_level, &lvl);
-	sx_log_init("sextant-agent", lvl);
+	status = 1;
 	sx_stop_signals_install();
 	warn_about_llm(&conf);
 	sx_supervise("agent", (int)conf.agent_workers + 1, worker_main, &conf);

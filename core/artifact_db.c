@@ -10,6 +10,7 @@
 #include "artifact_url.h"
 #include "conf.h"
 #include "db.h"
+#include "task_db.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -19,7 +20,6 @@
 enum sx_rc artifact_db_list(struct sx_db *db, const struct sx_conf *conf, const char *org_id,
 			    const char *task_id, json_object **out)
 {
-	static const char q_task[] = "SELECT 1 FROM tasks WHERE id = ? AND org_id = ?";
 	static const char q_list[] =
 		"SELECT id, type, step_id, created_at, bytes, path FROM artifacts "
 		"WHERE task_id = ? AND org_id = ? ORDER BY created_at, id";
@@ -30,15 +30,9 @@ enum sx_rc artifact_db_list(struct sx_db *db, const struct sx_conf *conf, const 
 	enum sx_rc rc;
 
 	*out = NULL;
-	rc = sx_db_query(db, q_task, p, 2, &rows);
+	rc = task_db_owned(db, org_id, task_id);
 	if (rc)
 		goto out;
-	if (rows->nrows == 0) {
-		rc = SX_ENOTFOUND;
-		goto out;
-	}
-	sx_rows_free(rows);
-	rows = NULL;
 	rc = sx_db_query(db, q_list, p, 2, &rows);
 	if (rc)
 		goto out;

@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include "sx.h"
 #include "supervise.h"
+#include "conf.h"
 #include "log.h"
+#include "ssrf.h"
 #include "timeutil.h"
 
 volatile int sx_stopping;
@@ -90,4 +92,24 @@ void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg)
 				;
 	log_info(comp, "msg=stopped");
 	free(workers);
+}
+
+int sx_daemon_init(int argc, char **argv, const char *program, struct sx_conf *conf)
+{
+	enum sx_log_level lvl = SX_LOG_INFO;
+	char err[512];
+
+	memset(conf, 0, sizeof(*conf));
+	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
+		fprintf(stderr, "usage: %s --config FILE\n", program);
+		return 2;
+	}
+	if (sx_conf_load(conf, argv[2], err, sizeof(err)) != SX_OK ||
+	    !ssrf_conf_valid(conf, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	sx_log_level_parse(conf->log_level, &lvl);
+	sx_log_init(program, lvl);
+	return 0;
 }

@@ -31,4 +31,14 @@ pid_t sx_spawn_worker(sx_worker_fn worker, int index, void *arg);
  * waits for every one.  comp names the program in the logs.
  */
 void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg);
+struct sx_conf;
+
+/*
+ * The start of a daemon invoked as `program --config FILE`: loads the config
+ * into conf (zeroed first), checks the outbound settings, starts logging at
+ * the configured level.  Returns 0 to go on, or the exit status to end with
+ * (2 for a usage error, 1 for a bad config, already reported on stderr).
+ * The caller releases conf in every case.
+ */
+int sx_daemon_init(int argc, char **argv, const char *program, struct sx_conf *conf);
 #endif

@@ -329,10 +329,22 @@ enum sx_rc task_db_cancel(struct sx_db *db, const char *org_id, const char *task
 	return rc;
 }
 
+enum sx_rc task_db_owned(struct sx_db *db, const char *org_id, const char *task_id)
+{
+	static const char q[] = "SELECT 1 FROM tasks WHERE id = ? AND org_id = ?";
+	struct sx_param p[] = { sx_p_str(task_id), sx_p_str(org_id) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc = sx_db_query(db, q, p, 2, &rows);
+
+	if (rc == SX_OK && rows->nrows == 0)
+		rc = SX_ENOTFOUND;
+	sx_rows_free(rows);
+	return rc;
+}
+
 enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_id,
 			 json_object **out)
 {
-	static const char q_task[] = "SELECT 1 FROM tasks WHERE id = ? AND org_id = ?";
 	static const char q_steps[] =
 		"SELECT id, task_id, org_id, status, step_order, retry_index, is_last, "
 		"input_token_count, output_token_count, step_cost, created_at, modified_at, output "
@@ -343,15 +355,9 @@ enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_
 	enum sx_rc rc;
 
 	*out = NULL;
-	rc = sx_db_query(db, q_task, p, 2, &rows);
+	rc = task_db_owned(db, org_id, task_id);
 	if (rc)
 		goto out;
-	if (rows->nrows == 0) {
-		rc = SX_ENOTFOUND;
-		goto out;
-	}
-	sx_rows_free(rows);
-	rows = NULL;
 	rc = sx_db_query(db, q_steps, p, 2, &rows);
 	if (rc)
 		goto out;

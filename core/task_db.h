@@ -66,4 +66,6 @@ enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id);
 enum sx_rc task_db_queue_webhook_id(struct sx_db *db, const char *task_id, char id_out[SX_ID_MAX]);
 /* Reads a task whatever its organization (for the agent). */
 enum sx_rc task_db_get_any(struct sx_db *db, const char *task_id, struct task *out);
+/* SX_OK when task_id is one of org_id's tasks, SX_ENOTFOUND otherwise. */
+enum sx_rc task_db_owned(struct sx_db *db, const char *org_id, const char *task_id);
 #endif

@@ -20,7 +20,6 @@
 #include "request.h"
 #include "log.h"
 #include "router.h"
-#include "ssrf.h"
 #include "supervise.h"
 #include "timeutil.h"
 
@@ -80,24 +79,13 @@ static int worker_main(int index, void *arg)
 int main(int argc, char **argv)
 {
 	struct sx_conf conf;
-	enum sx_log_level lvl = SX_LOG_INFO;
-	char err[512];
 	struct api_ctx ctx;
 	int listen_fd = -1, status = 1;
 
-	memset(&conf, 0, sizeof(conf));
-	if (argc != 3 || strcmp(argv[1], "--config") != 0) {
-		fputs("usage: sextant-api --config FILE\n", stderr);
-		status = 2;
+	status = sx_daemon_init(argc, argv, "sextant-api", &conf);
+	if (status)
 		goto out;
-	}
-	if (sx_conf_load(&conf, argv[2], err, sizeof(err)) != SX_OK ||
-	    !ssrf_conf_valid(&conf, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	sx_log_level_parse(conf.log_level, &lvl);
-	sx_log_init("sextant-api", lvl);
+	status = 1;
 	if (FCGX_Init() != 0) {
 		log_error("api", "msg=\"FCGX_Init failed\"");
 		goto out;

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "log.h"
 #include "task.h"
+#include "task_db.h"
 #include "timeutil.h"
 #include "totp_code.h"
 
@@ -153,7 +154,6 @@ static json_object *code_object(const char *id, const char *ident, const char *t
 
 void totp_push(struct http_req *req)
 {
-	static const char q_task[] = "SELECT 1 FROM tasks WHERE id = ? AND org_id = ?";
 	static const char q_insert[] =
 		"INSERT INTO totp_codes (id, org_id, totp_identifier, task_id, content, code, source, "
 		"expired_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
@@ -222,27 +222,23 @@ void totp_push(struct http_req *req)
 		goto out;
 	}
 	if (task_id) {
-		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(req->org_id) };
-
 		/* Another organization's task is as unknown as a task that never existed. */
 		if (!sx_id_valid(task_id, "tsk_")) {
 			http_reply_detail(req, 404, "Task not found");
 			goto out;
 		}
-		rc = sx_db_query(req->db, q_task, p, 2, &rows);
-		if (rc) {
-			http_reply_db_error(req, rc);
-			goto out;
-		}
-		if (rows->nrows == 0) {
+		rc = task_db_owned(req->db, req->org_id, task_id);
+		if (rc == SX_ENOTFOUND) {
 			char msg[96];
 
 			snprintf(msg, sizeof(msg), "Task %s not found", task_id);
 			http_reply_detail(req, 404, msg);
 			goto out;
 		}
-		sx_rows_free(rows);
-		rows = NULL;
+		if (rc) {
+			http_reply_db_error(req, rc);
+			goto out;
+		}
 	}
 
 	/* A short content is the code; a message has it read out by the patterns. */

@@ -15,67 +15,66 @@
 #include "http.h"
 #include "timeutil.h"
 
-static pid_t double_pid;
-static char double_url[128];
+static struct test_double llm;
 static char double_base[128];
 static pid_t agents[16];
 static size_t nagents;
 static int conf_seq;
 
-const char *double_start(void)
+void test_double_start(struct test_double *d, const char *script, int port)
 {
 	int fds[2];
-	char buf[256];
-	ssize_t n;
+	char buf[256], arg[16];
 	size_t got = 0;
-	char *script = xasprintf("%s/tests/doubles/llm_double.py", SRCDIR);
+	char *path = xasprintf("%s/tests/doubles/%s", SRCDIR, script);
+	char *p;
+	long long v = 0;
 
+	memset(d, 0, sizeof(*d));
+	snprintf(arg, sizeof(arg), "%d", port);
 	cr_assert_eq(pipe(fds), 0);
-	double_pid = fork();
-	cr_assert(double_pid >= 0);
-	if (double_pid == 0) {
+	d->pid = fork();
+	cr_assert(d->pid >= 0);
+	if (d->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fds[1], 1);
 		close(fds[0]);
-		execlp("python3", "python3", script, "--port", "0", (char *)NULL);
+		execlp("python3", "python3", path, "--port", arg, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
 	memset(buf, 0, sizeof(buf));
 	while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
-		n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+		ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
 	close(fds[0]);
-	{
-		char *p = strstr(buf, "PORT=");
-		long long port = 0;
-
-		cr_assert_not_null(p, "the LLM double did not print its port: %s", buf);
-		p[5 + strcspn(p + 5, "\r\n")] = '\0';
-		cr_assert(sx_parse_ll(p + 5, 1, 65535, &port));
-		snprintf(double_url, sizeof(double_url), "http://127.0.0.1:%lld", port);
-		snprintf(double_base, sizeof(double_base), "http://127.0.0.1:%lld/v1", port);
-	}
-	free(script);
-	return double_base;
+	p = strstr(buf, "PORT=");
+	cr_assert_not_null(p, "%s did not print its port: %s", script, buf);
+	p[5 + strcspn(p + 5, "\r\n")] = '\0';
+	cr_assert(sx_parse_ll(p + 5, 1, 65535, &v));
+	d->port = (int)v;
+	snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", d->port);
+	free(path);
 }
 
-void double_stop(void)
+void test_double_stop(struct test_double *d)
 {
-	if (double_pid > 0) {
-		kill(double_pid, SIGTERM);
-		waitpid(double_pid, NULL, 0);
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		waitpid(d->pid, NULL, 0);
 	}
-	double_pid = 0;
+	d->pid = 0;
 }
 
-static char *double_call(const char *method, const char *path, const char *body)
+char *test_double_call(const struct test_double *d, const char *method, const char *path,
+		       const char *body)
 {
 	struct http_client *c = http_client_new();
-	char *url = xasprintf("%s%s", double_url, path);
+	char *url = xasprintf("%s%s", d->url, path);
 	struct http_header h[] = { { "Content-Type", "application/json" } };
 	struct http_request req = { .method = method, .url = url, .headers = h, .nheaders = 1,
 				    .body = body, .body_len = body ? strlen(body) : 0,
@@ -93,14 +92,26 @@ static char *double_call(const char *method, const char *path, const char *body)
 	return out;
 }
 
+const char *double_start(void)
+{
+	test_double_start(&llm, "llm_double.py", 0);
+	snprintf(double_base, sizeof(double_base), "%s/v1", llm.url);
+	return double_base;
+}
+
+void double_stop(void)
+{
+	test_double_stop(&llm);
+}
+
 void double_script(const char *json)
 {
-	free(double_call("POST", "/__script", json));
+	free(test_double_call(&llm, "POST", "/__script", json));
 }
 
 json_object *double_requests(void)
 {
-	char *s = double_call("GET", "/__requests", NULL);
+	char *s = test_double_call(&llm, "GET", "/__requests", NULL);
 	json_object *o = json_tokener_parse(s);
 
 	free(s);

@@ -10,7 +10,25 @@
 #include "sx.h"
 #include <json-c/json.h>
 
-/* Starts the double on a free loopback port; returns its base URL ".../v1". */
+/*
+ * A test double: one of the Python stand-ins in tests/doubles/, run as a
+ * child of the test process on a loopback port (it prints PORT=<n>), and
+ * its control API (/__script, /__requests, …) called over HTTP.
+ */
+struct test_double {
+	pid_t pid;
+	int port;
+	char url[64];            /* http://127.0.0.1:PORT */
+};
+
+/* Starts tests/doubles/<script> on port (0: any free one). */
+void test_double_start(struct test_double *d, const char *script, int port);
+void test_double_stop(struct test_double *d);
+/* method path on the double; asserts a 200 and returns the body (caller frees). */
+char *test_double_call(const struct test_double *d, const char *method, const char *path,
+		       const char *body);
+
+/* The LLM double: starts it on a free port; returns its base URL ".../v1". */
 const char *double_start(void);
 void double_stop(void);
 /* Replaces the double's script with the JSON text. */

@@ -38,72 +38,26 @@ static struct test_org org;
 
 /* ---- the TOTP endpoint test double (tests/doubles/totp_endpoint.py) ----- */
 
-static pid_t ep_pid;
-static char ep_url[128];
+static struct test_double ep;
+#define ep_url (ep.url)
 
 static void ep_start(void)
 {
-	int fds[2];
-	char buf[256];
-	size_t got = 0;
-	char *script = xasprintf("%s/tests/doubles/totp_endpoint.py", SRCDIR);
-	char *p;
-	long long port = 0;
-
-	cr_assert_eq(pipe(fds), 0);
-	ep_pid = fork();
-	cr_assert(ep_pid >= 0);
-	if (ep_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execlp("python3", "python3", script, "--port", "0", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	memset(buf, 0, sizeof(buf));
-	while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
-		ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fds[0]);
-	p = strstr(buf, "PORT=");
-	cr_assert_not_null(p, "the TOTP endpoint double did not print its port: %s", buf);
-	p[5 + strcspn(p + 5, "\r\n")] = '\0';
-	cr_assert(sx_parse_ll(p + 5, 1, 65535, &port));
-	snprintf(ep_url, sizeof(ep_url), "http://127.0.0.1:%lld", port);
-	free(script);
+	test_double_start(&ep, "totp_endpoint.py", 0);
 }
 
 static void ep_stop(void)
 {
-	if (ep_pid > 0) {
-		kill(ep_pid, SIGTERM);
-		waitpid(ep_pid, NULL, 0);
-	}
-	ep_pid = 0;
+	test_double_stop(&ep);
 }
 
+/* The endpoint double's control API; its answer as JSON (caller puts). */
 static json_object *ep_call(const char *method, const char *path, const char *body)
 {
-	struct http_client *c = http_client_new();
-	char *url = xasprintf("%s%s", ep_url, path);
-	struct http_header h[] = { { "Content-Type", "application/json" } };
-	struct http_request req = { .method = method, .url = url, .headers = h, .nheaders = 1,
-				    .body = body, .body_len = body ? strlen(body) : 0,
-				    .timeout_ms = 10000 };
-	struct http_response res;
-	json_object *o;
+	char *text = test_double_call(&ep, method, path, body);
+	json_object *o = json_tokener_parse(text);
 
-	cr_assert_eq(http_perform(c, &req, &res), SX_OK, "endpoint double %s: %s", path, res.error);
-	cr_assert_eq(res.status, 200, "endpoint double %s: %ld", path, res.status);
-	o = json_tokener_parse(sx_buf_str(&res.body));
-	http_response_release(&res);
-	http_client_free(c);
-	free(url);
+	free(text);
 	return o;
 }
 

@@ -30,8 +30,8 @@
 
 static struct test_org org;
 static char *secret;
-static pid_t recv_pid;
-static int recv_port;
+static struct test_double receiver;
+#define recv_port (receiver.port)
 
 /* Marks every pending delivery failed, so no agent here sends another test's. */
 static void clear_outbox(void)
@@ -52,11 +52,7 @@ static void setup(void)
 
 static void recv_stop(void)
 {
-	if (recv_pid > 0) {
-		kill(recv_pid, SIGTERM);
-		waitpid(recv_pid, NULL, 0);
-	}
-	recv_pid = 0;
+	test_double_stop(&receiver);
 }
 
 static void teardown(void)
@@ -125,62 +121,13 @@ static void unsign_urls(json_object *task, bool fetch)
 /* Starts the receiver double on port (0: any); returns the port it took. */
 static int recv_start(int port)
 {
-	int fds[2];
-	char buf[256], arg[16];
-	size_t got = 0;
-	ssize_t n;
-	char *script = xasprintf("%s/tests/doubles/webhook_receiver.py", SRCDIR);
-	char *p;
-	long long v = 0;
-
-	snprintf(arg, sizeof(arg), "%d", port);
-	cr_assert_eq(pipe(fds), 0);
-	recv_pid = fork();
-	cr_assert(recv_pid >= 0);
-	if (recv_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execlp("python3", "python3", script, "--port", arg, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	memset(buf, 0, sizeof(buf));
-	while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
-		n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fds[0]);
-	free(script);
-	p = strstr(buf, "PORT=");
-	cr_assert_not_null(p, "the receiver double did not print its port: %s", buf);
-	p[5 + strcspn(p + 5, "\r\n")] = '\0';
-	cr_assert(sx_parse_ll(p + 5, 1, 65535, &v));
-	recv_port = (int)v;
-	return recv_port;
+	test_double_start(&receiver, "webhook_receiver.py", port);
+	return receiver.port;
 }
 
 static char *recv_call(const char *method, const char *path, const char *body)
 {
-	struct http_client *c = http_client_new();
-	char *url = xasprintf("http://127.0.0.1:%d%s", recv_port, path);
-	struct http_header h[] = { { "Content-Type", "application/json" } };
-	struct http_request req = { .method = method, .url = url, .headers = h, .nheaders = 1,
-				    .body = body, .body_len = body ? strlen(body) : 0,
-				    .timeout_ms = 10000, .max_response = 64u << 20 };
-	struct http_response res;
-	enum sx_rc rc = http_perform(c, &req, &res);
-	char *out;
-
-	cr_assert_eq(rc, SX_OK, "receiver %s: %s", path, res.error);
-	cr_assert_eq(res.status, 200, "receiver %s: %ld", path, res.status);
-	out = xstrdup(sx_buf_str(&res.body));
-	http_response_release(&res);
-	http_client_free(c);
-	free(url);
-	return out;
+	return test_double_call(&receiver, method, path, body);
 }
 
 static void recv_script(const char *json)

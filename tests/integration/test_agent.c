@@ -6,6 +6,7 @@
  * in the prompt it received, so a missing label fails the test.
  */
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -623,6 +624,45 @@ Test(agent, chromedriver_killed_mid_task)
 	}
 	cr_assert(retried, "no step was retried after the driver died: %s", json_object_to_json_string(steps));
 	json_object_put(steps);
+	json_object_put(t);
+	free(id);
+	free(body);
+}
+
+/*
+ * SIGTERM to the agent: it stops claiming, hands its task back (the lease
+ * ends at once, the attempt is not counted) and exits; the next agent
+ * resumes the task after its last completed step and completes it.
+ */
+Test(agent, sigterm_hands_the_task_back)
+{
+	char *body = never_body();
+	char *id;
+	pid_t sup;
+	int64_t t0;
+	int status = 0;
+	json_object *t;
+
+	double_script(slow_script);
+	sup = agent_start(NULL);
+	id = post_task(org.key, body, NULL);
+	cr_assert(wait_status(org.key, id, "running", 60));
+	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id) < 1)
+		sx_sleep_ms(100, NULL);
+	kill(sup, SIGTERM);
+	t0 = sx_mono_ms();
+	while (waitpid(sup, &status, WNOHANG) != sup && sx_mono_ms() - t0 < 30000)
+		sx_sleep_ms(100, NULL);
+	cr_assert(sx_mono_ms() - t0 < 30000, "the agent did not exit within 30 s of SIGTERM");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	/* Handed back: still running, no owner, lease already over, attempt not counted. */
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE id = ? AND status = 'running' "
+			       "AND lease_owner IS NULL AND lease_until <= UTC_TIMESTAMP(6) AND attempt = 0", id), 1,
+		     "the task was not handed back");
+	agent_start(NULL);
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND step_order = 0 AND status = 'completed'", id), 1);
 	json_object_put(t);
 	free(id);
 	free(body);

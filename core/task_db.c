@@ -5,6 +5,7 @@
 #include <time.h>
 #include "sx.h"
 #include "task_db.h"
+#include "org_db.h"
 #include "db.h"
 #include "log.h"
 #include "timeutil.h"
@@ -207,6 +208,32 @@ enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id
 	}
 	task_from_row(rows, 0, artifact_base, out);
 out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
+			      const char *task_id, const struct sx_conf *conf, struct task *out)
+{
+	static const char q[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ? AND org_id = "
+		"(SELECT org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)";
+	struct sx_rows *rows = NULL;
+	char hash[65];
+	enum sx_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (keylen == 0 || keylen > 256)
+		return SX_ENOTFOUND;
+	sx_sha256_hex(key, keylen, hash);
+	{
+		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(hash) };
+
+		rc = sx_db_query(db, q, p, 2, &rows);
+	}
+	if (rc == SX_OK && rows->nrows == 0)
+		rc = SX_ENOTFOUND;
+	if (rc == SX_OK)
+		task_from_row(rows, 0, conf, out);
 	sx_rows_free(rows);
 	return rc;
 }

@@ -32,6 +32,15 @@ enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id
 		       const struct sx_conf *artifact_base, struct task *out);
 
 /*
+ * Reads one task of the organization that owns the API key `key`, in one
+ * query: the key check and the read together (the polling route's whole
+ * database cost).  SX_ENOTFOUND when the key matches no active key or the
+ * task is not that organization's: the caller tells the two apart.
+ */
+enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
+			      const char *task_id, const struct sx_conf *conf, struct task *out);
+
+/*
  * One page of the organization's tasks as a JSON array of task objects,
  * newest first unless ascending.  statuses may be NULL/0 for all.
  */

@@ -132,24 +132,30 @@ enum sx_rc http_read_body(struct http_req *req)
 	return SX_OK;
 }
 
-enum sx_rc http_authenticate(struct http_req *req)
+const char *http_api_key(const struct http_req *req)
 {
 	const char *key = http_param(req, "HTTP_X_API_KEY");
-	enum sx_rc rc;
 
 	if (!key || !*key) {
 		const char *auth = http_param(req, "HTTP_AUTHORIZATION");
 
+		key = NULL;
 		if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
 			key = auth + 7;
 			while (*key == ' ')
 				key++;
 		}
 	}
-	if (!key || !*key)
+	return key && *key ? key : NULL;
+}
+
+enum sx_rc http_authenticate(struct http_req *req)
+{
+	const char *key = http_api_key(req);
+
+	if (!key)
 		return SX_EAUTH;
-	rc = auth_lookup_key(req->db, key, strlen(key), req->org_id);
-	return rc;
+	return auth_lookup_key(req->db, key, strlen(key), req->org_id);
 }
 
 void http_reply_json(struct http_req *req, int status, json_object *body, const char *extra_headers)

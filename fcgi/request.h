@@ -40,6 +40,9 @@ const char *http_param(const struct http_req *req, const char *name);
  */
 enum sx_rc http_read_body(struct http_req *req);
 
+/* The API key the request presents (x-api-key, or Authorization: Bearer), or NULL. */
+const char *http_api_key(const struct http_req *req);
+
 /*
  * Finds the organization of the request's API key (x-api-key, or
  * Authorization: Bearer).  SX_EAUTH when missing/wrong/revoked, SX_EDBDOWN /

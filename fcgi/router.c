@@ -15,13 +15,15 @@ struct route {
 	const char *suffix;       /* after the task id ("" for none) */
 	void (*plain)(struct http_req *);
 	void (*with_id)(struct http_req *, const char *);
-	bool open;                /* no API key: the route has its own credential, or none */
+	bool open;                /* the router checks no key: the route has its own credential,
+				     none, or checks the key itself */
 };
 
 static const struct route routes[] = {
 	{ "POST", "/api/v1/tasks", ARG_NONE, "", tasks_create, NULL, false },
 	{ "GET", "/api/v1/tasks", ARG_NONE, "", tasks_list, NULL, false },
-	{ "GET", "/api/v1/tasks/", ARG_TASK, "", NULL, tasks_get, false },
+	/* Clients poll this one: it checks the key itself, in the query that reads the task. */
+	{ "GET", "/api/v1/tasks/", ARG_TASK, "", NULL, tasks_get, true },
 	{ "GET", "/api/v1/tasks/", ARG_TASK, "/steps", NULL, tasks_steps, false },
 	{ "POST", "/api/v1/tasks/", ARG_TASK, "/cancel", NULL, tasks_cancel, false },
 	{ "POST", "/api/v1/tasks/", ARG_TASK, "/retry_webhook", NULL, tasks_retry_webhook, false },

@@ -191,22 +191,34 @@ void tasks_list(struct http_req *req)
 	http_reply_json(req, 200, arr, NULL);
 }
 
+/*
+ * GET /api/v1/tasks/{id}, the route clients poll.  The router leaves the key
+ * to it: one query checks the key and reads the task; only when that finds
+ * nothing does a second one tell a bad key (403) from a task that is not
+ * this organization's (404).
+ */
 void tasks_get(struct http_req *req, const char *task_id)
 {
+	const char *key = http_api_key(req);
 	struct task t;
-	enum sx_rc rc;
+	enum sx_rc rc = SX_ENOTFOUND;
 
-	if (!task_id_ok(task_id)) {
-		reply_not_found(req, task_id);
-		return;
-	}
-	rc = task_db_get(req->db, req->org_id, task_id, req->conf, &t);
-	if (rc == SX_ENOTFOUND)
-		reply_not_found(req, task_id);
-	else if (rc)
+	memset(&t, 0, sizeof(t));
+	if (key && task_id_ok(task_id))
+		rc = task_db_get_by_key(req->db, key, strlen(key), task_id, req->conf, &t);
+	if (rc == SX_ENOTFOUND) {
+		rc = http_authenticate(req);
+		if (rc == SX_EAUTH)
+			http_reply_detail(req, 403, "Invalid credentials");
+		else if (rc)
+			http_reply_db_error(req, rc);
+		else
+			reply_not_found(req, task_id);
+	} else if (rc) {
 		http_reply_db_error(req, rc);
-	else
+	} else {
 		http_reply_json(req, 200, task_to_json(&t, true), NULL);
+	}
 	task_release(&t);
 }
 

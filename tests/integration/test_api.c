@@ -362,3 +362,39 @@ Test(api, bearer_authorization_accepted)
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	resp_free(r);
 }
+
+/* GET /api/v1/tasks/{id} checks the key in the query that reads the task. */
+Test(api, get_task_checks_the_key)
+{
+	struct test_org org;
+	char *id, *key2, path[128];
+	struct resp *r;
+
+	test_org_new(&org, "api-get-key");
+	id = create_task(org.key, "https://example.com/");
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s", id);
+	r = api_get(path, NULL);
+	cr_assert_eq(r->status, 403, "no key: %ld", r->status);
+	cr_assert_str_eq(jstr(r->json, "detail"), "Invalid credentials");
+	resp_free(r);
+	r = api_get(path, "sx_notakeynotakeynotakeynotakeynotakeynotakey0");
+	cr_assert_eq(r->status, 403, "wrong key: %ld", r->status);
+	resp_free(r);
+	key2 = admin("key create --org %s", org.id);
+	cr_assert_not_null(key2);
+	r = api_get(path, key2);
+	cr_assert_eq(r->status, 200, "second key: %ld", r->status);
+	resp_free(r);
+	free(admin("key revoke %s", key2));
+	r = api_get(path, key2);
+	cr_assert_eq(r->status, 403, "revoked key: %ld", r->status);
+	resp_free(r);
+	r = api_get("/api/v1/tasks/not-a-task-id", "sx_wrong");
+	cr_assert_eq(r->status, 403, "malformed id, wrong key: %ld", r->status);
+	resp_free(r);
+	r = api_get("/api/v1/tasks/not-a-task-id", org.key);
+	cr_assert_eq(r->status, 404, "malformed id, good key: %ld", r->status);
+	resp_free(r);
+	free(key2);
+	free(id);
+}

@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "prompt.h"
 #include "proxy.h"
+#include "proxyauth.h"
 #include "queue.h"
 #include "recorder.h"
 #include "schema.h"
@@ -189,6 +190,7 @@ static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 	struct wd_options o;
 	const char *ep = NULL;
 	char tmpl[] = "/tmp/sextant-chromium-XXXXXX";
+	char *proxy_plain = NULL, *ext_dir = NULL;
 	enum sx_rc rc;
 
 	if (run->wd)
@@ -212,7 +214,31 @@ static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 	o.timeout_ms = run->r->conf->webdriver_timeout * 1000;
 	o.download_dir = run->work_dir;
 	o.proxy = run->proxy;
+	if (run->proxy && proxy_url_has_credentials(run->proxy)) {
+		char *user = NULL, *pass = NULL;
+
+		/* Chromium takes the proxy without credentials and the credentials from the extension. */
+		proxy_url_credentials(run->proxy, &user, &pass);
+		proxy_plain = proxy_url_strip_credentials(run->proxy);
+		ext_dir = xasprintf("%s/sextant-proxy-auth", run->user_data_dir);
+		rc = proxyauth_write_extension(ext_dir, user, pass);
+		sx_wipe(user, strlen(user));
+		sx_wipe(pass, strlen(pass));
+		free(user);
+		free(pass);
+		if (rc) {
+			snprintf(err, errlen, "could not prepare the proxy credentials for the browser");
+			free(proxy_plain);
+			free(ext_dir);
+			session_close(run);
+			return SX_EIO;
+		}
+		o.proxy = proxy_plain;
+		o.extension_dir = ext_dir;
+	}
 	rc = wd_session_new(&o, &run->wd);
+	free(proxy_plain);
+	free(ext_dir);
 	if (rc) {
 		snprintf(err, errlen, "could not start a browser session: %s", sx_strerror(rc));
 		run->wd = NULL;
@@ -1097,10 +1123,10 @@ static void finish(struct run *run, enum task_status st, const char *reason)
 /*
  * Picks the task's proxy from proxy_map by its proxy_location (unmapped:
  * direct) and records it on the task without credentials (NULL when
- * direct).  Chromium takes no proxy credentials on its command line, and
- * answering the proxy's 407 challenge needs a CDP event channel the agent
- * does not have yet, so a task mapped to a proxy with credentials fails
- * here with a clear reason rather than going direct or hanging on a 407.
+ * direct).  Credentials of an http:// proxy reach Chromium through a
+ * per-session extension (proxyauth.h); Chromium has no SOCKS
+ * authentication, so a task mapped to a socks5:// proxy with credentials
+ * fails here with a clear reason rather than going direct or hanging.
  * Returns false when it finished the task.
  */
 static bool proxy_choose(struct run *run)
@@ -1121,11 +1147,12 @@ static bool proxy_choose(struct run *run)
 	}
 	if (run->proxy)
 		log_info("runner", "msg=\"task uses a proxy\" task=%s proxy=%s", run->t->id, sx_log_quote(shown));
-	if (run->proxy && proxy_url_has_credentials(run->proxy)) {
-		char reason[160];
+	if (run->proxy && proxy_url_has_credentials(run->proxy) && proxy_url_is_socks(run->proxy)) {
+		char reason[200];
 
-		snprintf(reason, sizeof(reason), "proxy credentials are not supported for Chromium yet "
-			 "(proxy_location %.40s maps to a proxy with credentials)", loc ? loc : "RESIDENTIAL");
+		snprintf(reason, sizeof(reason), "Chromium does not support SOCKS proxies with credentials "
+			 "(proxy_location %.40s maps to one); use an http:// proxy or one without credentials",
+			 loc ? loc : "RESIDENTIAL");
 		finish(run, TASK_FAILED, reason);
 		ok = false;
 	}

@@ -674,6 +674,15 @@ static json_object *wd_capabilities(const struct wd_options *opt, int w, int h, 
 		 */
 		json_object_array_add(args, json_object_new_string("--proxy-bypass-list=<-loopback>"));
 	}
+	if (opt->extension_dir && *opt->extension_dir) {
+		char *a = xasprintf("--load-extension=%s", opt->extension_dir);
+		char *b = xasprintf("--disable-extensions-except=%s", opt->extension_dir);
+
+		json_object_array_add(args, json_object_new_string(a));
+		json_object_array_add(args, json_object_new_string(b));
+		free(a);
+		free(b);
+	}
 	json_object_object_add(chrome, "args", args);
 	if (opt->chromium_path)
 		wd_add_str(chrome, "binary", opt->chromium_path);

@@ -50,6 +50,7 @@ struct wd_options {
 	long timeout_ms;             /* per command */
 	const char *proxy;           /* "http://host:port" / "socks5://host:port", or NULL */
 	const char *download_dir;    /* may be NULL */
+	const char *extension_dir;   /* an unpacked extension for this session only, or NULL */
 };
 
 struct wd_session;

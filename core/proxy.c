@@ -231,3 +231,57 @@ char *proxy_url_strip_credentials(const char *url)
 		s = xstrdup("(invalid proxy URL)");   /* never echo what may hold a password */
 	return s;
 }
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into a new string. */
+static char *pct_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n &&
+		    hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+bool proxy_url_credentials(const char *url, char **user, char **pass)
+{
+	struct proxy_url u;
+	char err[128];
+	const char *c, *colon;
+	size_t n;
+
+	*user = *pass = NULL;
+	if (!url || !proxy_url_parse(url, strlen(url), &u, err, sizeof(err)) || !u.credentials)
+		return false;
+	/* The credentials are url[scheme_end .. host - 1), before the '@'. */
+	c = url + u.scheme_end;
+	n = u.host - u.scheme_end - 1;
+	colon = memchr(c, ':', n);
+	*user = pct_decode(c, colon ? (size_t)(colon - c) : n);
+	*pass = colon ? pct_decode(colon + 1, n - (size_t)(colon - c) - 1) : xstrdup("");
+	return true;
+}
+
+bool proxy_url_is_socks(const char *url)
+{
+	return url && strncmp(url, "socks5://", 9) == 0;
+}

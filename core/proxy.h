@@ -31,4 +31,11 @@ bool proxy_url_has_credentials(const char *url);
 
 /* url without its credentials, "socks5://gb.proxy:1080" (caller frees). */
 char *proxy_url_strip_credentials(const char *url);
+/*
+ * The user and password of url's credentials, percent-decoded (caller frees
+ * both and should wipe them); false when url has none.
+ */
+bool proxy_url_credentials(const char *url, char **user, char **pass);
+/* True for a socks5:// URL. */
+bool proxy_url_is_socks(const char *url);
 #endif

@@ -22,10 +22,10 @@
 #include "timeutil.h"
 
 static struct test_org org;
-static pid_t proxy_pid = -1;
-static int proxy_port;
+static pid_t proxy_pid = -1, auth_pid = -1;
+static int proxy_port, auth_port;
 static char proxy_dir[] = "/tmp/sextant-test-proxy-XXXXXX";
-static char *proxy_log;
+static char *proxy_log, *auth_log;
 
 static int free_loopback_port(void)
 {
@@ -58,25 +58,30 @@ static bool port_open(int port)
 	return ok;
 }
 
-/* Starts tinyproxy on 127.0.0.1 with a log of every request it forwards. */
-static void proxy_start(void)
+/*
+ * Starts a tinyproxy on 127.0.0.1 (name names its config and log) with a log
+ * of every request it forwards; with auth it demands Basic credentials
+ * sx-user / s3cret-pw.
+ */
+static pid_t proxy_spawn(const char *name, bool auth, int *port, char **log)
 {
 	char *conf;
 	FILE *f;
 	int64_t until;
+	pid_t pid;
 
-	cr_assert(mkdtemp(proxy_dir), "mkdtemp");
-	proxy_port = free_loopback_port();
-	conf = xasprintf("%s/tinyproxy.conf", proxy_dir);
-	proxy_log = xasprintf("%s/tinyproxy.log", proxy_dir);
+	*port = free_loopback_port();
+	conf = xasprintf("%s/%s.conf", proxy_dir, name);
+	*log = xasprintf("%s/%s.log", proxy_dir, name);
 	f = fopen(conf, "w");
 	cr_assert(f);
 	fprintf(f, "Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
-		"MaxClients 20\nAllow 127.0.0.1\nDisableViaHeader Yes\n", proxy_port, proxy_log);
+		"MaxClients 20\nAllow 127.0.0.1\nDisableViaHeader Yes\n%s", *port, *log,
+		auth ? "BasicAuth sx-user s3cret-pw\n" : "");
 	fclose(f);
-	proxy_pid = fork();
-	cr_assert(proxy_pid >= 0);
-	if (proxy_pid == 0) {
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
 
 		/* Bounded lifetime: the proxy dies with the test process. */
@@ -89,18 +94,30 @@ static void proxy_start(void)
 		_exit(127);
 	}
 	until = sx_mono_ms() + 5000;
-	while (!port_open(proxy_port) && sx_mono_ms() < until)
+	while (!port_open(*port) && sx_mono_ms() < until)
 		sx_sleep_ms(50, NULL);
-	cr_assert(port_open(proxy_port), "tinyproxy did not start (is the tinyproxy package installed?)");
+	cr_assert(port_open(*port), "tinyproxy did not start (is the tinyproxy package installed?)");
 	free(conf);
+	return pid;
+}
+
+static void proxy_start(void)
+{
+	cr_assert(mkdtemp(proxy_dir), "mkdtemp");
+	proxy_pid = proxy_spawn("tinyproxy", false, &proxy_port, &proxy_log);
+	auth_pid = proxy_spawn("authproxy", true, &auth_port, &auth_log);
 }
 
 static void proxy_stop(void)
 {
-	if (proxy_pid > 0) {
-		kill(proxy_pid, SIGTERM);
-		waitpid(proxy_pid, NULL, 0);
-		proxy_pid = -1;
+	pid_t *pids[] = { &proxy_pid, &auth_pid };
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(pids); i++) {
+		if (*pids[i] > 0) {
+			kill(*pids[i], SIGTERM);
+			waitpid(*pids[i], NULL, 0);
+			*pids[i] = -1;
+		}
 	}
 }
 
@@ -143,7 +160,8 @@ static void setup(void)
 /* Removes the proxy's config and log: every file of the test's own directory. */
 static void proxy_dir_remove(void)
 {
-	static const char *const files[] = { "tinyproxy.conf", "tinyproxy.log", "bad.conf", "bad.out" };
+	static const char *const files[] = { "tinyproxy.conf", "tinyproxy.log", "authproxy.conf",
+					     "authproxy.log", "bad.conf", "bad.out" };
 
 	for (size_t i = 0; i < SX_ARRAY_LEN(files); i++) {
 		char *f = xasprintf("%s/%s", proxy_dir, files[i]);
@@ -161,6 +179,7 @@ static void teardown(void)
 	proxy_stop();
 	proxy_dir_remove();
 	free(proxy_log);
+	free(auth_log);
 }
 
 TestSuite(proxy, .init = setup, .fini = teardown, .timeout = 300);
@@ -177,8 +196,9 @@ Test(proxy, residential_goes_through_the_mapped_proxy)
 	static const char script[] =
 		"{\"rules\":[{\"kind\":\"extract\",\"answers\":[{\"name\":\"Trailblazer 2 Tent\",\"price\":249.0}]}]}";
 	char *overrides = xasprintf("proxy_map = \"RESIDENTIAL=http://127.0.0.1:%d,"
-				    "RESIDENTIAL_GB=http://sx-user:s3cret-pw@127.0.0.1:%d\"\n",
-				    proxy_port, proxy_port);
+				    "RESIDENTIAL_GB=http://sx-user:s3cret-pw@127.0.0.1:%d,"
+				    "RESIDENTIAL_DE=socks5://sx-user:s3cret-pw@127.0.0.1:%d\"\n",
+				    proxy_port, auth_port, auth_port);
 	char *page = xasprintf("GET %s/sites/product/index.html", tenv("SX_URL"));
 	char *want = xasprintf("http://127.0.0.1:%d", proxy_port);
 	char *body, *id, *used, *agent_log;
@@ -215,23 +235,39 @@ Test(proxy, residential_goes_through_the_mapped_proxy)
 	free(body);
 
 	/*
-	 * A proxy with credentials: Chromium cannot take them, so the task fails
-	 * saying so, records the proxy without them, and no log shows them.
+	 * A proxy that demands credentials: the task's Chromium answers its
+	 * challenge with the mapped ones (through the session's extension), so
+	 * the page goes through it; the task records the proxy without them, and
+	 * neither the task nor the agent's log shows the password.
 	 */
 	body = product_task("RESIDENTIAL_GB");
 	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 120);
-	cr_assert_str_eq(jstr(t, "status"), "failed", "%s", json_object_to_json_string(t));
-	cr_assert(strstr(jstr(t, "failure_reason"), "proxy credentials are not supported for Chromium yet"),
-		  "%s", jstr(t, "failure_reason"));
+	t = wait_final(org.key, id, 180);
+	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	cr_assert_geq(log_count(auth_log, page), 1, "the authenticating proxy's log (%s) shows no page request",
+		      auth_log);
 	cr_assert_null(strstr(json_object_to_json_string(t), "s3cret-pw"));
 	used = proxy_used(id);
+	free(want);
+	want = xasprintf("http://127.0.0.1:%d", auth_port);
 	cr_assert(used && strcmp(used, want) == 0, "proxy_used %s, want %s", used ? used : "NULL", want);
 	agent_log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
 	cr_assert_eq(log_count(agent_log, "s3cret-pw"), 0, "the agent logged a proxy password");
 	json_object_put(t);
-	free(agent_log);
 	free(used);
+	free(id);
+	free(body);
+
+	/* SOCKS with credentials: Chromium has no SOCKS authentication, and the task says so. */
+	body = product_task("RESIDENTIAL_DE");
+	id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, id, 120);
+	cr_assert_str_eq(jstr(t, "status"), "failed", "%s", json_object_to_json_string(t));
+	cr_assert(strstr(jstr(t, "failure_reason"), "Chromium does not support SOCKS proxies with credentials"),
+		  "%s", jstr(t, "failure_reason"));
+	cr_assert_null(strstr(json_object_to_json_string(t), "s3cret-pw"));
+	json_object_put(t);
+	free(agent_log);
 	free(id);
 	free(body);
 	free(want);

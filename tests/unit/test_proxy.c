@@ -98,3 +98,24 @@ Test(proxy, credentials_stripped)
 	cr_assert_null(strstr(s, "secret"));
 	free(s);
 }
+
+Test(proxy, credentials_are_read_and_decoded)
+{
+	char *user = NULL, *pass = NULL;
+
+	cr_assert(proxy_url_credentials("http://sx-user:p%40ss%3Aw0rd@127.0.0.1:3128", &user, &pass));
+	cr_assert_str_eq(user, "sx-user");
+	cr_assert_str_eq(pass, "p@ss:w0rd");
+	free(user);
+	free(pass);
+	cr_assert(proxy_url_credentials("http://only-user@proxy.example:8080", &user, &pass));
+	cr_assert_str_eq(user, "only-user");
+	cr_assert_str_eq(pass, "");
+	free(user);
+	free(pass);
+	cr_assert_not(proxy_url_credentials("http://127.0.0.1:3128", &user, &pass));
+	cr_assert_null(user);
+	cr_assert_not(proxy_url_credentials(NULL, &user, &pass));
+	cr_assert(proxy_url_is_socks("socks5://u:p@h:1080"));
+	cr_assert_not(proxy_url_is_socks("http://h:1"));
+}

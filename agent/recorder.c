@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -62,15 +61,6 @@ struct frame {
 static long long wall_ms(void)
 {
 	return (long long)(sx_now_us() / 1000);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
 }
 
 /*
@@ -360,7 +350,7 @@ void recorder_finish(struct recorder *r, const struct artifact_ctx *a)
 		 n, (long long)(sx_mono_ms() - t0), sx_log_quote(rel));
 out:
 	/* The frames go whatever happened: a recording is never retried. */
-	nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	sx_rm_tree(r->dir);
 	free(rel);
 	free(webm);
 	free(v);

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ftw.h>
 
 #include "sx.h"
 #include "runner.h"
@@ -139,21 +138,6 @@ void runner_release(struct runner *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-	if (dir && *dir)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* The WebDriver endpoint: the configured one, or our own chromedriver (restarted when dead). */
 static enum sx_rc endpoint(struct runner *r, const char **out)
 {
@@ -179,7 +163,7 @@ static void session_close(struct run *run)
 {
 	wd_session_free(run->wd);
 	run->wd = NULL;
-	rm_tree(run->user_data_dir);
+	sx_rm_tree(run->user_data_dir);
 	free(run->user_data_dir);
 	run->user_data_dir = NULL;
 }

@@ -68,25 +68,32 @@ enum sx_rc org_db_create(struct sx_db *db, const char *name, char id_out[SX_ID_M
 	return rc;
 }
 
+/* SX_OK when the organization exists, SX_ENOTFOUND when it does not. */
+static enum sx_rc org_exists(struct sx_db *db, const char *org_id)
+{
+	static const char q[] = "SELECT 1 FROM organizations WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(org_id) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc = sx_db_query(db, q, p, 1, &rows);
+
+	if (rc == SX_OK && rows->nrows == 0)
+		rc = SX_ENOTFOUND;
+	sx_rows_free(rows);
+	return rc;
+}
+
 enum sx_rc org_db_key_create(struct sx_db *db, const char *org_id,
 			     char key_out[SX_API_KEY_LEN + 1], char key_id_out[SX_ID_MAX])
 {
-	static const char q_org[] = "SELECT 1 FROM organizations WHERE id = ?";
 	static const char q_ins[] =
 		"INSERT INTO api_keys (id, org_id, key_hash, key_prefix, created_at) "
 		"VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))";
-	struct sx_param po[] = { sx_p_str(org_id) };
-	struct sx_rows *rows = NULL;
 	char hash[65], prefix[8];
 	enum sx_rc rc;
 
-	rc = sx_db_query(db, q_org, po, 1, &rows);
+	rc = org_exists(db, org_id);
 	if (rc)
 		goto out;
-	if (rows->nrows == 0) {
-		rc = SX_ENOTFOUND;
-		goto out;
-	}
 	memcpy(key_out, "sx_", 3);
 	random_b64url(key_out + 3, SX_API_KEY_LEN - 2, 32);
 	sx_sha256_hex(key_out, strlen(key_out), hash);
@@ -99,7 +106,6 @@ enum sx_rc org_db_key_create(struct sx_db *db, const char *org_id,
 		rc = sx_db_exec(db, q_ins, p, 4, NULL);
 	}
 out:
-	sx_rows_free(rows);
 	return rc;
 }
 
@@ -205,23 +211,12 @@ enum sx_rc org_db_secret_rotate(struct sx_db *db, const char *org_id,
 
 enum sx_rc org_db_signature_mode_set(struct sx_db *db, const char *org_id, enum sign_mode mode)
 {
-	static const char q_org[] = "SELECT 1 FROM organizations WHERE id = ?";
 	static const char q[] = "UPDATE organizations SET signature_mode = ? WHERE id = ?";
-	struct sx_param po[] = { sx_p_str(org_id) };
 	struct sx_param p[] = { sx_p_str(mode == SIGN_SKYVERN ? "skyvern" : "slack"), sx_p_str(org_id) };
-	struct sx_rows *rows = NULL;
-	enum sx_rc rc;
-
 	/* Checked apart: an UPDATE to the same mode changes no row either. */
-	rc = sx_db_query(db, q_org, po, 1, &rows);
-	if (rc)
-		goto out;
-	if (rows->nrows == 0) {
-		rc = SX_ENOTFOUND;
-		goto out;
-	}
-	rc = sx_db_exec(db, q, p, 2, NULL);
-out:
-	sx_rows_free(rows);
+	enum sx_rc rc = org_exists(db, org_id);
+
+	if (rc == SX_OK)
+		rc = sx_db_exec(db, q, p, 2, NULL);
 	return rc;
 }

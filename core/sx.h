@@ -61,6 +61,9 @@ bool sx_parse_ll(const char *s, long long min, long long max, long long *out);
 /* Parses a whole decimal number in [min, max]; false on any junk. */
 bool sx_parse_double(const char *s, double min, double max, double *out);
 
+/* Removes dir and everything below it (symlinks are removed, not followed). */
+void sx_rm_tree(const char *dir);
+
 /* Wipes memory that held a secret so it does not linger. */
 void sx_wipe(void *p, size_t n);
 

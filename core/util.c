@@ -2,6 +2,8 @@
  * The small helpers every module leans on: the error-code table, allocation
  * that aborts on exhaustion, strict number parsing and secret wiping.
  */
+#include <ftw.h>
+#include <sys/stat.h>
 #include "sx.h"
 
 #include <errno.h>
@@ -220,4 +222,19 @@ void sx_wipe(void *p, size_t n)
 {
 	if (p && n)
 		OPENSSL_cleanse(p, n);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void sx_rm_tree(const char *dir)
+{
+	if (dir && *dir)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

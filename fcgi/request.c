@@ -132,6 +132,17 @@ enum sx_rc http_read_body(struct http_req *req)
 	return SX_OK;
 }
 
+bool http_read_body_or_reply(struct http_req *req)
+{
+	enum sx_rc rc = http_read_body(req);
+
+	if (rc == SX_ETOOBIG)
+		http_reply_detail(req, 413, "Request body too large");
+	else if (rc)
+		http_reply_detail(req, 400, "Could not read the request body");
+	return rc == SX_OK;
+}
+
 const char *http_api_key(const struct http_req *req)
 {
 	const char *key = http_param(req, "HTTP_X_API_KEY");

@@ -44,6 +44,12 @@ enum sx_rc http_read_body(struct http_req *req);
 const char *http_api_key(const struct http_req *req);
 
 /*
+ * http_read_body() for a handler: answers 413 (over the cap) or 400 itself
+ * and returns false, so the handler just stops.
+ */
+bool http_read_body_or_reply(struct http_req *req);
+
+/*
  * Finds the organization of the request's API key (x-api-key, or
  * Authorization: Bearer).  SX_EAUTH when missing/wrong/revoked, SX_EDBDOWN /
  * SX_EDB when the database did not answer.

@@ -100,15 +100,8 @@ void tasks_create(struct http_req *req)
 			  "Idempotency-Key must be 1 to 255 characters", "string_too_long");
 		goto out;
 	}
-	rc = http_read_body(req);
-	if (rc == SX_ETOOBIG) {
-		http_reply_detail(req, 413, "Request body too large");
+	if (!http_read_body_or_reply(req))
 		goto out;
-	}
-	if (rc) {
-		http_reply_detail(req, 400, "Could not read the request body");
-		goto out;
-	}
 	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, BODY_MAX_DEPTH,
 				&request, &status, &error);
 	if (rc) {

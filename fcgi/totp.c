@@ -166,15 +166,8 @@ void totp_push(struct http_req *req)
 	size_t clen;
 	enum sx_rc rc;
 
-	rc = http_read_body(req);
-	if (rc == SX_ETOOBIG) {
-		http_reply_detail(req, 413, "Request body too large");
+	if (!http_read_body_or_reply(req))
 		goto out;
-	}
-	if (rc) {
-		http_reply_detail(req, 400, "Could not read the request body");
-		goto out;
-	}
 	body = sx_json_parse(sx_buf_str(&req->body), req->body.len, TOTP_BODY_MAX_DEPTH,
 			     perr, sizeof(perr));
 	if (!body) {

@@ -272,6 +272,29 @@ size_t agent_workers(pid_t supervisor, pid_t *out, size_t max)
 	return n;
 }
 
+const char product_schema[] =
+	"{\"type\":\"object\",\"required\":[\"name\",\"price\"],\"properties\":{"
+	"\"name\":{\"type\":\"string\"},\"price\":{\"type\":\"number\"},"
+	"\"availability\":{\"type\":\"string\",\"enum\":[\"in stock\",\"out of stock\"]}}}";
+
+void agent_suite_init(struct test_org *org, const char *name)
+{
+	double_start();
+	agent_tests_clear_queue();
+	test_org_new(org, name);
+}
+
+void agent_suite_fini(void)
+{
+	agents_stop_all();
+	double_stop();
+}
+
+char *site_url(const char *path)
+{
+	return xasprintf("%s/sites/%s", tenv("SX_URL"), path);
+}
+
 void agent_tests_clear_queue(void)
 {
 	static const char q[] =

@@ -48,6 +48,22 @@ void agents_stop_all(void);
 /* Pids of the supervisor's worker processes (up to max). */
 size_t agent_workers(pid_t supervisor, pid_t *out, size_t max);
 
+struct test_org;
+
+/*
+ * The common start of an agent test: the LLM double up, the queue cleared of
+ * other tests' tasks, and a fresh organization named name.  The end: every
+ * agent and the double stopped.
+ */
+void agent_suite_init(struct test_org *org, const char *name);
+void agent_suite_fini(void);
+
+/* $SX_URL/sites/<path>: a fixture page served by the stack's nginx (caller frees). */
+char *site_url(const char *path);
+
+/* The product fixture's extraction schema (name, price, availability). */
+extern const char product_schema[];
+
 /* Cancels queued/running tasks other tests left, so agents here run only ours. */
 void agent_tests_clear_queue(void);
 

@@ -22,23 +22,15 @@ static struct test_org org;
 
 static void setup(void)
 {
-	double_start();
-	agent_tests_clear_queue();
-	test_org_new(&org, "agent");
+	agent_suite_init(&org, "agent");
 }
 
 static void teardown(void)
 {
-	agents_stop_all();
-	double_stop();
+	agent_suite_fini();
 }
 
 TestSuite(agent, .init = setup, .fini = teardown, .timeout = 300);
-
-static char *site(const char *path)
-{
-	return xasprintf("%s/sites/%s", tenv("SX_URL"), path);
-}
 
 static const char *status_of(json_object *t)
 {
@@ -89,7 +81,7 @@ static const char job_script[] =
 
 Test(agent, seed_job_application_end_to_end)
 {
-	char *url = site("job/index.html");
+	char *url = site_url("job/index.html");
 	char *body = xasprintf(
 		"{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
 		"\"data_extraction_goal\":\"Was the job application successful?\","
@@ -211,7 +203,7 @@ Test(agent, insurance_wizard_three_pages)
 		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"quote shown\"}]},"
 		" {\"kind\":\"extract\",\"answers\":[{\"monthly_quote\":\"$123.45\"}]}"
 		"]}";
-	char *url = site("wizard/index.html");
+	char *url = site_url("wizard/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Get a car insurance quote\","
 			       "\"data_extraction_goal\":\"What is the monthly quote?\","
 			       "\"navigation_payload\":{\"name\":\"Jane Doe\",\"date_of_birth\":\"1990-04-12\","
@@ -255,7 +247,7 @@ Test(agent, shadow_dom_and_iframe_forms)
 		"   {\"action\":\"click\",\"label\":\"Send message\"}]}]},"
 		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}"
 		"]}";
-	char *url = site("shadow/index.html");
+	char *url = site_url("shadow/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Subscribe and send a message\","
 			       "\"navigation_payload\":{\"name\":\"Ada\",\"email\":\"ada@example.com\"}}", url);
 	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
@@ -278,7 +270,7 @@ Test(agent, form_behind_cookie_modal)
 		" {\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"click\",\"label\":\"Accept\"}]}]},"
 		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}"
 		"]}";
-	char *url = site("modal/index.html");
+	char *url = site_url("modal/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Sign in\","
 			       "\"navigation_payload\":{\"email\":\"sam@example.com\",\"password\":\"hunter2-secret\"}}", url);
 	char *id = NULL;
@@ -310,14 +302,9 @@ Test(agent, form_behind_cookie_modal)
 	free(url);
 }
 
-static const char product_schema[] =
-	"{\"type\":\"object\",\"required\":[\"name\",\"price\"],\"properties\":{"
-	"\"name\":{\"type\":\"string\"},\"price\":{\"type\":\"number\"},"
-	"\"availability\":{\"type\":\"string\",\"enum\":[\"in stock\",\"out of stock\"]}}}";
-
 static char *product_body(void)
 {
-	char *url = site("product/index.html");
+	char *url = site_url("product/index.html");
 	char *b = xasprintf("{\"url\":\"%s\",\"data_extraction_goal\":\"Extract the product name, price and availability\","
 			    "\"extracted_information_schema\":%s}", url, product_schema);
 
@@ -388,7 +375,7 @@ Test(agent, extraction_invalid_twice_fails)
 
 static char *never_body(void)
 {
-	char *url = site("never/index.html");
+	char *url = site_url("never/index.html");
 	char *b = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Request a callback\","
 			    "\"navigation_payload\":{\"name\":\"Bo\",\"phone\":\"5550100\"}}", url);
 

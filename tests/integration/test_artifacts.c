@@ -18,15 +18,12 @@ static struct test_org org;
 
 static void setup(void)
 {
-	double_start();
-	agent_tests_clear_queue();
-	test_org_new(&org, "artifacts");
+	agent_suite_init(&org, "artifacts");
 }
 
 static void teardown(void)
 {
-	agents_stop_all();
-	double_stop();
+	agent_suite_fini();
 }
 
 TestSuite(artifacts, .init = setup, .fini = teardown, .timeout = 300);

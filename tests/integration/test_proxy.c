@@ -151,9 +151,7 @@ static char *proxy_used(const char *id)
 
 static void setup(void)
 {
-	double_start();
-	agent_tests_clear_queue();
-	test_org_new(&org, "proxy");
+	agent_suite_init(&org, "proxy");
 	proxy_start();
 }
 
@@ -174,8 +172,7 @@ static void proxy_dir_remove(void)
 
 static void teardown(void)
 {
-	agents_stop_all();
-	double_stop();
+	agent_suite_fini();
 	proxy_stop();
 	proxy_dir_remove();
 	free(proxy_log);

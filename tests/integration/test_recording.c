@@ -21,23 +21,15 @@ static struct test_org org;
 
 static void setup(void)
 {
-	double_start();
-	agent_tests_clear_queue();
-	test_org_new(&org, "recording");
+	agent_suite_init(&org, "recording");
 }
 
 static void teardown(void)
 {
-	agents_stop_all();
-	double_stop();
+	agent_suite_fini();
 }
 
 TestSuite(recording, .init = setup, .fini = teardown, .timeout = 300);
-
-static char *site(const char *path)
-{
-	return xasprintf("%s/sites/%s", tenv("SX_URL"), path);
-}
 
 /* The number of actions the task's steps report (GET …/steps). */
 static size_t actions_of(const char *id)
@@ -191,7 +183,7 @@ static const char job_script[] =
 
 Test(recording, completed_job_application_has_a_webm)
 {
-	char *url = site("job/index.html");
+	char *url = site_url("job/index.html");
 	char *body = xasprintf(
 		"{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
 		"\"data_extraction_goal\":\"Was the job application successful?\","
@@ -227,7 +219,7 @@ static const char slow_script[] =
 
 Test(recording, canceled_task_has_a_webm)
 {
-	char *url = site("never/index.html");
+	char *url = site_url("never/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Request a callback\","
 			       "\"navigation_payload\":{\"name\":\"Bo\",\"phone\":\"5550100\"}}", url);
 	char *id, path[128];
@@ -259,7 +251,7 @@ Test(recording, canceled_task_has_a_webm)
 
 Test(recording, disabled_records_nothing)
 {
-	char *url = site("job/index.html");
+	char *url = site_url("job/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
 			       "\"data_extraction_goal\":\"Was the job application successful?\"}", url);
 	json_object *t;

@@ -294,15 +294,12 @@ static struct test_org org;
 static void agent_setup(void)
 {
 	init();
-	double_start();
-	agent_tests_clear_queue();
-	test_org_new(&org, "ssrf");
+	agent_suite_init(&org, "ssrf");
 }
 
 static void agent_teardown(void)
 {
-	agents_stop_all();
-	double_stop();
+	agent_suite_fini();
 }
 
 TestSuite(ssrf_agent, .init = agent_setup, .fini = agent_teardown, .timeout = 300);

@@ -63,11 +63,6 @@ static json_object *ep_call(const char *method, const char *path, const char *bo
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static char *site(const char *path)
-{
-	return xasprintf("%s/sites/%s", tenv("SX_URL"), path);
-}
-
 /* A fresh 6-digit code, so runs and tests never share one. */
 static void random_code(char out[8])
 {
@@ -127,7 +122,7 @@ static char *login_script(const char *const *codes, size_t n)
 /* A task on the fixture; extra_payload and extra_fields are JSON members (may be ""). */
 static char *login_task(const char *extra_payload, const char *extra_fields)
 {
-	char *url = site("login2fa/index.html");
+	char *url = site_url("login2fa/index.html");
 	char *body = xasprintf(
 		"{\"url\":\"%s\",\"navigation_goal\":\"Log in to Northwind online banking and pass "
 		"the two-step check\",\"navigation_payload\":{\"email\":\"alice@example.com\","
@@ -403,17 +398,14 @@ Test(totp_api, bad_inputs)
 
 static void agent_setup(void)
 {
-	double_start();
+	agent_suite_init(&org, "totp-agent");
 	ep_start();
-	agent_tests_clear_queue();
-	test_org_new(&org, "totp-agent");
 }
 
 static void agent_teardown(void)
 {
-	agents_stop_all();
+	agent_suite_fini();
 	ep_stop();
-	double_stop();
 }
 
 TestSuite(totp_agent, .init = agent_setup, .fini = agent_teardown, .timeout = 180);

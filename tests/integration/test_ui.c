@@ -52,9 +52,7 @@ static void setup(void)
 
 	sx_log_init("test_ui", SX_LOG_WARN);
 	http_global_init();
-	double_start();
-	agent_tests_clear_queue();
-	test_org_new(&org, "ui");
+	agent_suite_init(&org, "ui");
 	snprintf(root, sizeof(root), "/tmp/sx-ui-XXXXXX");
 	cr_assert_not_null(mkdtemp(root));
 	profile = xasprintf("%s/profile", root);
@@ -215,11 +213,6 @@ static json_object *task_get(const char *id)
 	resp_free(r);
 	return o;
 }
-
-static const char product_schema[] =
-	"{\"type\":\"object\",\"required\":[\"name\",\"price\"],\"properties\":{"
-	"\"name\":{\"type\":\"string\"},\"price\":{\"type\":\"number\"},"
-	"\"availability\":{\"type\":\"string\",\"enum\":[\"in stock\",\"out of stock\"]}}}";
 
 /*
  * An extraction-only task run to completion by a real agent.  Its payload

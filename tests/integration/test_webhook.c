@@ -42,10 +42,8 @@ static void clear_outbox(void)
 
 static void setup(void)
 {
-	double_start();
-	agent_tests_clear_queue();
+	agent_suite_init(&org, "webhook");
 	clear_outbox();
-	test_org_new(&org, "webhook");
 	secret = admin("org secret show --org %s", org.id);
 	cr_assert(secret && strlen(secret) >= 32, "org secret show printed no secret");
 }
@@ -57,9 +55,8 @@ static void recv_stop(void)
 
 static void teardown(void)
 {
-	agents_stop_all();
+	agent_suite_fini();
 	recv_stop();
-	double_stop();
 	clear_outbox();
 	free(secret);
 	secret = NULL;
@@ -403,11 +400,6 @@ static bool readme_c_accepts(const char *dir, const char *bin)
 	free(cmd);
 	return st == 0;
 }
-
-static const char product_schema[] =
-	"{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
-	"\"price\":{\"type\":\"number\"},\"availability\":{\"type\":\"string\"}},"
-	"\"required\":[\"name\",\"price\"]}";
 
 Test(webhook, completed_task_arrives_once_signed_and_matching)
 {

@@ -8,6 +8,7 @@
  *   sextant-admin --config FILE key create --org ORG_ID
  *   sextant-admin --config FILE key revoke KEY_ID|KEY
  *   sextant-admin --config FILE gc [--days N]
+ *   sextant-admin --config FILE conf get KEY
  *
  * Results go to stdout alone (an id, or a key shown once) so scripts can
  * capture them; everything else goes to stderr.
@@ -36,7 +37,8 @@ static void usage(void)
 	      "  key create --org ORG_ID  create an API key, print it (shown once)\n"
 	      "  key revoke KEY_ID|KEY    revoke an API key\n"
 	      "  gc [--days N]            remove artifacts older than N days (default:\n"
-	      "                           retention_days), never a queued or running task's\n", stderr);
+	      "                           retention_days), never a queued or running task's\n"
+	      "  conf get KEY             print KEY's value with defaults applied (no secrets)\n", stderr);
 }
 
 static int cmd_migrate(struct sx_db *db, const struct sx_conf *c)
@@ -182,6 +184,31 @@ static int cmd_gc(struct sx_db *db, const struct sx_conf *c, int argc, char **ar
 	return 0;
 }
 
+/*
+ * conf get KEY: prints the value the programs would use for KEY, defaults
+ * applied, alone on stdout (./stack reads the LLM settings this way).  Needs
+ * no database.  Secret keys are refused.
+ */
+static int cmd_conf(const struct sx_conf *c, int argc, char **argv)
+{
+	char value[4096];
+	enum sx_rc rc;
+
+	if (argc != 2 || strcmp(argv[0], "get") != 0) {
+		usage();
+		return 2;
+	}
+	rc = sx_conf_get(c, argv[1], value, sizeof(value));
+	if (rc) {
+		fprintf(stderr, "sextant-admin: conf get %s: %s\n", argv[1],
+			rc == SX_ENOTFOUND ? "no such key" :
+			rc == SX_EBLOCKED ? "a secret, never printed" : sx_strerror(rc));
+		return 1;
+	}
+	printf("%s\n", value);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sx_conf conf;
@@ -207,6 +234,10 @@ int main(int argc, char **argv)
 	}
 	sx_log_level_parse(conf.log_level, &lvl);
 	sx_log_init("sextant-admin", lvl > SX_LOG_WARN ? lvl : SX_LOG_WARN);
+	if (strcmp(argv[i], "conf") == 0) {
+		status = cmd_conf(&conf, argc - i - 1, argv + i + 1);
+		goto out;
+	}
 	if (sx_db_open(&db, &conf) != SX_OK) {
 		fprintf(stderr, "sextant-admin: cannot connect to the database: %s\n", sx_db_error(db));
 		status = 1;

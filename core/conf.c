@@ -6,6 +6,7 @@
  */
 #include "conf.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <strings.h>
@@ -23,6 +24,18 @@ struct conf_key {
 
 static const char *const conf_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const conf_llm_providers[] = { "openai", "anthropic", NULL };
+
+/*
+ * What llm_base_url, llm_model and llm_api_key_env are when the file does not
+ * set them, per llm_provider.  The one place these defaults are written:
+ * ./stack asks for them through `sextant-admin conf get`.
+ */
+static const struct conf_llm_preset {
+	const char *provider, *base_url, *model, *key_env;
+} conf_llm_presets[] = {
+	{ "openai", "https://api.openai.com/v1", "gpt-4o-mini", "OPENAI_API_KEY" },
+	{ "anthropic", "https://api.anthropic.com/v1", "claude-sonnet-4-5", "ANTHROPIC_API_KEY" },
+};
 
 #define OFF(field) offsetof(struct sx_conf, field)
 #define STR(k, d) { #k, CONF_STR, OFF(k), d, 0, 0, NULL }
@@ -70,11 +83,11 @@ static const struct conf_key conf_table[] = {
 	INT(webdriver_timeout, "30", 1, 600),
 	STR(artifacts_dir, "/var/lib/sextant/artifacts"),
 	STR(public_base_url, "http://127.0.0.1:8080"),
-	/* LLM */
+	/* LLM: base URL, model and key variable default to the provider's preset */
 	ENUM(llm_provider, "openai", conf_llm_providers),
-	STR(llm_base_url, "https://api.openai.com/v1"),
-	STR(llm_model, "gpt-4o-mini"),
-	STR(llm_api_key_env, "OPENAI_API_KEY"),
+	STR(llm_base_url, ""),
+	STR(llm_model, ""),
+	STR(llm_api_key_env, ""),
 	BOOL(llm_vision, "true"),
 	INT(llm_timeout, "120", 1, 3600),
 	INT(llm_max_tokens, "2048", 16, 200000),
@@ -243,9 +256,43 @@ static const struct conf_key *conf_lookup(const char *key, size_t *index)
 	return found;
 }
 
+/* The preset of provider; an unknown one (not accepted by the table) gets openai's. */
+static const struct conf_llm_preset *conf_llm_preset_find(const char *provider)
+{
+	const struct conf_llm_preset *p = &conf_llm_presets[0];
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_LEN(conf_llm_presets); i++)
+		if (strcmp(provider, conf_llm_presets[i].provider) == 0)
+			p = &conf_llm_presets[i];
+	return p;
+}
+
 /*
- * Zeroes c and fills every key from the table.  The defaults are vetted by
- * the unit tests; one that did not parse would be a programming error.
+ * Gives llm_base_url, llm_model and llm_api_key_env the preset of
+ * llm_provider, each unless seen[] says the file set it (seen may be NULL:
+ * nothing was set).  llm_provider is always one of the presets' providers.
+ */
+static void conf_llm_preset_apply(struct sx_conf *c, const size_t seen[])
+{
+	const struct conf_llm_preset *p = conf_llm_preset_find(c->llm_provider);
+	const char *const keys[] = { "llm_base_url", "llm_model", "llm_api_key_env" };
+	const char *const values[] = { p->base_url, p->model, p->key_env };
+	size_t i, idx = 0;
+
+	for (i = 0; i < SX_ARRAY_LEN(keys); i++) {
+		const struct conf_key *k = conf_lookup(keys[i], &idx);
+
+		assert(k);
+		if (!seen || !seen[idx])
+			conf_set(c, k, values[i]);
+	}
+}
+
+/*
+ * Zeroes c and fills every key from the table, the LLM keys from the default
+ * provider's preset.  The defaults are vetted by the unit tests; one that did
+ * not parse would be a programming error.
  */
 void sx_conf_defaults(struct sx_conf *c)
 {
@@ -260,6 +307,55 @@ void sx_conf_defaults(struct sx_conf *c)
 			abort();
 		}
 	}
+	conf_llm_preset_apply(c, NULL);
+}
+
+/* Keys whose values are never shown (sx_conf_get) nor left in freed memory. */
+static bool conf_is_secret(const struct conf_key *k)
+{
+	return k->offset == offsetof(struct sx_conf, db_password) ||
+	       k->offset == offsetof(struct sx_conf, artifact_url_key);
+}
+
+enum sx_rc sx_conf_get(const struct sx_conf *c, const char *key, char *out, size_t outlen)
+{
+	enum sx_rc rc = SX_OK;
+	const struct conf_key *k;
+	const char *field;
+	size_t idx = 0;
+	int n = 0;
+
+	k = conf_lookup(key, &idx);
+	if (!k) {
+		rc = SX_ENOTFOUND;
+		goto out;
+	}
+	if (conf_is_secret(k)) {
+		rc = SX_EBLOCKED;
+		goto out;
+	}
+	field = (const char *)c + k->offset;
+	switch (k->type) {
+	case CONF_STR:
+		n = snprintf(out, outlen, "%s", *(char *const *)(const void *)field);
+		break;
+	case CONF_INT:
+		n = snprintf(out, outlen, "%lld", *(const long long *)(const void *)field);
+		break;
+	case CONF_OCTAL:
+		n = snprintf(out, outlen, "0%llo", *(const unsigned long long *)(const void *)field);
+		break;
+	case CONF_BOOL:
+		n = snprintf(out, outlen, "%s", *(const bool *)(const void *)field ? "true" : "false");
+		break;
+	case CONF_DOUBLE:
+		n = snprintf(out, outlen, "%g", *(const double *)(const void *)field);
+		break;
+	}
+	if (n < 0 || (size_t)n >= outlen)
+		rc = SX_ETOOBIG;
+out:
+	return rc;
 }
 
 void sx_conf_release(struct sx_conf *c)
@@ -463,6 +559,7 @@ enum sx_rc sx_conf_load(struct sx_conf *c, const char *path, char *err, size_t e
 			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
 		goto out;
 	}
+	conf_llm_preset_apply(c, seen);
 out:
 	if (f)
 		fclose(f);

@@ -86,12 +86,21 @@ struct sx_conf {
 };
 
 /*
- * Loads path into c.  Defaults are applied first, then the file.  On failure
+ * Loads path into c.  Defaults are applied first, then the file; the LLM
+ * keys the file leaves out then take the preset of its llm_provider (for
+ * anthropic: api.anthropic.com, claude-sonnet-4-5, ANTHROPIC_API_KEY).  On failure
  * returns SX_ECONFIG and writes `file:line: message` into err.
  */
 enum sx_rc sx_conf_load(struct sx_conf *c, const char *path, char *err, size_t errlen);
 /* Applies only the defaults (for tests and tools). */
 void sx_conf_defaults(struct sx_conf *c);
+/*
+ * Writes the value c holds for key into out, spelled as a config file would
+ * (so with defaults applied), for scripts: `sextant-admin conf get`.  Returns
+ * SX_ENOTFOUND for an unknown key, SX_EBLOCKED for a secret one (db_password,
+ * artifact_url_key: never shown), SX_ETOOBIG when out is too small.
+ */
+enum sx_rc sx_conf_get(const struct sx_conf *c, const char *key, char *out, size_t outlen);
 /* Frees every string the config owns. */
 void sx_conf_release(struct sx_conf *c);
 #endif

@@ -247,6 +247,50 @@ Test(conf, enumerated_strings)
 	expect_error("log_level = INFO\n", 1, "bad value for log_level");
 }
 
+/* The LLM keys a file leaves out follow its llm_provider; the ones it sets stay. */
+Test(conf, llm_defaults_follow_the_provider)
+{
+	struct sx_conf c;
+
+	load_ok(&c, "llm_provider = anthropic\n");
+	cr_assert_str_eq(c.llm_base_url, "https://api.anthropic.com/v1");
+	cr_assert_str_eq(c.llm_model, "claude-sonnet-4-5");
+	cr_assert_str_eq(c.llm_api_key_env, "ANTHROPIC_API_KEY");
+	sx_conf_release(&c);
+	load_ok(&c, "llm_provider = anthropic\nllm_model = m\nllm_base_url = http://127.0.0.1:9/v1\n");
+	cr_assert_str_eq(c.llm_base_url, "http://127.0.0.1:9/v1");
+	cr_assert_str_eq(c.llm_model, "m");
+	cr_assert_str_eq(c.llm_api_key_env, "ANTHROPIC_API_KEY");
+	sx_conf_release(&c);
+	load_ok(&c, "llm_api_key_env = MY_KEY\n");
+	cr_assert_str_eq(c.llm_base_url, "https://api.openai.com/v1");
+	cr_assert_str_eq(c.llm_api_key_env, "MY_KEY");
+	sx_conf_release(&c);
+}
+
+Test(conf, get_spells_values_and_hides_secrets)
+{
+	struct sx_conf c;
+	char v[64];
+
+	load_ok(&c, "db_password = hunter2\napi_socket_mode = 0666\nllm_vision = no\n");
+	cr_assert_eq(sx_conf_get(&c, "llm_api_key_env", v, sizeof(v)), SX_OK);
+	cr_assert_str_eq(v, "OPENAI_API_KEY");
+	cr_assert_eq(sx_conf_get(&c, "api_workers", v, sizeof(v)), SX_OK);
+	cr_assert_str_eq(v, "4");
+	cr_assert_eq(sx_conf_get(&c, "api_socket_mode", v, sizeof(v)), SX_OK);
+	cr_assert_str_eq(v, "0666");
+	cr_assert_eq(sx_conf_get(&c, "llm_vision", v, sizeof(v)), SX_OK);
+	cr_assert_str_eq(v, "false");
+	cr_assert_eq(sx_conf_get(&c, "llm_price_input", v, sizeof(v)), SX_OK);
+	cr_assert_str_eq(v, "0.15");
+	cr_assert_eq(sx_conf_get(&c, "db_password", v, sizeof(v)), SX_EBLOCKED);
+	cr_assert_eq(sx_conf_get(&c, "artifact_url_key", v, sizeof(v)), SX_EBLOCKED);
+	cr_assert_eq(sx_conf_get(&c, "no_such_key", v, sizeof(v)), SX_ENOTFOUND);
+	cr_assert_eq(sx_conf_get(&c, "llm_base_url", v, 8), SX_ETOOBIG);
+	sx_conf_release(&c);
+}
+
 Test(conf, bad_password_is_not_echoed)
 {
 	struct sx_conf c;

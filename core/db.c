@@ -175,6 +175,9 @@ static enum sx_rc db_stmt(struct sx_db *db, const char *sql, MYSQL_STMT **out)
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql))) {
 		enum sx_rc rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 		mysql_stmt_close(st);
+		/* A lost connection is dropped, so that db_run reconnects. */
+		if (rc == SX_EDBDOWN)
+			db_disconnect(db);
 		return rc;
 	}
 	if (db->ncache == DB_STMT_CACHE) {

@@ -40,6 +40,17 @@ bool arturl_path_safe(const char *path)
 	return !seg_start;
 }
 
+/*
+ * Whether expires is written the one way arturl_sign writes it: decimal
+ * digits without a sign or a leading zero.  The signature covers the
+ * number, not its text, so "0<expires>" or "+<expires>" would otherwise be
+ * a second spelling of the same signed URL.
+ */
+static bool arturl_expires_canonical(const char *expires)
+{
+	return expires && expires[0] >= '1' && expires[0] <= '9';
+}
+
 /* The HMAC of "/artifacts/<path>\n<expires>" under key, as hex. */
 static void arturl_mac(const char *key, const char *path, long long expires, char out[65])
 {
@@ -78,7 +89,7 @@ enum arturl_check arturl_verify(const char *key, const char *path, const char *e
 		rc = ARTURL_BAD_PATH;
 		goto out;
 	}
-	if (!key || !*key || !sig || strlen(sig) != 64 || !expires ||
+	if (!key || !*key || !sig || strlen(sig) != 64 || !arturl_expires_canonical(expires) ||
 	    !sx_parse_ll(expires, 0, LLONG_MAX / 2, &exp)) {
 		rc = ARTURL_BAD_SIG;
 		goto out;

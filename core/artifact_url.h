@@ -41,6 +41,8 @@ char *arturl_sign(const char *base, const char *key, long long ttl, long long no
 /*
  * Checks a request for path (relative, as in the URL after /artifacts/)
  * with the expires and sig query values (may be NULL) at unix time now.
+ * expires must be spelled as arturl_sign spells it (decimal digits, no
+ * sign, no leading zero), else ARTURL_BAD_SIG: one URL, one spelling.
  * The signature is compared in constant time.
  */
 enum arturl_check arturl_verify(const char *key, const char *path, const char *expires,

@@ -76,6 +76,26 @@ Test(artifact_url, tampered_signature_path_expiry_or_key)
 	free(url);
 }
 
+/* The signature covers the number: any other spelling of it is refused. */
+Test(artifact_url, expires_has_one_spelling)
+{
+	char *url = arturl_sign("", KEY, 60, NOW, PATH), exp[32], sig[80], other[40];
+	/* Text before and after the canonical digits. */
+	static const char *const forms[][2] = {
+		{ "0", "" }, { "00", "" }, { "+", "" }, { "-", "" }, { " ", "" }, { "", " " }, { "", ".0" },
+	};
+
+	split(url, exp, sizeof(exp), sig, sizeof(sig));
+	cr_assert_eq(arturl_verify(KEY, PATH, exp, sig, NOW), ARTURL_OK);
+	for (size_t i = 0; i < SX_ARRAY_LEN(forms); i++) {
+		snprintf(other, sizeof(other), "%s%s%s", forms[i][0], exp, forms[i][1]);
+		cr_assert_eq(arturl_verify(KEY, PATH, other, sig, NOW), ARTURL_BAD_SIG, "expires=%s", other);
+	}
+	cr_assert_eq(arturl_verify(KEY, PATH, "", sig, NOW), ARTURL_BAD_SIG);
+	cr_assert_eq(arturl_verify(KEY, PATH, "0", sig, NOW), ARTURL_BAD_SIG);
+	free(url);
+}
+
 Test(artifact_url, no_key_no_url_and_nothing_verifies)
 {
 	cr_assert_null(arturl_sign("http://h", "", 60, NOW, PATH));

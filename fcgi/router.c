@@ -64,12 +64,31 @@ static bool route_match(const struct route *r, const char *path, char *id, size_
 	return true;
 }
 
+/*
+ * Whether the request target holds an escaped NUL (%00) in its path or its
+ * query.  Decoded into a C string it would cut the value short, so that
+ * "task_status=queued%00x" would read as "queued": one spelling, one
+ * meaning.  nginx refuses %00 in the path itself; the query reaches the API
+ * raw, and other front ends may pass either.
+ */
+static bool target_has_nul(const struct http_req *req)
+{
+	const char *uri = http_param(req, "REQUEST_URI");
+
+	return strstr(req->query, "%00") || (uri && strstr(uri, "%00"));
+}
+
 void router_dispatch(struct http_req *req)
 {
 	const struct route *hit = NULL;
 	char id[640], allow[64] = "";
 	bool path_known = false;
 	enum sx_rc rc;
+
+	if (target_has_nul(req)) {
+		http_reply_detail(req, 400, "Bad Request: the URL holds an escaped NUL byte (%00)");
+		return;
+	}
 
 	for (size_t i = 0; i < SX_ARRAY_LEN(routes); i++) {
 		char tmp[640];

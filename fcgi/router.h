@@ -1,8 +1,9 @@
 #ifndef SX_FCGI_ROUTER_H
 #define SX_FCGI_ROUTER_H
 /*
- * Maps a request's method and path to its handler.  An unknown path is 404,
- * a known path with another method 405 (with Allow), both before any
+ * Maps a request's method and path to its handler.  A target with an
+ * escaped NUL (%00) in its path or query is 400 first.  An unknown path is
+ * 404, a known path with another method 405 (with Allow), both before any
  * authentication, as FastAPI answers them.  Matched routes authenticate
  * (except the few open ones: /healthz, /metrics, signed /artifacts/),
  * then call the handler with the path's task id (or NULL).

@@ -214,9 +214,9 @@ Test(errors, internal_and_unknown_locations)
 }
 
 /*
- * Errors after sextant-api said yes: a range past the end of a signed
- * artifact (416 from nginx's internal location), and a signed URL whose
- * expires has a leading zero (403 from the API).
+ * Around a signed artifact: no unsigned path reaches the file (404), a
+ * range past its end is 416 from nginx's internal location after
+ * sextant-api said yes, and expires with a leading zero is 403 from the API.
  */
 Test(errors, signed_artifact_range_and_expires_spelling)
 {
@@ -225,7 +225,7 @@ Test(errors, signed_artifact_range_and_expires_spelling)
 	char *dir = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), org.id);
 	char *file = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), rel);
 	char *mk = xasprintf("mkdir -p '%s/tsk_errors' && printf PNG > '%s'", dir, file);
-	char *rm = xasprintf("rm -rf '%s'", dir), key[128] = "", *url, *zero;
+	char *rm = xasprintf("rm -rf '%s'", dir), key[128] = "", *url, *zero, *unsigned_url;
 	const char *range[] = { "Range: bytes=1000-", NULL };
 	FILE *f = fopen(keyfile, "r");
 	struct resp *r;
@@ -239,6 +239,11 @@ Test(errors, signed_artifact_range_and_expires_spelling)
 	r = api_get(url, NULL);
 	cr_assert_eq(r->status, 200, "signed URL: %ld %s", r->status, r->body);
 	resp_free(r);
+	/* No unsigned view of the artifacts directory, not even on the dev stack. */
+	unsigned_url = xasprintf("/bench/static/%s", rel);
+	r = api_get(unsigned_url, NULL);
+	assert_json_error(r, 404, unsigned_url);
+	resp_free(r);
 	r = api_call("GET", url, NULL, NULL, 0, range);
 	assert_json_error(r, 416, "range past the end");
 	resp_free(r);
@@ -247,6 +252,7 @@ Test(errors, signed_artifact_range_and_expires_spelling)
 	assert_json_error(r, 403, zero);
 	resp_free(r);
 	cr_assert_eq(system(rm), 0);
+	free(unsigned_url);
 	free(zero);
 	free(url);
 	free(rm);

@@ -15,6 +15,7 @@
  */
 #include "sx.h"
 #include "artifact_db.h"
+#include "crypto.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"

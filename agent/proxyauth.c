@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include "sx.h"
 #include "proxyauth.h"
+#include "crypto.h"
 #include "log.h"
 
 static const char manifest[] =

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "sx.h"
 #include "queue.h"
+#include "crypto.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"

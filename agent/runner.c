@@ -16,6 +16,7 @@
 
 #include "sx.h"
 #include "runner.h"
+#include "crypto.h"
 #include "actions.h"
 #include "artifacts.h"
 #include "buf.h"

@@ -19,12 +19,11 @@
  */
 #include "sx.h"
 #include "buf.h"
+#include "crypto.h"
 #include "log.h"
 #include "scrape.h"
 #include "scrape_js.h"
 #include "webdriver.h"
-
-#include <openssl/evp.h>
 
 /* Frames entered by frame switch per scrape, and how deep. */
 #define SCRAPE_MAX_FRAMES 8
@@ -531,23 +530,11 @@ static enum sx_rc put_trailer(struct sx_buf *b, const struct scrape_acc *a)
 /* SHA-256 of the URL and the element lines, as 64 hex digits (caller frees). */
 static char *fingerprint(const char *url, const char *elements)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	char *hex = xcalloc(1, 2 * EVP_MAX_MD_SIZE + 1);
-	static const char digits[] = "0123456789abcdef";
+	char *text = xasprintf("%s\n%s", url, elements);
+	char *hex = xmalloc(CRYPTO_SHA256_HEX);
 
-	/* Hashing with a fresh context cannot fail short of memory exhaustion. */
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(ctx, url, strlen(url)) || !EVP_DigestUpdate(ctx, "\n", 1) ||
-	    !EVP_DigestUpdate(ctx, elements, strlen(elements)) ||
-	    !EVP_DigestFinal_ex(ctx, md, &mdlen))
-		abort();
-	for (unsigned int i = 0; i < mdlen; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	EVP_MD_CTX_free(ctx);
+	crypto_sha256_hex(text, strlen(text), hex);
+	free(text);
 	return hex;
 }
 

@@ -7,6 +7,7 @@
 
 #include "sx.h"
 #include "totp.h"
+#include "crypto.h"
 #include "buf.h"
 #include "conf.h"
 #include "db.h"

@@ -24,6 +24,7 @@
 
 #include "sx.h"
 #include "buf.h"
+#include "crypto.h"
 #include "http.h"
 #include "log.h"
 #include "webdriver.h"
@@ -950,65 +951,6 @@ out:
 	return rc;
 }
 
-/* The value of a base64 digit, or -1. */
-static int wd_b64_value(unsigned char c)
-{
-	int v = -1;
-
-	if (c >= 'A' && c <= 'Z')
-		v = c - 'A';
-	else if (c >= 'a' && c <= 'z')
-		v = c - 'a' + 26;
-	else if (c >= '0' && c <= '9')
-		v = c - '0' + 52;
-	else if (c == '+')
-		v = 62;
-	else if (c == '/')
-		v = 63;
-	return v;
-}
-
-/*
- * Strict standard base64 (padded, no whitespace), as WebDriver sends it.
- * Our own few lines rather than OpenSSL: webdriver.c stays free of a second
- * third-party library.  Returns false on any malformed input.
- */
-static bool wd_b64_decode(const char *in, size_t n, unsigned char **out, size_t *outlen)
-{
-	unsigned char *o = NULL;
-	size_t pad = 0, j = 0;
-	bool ok = false;
-
-	if (n == 0 || n % 4 != 0)
-		goto out;
-	if (in[n - 1] == '=')
-		pad++;
-	if (in[n - 2] == '=')
-		pad++;
-	o = xmalloc(n / 4 * 3);
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4];
-
-		for (int k = 0; k < 4; k++) {
-			bool in_pad = i + 4 == n && k >= 4 - (int)pad;
-
-			v[k] = in_pad ? 0 : wd_b64_value((unsigned char)in[i + k]);
-			if (v[k] < 0)
-				goto out;
-		}
-		o[j++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		o[j++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		o[j++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-	}
-	*outlen = j - pad;
-	*out = o;
-	o = NULL;
-	ok = true;
-out:
-	free(o);
-	return ok;
-}
-
 enum sx_rc wd_screenshot(struct wd_session *s, unsigned char **png, size_t *len)
 {
 	static const unsigned char magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
@@ -1023,8 +965,8 @@ enum sx_rc wd_screenshot(struct wd_session *s, unsigned char **png, size_t *len)
 	if (rc)
 		goto out;
 	if (!json_object_is_type(v, json_type_string) ||
-	    !wd_b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-			   &bytes, &n) ||
+	    crypto_base64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+				 &bytes, &n) != SX_OK ||
 	    n < sizeof(magic) || memcmp(bytes, magic, sizeof(magic)) != 0) {
 		rc = SX_EPARSE;
 		wd_set_error(s, "screenshot is not base64 PNG data");

@@ -3,6 +3,7 @@
  */
 #include "sx.h"
 #include "webhook.h"
+#include "crypto.h"
 #include "conf.h"
 #include "db.h"
 #include "http.h"

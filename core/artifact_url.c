@@ -2,10 +2,9 @@
  * Signing and checking artifact URLs (see artifact_url.h).
  */
 #include <limits.h>
-#include <openssl/crypto.h>
 #include "sx.h"
 #include "artifact_url.h"
-#include "sign.h"
+#include "crypto.h"
 
 /* Longest path accepted: org and task ids plus a file name fit many times. */
 #define ARTURL_PATH_MAX 512
@@ -52,18 +51,18 @@ static bool arturl_expires_canonical(const char *expires)
 }
 
 /* The HMAC of "/artifacts/<path>\n<expires>" under key, as hex. */
-static void arturl_mac(const char *key, const char *path, long long expires, char out[65])
+static void arturl_mac(const char *key, const char *path, long long expires, char out[CRYPTO_SHA256_HEX])
 {
 	char *msg = xasprintf("/artifacts/%s\n%lld", path, expires);
 
-	sign_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), out);
+	crypto_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), out);
 	free(msg);
 }
 
 char *arturl_sign(const char *base, const char *key, long long ttl, long long now,
 		  const char *path)
 {
-	char mac[65];
+	char mac[CRYPTO_SHA256_HEX];
 	char *url = NULL;
 	long long expires;
 
@@ -72,7 +71,7 @@ char *arturl_sign(const char *base, const char *key, long long ttl, long long no
 	expires = now + ttl;
 	arturl_mac(key, path, expires, mac);
 	url = xasprintf("%s/artifacts/%s?expires=%lld&sig=%s", base ? base : "", path, expires, mac);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	sx_wipe(mac, sizeof(mac));
 out:
 	return url;
 }
@@ -82,7 +81,7 @@ enum arturl_check arturl_verify(const char *key, const char *path, const char *e
 {
 	enum arturl_check rc = ARTURL_OK;
 	long long exp = 0;
-	char want[65];
+	char want[CRYPTO_SHA256_HEX];
 
 	want[0] = '\0';
 	if (!arturl_path_safe(path)) {
@@ -96,14 +95,14 @@ enum arturl_check arturl_verify(const char *key, const char *path, const char *e
 	}
 	/* The signature first: an attacker learns nothing from the expiry answer. */
 	arturl_mac(key, path, exp, want);
-	if (CRYPTO_memcmp(want, sig, 64) != 0) {
+	if (!crypto_equal(want, sig, 64)) {
 		rc = ARTURL_BAD_SIG;
 		goto out;
 	}
 	if (exp < now)
 		rc = ARTURL_EXPIRED;
 out:
-	OPENSSL_cleanse(want, sizeof(want));
+	sx_wipe(want, sizeof(want));
 	return rc;
 }
 

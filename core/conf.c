@@ -5,6 +5,7 @@
  * parser as file values, so a bad default is caught by the unit tests.
  */
 #include "conf.h"
+#include "crypto.h"
 
 #include <assert.h>
 #include <errno.h>

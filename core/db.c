@@ -9,6 +9,7 @@
  */
 #include "sx.h"
 #include "db.h"
+#include "crypto.h"
 #include "conf.h"
 #include "log.h"
 

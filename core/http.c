@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include "sx.h"
 #include "http.h"
+#include "crypto.h"
 #include "log.h"
 #include "ssrf.h"
 

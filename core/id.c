@@ -2,34 +2,15 @@
  * ULID-style identifiers: 48 bits of Unix milliseconds followed by 80
  * random bits, written as 26 Crockford base32 digits in lower case.  The
  * time comes first so ids sort by creation; the random part comes from the
- * OpenSSL CSPRNG so that an id cannot be guessed from another.
+ * CSPRNG (crypto.h) so that an id cannot be guessed from another.
  */
 #include "id.h"
+#include "crypto.h"
 #include "timeutil.h"
-
-#include <limits.h>
-#include <openssl/rand.h>
 
 #define ID_CHARS 26
 
 static const char id_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
-
-/* Aborts: running without a working CSPRNG would hand out guessable ids. */
-void sx_random_bytes(void *p, size_t n)
-{
-	unsigned char *u = p;
-	size_t chunk;
-
-	while (n > 0) {
-		chunk = n > INT_MAX ? INT_MAX : n;
-		if (RAND_bytes(u, (int)chunk) != 1) {
-			fputs("sextant: RAND_bytes failed; the CSPRNG is unusable\n", stderr);
-			abort();
-		}
-		u += chunk;
-		n -= chunk;
-	}
-}
 
 /*
  * The 128 bits are encoded as 130 bits with two leading zero bits, so the

@@ -3,7 +3,7 @@
 /*
  * Identifiers: a prefix (`tsk_`, `stp_`, `o_`, `art_`, …) then 26 Crockford
  * base32 characters, lower case: 48 bits of milliseconds since the epoch
- * (so ids sort by creation time) and 80 bits from the OpenSSL CSPRNG (so
+ * (so ids sort by creation time) and 80 bits from the CSPRNG (so
  * they cannot be guessed).
  */
 #include "sx.h"
@@ -14,6 +14,4 @@
 void sx_id_new(char out[SX_ID_MAX], const char *prefix);
 /* True when s is prefix + 26 valid base32 characters. */
 bool sx_id_valid(const char *s, const char *prefix);
-/* Fills p with n bytes from the CSPRNG; aborts if the CSPRNG fails. */
-void sx_random_bytes(void *p, size_t n);
 #endif

@@ -3,49 +3,19 @@
  */
 #include "sx.h"
 #include "org_db.h"
+#include "crypto.h"
 #include "db.h"
 #include "log.h"
-
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
-void sx_sha256_hex(const void *data, size_t len, char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
-
-	SHA256(data, len, md);
-	for (size_t i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
 
 /* n random bytes as unpadded base64url text into out (cap bytes). */
 static void random_b64url(char *out, size_t cap, size_t n)
 {
-	static const char al[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char raw[64];
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
 
 	if (n > sizeof(raw))
 		abort();
 	sx_random_bytes(raw, n);
-	for (size_t i = 0; i < n; i++) {
-		acc = (acc << 8) | raw[i];
-		bits += 8;
-		while (bits >= 6 && o + 1 < cap) {
-			bits -= 6;
-			out[o++] = al[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0 && o + 1 < cap)
-		out[o++] = al[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
+	crypto_base64_encode(raw, n, CRYPTO_B64_URL, out, cap);
 	sx_wipe(raw, sizeof(raw));
 }
 
@@ -88,7 +58,7 @@ enum sx_rc org_db_key_create(struct sx_db *db, const char *org_id,
 	static const char q_ins[] =
 		"INSERT INTO api_keys (id, org_id, key_hash, key_prefix, created_at) "
 		"VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))";
-	char hash[65], prefix[8];
+	char hash[CRYPTO_SHA256_HEX], prefix[8];
 	enum sx_rc rc;
 
 	rc = org_exists(db, org_id);
@@ -96,7 +66,7 @@ enum sx_rc org_db_key_create(struct sx_db *db, const char *org_id,
 		goto out;
 	memcpy(key_out, "sx_", 3);
 	random_b64url(key_out + 3, SX_API_KEY_LEN - 2, 32);
-	sx_sha256_hex(key_out, strlen(key_out), hash);
+	crypto_sha256_hex(key_out, strlen(key_out), hash);
 	snprintf(prefix, sizeof(prefix), "%.7s", key_out);
 	sx_id_new(key_id_out, "key_");
 	{
@@ -114,11 +84,11 @@ enum sx_rc org_db_key_revoke(struct sx_db *db, const char *id_or_key)
 	static const char q[] =
 		"UPDATE api_keys SET revoked_at = UTC_TIMESTAMP(6) "
 		"WHERE (id = ? OR key_hash = ?) AND revoked_at IS NULL";
-	char hash[65];
+	char hash[CRYPTO_SHA256_HEX];
 	unsigned long long n = 0;
 	enum sx_rc rc;
 
-	sx_sha256_hex(id_or_key, strlen(id_or_key), hash);
+	crypto_sha256_hex(id_or_key, strlen(id_or_key), hash);
 	{
 		struct sx_param p[] = { sx_p_str(id_or_key), sx_p_str(hash) };
 
@@ -135,13 +105,13 @@ enum sx_rc auth_lookup_key(struct sx_db *db, const char *key, size_t keylen,
 	static const char q[] =
 		"SELECT org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL";
 	struct sx_rows *rows = NULL;
-	char hash[65];
+	char hash[CRYPTO_SHA256_HEX];
 	enum sx_rc rc;
 
 	if (keylen == 0 || keylen > 256)
 		return SX_EAUTH;
 	/* Only the hash reaches the database, so timing reveals nothing of the key. */
-	sx_sha256_hex(key, keylen, hash);
+	crypto_sha256_hex(key, keylen, hash);
 	{
 		struct sx_param p[] = { sx_p_str(hash) };
 

@@ -55,7 +55,4 @@ enum sx_rc org_db_secret_rotate(struct sx_db *db, const char *org_id,
 
 /* Sets how the organization's webhooks are signed.  SX_ENOTFOUND if unknown. */
 enum sx_rc org_db_signature_mode_set(struct sx_db *db, const char *org_id, enum sign_mode mode);
-
-/* Hex SHA-256 of data: 64 characters and a NUL. */
-void sx_sha256_hex(const void *data, size_t len, char out[65]);
 #endif

@@ -12,9 +12,6 @@ enum sign_mode { SIGN_SLACK, SIGN_SKYVERN };
 /* Parses "slack" / "skyvern"; false otherwise. */
 bool sign_mode_parse(const char *s, enum sign_mode *out);
 
-/* Hex HMAC-SHA256 of data under key: 64 characters and a NUL. */
-void sign_hmac_sha256_hex(const char *key, size_t keylen, const void *data, size_t len, char out[65]);
-
 /*
  * The x-skyvern-signature value for body sent at unix time ts, in mode.
  * out holds at least 72 bytes.

@@ -64,8 +64,5 @@ bool sx_parse_double(const char *s, double min, double max, double *out);
 /* Removes dir and everything below it (symlinks are removed, not followed). */
 void sx_rm_tree(const char *dir);
 
-/* Wipes memory that held a secret so it does not linger. */
-void sx_wipe(void *p, size_t n);
-
 #include "banned.h"
 #endif

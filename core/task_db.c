@@ -6,6 +6,7 @@
 #include "sx.h"
 #include "task_db.h"
 #include "org_db.h"
+#include "crypto.h"
 #include "db.h"
 #include "log.h"
 #include "timeutil.h"
@@ -218,13 +219,13 @@ enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
 	static const char q[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ? AND org_id = "
 		"(SELECT org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)";
 	struct sx_rows *rows = NULL;
-	char hash[65];
+	char hash[CRYPTO_SHA256_HEX];
 	enum sx_rc rc;
 
 	memset(out, 0, sizeof(*out));
 	if (keylen == 0 || keylen > 256)
 		return SX_ENOTFOUND;
-	sx_sha256_hex(key, keylen, hash);
+	crypto_sha256_hex(key, keylen, hash);
 	{
 		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(hash) };
 

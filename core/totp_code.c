@@ -3,11 +3,9 @@
  */
 #include <ctype.h>
 #include <strings.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "sx.h"
+#include "crypto.h"
 #include "totp_code.h"
 
 /* Candidates farther than this from a code word are not codes. */
@@ -171,11 +169,11 @@ void totp_code_at(const struct totp_params *p, int64_t t, char out[TOTP_CODE_MAX
 {
 	static const uint32_t pow10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
 					  10000000, 100000000 };
-	const EVP_MD *md = p->algo == TOTP_SHA512 ? EVP_sha512() :
-			   p->algo == TOTP_SHA256 ? EVP_sha256() : EVP_sha1();
+	enum crypto_hash h = p->algo == TOTP_SHA512 ? CRYPTO_SHA512 :
+			     p->algo == TOTP_SHA256 ? CRYPTO_SHA256 : CRYPTO_SHA1;
 	uint64_t counter = (uint64_t)(t < 0 ? 0 : t) / (uint64_t)(p->period > 0 ? p->period : 30);
-	unsigned char msg[8], mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0, off;
+	unsigned char msg[8], mac[CRYPTO_DIGEST_MAX];
+	size_t maclen, off;
 	int digits = p->digits >= 1 && p->digits <= 8 ? p->digits : 6;
 	uint32_t bin;
 
@@ -183,14 +181,13 @@ void totp_code_at(const struct totp_params *p, int64_t t, char out[TOTP_CODE_MAX
 		msg[i] = (unsigned char)(counter & 0xff);
 		counter >>= 8;
 	}
-	if (!HMAC(md, p->key, (int)p->keylen, msg, sizeof(msg), mac, &maclen) || maclen < 20)
-		abort();
+	maclen = crypto_hmac(h, p->key, p->keylen, msg, sizeof(msg), mac);
 	/* RFC 4226 dynamic truncation. */
 	off = mac[maclen - 1] & 0x0f;
 	bin = ((uint32_t)(mac[off] & 0x7f) << 24) | ((uint32_t)mac[off + 1] << 16) |
 	      ((uint32_t)mac[off + 2] << 8) | (uint32_t)mac[off + 3];
 	snprintf(out, TOTP_CODE_MAX, "%0*u", digits, (unsigned)(bin % pow10[digits]));
-	OPENSSL_cleanse(mac, sizeof(mac));
+	sx_wipe(mac, sizeof(mac));
 }
 
 /* ---- reading a code out of a message -------------------------------------- */

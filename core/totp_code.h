@@ -3,7 +3,7 @@
 /*
  * One-time codes without I/O, shared by the API (reading the code out of a
  * pushed message) and the agent (computing RFC 6238 codes from a secret):
- * base32, HOTP/TOTP with OpenSSL's HMAC, otpauth:// URIs, and code
+ * base32, HOTP/TOTP (the HMAC from crypto.h), otpauth:// URIs, and code
  * extraction from e-mail and SMS bodies.  Nothing here logs; codes and
  * secrets are the caller's to protect.
  */

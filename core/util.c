@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <openssl/crypto.h>
 
 /*
  * Indexed by enum sx_rc.  The designated initializers keep each text next to
@@ -215,13 +214,6 @@ bool sx_parse_double(const char *s, double min, double max, double *out)
 out:
 	errno = saved_errno;
 	return ok;
-}
-
-/* OPENSSL_cleanse cannot be optimized away like a final memset. */
-void sx_wipe(void *p, size_t n)
-{
-	if (p && n)
-		OPENSSL_cleanse(p, n);
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include "sx.h"
 #include "router.h"
+#include "crypto.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"

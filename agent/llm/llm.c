@@ -12,6 +12,7 @@
 #include "sx.h"
 #include "buf.h"
 #include "conf.h"
+#include "crypto.h"
 #include "http.h"
 #include "id.h"
 #include "log.h"
@@ -131,28 +132,10 @@ void llm_client_set_stop(struct llm_client *lc, volatile const int *stop)
 /* Standard base64 with padding, as both providers expect for image data. */
 static char *base64_encode(const unsigned char *p, size_t n)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc((n + 2) / 3 * 4 + 1);
-	size_t i, o = 0;
+	size_t cap = crypto_base64_size(n, CRYPTO_B64_STD);
+	char *out = xmalloc(cap);
 
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = tab[v >> 6 & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
+	crypto_base64_encode(p, n, CRYPTO_B64_STD, out, cap);
 	return out;
 }
 

@@ -11,7 +11,7 @@
 #include "agentctl.h"
 #include "client.h"
 #include "db.h"
-#include "sign.h"
+#include "crypto.h"
 #include "timeutil.h"
 
 static struct test_org org;
@@ -198,7 +198,7 @@ Test(artifacts, completed_task_urls_are_signed_served_and_guarded)
 		/* A correct signature whose time has passed. */
 		file = xstrndup(rel + strlen("/artifacts/"), (size_t)(q - bad) - strlen("/artifacts/"));
 		msg = xasprintf("/artifacts/%s\n%lld", file, past);
-		sign_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
+		crypto_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
 		expired = xasprintf("/artifacts/%s?expires=%lld&sig=%s", file, past, mac);
 		r = api_get(expired, NULL);
 		cr_assert_eq(r->status, 403, "expired URL: %ld", r->status);
@@ -242,7 +242,7 @@ Test(artifacts, completed_task_urls_are_signed_served_and_guarded)
 					      (long long)(sx_now_us() / 1000000) + 600);
 			char mac[65], *u;
 
-			sign_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
+			crypto_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
 			u = xasprintf("%s?expires=%lld&sig=%s", tries[i],
 				      (long long)(sx_now_us() / 1000000) + 600, mac);
 			r = api_get(u, NULL);

@@ -25,6 +25,7 @@
 #include <criterion/criterion.h>
 #include "sx.h"
 #include "agentctl.h"
+#include "crypto.h"
 #include "buf.h"
 #include "client.h"
 #include "db.h"

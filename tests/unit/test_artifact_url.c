@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include "sx.h"
 #include "artifact_url.h"
-#include "sign.h"
+#include "crypto.h"
 
 #define KEY "k3y-for-tests-0123456789abcdef"
 #define PATH "o_abc/tsk_def/01h_screenshot_final.png"
@@ -41,7 +41,7 @@ Test(artifact_url, the_message_is_path_newline_expiry)
 	char want[65], *url = arturl_sign("", KEY, 10, NOW, PATH), exp[32], sig[80];
 	const char msg[] = "/artifacts/" PATH "\n1800000010";
 
-	sign_hmac_sha256_hex(KEY, strlen(KEY), msg, strlen(msg), want);
+	crypto_hmac_sha256_hex(KEY, strlen(KEY), msg, strlen(msg), want);
 	split(url, exp, sizeof(exp), sig, sizeof(sig));
 	cr_assert_str_eq(sig, want);
 	free(url);
@@ -121,7 +121,7 @@ Test(artifact_url, traversal_and_odd_paths_are_refused)
 		cr_assert_not(arturl_path_safe(bad[i]), "accepted %s", bad[i]);
 		cr_assert_null(arturl_sign("", KEY, 60, NOW, bad[i]), "signed %s", bad[i]);
 		/* Even a correct signature over a bad path is refused. */
-		sign_hmac_sha256_hex(KEY, strlen(KEY), m, strlen(m), sig);
+		crypto_hmac_sha256_hex(KEY, strlen(KEY), m, strlen(m), sig);
 		cr_assert_eq(arturl_verify(KEY, bad[i], "1900000000", sig, NOW), ARTURL_BAD_PATH, "%s", bad[i]);
 		free(m);
 	}

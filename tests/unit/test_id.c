@@ -1,4 +1,5 @@
 #include "id.h"
+#include "crypto.h"
 #include "timeutil.h"
 
 #include <criterion/criterion.h>

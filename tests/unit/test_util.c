@@ -1,4 +1,5 @@
 #include "sx.h"
+#include "crypto.h"
 
 #include <errno.h>
 #include <limits.h>

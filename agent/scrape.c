@@ -20,6 +20,7 @@
 #include "sx.h"
 #include "buf.h"
 #include "crypto.h"
+#include "json.h"
 #include "log.h"
 #include "scrape.h"
 #include "scrape_js.h"
@@ -61,39 +62,6 @@ struct scrape_acc {
 	bool truncated;
 	long long next;         /* highest id counter seen */
 };
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static long long jint(json_object *o, const char *key, long long def)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return def;
-	return json_object_get_int64(v);
-}
-
-static bool jbool(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
-	       json_object_get_boolean(v);
-}
-
-static bool has_key(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && v;
-}
 
 /* An id is "e" and 1 to 9 digits: anything else came from a tampered page. */
 static bool valid_id(const char *id)
@@ -203,7 +171,7 @@ static enum sx_rc put_options(struct sx_buf *b, json_object *el)
 {
 	enum sx_rc rc = SX_OK;
 	json_object *opts;
-	long long more = jint(el, "more", 0);
+	long long more = sx_json_int(el, "more", 0);
 
 	if (!json_object_object_get_ex(el, "options", &opts) ||
 	    !json_object_is_type(opts, json_type_array))
@@ -237,21 +205,21 @@ static enum sx_rc render_line(json_object *el, struct sx_buf *b)
 	};
 	enum sx_rc rc;
 
-	rc = sx_buf_printf(b, "[%s] %s ", jstr(el, "id"), jstr(el, "kind"));
+	rc = sx_buf_printf(b, "[%s] %s ", sx_json_string(el, "id"), sx_json_string(el, "kind"));
 	if (!rc)
-		rc = put_quoted(b, jstr(el, "label"));
+		rc = put_quoted(b, sx_json_string(el, "label"));
 	if (!rc)
-		rc = put_attr(b, "value", jstr(el, "value"));
+		rc = put_attr(b, "value", sx_json_string(el, "value"));
 	if (!rc)
 		rc = put_options(b, el);
-	if (!rc && has_key(el, "checked"))
-		rc = sx_buf_puts(b, jbool(el, "checked") ? " checked" : " unchecked");
+	if (!rc && sx_json_member(el, "checked"))
+		rc = sx_buf_puts(b, sx_json_bool(el, "checked") ? " checked" : " unchecked");
 	if (!rc)
-		rc = put_attr(b, "group", jstr(el, "group"));
+		rc = put_attr(b, "group", sx_json_string(el, "group"));
 	if (!rc)
-		rc = put_attr(b, "href", jstr(el, "href"));
+		rc = put_attr(b, "href", sx_json_string(el, "href"));
 	for (size_t i = 0; !rc && i < SX_ARRAY_LEN(flags); i++)
-		if (jbool(el, flags[i]))
+		if (sx_json_bool(el, flags[i]))
 			rc = sx_buf_printf(b, " %s", flags[i]);
 	return rc;
 }
@@ -402,11 +370,11 @@ static void acc_doc(struct scrape_acc *a, json_object *doc, json_object *opaque)
 	struct sx_buf line;
 
 	json_object_array_add(a->docs, json_object_get(doc));
-	if (jbool(doc, "truncated"))
+	if (sx_json_bool(doc, "truncated"))
 		a->truncated = true;
-	if (jint(doc, "next", 0) > a->next)
-		a->next = jint(doc, "next", 0);
-	acc_text(a, jstr(doc, "text"));
+	if (sx_json_int(doc, "next", 0) > a->next)
+		a->next = sx_json_int(doc, "next", 0);
+	acc_text(a, sx_json_string(doc, "text"));
 	if (json_object_object_get_ex(doc, "dropped", &dropped) &&
 	    json_object_is_type(dropped, json_type_object)) {
 		json_object_object_foreach(dropped, key, val) {
@@ -434,13 +402,13 @@ static void acc_doc(struct scrape_acc *a, json_object *doc, json_object *opaque)
 		json_object *path;
 		struct scrape_item *it;
 
-		if (!json_object_is_type(el, json_type_object) || !valid_id(jstr(el, "id")) ||
-		    !valid_kind(jstr(el, "kind")) || !json_object_object_get_ex(el, "frame", &path) ||
+		if (!json_object_is_type(el, json_type_object) || !valid_id(sx_json_string(el, "id")) ||
+		    !valid_kind(sx_json_string(el, "kind")) || !json_object_object_get_ex(el, "frame", &path) ||
 		    !valid_path(path))
 			continue;
 		sx_buf_reset(&line);
 		if (render_line(el, &line)) {
-			a->dropped[bucket_of(jstr(el, "kind"))]++;
+			a->dropped[bucket_of(sx_json_string(el, "kind"))]++;
 			continue;
 		}
 		if (a->nitems == a->capitems) {
@@ -450,7 +418,7 @@ static void acc_doc(struct scrape_acc *a, json_object *doc, json_object *opaque)
 		it = &a->items[a->nitems];
 		it->el = el;
 		it->seq = a->nitems;
-		it->prio = jint(el, "p", 1000000);
+		it->prio = sx_json_int(el, "p", 1000000);
 		it->line = sx_buf_detach(&line, &it->len);
 		it->kept = false;
 		a->nitems++;
@@ -503,7 +471,7 @@ static void acc_pack(struct scrape_acc *a)
 			used += it->len + 1;
 		} else {
 			full = true;
-			a->dropped[bucket_of(jstr(it->el, "kind"))]++;
+			a->dropped[bucket_of(sx_json_string(it->el, "kind"))]++;
 		}
 	}
 	free(order);
@@ -555,13 +523,13 @@ static enum sx_rc acc_finish(struct scrape_acc *a, struct scrape_result *out)
 	for (size_t i = 0; !rc && i < a->nitems; i++) {
 		struct scrape_item *it = &a->items[i];
 		json_object *entry, *path;
-		const char *id = jstr(it->el, "id");
+		const char *id = sx_json_string(it->el, "id");
 
 		if (!it->kept)
 			continue;
 		if (json_object_object_get_ex(out->index, id, NULL)) {
 			/* Two frames claim one id (a page copied our attribute): keep the first. */
-			a->dropped[bucket_of(jstr(it->el, "kind"))]++;
+			a->dropped[bucket_of(sx_json_string(it->el, "kind"))]++;
 			continue;
 		}
 		rc = sx_buf_append(&lines, it->line, it->len);
@@ -572,9 +540,9 @@ static enum sx_rc acc_finish(struct scrape_acc *a, struct scrape_result *out)
 		entry = json_object_new_object();
 		json_object_object_get_ex(it->el, "frame", &path);
 		json_object_object_add(entry, "frame", json_object_get(path));
-		json_object_object_add(entry, "kind", json_object_new_string(jstr(it->el, "kind")));
+		json_object_object_add(entry, "kind", json_object_new_string(sx_json_string(it->el, "kind")));
 		json_object_object_add(entry, "label",
-				       json_object_new_string(jstr(it->el, "label") ? jstr(it->el, "label") : ""));
+				       json_object_new_string(sx_json_string(it->el, "label") ? sx_json_string(it->el, "label") : ""));
 		json_object_object_add(out->index, id, entry);
 		out->nelements++;
 	}
@@ -650,8 +618,8 @@ enum sx_rc scrape_page(struct wd_session *s, struct scrape_result *out)
 		rc = scrape_doc(s, NULL, 1, &top);
 	if (rc)
 		goto out;
-	out->url = xstrdup(jstr(top, "url") ? jstr(top, "url") : "");
-	out->title = xstrdup(jstr(top, "title") ? jstr(top, "title") : "");
+	out->url = xstrdup(sx_json_string(top, "url") ? sx_json_string(top, "url") : "");
+	out->title = xstrdup(sx_json_string(top, "title") ? sx_json_string(top, "title") : "");
 	acc_doc(&a, top, queue);
 	if (json_object_array_length(queue) > 0) {
 		rc = scrape_opaque_frames(s, &a, queue);

@@ -6,7 +6,8 @@
  * encoding of task and step objects.  Storage lives in task_db.c.
  */
 #include "sx.h"
-#include <json-c/json.h>
+#include "invalid.h"
+#include "json.h"
 
 enum task_status {
 	TASK_CREATED,
@@ -43,22 +44,16 @@ bool step_status_parse(const char *name, enum step_status *out);
  * totp_verification_url, totp_identifier, title, error_code_mapping,
  * extra_http_headers, max_steps.  Unknown fields are dropped.
  *
- * On failure returns SX_EINVAL and sets *http_status (422 for a body that is
- * not a JSON object or a field of the wrong type or a missing url; 400 for a
- * value of the right type that is invalid) and *error (the response body,
- * FastAPI's shape).  The caller owns whichever of *request / *error is set.
+ * why is always initialized.  On failure returns SX_EINVAL and fills why:
+ * SX_INVALID_SHAPE for a body that is not a JSON object, a missing url or a
+ * field of the wrong type (every shape check runs before any value check,
+ * as FastAPI's model validation does); SX_INVALID_VALUE for a value of the
+ * right type that is unacceptable.  The caller owns *request on success and
+ * releases why (sx_invalid_release) on failure.
  */
 enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
-			      json_object **request, int *http_status,
-			      json_object **error);
+			      json_object **request, struct sx_invalid *why);
 
-/* Parses JSON text with the project's limits (depth, UTF-8, no NUL). NULL on error. */
-json_object *sx_json_parse(const char *text, size_t len, int max_depth, char *err, size_t errlen);
-
-/* 422 body: {"detail":[{"loc":["body",field],"msg":msg,"type":type}]} (field may be NULL). */
-json_object *sx_json_error_422(const char *field, const char *msg, const char *type);
-/* {"detail": msg} */
-json_object *sx_json_detail(const char *msg);
 
 /* A task as stored.  Strings are owned; NULL means JSON null. */
 struct task {

@@ -6,6 +6,7 @@
 #include <fcgiapp.h>
 #include "sx.h"
 #include "request.h"
+#include "errors.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -212,20 +213,6 @@ void http_reply_raw(struct http_req *req, int status, const char *content_type,
 		FCGX_PutStr(body, (int)len, fr->out);
 	req->status = status;
 	req->replied = true;
-}
-
-void http_reply_detail(struct http_req *req, int status, const char *msg)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "detail", json_object_new_string(msg));
-	http_reply_json(req, status, o, NULL);
-}
-
-void http_reply_db_error(struct http_req *req, enum sx_rc rc)
-{
-	(void)rc;
-	http_reply_detail(req, 503, "Service unavailable: the database is not reachable, try again");
 }
 
 const char *http_query_next(const char *query, const char *key, char *out, size_t outlen,

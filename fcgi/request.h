@@ -4,7 +4,7 @@
  * One FastCGI request and its response: the only place besides main.c that
  * knows libfcgi.  Handlers read parameters and the body through these
  * functions and answer with http_reply_json(), which writes the status line,
- * Content-Type and the compact JSON body.
+ * Content-Type and the compact JSON body (errors.h builds the error bodies).
  */
 #include "sx.h"
 #include "buf.h"
@@ -65,10 +65,6 @@ void http_reply_json(struct http_req *req, int status, json_object *body, const 
  */
 void http_reply_raw(struct http_req *req, int status, const char *content_type,
 		    const char *body, size_t len, const char *extra_headers);
-/* {"detail": msg} with status. */
-void http_reply_detail(struct http_req *req, int status, const char *msg);
-/* The answer to a database failure: 503 JSON. */
-void http_reply_db_error(struct http_req *req, enum sx_rc rc);
 
 /*
  * Finds the first value of key in a query string, URL-decoded, into out

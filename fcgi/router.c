@@ -112,11 +112,9 @@ void router_dispatch(struct http_req *req)
 	}
 	if (!hit) {
 		char hdr[96];
-		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "detail", json_object_new_string("Method Not Allowed"));
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
-		http_reply_json(req, 405, o, hdr);
+		http_reply_json(req, 405, http_error_detail("Method Not Allowed"), hdr);
 		return;
 	}
 	if (hit->open) {

@@ -9,6 +9,7 @@
  * then call the handler with the path's task id (or NULL).
  */
 #include "request.h"
+#include "errors.h"
 
 void router_dispatch(struct http_req *req);
 

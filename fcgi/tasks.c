@@ -31,25 +31,6 @@ static void reply_not_found(struct http_req *req, const char *task_id)
 	http_reply_detail(req, 404, msg);
 }
 
-static void reply_422(struct http_req *req, const char *where, const char *field,
-		      const char *msg, const char *type)
-{
-	json_object *o = json_object_new_object();
-	json_object *arr = json_object_new_array();
-	json_object *e = json_object_new_object();
-	json_object *loc = json_object_new_array();
-
-	json_object_array_add(loc, json_object_new_string(where));
-	if (field)
-		json_object_array_add(loc, json_object_new_string(field));
-	json_object_object_add(e, "loc", loc);
-	json_object_object_add(e, "msg", json_object_new_string(msg));
-	json_object_object_add(e, "type", json_object_new_string(type));
-	json_object_array_add(arr, e);
-	json_object_object_add(o, "detail", arr);
-	http_reply_json(req, 422, o, NULL);
-}
-
 /*
  * Parses an integer header or query value in [min, max].  Writes the 422
  * answer and returns false when it is not one.
@@ -61,19 +42,19 @@ static bool int_field(struct http_req *req, const char *where, const char *field
 	long long v;
 
 	if (!sx_parse_ll(s, LLONG_MIN, LLONG_MAX, &v)) {
-		reply_422(req, where, field,
+		http_reply_422(req, where, field,
 			  "Input should be a valid integer, unable to parse string as an integer",
 			  "int_parsing");
 		return false;
 	}
 	if (v < min) {
 		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld", min);
-		reply_422(req, where, field, msg, "greater_than_equal");
+		http_reply_422(req, where, field, msg, "greater_than_equal");
 		return false;
 	}
 	if (v > max) {
 		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld", max);
-		reply_422(req, where, field, msg, "less_than_equal");
+		http_reply_422(req, where, field, msg, "less_than_equal");
 		return false;
 	}
 	*out = v;
@@ -85,28 +66,27 @@ void tasks_create(struct http_req *req)
 	const struct sx_conf *c = req->conf;
 	const char *override = http_param(req, "HTTP_X_MAX_STEPS_OVERRIDE");
 	const char *idem = http_param(req, "HTTP_IDEMPOTENCY_KEY");
-	json_object *request = NULL, *error = NULL, *resp, *ms;
+	json_object *request = NULL, *resp, *ms;
+	struct sx_invalid why = { 0 };
 	long long max_steps = c->max_steps_default;
 	char id[SX_ID_MAX];
 	bool existing = false;
-	int status = 0;
 	enum sx_rc rc;
 
 	if (override && !int_field(req, "header", "x-max-steps-override", override,
 				   1, c->max_steps_limit, &max_steps))
 		goto out;
 	if (idem && (!*idem || strlen(idem) > TASK_IDEMPOTENCY_KEY_MAX)) {
-		reply_422(req, "header", "idempotency-key",
+		http_reply_422(req, "header", "idempotency-key",
 			  "Idempotency-Key must be 1 to 255 characters", "string_too_long");
 		goto out;
 	}
 	if (!http_read_body_or_reply(req))
 		goto out;
 	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, BODY_MAX_DEPTH,
-				&request, &status, &error);
+				&request, &why);
 	if (rc) {
-		http_reply_json(req, status ? status : 422, error, NULL);
-		error = NULL;
+		http_reply_invalid(req, &why);
 		goto out;
 	}
 	/* The header wins over the body's max_steps, which wins over the default. */
@@ -131,7 +111,7 @@ void tasks_create(struct http_req *req)
 	http_reply_json(req, 200, resp, NULL);
 out:
 	json_object_put(request);
-	json_object_put(error);
+	sx_invalid_release(&why);
 }
 
 void tasks_list(struct http_req *req)
@@ -155,7 +135,7 @@ void tasks_list(struct http_req *req)
 		if (strcmp(val, "asc") == 0) {
 			ascending = true;
 		} else if (strcmp(val, "desc") != 0) {
-			reply_422(req, "query", "order", "Input should be 'asc' or 'desc'", "enum");
+			http_reply_422(req, "query", "order", "Input should be 'asc' or 'desc'", "enum");
 			return;
 		}
 	}
@@ -165,7 +145,7 @@ void tasks_list(struct http_req *req)
 		bool seen = false;
 
 		if (!task_status_parse(val, &s)) {
-			reply_422(req, "query", "task_status",
+			http_reply_422(req, "query", "task_status",
 				  "Input should be 'created', 'queued', 'running', 'completed', "
 				  "'terminated', 'failed', 'canceled' or 'timed_out'", "enum");
 			return;

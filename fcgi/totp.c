@@ -122,11 +122,12 @@ static bool check_types(struct http_req *req, json_object *body)
 
 	for (size_t i = 0; i < SX_ARRAY_LEN(required) && !err; i++)
 		if (!field(body, required[i]))
-			err = sx_json_error_422(required[i], "Field required", "missing");
+			err = http_error_validation("body", required[i], "Field required", "missing");
 	for (size_t i = 0; i < SX_ARRAY_LEN(strings) && !err; i++) {
 		v = field(body, strings[i]);
 		if (v && !json_object_is_type(v, json_type_string))
-			err = sx_json_error_422(strings[i], "Input should be a valid string", "string_type");
+			err = http_error_validation("body", strings[i], "Input should be a valid string",
+						    "string_type");
 	}
 	if (err)
 		http_reply_json(req, 422, err, NULL);
@@ -174,14 +175,13 @@ void totp_push(struct http_req *req)
 	if (!body) {
 		char *msg = xasprintf("JSON decode error: %s", perr);
 
-		http_reply_json(req, 422, sx_json_error_422(NULL, msg, "json_invalid"), NULL);
+		http_reply_422(req, "body", NULL, msg, "json_invalid");
 		free(msg);
 		goto out;
 	}
 	if (!json_object_is_type(body, json_type_object)) {
-		http_reply_json(req, 422, sx_json_error_422(NULL, "Input should be a valid dictionary or "
-							    "object to extract fields from",
-							    "model_attributes_type"), NULL);
+		http_reply_422(req, "body", NULL, "Input should be a valid dictionary or "
+			       "object to extract fields from", "model_attributes_type");
 		goto out;
 	}
 	if (!check_types(req, body))

@@ -288,20 +288,3 @@ Test(task, step_to_json)
 	step_release(&s);
 	cr_assert_null(s.output);
 }
-
-Test(task, json_error_shapes)
-{
-	json_object *o = sx_json_error_422("url", "Field required", "missing");
-
-	cr_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-			 "{\"detail\":[{\"loc\":[\"body\",\"url\"],\"msg\":\"Field required\",\"type\":\"missing\"}]}");
-	json_object_put(o);
-	o = sx_json_error_422(NULL, "m", "t");
-	cr_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-			 "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"m\",\"type\":\"t\"}]}");
-	json_object_put(o);
-	o = sx_json_detail("Task tsk_1 not found");
-	cr_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-			 "{\"detail\":\"Task tsk_1 not found\"}");
-	json_object_put(o);
-}

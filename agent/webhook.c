@@ -252,7 +252,7 @@ static void classify(const struct sender *s, const struct delivery *d, enum sx_r
 		snprintf(r->error, sizeof(r->error), "%s", res->error[0] ? res->error : sx_strerror(rc));
 		if (rc == SX_ETIMEOUT)
 			snprintf(what, sizeof(what), "no answer within %lld s", c->webhook_timeout);
-		else if (strstr(r->error, "Couldn't connect") || strstr(r->error, "refused"))
+		else if (res->failure == HTTP_FAIL_CONNECT)
 			snprintf(what, sizeof(what), "connection refused");
 		else
 			snprintf(what, sizeof(what), "%s", r->error);

@@ -209,6 +209,126 @@ out:
 	return rc;
 }
 
+/* The headers of req as a curl list, with "Expect:" to skip 100-continue. */
+static struct curl_slist *header_list(const struct http_request *req)
+{
+	struct curl_slist *h = NULL;
+
+	for (size_t i = 0; i < req->nheaders; i++) {
+		char *line = xasprintf("%s: %s", req->headers[i].name, req->headers[i].value);
+
+		h = curl_slist_append(h, line);
+		sx_wipe(line, strlen(line));
+		free(line);
+	}
+	return curl_slist_append(h, "Expect:");
+}
+
+/* What a guarded request adds: the checked URL, no redirects, the pinned address. */
+static void set_guard_options(CURL *cu, struct guard *g, struct curl_slist **connect_to)
+{
+	/* curl fetches exactly the URL the guard parsed and checked. */
+	curl_easy_setopt(cu, CURLOPT_CURLU, g->url);
+	curl_easy_setopt(cu, CURLOPT_FOLLOWLOCATION, 0L);
+	/* A fresh connection, closed after: never one opened for another host's answer. */
+	curl_easy_setopt(cu, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(cu, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(cu, CURLOPT_OPENSOCKETFUNCTION, guard_open_socket);
+	curl_easy_setopt(cu, CURLOPT_OPENSOCKETDATA, g);
+	if (g->use_pin) {
+		*connect_to = curl_slist_append(NULL, g->connect_to);
+		curl_easy_setopt(cu, CURLOPT_CONNECT_TO, *connect_to);
+		/* "" turns off proxies from the environment (http_proxy), which would bypass the pin. */
+		curl_easy_setopt(cu, CURLOPT_PROXY, "");
+	}
+}
+
+/* Every option of one request on a freshly reset handle. */
+static void set_options(CURL *cu, const struct http_request *req, struct curl_slist *h,
+			struct sink *s, long connect_ms)
+{
+	if (req->proxy && *req->proxy)
+		curl_easy_setopt(cu, CURLOPT_PROXY, req->proxy);
+	curl_easy_setopt(cu, CURLOPT_CUSTOMREQUEST, req->method);
+	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(cu, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(cu, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(cu, CURLOPT_ACCEPT_ENCODING, "");
+	if (req->body) {
+		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "POST") == 0) {
+		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	}
+}
+
+/* The kind of a transport failure curl reported. */
+static enum http_failure failure_of(CURLcode cc)
+{
+	enum http_failure f = HTTP_FAIL_OTHER;
+
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		f = HTTP_FAIL_DNS;
+		break;
+	case CURLE_COULDNT_CONNECT:
+		f = HTTP_FAIL_CONNECT;
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		f = HTTP_FAIL_TIMEOUT;
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		f = HTTP_FAIL_TLS;
+		break;
+	default:
+		break;
+	}
+	return f;
+}
+
+/* Fills res from a finished transfer and returns the call's result. */
+static enum sx_rc collect_result(CURL *cu, CURLcode cc, const struct sink *s,
+				 const struct guard *g, struct http_response *res)
+{
+	enum sx_rc rc = SX_OK;
+	char *ct = NULL;
+
+	curl_easy_getinfo(cu, CURLINFO_TOTAL_TIME, &res->seconds);
+	if (cc == CURLE_OK) {
+		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &res->status);
+		if (curl_easy_getinfo(cu, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+			res->content_type = xstrdup(ct);
+	} else if (s->overflow) {
+		rc = SX_ETOOBIG;
+		res->failure = HTTP_FAIL_TOO_LARGE;
+		snprintf(res->error, sizeof(res->error), "response larger than %zu bytes", res->body.max);
+	} else if (g->mismatch) {
+		rc = SX_EBLOCKED;
+		res->failure = HTTP_FAIL_BLOCKED;
+		snprintf(res->error, sizeof(res->error), "refused: the connection left the checked address");
+	} else {
+		res->failure = failure_of(cc);
+		rc = res->failure == HTTP_FAIL_TIMEOUT ? SX_ETIMEOUT : SX_EHTTP;
+		snprintf(res->error, sizeof(res->error), "%s", curl_easy_strerror(cc));
+	}
+	return rc;
+}
+
 enum sx_rc http_perform(struct http_client *c, const struct http_request *req,
 			struct http_response *res)
 {
@@ -218,8 +338,6 @@ enum sx_rc http_perform(struct http_client *c, const struct http_request *req,
 	struct sink s = { res, false };
 	struct guard g;
 	CURL *cu = c->curl;
-	CURLcode cc;
-	char *ct = NULL;
 	long connect_ms = req->connect_timeout_ms;
 
 	memset(res, 0, sizeof(*res));
@@ -230,73 +348,20 @@ enum sx_rc http_perform(struct http_client *c, const struct http_request *req,
 	if (req->guarded) {
 		rc = guard_prepare(req, &g, res->error, sizeof(res->error));
 		if (rc) {
+			/* The guard resolves the name itself: SX_EHTTP is a name that does not. */
+			res->failure = rc == SX_EBLOCKED ? HTTP_FAIL_BLOCKED : HTTP_FAIL_DNS;
 			log_warn("http", "msg=\"outbound request not sent\" reason=%s", sx_log_quote(res->error));
 			goto out;
 		}
 	}
 	curl_easy_reset(cu);
-	for (size_t i = 0; i < req->nheaders; i++) {
-		char *line = xasprintf("%s: %s", req->headers[i].name, req->headers[i].value);
-
-		h = curl_slist_append(h, line);
-		sx_wipe(line, strlen(line));
-		free(line);
-	}
-	h = curl_slist_append(h, "Expect:");
-	if (req->guarded) {
-		/* curl fetches exactly the URL the guard parsed and checked. */
-		curl_easy_setopt(cu, CURLOPT_CURLU, g.url);
-		curl_easy_setopt(cu, CURLOPT_FOLLOWLOCATION, 0L);
-		/* A fresh connection, closed after: never one opened for another host's answer. */
-		curl_easy_setopt(cu, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(cu, CURLOPT_FORBID_REUSE, 1L);
-		curl_easy_setopt(cu, CURLOPT_OPENSOCKETFUNCTION, guard_open_socket);
-		curl_easy_setopt(cu, CURLOPT_OPENSOCKETDATA, &g);
-		if (g.use_pin) {
-			connect_to = curl_slist_append(NULL, g.connect_to);
-			curl_easy_setopt(cu, CURLOPT_CONNECT_TO, connect_to);
-			/* "" turns off proxies from the environment (http_proxy), which would bypass the pin. */
-			curl_easy_setopt(cu, CURLOPT_PROXY, "");
-		}
-	} else {
+	h = header_list(req);
+	if (req->guarded)
+		set_guard_options(cu, &g, &connect_to);
+	else
 		curl_easy_setopt(cu, CURLOPT_URL, req->url);
-	}
-	if (req->proxy && *req->proxy)
-		curl_easy_setopt(cu, CURLOPT_PROXY, req->proxy);
-	curl_easy_setopt(cu, CURLOPT_CUSTOMREQUEST, req->method);
-	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(cu, CURLOPT_HEADERDATA, &s);
-	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(cu, CURLOPT_ACCEPT_ENCODING, "");
-	if (req->body) {
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, req->body);
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-	} else if (strcmp(req->method, "POST") == 0) {
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-	}
-	cc = curl_easy_perform(cu);
-	curl_easy_getinfo(cu, CURLINFO_TOTAL_TIME, &res->seconds);
-	if (cc == CURLE_OK) {
-		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &res->status);
-		if (curl_easy_getinfo(cu, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
-			res->content_type = xstrdup(ct);
-	} else if (s.overflow) {
-		rc = SX_ETOOBIG;
-		snprintf(res->error, sizeof(res->error), "response larger than %zu bytes", res->body.max);
-	} else if (g.mismatch) {
-		rc = SX_EBLOCKED;
-		snprintf(res->error, sizeof(res->error), "refused: the connection left the checked address");
-	} else {
-		rc = cc == CURLE_OPERATION_TIMEDOUT ? SX_ETIMEOUT : SX_EHTTP;
-		snprintf(res->error, sizeof(res->error), "%s", curl_easy_strerror(cc));
-	}
+	set_options(cu, req, h, &s, connect_ms);
+	rc = collect_result(cu, curl_easy_perform(cu), &s, &g, res);
 	/* The handle outlives this call: drop pointers into g and the lists before they go. */
 	curl_easy_setopt(cu, CURLOPT_CURLU, NULL);
 	curl_easy_setopt(cu, CURLOPT_CONNECT_TO, NULL);

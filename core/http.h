@@ -38,12 +38,28 @@ struct http_request {
 	const char *proxy;            /* proxy URL for this request, or NULL */
 };
 
+/*
+ * Why no answer came, mapped from curl's error codes here so that callers
+ * act on the kind and show error[] to people, never parse it.
+ */
+enum http_failure {
+	HTTP_FAIL_NONE = 0,           /* an answer arrived */
+	HTTP_FAIL_DNS,                /* the host (or the proxy) name did not resolve */
+	HTTP_FAIL_CONNECT,            /* the connection was refused or could not be made */
+	HTTP_FAIL_TIMEOUT,            /* no complete answer within the timeout */
+	HTTP_FAIL_TLS,                /* TLS handshake or certificate failure */
+	HTTP_FAIL_TOO_LARGE,          /* the body went over max_response */
+	HTTP_FAIL_BLOCKED,            /* refused by the SSRF guard; nothing was sent */
+	HTTP_FAIL_OTHER,              /* any other transport failure */
+};
+
 struct http_response {
 	long status;                  /* 0 when no answer came */
 	struct sx_buf body;
 	char *retry_after;            /* value of Retry-After, or NULL */
 	char *content_type;
 	double seconds;               /* total time */
+	enum http_failure failure;    /* HTTP_FAIL_NONE unless the call failed */
 	char error[256];              /* transport error text when status == 0 */
 };
 
@@ -59,7 +75,8 @@ void http_client_free(struct http_client *c);
  * Performs req.  Returns SX_OK whenever an HTTP answer arrived, whatever its
  * status; SX_ETIMEOUT, SX_EHTTP (connection, DNS, TLS), SX_ETOOBIG (body
  * over the cap) or SX_EBLOCKED (a guarded request the SSRF guard refused;
- * nothing was sent) otherwise, with res->error saying why.  res is initialized
+ * nothing was sent) otherwise, with res->failure its kind and res->error
+ * saying why in words.  res is initialized
  * here; the caller releases it with http_response_release().
  */
 enum sx_rc http_perform(struct http_client *c, const struct http_request *req,

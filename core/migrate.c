@@ -103,28 +103,18 @@ out:
 	return rc;
 }
 
-enum sx_rc migrate_run(struct sx_db *db, const char *data_dir, int *applied)
+/*
+ * The migration file names in dir (NNN_name.sql), sorted, into a new array
+ * the caller frees with free_names().  SX_EIO when dir cannot be read.
+ */
+static enum sx_rc list_migrations(const char *dir, char ***names_out, size_t *n_out)
 {
-	static const char q_table[] =
-		"CREATE TABLE IF NOT EXISTS schema_migrations ("
-		" version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL,"
-		" applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB";
-	static const char q_lock[] = "SELECT GET_LOCK('sextant_migrate', 60)";
-	static const char q_unlock[] = "SELECT RELEASE_LOCK('sextant_migrate')";
-	static const char q_done[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
-	static const char q_record[] =
-		"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
 	enum sx_rc rc = SX_OK;
-	char *dir = xasprintf("%s/sql", data_dir);
-	DIR *d = NULL;
+	DIR *d = opendir(dir);
 	struct dirent *e;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
-	struct sx_rows *rows = NULL;
-	bool locked = false;
 
-	*applied = 0;
-	d = opendir(dir);
 	if (!d) {
 		log_error("migrate", "msg=\"cannot open migrations\" dir=%s error=%s",
 			  sx_log_quote(dir), sx_log_quote(strerror(errno)));
@@ -143,7 +133,86 @@ enum sx_rc migrate_run(struct sx_db *db, const char *data_dir, int *applied)
 		names[n++] = xstrdup(e->d_name);
 	}
 	qsort(names, n, sizeof(*names), name_cmp);
+	closedir(d);
+out:
+	*names_out = names;
+	*n_out = n;
+	return rc;
+}
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
+ * Applies the migration file name in dir unless schema_migrations records
+ * it already, then records it.  *done says whether it ran.
+ */
+static enum sx_rc apply_one(struct sx_db *db, const char *dir, const char *name, bool *done)
+{
+	static const char q_done[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
+	static const char q_record[] =
+		"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
+	enum sx_rc rc;
+	struct sx_rows *rows = NULL;
+	struct sx_buf text;
+	char *path = NULL;
+	long long v = 0;
+
+	*done = false;
+	sx_buf_init(&text, MIGRATION_MAX_BYTES);
+	migration_name(name, &v);
+	{
+		struct sx_param p[] = { sx_p_i64(v) };
+
+		rc = sx_db_query(db, q_done, p, 1, &rows);
+	}
+	if (rc || rows->nrows > 0)
+		goto out;
+	path = xasprintf("%s/%s", dir, name);
+	rc = read_file(path, &text);
+	if (!rc)
+		rc = apply_text(db, name, text.data ? text.data : (char *)"");
+	if (rc)
+		goto out;
+	{
+		struct sx_param p[] = { sx_p_i64(v), sx_p_str(name) };
+
+		rc = sx_db_exec(db, q_record, p, 2, NULL);
+	}
+	if (rc)
+		goto out;
+	log_info("migrate", "msg=applied file=%s", sx_log_quote(name));
+	*done = true;
+out:
+	sx_rows_free(rows);
+	sx_buf_release(&text);
+	free(path);
+	return rc;
+}
+
+enum sx_rc migrate_run(struct sx_db *db, const char *data_dir, int *applied)
+{
+	static const char q_table[] =
+		"CREATE TABLE IF NOT EXISTS schema_migrations ("
+		" version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL,"
+		" applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB";
+	static const char q_lock[] = "SELECT GET_LOCK('sextant_migrate', 60)";
+	static const char q_unlock[] = "SELECT RELEASE_LOCK('sextant_migrate')";
+	enum sx_rc rc;
+	char *dir = xasprintf("%s/sql", data_dir);
+	char **names = NULL;
+	size_t n = 0;
+	struct sx_rows *rows = NULL;
+	bool locked = false, done;
+
+	*applied = 0;
+	rc = list_migrations(dir, &names, &n);
+	if (rc)
+		goto out;
 	rc = sx_db_exec(db, q_table, NULL, 0, NULL);
 	if (rc)
 		goto out;
@@ -156,41 +225,10 @@ enum sx_rc migrate_run(struct sx_db *db, const char *data_dir, int *applied)
 		goto out;
 	}
 	locked = true;
-	for (size_t i = 0; i < n; i++) {
-		long long v = 0;
-		struct sx_buf text;
-		char *path;
-
-		migration_name(names[i], &v);
-		sx_rows_free(rows);
-		rows = NULL;
-		{
-			struct sx_param p[] = { sx_p_i64(v) };
-
-			rc = sx_db_query(db, q_done, p, 1, &rows);
-		}
-		if (rc)
-			goto out;
-		if (rows->nrows > 0)
-			continue;
-		path = xasprintf("%s/%s", dir, names[i]);
-		sx_buf_init(&text, MIGRATION_MAX_BYTES);
-		rc = read_file(path, &text);
-		if (!rc)
-			rc = apply_text(db, names[i], text.data ? text.data : (char *)"");
-		sx_buf_release(&text);
-		free(path);
-		if (rc)
-			goto out;
-		{
-			struct sx_param p[] = { sx_p_i64(v), sx_p_str(names[i]) };
-
-			rc = sx_db_exec(db, q_record, p, 2, NULL);
-		}
-		if (rc)
-			goto out;
-		log_info("migrate", "msg=applied file=%s", sx_log_quote(names[i]));
-		(*applied)++;
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = apply_one(db, dir, names[i], &done);
+		if (!rc && done)
+			(*applied)++;
 	}
 out:
 	if (locked) {
@@ -200,11 +238,7 @@ out:
 			log_warn("migrate", "msg=\"could not release the lock\"");
 	}
 	sx_rows_free(rows);
-	if (d)
-		closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	free_names(names, n);
 	free(dir);
 	return rc;
 }

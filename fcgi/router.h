@@ -13,7 +13,7 @@
 
 void router_dispatch(struct http_req *req);
 
-/* Handlers, in tasks.c.  Each writes exactly one reply. */
+/* Handlers, in task_routes.c.  Each writes exactly one reply. */
 void tasks_create(struct http_req *req);
 void tasks_list(struct http_req *req);
 void tasks_get(struct http_req *req, const char *task_id);
@@ -25,14 +25,14 @@ void tasks_retry_webhook(struct http_req *req, const char *task_id);
 void totp_push(struct http_req *req);
 
 /*
- * In artifacts.c: GET /api/v1/tasks/{id}/artifacts (authenticated), and
+ * In artifact_routes.c: GET /api/v1/tasks/{id}/artifacts (authenticated), and
  * GET /artifacts/<path>?expires=…&sig=… (no key: the signature is the
  * credential), answered with X-Accel-Redirect to nginx's internal location.
  */
 void tasks_artifacts(struct http_req *req, const char *task_id);
 void artifacts_serve(struct http_req *req, const char *rest);
 
-/* In ops.c: GET /healthz and GET /metrics (no key; nginx limits /metrics to loopback). */
+/* In ops_routes.c: GET /healthz and GET /metrics (no key; nginx limits /metrics to loopback). */
 void ops_healthz(struct http_req *req);
 void ops_metrics(struct http_req *req);
 #endif

@@ -99,7 +99,7 @@ static int cmd_org_signing(struct sx_db *db, int argc, char **argv)
 	usage();
 	status = 2;
 out:
-	sx_wipe(secret, sizeof(secret));
+	crypto_wipe(secret, sizeof(secret));
 	return status;
 }
 
@@ -138,7 +138,7 @@ static int cmd_key(struct sx_db *db, int argc, char **argv)
 		}
 		printf("%s\n", key);
 		fflush(stdout);
-		sx_wipe(key, sizeof(key));
+		crypto_wipe(key, sizeof(key));
 		fprintf(stderr, "key id: %s (the key is shown once; store it now)\n", key_id);
 		return 0;
 	}

@@ -60,7 +60,7 @@ enum sx_rc proxyauth_write_extension(const char *dir, const char *user, const ch
 		rc = write_private(dir, "background.js", js);
 out:
 	if (js) {
-		sx_wipe(js, strlen(js));
+		crypto_wipe(js, strlen(js));
 		free(js);
 	}
 	json_object_put(u);

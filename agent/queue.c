@@ -17,7 +17,7 @@ void queue_owner_name(char *out, size_t outlen)
 
 	gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
-	sx_random_bytes(r, sizeof(r));
+	crypto_random_bytes(r, sizeof(r));
 	snprintf(out, outlen, "%s:%d:%02x%02x%02x%02x", host, (int)getpid(), r[0], r[1], r[2], r[3]);
 }
 

@@ -207,8 +207,8 @@ static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 		proxy_plain = proxy_url_strip_credentials(run->proxy);
 		ext_dir = xasprintf("%s/sextant-proxy-auth", run->user_data_dir);
 		rc = proxyauth_write_extension(ext_dir, user, pass);
-		sx_wipe(user, strlen(user));
-		sx_wipe(pass, strlen(pass));
+		crypto_wipe(user, strlen(user));
+		crypto_wipe(pass, strlen(pass));
 		free(user);
 		free(pass);
 		if (rc) {
@@ -1015,7 +1015,7 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 		out = run->extract_goal ? extract(run, &page, order) : OUT_COMPLETED;
 		goto out;
 	}
-	sx_wipe(run->code, sizeof(run->code));
+	crypto_wipe(run->code, sizeof(run->code));
 	out = decide(run, &page, png, pnglen, order, output, &actions);
 	if (out == OUT_CONTINUE && run->code_needed)
 		out = obtain_code(run, &page, png, pnglen, order, output, &actions);
@@ -1297,8 +1297,8 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	json_object_put(run.secrets);
 	json_object_put(run.code_masks);
 	json_object_put(run.codes);
-	sx_wipe(run.code, sizeof(run.code));
-	sx_wipe(&run.totp, sizeof(run.totp));
+	crypto_wipe(run.code, sizeof(run.code));
+	crypto_wipe(&run.totp, sizeof(run.totp));
 	free(run.schema_json);
 	free(run.work_dir);
 	free(run.last_url);

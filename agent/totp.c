@@ -89,7 +89,7 @@ static void payload_scan(json_object *o, const char **code, const char **secret)
 
 			if (totp_parse_secret(s, &p) == SX_OK)
 				*secret = s;
-			sx_wipe(&p, sizeof(p));
+			crypto_wipe(&p, sizeof(p));
 		}
 	}
 }
@@ -220,7 +220,7 @@ static void llm_read_pushed(const struct totp_task *t, struct totp_state *st, co
 	}
 out:
 	if (user) {
-		sx_wipe(user, strlen(user));
+		crypto_wipe(user, strlen(user));
 		free(user);
 	}
 	json_object_put(v);
@@ -304,7 +304,7 @@ static enum sx_rc poll_url(const struct totp_task *t, struct http_client *hc, co
 out:
 	json_object_put(v);
 	if (res.body.data)
-		sx_wipe(res.body.data, res.body.len);
+		crypto_wipe(res.body.data, res.body.len);
 	http_response_release(&res);
 	free(body);
 	return rc;
@@ -446,12 +446,12 @@ out:
 	if (rc == SX_OK)
 		log_info("totp", "msg=\"verification code obtained\" task=%s source=%s", t->task_id,
 			 sx_log_quote(source));
-	sx_wipe(&params, sizeof(params));
+	crypto_wipe(&params, sizeof(params));
 	if (secret) {
-		sx_wipe(secret, strlen(secret));
+		crypto_wipe(secret, strlen(secret));
 		free(secret);
 	}
-	sx_wipe(&pk, sizeof(pk));
+	crypto_wipe(&pk, sizeof(pk));
 	http_client_free(hc);
 	return rc;
 }

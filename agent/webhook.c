@@ -257,7 +257,7 @@ static void classify(const struct sender *s, const struct delivery *d, enum sx_r
 		else
 			snprintf(what, sizeof(what), "%s", r->error);
 	}
-	sx_random_bytes(&rnd, sizeof(rnd));
+	crypto_random_bytes(&rnd, sizeof(rnd));
 	r->delay_ms = webhook_retry_delay_ms(c->webhook_backoff_base_ms, c->webhook_backoff_max_ms,
 					     d->attempt, ra, rnd);
 	if (d->age_ms + r->duration_ms + r->delay_ms > c->webhook_retry_window * 1000) {
@@ -312,7 +312,7 @@ static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struc
 	tsv = (long long)(sx_now_us() / 1000000);
 	snprintf(ts, sizeof(ts), "%lld", tsv);
 	sign_request(mode, secret, tsv, body, len, sig);
-	sx_wipe(secret, sizeof(secret));
+	crypto_wipe(secret, sizeof(secret));
 	{
 		struct http_header h[] = {
 			{ "Content-Type", "application/json" },
@@ -335,7 +335,7 @@ static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struc
 		classify(s, d, hrc, &res, r);
 	}
 out:
-	sx_wipe(secret, sizeof(secret));
+	crypto_wipe(secret, sizeof(secret));
 	http_response_release(&res);
 	json_object_put(o);
 	task_release(&t);

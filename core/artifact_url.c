@@ -71,7 +71,7 @@ char *arturl_sign(const char *base, const char *key, long long ttl, long long no
 	expires = now + ttl;
 	arturl_mac(key, path, expires, mac);
 	url = xasprintf("%s/artifacts/%s?expires=%lld&sig=%s", base ? base : "", path, expires, mac);
-	sx_wipe(mac, sizeof(mac));
+	crypto_wipe(mac, sizeof(mac));
 out:
 	return url;
 }
@@ -102,7 +102,7 @@ enum arturl_check arturl_verify(const char *key, const char *path, const char *e
 	if (exp < now)
 		rc = ARTURL_EXPIRED;
 out:
-	sx_wipe(want, sizeof(want));
+	crypto_wipe(want, sizeof(want));
 	return rc;
 }
 

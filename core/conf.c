@@ -368,7 +368,7 @@ void sx_conf_release(struct sx_conf *c)
 			char **sp = (char **)(void *)((char *)c + conf_table[i].offset);
 
 			if (*sp && conf_table[i].offset == offsetof(struct sx_conf, db_password))
-				sx_wipe(*sp, strlen(*sp));
+				crypto_wipe(*sp, strlen(*sp));
 			free(*sp);
 			*sp = NULL;
 		}
@@ -566,9 +566,9 @@ out:
 		fclose(f);
 	/* Lines may hold db_password; do not leave it in freed memory. */
 	if (line)
-		sx_wipe(line, linecap);
+		crypto_wipe(line, linecap);
 	if (value)
-		sx_wipe(value, valuecap);
+		crypto_wipe(value, valuecap);
 	free(line);
 	free(value);
 	if (rc)

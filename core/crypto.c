@@ -15,7 +15,7 @@ static const char b64_url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Aborts: running without a working CSPRNG would hand out guessable ids and keys. */
-void sx_random_bytes(void *p, size_t n)
+void crypto_random_bytes(void *p, size_t n)
 {
 	unsigned char *u = p;
 	size_t chunk;
@@ -32,7 +32,7 @@ void sx_random_bytes(void *p, size_t n)
 }
 
 /* OPENSSL_cleanse cannot be optimized away like a final memset. */
-void sx_wipe(void *p, size_t n)
+void crypto_wipe(void *p, size_t n)
 {
 	if (p && n)
 		OPENSSL_cleanse(p, n);

@@ -18,10 +18,10 @@ enum crypto_hash { CRYPTO_SHA1, CRYPTO_SHA256, CRYPTO_SHA512 };
 #define CRYPTO_SHA256_HEX 65
 
 /* Fills p with n bytes from the CSPRNG; aborts if the CSPRNG fails. */
-void sx_random_bytes(void *p, size_t n);
+void crypto_random_bytes(void *p, size_t n);
 
 /* Wipes memory that held a secret so it does not linger (the compiler keeps it). */
-void sx_wipe(void *p, size_t n);
+void crypto_wipe(void *p, size_t n);
 
 /*
  * True when a[0..n) equals b[0..n), in time that depends on n only: for

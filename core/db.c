@@ -147,7 +147,7 @@ void sx_db_free(struct sx_db *db)
 	free(db->host);
 	free(db->user);
 	if (db->password)
-		sx_wipe(db->password, strlen(db->password));
+		crypto_wipe(db->password, strlen(db->password));
 	free(db->password);
 	free(db->name);
 	free(db->socket);

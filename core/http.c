@@ -218,7 +218,7 @@ static struct curl_slist *header_list(const struct http_request *req)
 		char *line = xasprintf("%s: %s", req->headers[i].name, req->headers[i].value);
 
 		h = curl_slist_append(h, line);
-		sx_wipe(line, strlen(line));
+		crypto_wipe(line, strlen(line));
 		free(line);
 	}
 	return curl_slist_append(h, "Expect:");

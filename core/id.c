@@ -29,7 +29,7 @@ void sx_id_new(char out[SX_ID_MAX], const char *prefix)
 	}
 	for (i = 0; i < 6; i++)
 		bits[i] = (unsigned char)(ms >> (8 * (5 - i)));
-	sx_random_bytes(bits + 6, 10);
+	crypto_random_bytes(bits + 6, 10);
 	memcpy(out, prefix, plen);
 	/* Character i covers bits [5i - 2, 5i + 3) of the 128-bit value. */
 	for (i = 0; i < ID_CHARS; i++) {
@@ -47,7 +47,7 @@ void sx_id_new(char out[SX_ID_MAX], const char *prefix)
 		out[plen + i] = id_alphabet[v];
 	}
 	out[plen + ID_CHARS] = '\0';
-	sx_wipe(bits, sizeof(bits));
+	crypto_wipe(bits, sizeof(bits));
 }
 
 bool sx_id_valid(const char *s, const char *prefix)

@@ -14,9 +14,9 @@ static void random_b64url(char *out, size_t cap, size_t n)
 
 	if (n > sizeof(raw))
 		abort();
-	sx_random_bytes(raw, n);
+	crypto_random_bytes(raw, n);
 	crypto_base64_encode(raw, n, CRYPTO_B64_URL, out, cap);
-	sx_wipe(raw, sizeof(raw));
+	crypto_wipe(raw, sizeof(raw));
 }
 
 enum sx_rc org_db_create(struct sx_db *db, const char *name, char id_out[SX_ID_MAX])
@@ -34,7 +34,7 @@ enum sx_rc org_db_create(struct sx_db *db, const char *name, char id_out[SX_ID_M
 
 		rc = sx_db_exec(db, q, p, 3, NULL);
 	}
-	sx_wipe(secret, sizeof(secret));
+	crypto_wipe(secret, sizeof(secret));
 	return rc;
 }
 
@@ -153,7 +153,7 @@ enum sx_rc org_db_signing_get(struct sx_db *db, const char *org_id,
 		*mode = SIGN_SLACK;
 out:
 	if (rows && rows->nrows > 0 && rows->cells[0])
-		sx_wipe(rows->cells[0], strlen(rows->cells[0]));
+		crypto_wipe(rows->cells[0], strlen(rows->cells[0]));
 	sx_rows_free(rows);
 	return rc;
 }
@@ -175,7 +175,7 @@ enum sx_rc org_db_secret_rotate(struct sx_db *db, const char *org_id,
 	if (rc == SX_OK && n == 0)
 		rc = SX_ENOTFOUND;
 	if (rc)
-		sx_wipe(secret, SX_SIGNING_SECRET_MAX);
+		crypto_wipe(secret, SX_SIGNING_SECRET_MAX);
 	return rc;
 }
 

@@ -39,7 +39,7 @@ enum sx_rc auth_lookup_key(struct sx_db *db, const char *key, size_t keylen,
 
 /*
  * Reads the organization's webhook signing secret and signature mode.  The
- * secret is a credential: the caller wipes it (sx_wipe) when done and never
+ * secret is a credential: the caller wipes it (crypto_wipe) when done and never
  * logs it.  SX_ENOTFOUND when the organization does not exist.
  */
 enum sx_rc org_db_signing_get(struct sx_db *db, const char *org_id,

@@ -46,6 +46,6 @@ bool sign_verify(enum sign_mode mode, const char *secret, long long ts,
 
 	sign_request(mode, secret, ts, body, len, want);
 	ok = n == strlen(want) && crypto_equal(want, signature, n);
-	sx_wipe(want, sizeof(want));
+	crypto_wipe(want, sizeof(want));
 	return ok;
 }

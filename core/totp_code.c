@@ -137,7 +137,7 @@ static enum sx_rc parse_otpauth(const char *uri, struct totp_params *p)
 	if (!have_secret)
 		rc = SX_EINVAL;
 out:
-	sx_wipe(val, sizeof(val));
+	crypto_wipe(val, sizeof(val));
 	return rc;
 }
 
@@ -159,7 +159,7 @@ enum sx_rc totp_parse_secret(const char *s, struct totp_params *out)
 	if (rc == SX_OK && out->keylen < TOTP_KEY_MIN)
 		rc = SX_EINVAL;
 	if (rc) {
-		sx_wipe(out, sizeof(*out));
+		crypto_wipe(out, sizeof(*out));
 		rc = SX_EINVAL;
 	}
 	return rc;
@@ -187,7 +187,7 @@ void totp_code_at(const struct totp_params *p, int64_t t, char out[TOTP_CODE_MAX
 	bin = ((uint32_t)(mac[off] & 0x7f) << 24) | ((uint32_t)mac[off + 1] << 16) |
 	      ((uint32_t)mac[off + 2] << 8) | (uint32_t)mac[off + 3];
 	snprintf(out, TOTP_CODE_MAX, "%0*u", digits, (unsigned)(bin % pow10[digits]));
-	sx_wipe(mac, sizeof(mac));
+	crypto_wipe(mac, sizeof(mac));
 }
 
 /* ---- reading a code out of a message -------------------------------------- */

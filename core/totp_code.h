@@ -39,7 +39,7 @@ enum sx_rc totp_base32_decode(const char *s, unsigned char *out, size_t outmax, 
  * `otpauth://totp/…?secret=…&digits=…&period=…&algorithm=SHA1|SHA256|SHA512`
  * URI.  SX_EINVAL when it is neither, the key is shorter than
  * TOTP_KEY_MIN bytes, or a parameter is out of range.
- * The caller wipes *out after use (sx_wipe).
+ * The caller wipes *out after use (crypto_wipe).
  */
 enum sx_rc totp_parse_secret(const char *s, struct totp_params *out);
 

@@ -282,7 +282,7 @@ void totp_push(struct http_req *req)
 					      sx_rows_get(rows, 0, 0), sx_rows_get(rows, 0, 1)),
 			NULL);
 out:
-	sx_wipe(code, sizeof(code));
+	crypto_wipe(code, sizeof(code));
 	sx_rows_free(rows);
 	json_object_put(body);
 }

@@ -56,7 +56,7 @@ static void wire_headers_release(struct llm_wire_headers *wh)
 	size_t i;
 
 	for (i = 0; i < wh->n; i++) {
-		sx_wipe(wh->h[i].value, strlen(wh->h[i].value));
+		crypto_wipe(wh->h[i].value, strlen(wh->h[i].value));
 		free(wh->h[i].value);
 	}
 	wh->n = 0;
@@ -110,7 +110,7 @@ void llm_client_free(struct llm_client *lc)
 	if (!lc)
 		return;
 	if (lc->key) {
-		sx_wipe(lc->key, strlen(lc->key));
+		crypto_wipe(lc->key, strlen(lc->key));
 		free(lc->key);
 	}
 	free(lc->url);
@@ -174,7 +174,7 @@ static int64_t backoff_ms(int retry)
 		d *= 2;
 	if (d > LLM_BACKOFF_CAP_MS)
 		d = LLM_BACKOFF_CAP_MS;
-	sx_random_bytes(&r, sizeof(r));
+	crypto_random_bytes(&r, sizeof(r));
 	return d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
 }
 

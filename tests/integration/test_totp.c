@@ -69,7 +69,7 @@ static void random_code(char out[8])
 {
 	uint32_t r;
 
-	sx_random_bytes(&r, sizeof(r));
+	crypto_random_bytes(&r, sizeof(r));
 	snprintf(out, 8, "%06u", 100000u + r % 900000u);
 }
 
@@ -606,7 +606,7 @@ Test(totp_agent, base32_secret_in_the_payload)
 		cr_assert_null(strstr(r->body, "jbsw y3dp"), "%s", r->body);
 		resp_free(r);
 	}
-	sx_wipe(&p, sizeof(p));
+	crypto_wipe(&p, sizeof(p));
 	json_object_put(t);
 	free(id);
 	free(body);

@@ -129,10 +129,10 @@ Test(crypto, wipe_and_random)
 {
 	unsigned char a[32], b[32], zero[32] = { 0 };
 
-	sx_random_bytes(a, sizeof(a));
-	sx_random_bytes(b, sizeof(b));
+	crypto_random_bytes(a, sizeof(a));
+	crypto_random_bytes(b, sizeof(b));
 	cr_assert_neq(memcmp(a, b, sizeof(a)), 0);
-	sx_wipe(a, sizeof(a));
+	crypto_wipe(a, sizeof(a));
 	cr_assert_eq(memcmp(a, zero, sizeof(a)), 0);
-	sx_wipe(NULL, 4);
+	crypto_wipe(NULL, 4);
 }

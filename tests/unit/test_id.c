@@ -112,8 +112,8 @@ Test(id, random_bytes_fill)
 {
 	unsigned char a[64] = { 0 }, b[64] = { 0 };
 
-	sx_random_bytes(a, sizeof(a));
-	sx_random_bytes(b, sizeof(b));
+	crypto_random_bytes(a, sizeof(a));
+	crypto_random_bytes(b, sizeof(b));
 	cr_assert_neq(memcmp(a, b, sizeof(a)), 0);
-	sx_random_bytes(a, 0);
+	crypto_random_bytes(a, 0);
 }

@@ -150,8 +150,8 @@ Test(util, wipe_zeroes)
 	char secret[] = "hunter2";
 	size_t i;
 
-	sx_wipe(secret, sizeof(secret));
+	crypto_wipe(secret, sizeof(secret));
 	for (i = 0; i < sizeof(secret); i++)
 		cr_assert_eq(secret[i], 0);
-	sx_wipe(NULL, 10);
+	crypto_wipe(NULL, 10);
 }

@@ -87,25 +87,25 @@ static const char *element_kind(const struct scrape_result *page, const char *id
 }
 
 static void set_err(char *err, size_t errlen, const char *what, const char *id,
-		    const struct wd_session *wd)
+		    const struct webdriver_session *wd)
 {
-	const char *detail = wd ? wd_last_error(wd) : "";
+	const char *detail = wd ? webdriver_last_error(wd) : "";
 
 	snprintf(err, errlen, "%s %s failed%s%.200s", what, id ? id : "",
 		 *detail ? ": " : "", detail);
 }
 
 /* Runs a one-argument script on the element; its boolean/string result into *res. */
-static enum sx_rc element_script(struct wd_session *wd, const char *el, const char *script,
+static enum sx_rc element_script(struct webdriver_session *wd, const char *el, const char *script,
 				 json_object *extra, json_object **res)
 {
 	json_object *args = json_object_new_array();
 	enum sx_rc rc;
 
-	json_object_array_add(args, wd_element_ref(el));
+	json_object_array_add(args, webdriver_element_ref(el));
 	if (extra)
 		json_object_array_add(args, json_object_get(extra));
-	rc = wd_execute(wd, script, args, res);
+	rc = webdriver_execute(wd, script, args, res);
 	json_object_put(args);
 	return rc;
 }
@@ -165,7 +165,7 @@ static bool is_http_url(const char *u)
 static enum sx_rc do_element_action(const struct action_env *env, enum action_type t,
 				    json_object *action, const char *id, char *err, size_t errlen)
 {
-	struct wd_session *wd = env->wd;
+	struct webdriver_session *wd = env->wd;
 	const char *kind = element_kind(env->page, id);
 	char *el = NULL, *path = NULL;
 	json_object *res = NULL, *arg = NULL;
@@ -174,13 +174,13 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 	rc = scrape_locate(wd, env->page, id, &el);
 	if (rc) {
 		snprintf(err, errlen, "element %s not found on the page%s%.200s", id,
-			 *wd_last_error(wd) ? ": " : "", wd_last_error(wd));
+			 *webdriver_last_error(wd) ? ": " : "", webdriver_last_error(wd));
 		goto out;
 	}
 	element_script(wd, el, js_scroll_into_view, NULL, NULL);
 	switch (t) {
 	case ACT_CLICK:
-		rc = wd_element_click(wd, el);
+		rc = webdriver_element_click(wd, el);
 		if (rc)
 			set_err(err, errlen, "click on", id, wd);
 		break;
@@ -199,9 +199,9 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 			arg = json_object_new_string(text);
 			rc = element_script(wd, el, js_set_value, arg, NULL);
 		} else {
-			rc = wd_element_clear(wd, el);
+			rc = webdriver_element_clear(wd, el);
 			if (rc == SX_OK || rc == SX_EWEBDRIVER)
-				rc = wd_element_send_keys(wd, el, text);
+				rc = webdriver_element_send_keys(wd, el, text);
 		}
 		if (rc)
 			set_err(err, errlen, "typing into", id, wd);
@@ -237,7 +237,7 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 			break;
 		}
 		if (json_object_get_boolean(res) != want) {
-			rc = wd_element_click(wd, el);
+			rc = webdriver_element_click(wd, el);
 			if (rc) {
 				set_err(err, errlen, "click on", id, wd);
 				break;
@@ -272,7 +272,7 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 		rc = env->download ? env->download(env->download_arg, url, path, err, errlen) : SX_EINVAL;
 		if (rc)
 			break;
-		rc = wd_element_send_keys(wd, el, path);
+		rc = webdriver_element_send_keys(wd, el, path);
 		if (rc)
 			set_err(err, errlen, "attaching the file to", id, wd);
 		break;
@@ -283,7 +283,7 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 		break;
 	}
 out:
-	wd_switch_frame(wd, NULL);
+	webdriver_switch_frame(wd, NULL);
 	json_object_put(res);
 	json_object_put(arg);
 	free(el);
@@ -323,11 +323,11 @@ enum sx_rc action_execute(const struct action_env *env, json_object *action, cha
 
 			rc = scrape_locate(env->wd, env->page, id, &el);
 			if (rc == SX_OK)
-				rc = wd_element_send_keys(env->wd, el, code);
-			wd_switch_frame(env->wd, NULL);
+				rc = webdriver_element_send_keys(env->wd, el, code);
+			webdriver_switch_frame(env->wd, NULL);
 			free(el);
 		} else {
-			rc = wd_press_key(env->wd, code);
+			rc = webdriver_press_key(env->wd, code);
 		}
 		if (rc)
 			set_err(err, errlen, "key press", id, env->wd);
@@ -338,7 +338,7 @@ enum sx_rc action_execute(const struct action_env *env, json_object *action, cha
 		json_object *args = json_object_new_array();
 
 		json_object_array_add(args, json_object_new_int(dir && strcasecmp(dir, "up") == 0 ? -1 : 1));
-		rc = wd_execute(env->wd, "window.scrollBy(0, arguments[0] * window.innerHeight * 0.8);",
+		rc = webdriver_execute(env->wd, "window.scrollBy(0, arguments[0] * window.innerHeight * 0.8);",
 				args, NULL);
 		json_object_put(args);
 		if (rc)
@@ -352,7 +352,7 @@ enum sx_rc action_execute(const struct action_env *env, json_object *action, cha
 			snprintf(err, errlen, "goto_url needs an http(s) url");
 			return SX_EINVAL;
 		}
-		rc = wd_navigate(env->wd, url);
+		rc = webdriver_navigate(env->wd, url);
 		if (rc)
 			set_err(err, errlen, "navigation to", url, env->wd);
 		return rc;

@@ -8,7 +8,7 @@
 #include "sx.h"
 #include <json-c/json.h>
 
-struct wd_session;
+struct webdriver_session;
 struct scrape_result;
 
 enum action_type {
@@ -22,7 +22,7 @@ enum action_type action_type_of(json_object *action);
 const char *action_type_name(enum action_type t);
 
 struct action_env {
-	struct wd_session *wd;
+	struct webdriver_session *wd;
 	const struct scrape_result *page;   /* the observation the model saw */
 	const char *work_dir;               /* for downloaded files */
 	volatile const int *stop;           /* interrupts waits when set */

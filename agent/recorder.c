@@ -164,7 +164,7 @@ out:
 	free(index);
 }
 
-void recorder_wait(struct recorder *r, struct wd_session *wd, long long ms, volatile const int *stop)
+void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long ms, volatile const int *stop)
 {
 	int64_t end = sx_mono_ms() + ms;
 
@@ -177,7 +177,7 @@ void recorder_wait(struct recorder *r, struct wd_session *wd, long long ms, vola
 
 		if (now >= end)
 			break;
-		if (wd_screenshot(wd, &png, &len) == SX_OK)
+		if (webdriver_screenshot(wd, &png, &len) == SX_OK)
 			recorder_frame(r, png, len);
 		free(png);
 		/* The next frame is due one interval after this one started. */

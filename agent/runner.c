@@ -20,6 +20,7 @@
 #include "actions.h"
 #include "artifacts.h"
 #include "buf.h"
+#include "chromedriver.h"
 #include "conf.h"
 #include "db.h"
 #include "http.h"
@@ -65,7 +66,7 @@ struct run {
 	json_object *schema;
 	char *payload_json;
 	char *schema_json;
-	struct wd_session *wd;
+	struct webdriver_session *wd;
 	char *user_data_dir;
 	char *work_dir;
 	char *last_url;
@@ -132,7 +133,7 @@ enum sx_rc runner_init(struct runner *r, const struct sx_conf *c, volatile const
 void runner_release(struct runner *r)
 {
 	if (r->driver)
-		wd_driver_stop(r->driver);
+		chromedriver_stop(r->driver);
 	llm_client_free(r->llm);
 	sx_db_free(r->hb_db);
 	sx_db_free(r->db);
@@ -148,21 +149,22 @@ static enum sx_rc endpoint(struct runner *r, const char **out)
 		*out = r->conf->webdriver_url;
 		return SX_OK;
 	}
-	if (r->driver && !wd_driver_alive(r->driver)) {
+	if (r->driver && !chromedriver_alive(r->driver)) {
 		log_warn("runner", "msg=\"chromedriver died; restarting it\"");
-		wd_driver_stop(r->driver);
+		chromedriver_stop(r->driver);
 		r->driver = NULL;
 	}
 	if (!r->driver)
-		rc = wd_driver_start(r->conf->chromedriver_path, (int)r->conf->chromedriver_port, &r->driver);
+		rc = chromedriver_start(r->conf->chromedriver_path, (int)r->conf->chromedriver_port, &r->driver);
 	if (rc == SX_OK)
-		*out = wd_driver_url(r->driver);
+		*out = chromedriver_url(r->driver);
 	return rc;
 }
 
 static void session_close(struct run *run)
 {
-	wd_session_free(run->wd);
+	webdriver_session_delete(run->wd);
+	webdriver_session_free(run->wd);
 	run->wd = NULL;
 	sx_rm_tree(run->user_data_dir);
 	free(run->user_data_dir);
@@ -172,7 +174,7 @@ static void session_close(struct run *run)
 /* Opens a browser session when there is none, on the page the task was at. */
 static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 {
-	struct wd_options o;
+	struct webdriver_options o;
 	const char *ep = NULL;
 	char tmpl[] = "/tmp/sextant-chromium-XXXXXX";
 	char *proxy_plain = NULL, *ext_dir = NULL;
@@ -221,7 +223,7 @@ static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 		o.proxy = proxy_plain;
 		o.extension_dir = ext_dir;
 	}
-	rc = wd_session_new(&o, &run->wd);
+	rc = webdriver_session_new(&o, &run->wd);
 	free(proxy_plain);
 	free(ext_dir);
 	if (rc) {
@@ -230,17 +232,17 @@ static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 		session_close(run);
 		return SX_ESESSION;
 	}
-	rc = wd_navigate(run->wd, run->last_url ? run->last_url : run->url);
+	rc = webdriver_navigate(run->wd, run->last_url ? run->last_url : run->url);
 	if (rc == SX_ESESSION) {
 		snprintf(err, errlen, "browser session lost while loading the page: %.200s",
-			 wd_last_error(run->wd));
+			 webdriver_last_error(run->wd));
 		session_close(run);
 		return rc;
 	}
 	if (rc) {
 		/* A page that fails to load is the model's to see, not a lost session. */
 		log_warn("runner", "msg=\"navigation failed\" task=%s error=%s", run->t->id,
-			 sx_log_quote(wd_last_error(run->wd)));
+			 sx_log_quote(webdriver_last_error(run->wd)));
 	}
 	return SX_OK;
 }
@@ -562,11 +564,11 @@ static enum sx_rc verify(struct run *run, long long order, bool *achieved, char 
 	rc = scrape_page(run->wd, &page);
 	if (rc) {
 		snprintf(run->reason, sizeof(run->reason), "could not read the page to verify: %.200s",
-			 wd_last_error(run->wd));
+			 webdriver_last_error(run->wd));
 		goto out;
 	}
 	if (run->r->conf->llm_vision)
-		wd_screenshot(run->wd, &png, &pnglen);
+		webdriver_screenshot(run->wd, &png, &pnglen);
 	history = history_text(run);
 	ctx_from_page(run, &ctx, &page, history, order);
 	system = prompt_system_verify();
@@ -663,8 +665,8 @@ static void follow_new_window(struct run *run, size_t before)
 	char **h = NULL;
 	size_t n = 0;
 
-	if (wd_window_handles(run->wd, &h, &n) == SX_OK && n > before && n > 0)
-		wd_switch_window(run->wd, h[n - 1]);
+	if (webdriver_window_handles(run->wd, &h, &n) == SX_OK && n > before && n > 0)
+		webdriver_switch_window(run->wd, h[n - 1]);
 	for (size_t i = 0; i < n; i++)
 		free(h[i]);
 	free(h);
@@ -675,7 +677,7 @@ static size_t window_count(struct run *run)
 	char **h = NULL;
 	size_t n = 0;
 
-	if (wd_window_handles(run->wd, &h, &n) != SX_OK)
+	if (webdriver_window_handles(run->wd, &h, &n) != SX_OK)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		free(h[i]);
@@ -721,7 +723,7 @@ static void screenshot(struct run *run, const char *type, char **rel)
 
 	if (rel)
 		*rel = NULL;
-	if (run->wd && wd_screenshot(run->wd, &png, &len) == SX_OK) {
+	if (run->wd && webdriver_screenshot(run->wd, &png, &len) == SX_OK) {
 		artifact_save(&run->art, strcmp(type, ART_SCREENSHOT_FINAL) ? run->step_id : NULL,
 			      type, "png", png, len, rel);
 		/* The action and final screenshots are the recording's frames too. */
@@ -996,7 +998,7 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 	rc = scrape_page(run->wd, &page);
 	if (rc) {
 		snprintf(run->reason, sizeof(run->reason), "could not read the page: %.300s",
-			 *wd_last_error(run->wd) ? wd_last_error(run->wd) : sx_strerror(rc));
+			 *webdriver_last_error(run->wd) ? webdriver_last_error(run->wd) : sx_strerror(rc));
 		if (rc == SX_ESESSION)
 			session_close(run);
 		out = OUT_STEP_FAILED;
@@ -1004,7 +1006,7 @@ static enum outcome run_step(struct run *run, long long order, json_object *outp
 	}
 	json_object_object_add(output, "url", json_object_new_string(page.url ? page.url : ""));
 	json_object_object_add(output, "elements", json_object_new_int64((int64_t)page.nelements));
-	if (wd_screenshot(run->wd, &png, &pnglen) == SX_OK) {
+	if (webdriver_screenshot(run->wd, &png, &pnglen) == SX_OK) {
 		artifact_save(&run->art, run->step_id, ART_SCREENSHOT_STEP, "png", png, pnglen, NULL);
 		recorder_frame(run->rec, png, pnglen);
 	}
@@ -1050,7 +1052,7 @@ out:
 	if (run->wd && out != OUT_STEP_FAILED) {
 		char *u = NULL;
 
-		if (wd_current_url(run->wd, &u) == SX_OK) {
+		if (webdriver_current_url(run->wd, &u) == SX_OK) {
 			json_object_object_add(output, "url_after", json_object_new_string(u));
 			free(run->last_url);
 			run->last_url = u;

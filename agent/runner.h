@@ -12,7 +12,7 @@
 struct sx_conf;
 struct sx_db;
 struct llm_client;
-struct wd_driver;
+struct chromedriver;
 struct claimed_task;
 
 struct runner {
@@ -20,7 +20,7 @@ struct runner {
 	struct sx_db *db;            /* the worker's connection */
 	struct sx_db *hb_db;         /* the heartbeat thread's connection */
 	struct llm_client *llm;
-	struct wd_driver *driver;    /* local chromedriver, started on first use */
+	struct chromedriver *driver;    /* local chromedriver, started on first use */
 	char owner[128];
 	volatile const int *stopping; /* set on SIGTERM */
 };

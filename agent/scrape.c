@@ -225,13 +225,13 @@ static enum sx_rc render_line(json_object *el, struct sx_buf *b)
 }
 
 /* Runs scrape.js with one options object (consumed); *out is the script's value (caller puts). */
-static enum sx_rc run_js(struct wd_session *s, json_object *opts, json_object **out)
+static enum sx_rc run_js(struct webdriver_session *s, json_object *opts, json_object **out)
 {
 	enum sx_rc rc;
 	json_object *args = json_object_new_array();
 
 	json_object_array_add(args, opts);
-	rc = wd_execute(s, scrape_js, args, out);
+	rc = webdriver_execute(s, scrape_js, args, out);
 	json_object_put(args);
 	return rc;
 }
@@ -241,12 +241,12 @@ static enum sx_rc run_js(struct wd_session *s, json_object *opts, json_object **
  * frame by its index in scrape.js's tree walk.  SX_ENOTFOUND when a frame
  * is gone.
  */
-static enum sx_rc enter_frame_path(struct wd_session *s, json_object *path)
+static enum sx_rc enter_frame_path(struct webdriver_session *s, json_object *path)
 {
 	enum sx_rc rc;
 	size_t n = path ? json_object_array_length(path) : 0;
 
-	rc = wd_switch_frame(s, NULL);
+	rc = webdriver_switch_frame(s, NULL);
 	for (size_t i = 0; !rc && i < n; i++) {
 		json_object *opts = json_object_new_object();
 		json_object *ref = NULL;
@@ -256,11 +256,11 @@ static enum sx_rc enter_frame_path(struct wd_session *s, json_object *path)
 		json_object_object_add(opts, "index",
 				       json_object_get(json_object_array_get_idx(path, i)));
 		rc = run_js(s, opts, &ref);
-		fid = rc ? NULL : wd_element_id(ref);
+		fid = rc ? NULL : webdriver_element_id(ref);
 		if (!rc && !fid)
 			rc = SX_ENOTFOUND;
 		if (!rc)
-			rc = wd_switch_frame(s, fid);
+			rc = webdriver_switch_frame(s, fid);
 		json_object_put(ref);
 	}
 	return rc;
@@ -272,7 +272,7 @@ static enum sx_rc enter_frame_path(struct wd_session *s, json_object *path)
  * JSON string so the page's objects never go through WebDriver's own
  * serialization.
  */
-static enum sx_rc scrape_doc(struct wd_session *s, json_object *path, long long next,
+static enum sx_rc scrape_doc(struct webdriver_session *s, json_object *path, long long next,
 			     json_object **doc)
 {
 	enum sx_rc rc;
@@ -569,7 +569,7 @@ out:
  * first, each with the id counter raised past every id given so far.
  * Frames that fail are skipped with a warning; a dead session is not.
  */
-static enum sx_rc scrape_opaque_frames(struct wd_session *s, struct scrape_acc *a,
+static enum sx_rc scrape_opaque_frames(struct webdriver_session *s, struct scrape_acc *a,
 				       json_object *queue)
 {
 	enum sx_rc rc = SX_OK;
@@ -590,7 +590,7 @@ static enum sx_rc scrape_opaque_frames(struct wd_session *s, struct scrape_acc *
 		if (frc) {
 			log_warn("scrape", "msg=\"frame skipped\" path=%s err=%s detail=%s",
 				 json_object_to_json_string(path), sx_strerror(frc),
-				 sx_log_quote(wd_last_error(s)));
+				 sx_log_quote(webdriver_last_error(s)));
 			continue;
 		}
 		/* Nested opaque frames join the end of the queue. */
@@ -605,7 +605,7 @@ static enum sx_rc scrape_opaque_frames(struct wd_session *s, struct scrape_acc *
 	return rc;
 }
 
-enum sx_rc scrape_page(struct wd_session *s, struct scrape_result *out)
+enum sx_rc scrape_page(struct webdriver_session *s, struct scrape_result *out)
 {
 	enum sx_rc rc;
 	struct scrape_acc a;
@@ -613,7 +613,7 @@ enum sx_rc scrape_page(struct wd_session *s, struct scrape_result *out)
 
 	memset(out, 0, sizeof(*out));
 	acc_init(&a);
-	rc = wd_switch_frame(s, NULL);
+	rc = webdriver_switch_frame(s, NULL);
 	if (!rc)
 		rc = scrape_doc(s, NULL, 1, &top);
 	if (rc)
@@ -625,7 +625,7 @@ enum sx_rc scrape_page(struct wd_session *s, struct scrape_result *out)
 		rc = scrape_opaque_frames(s, &a, queue);
 		/* Back on top, the counter moves past the frames' ids for the next scrape. */
 		if (!rc)
-			rc = wd_switch_frame(s, NULL);
+			rc = webdriver_switch_frame(s, NULL);
 		if (!rc) {
 			opts = json_object_new_object();
 			json_object_object_add(opts, "op", json_object_new_string("next"));
@@ -640,7 +640,7 @@ enum sx_rc scrape_page(struct wd_session *s, struct scrape_result *out)
 out:
 	if (rc) {
 		log_warn("scrape", "msg=\"scrape failed\" err=%s detail=%s", sx_strerror(rc),
-			 sx_log_quote(wd_last_error(s)));
+			 sx_log_quote(webdriver_last_error(s)));
 		scrape_release(out);
 	}
 	json_object_put(v);
@@ -663,7 +663,7 @@ void scrape_release(struct scrape_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-enum sx_rc scrape_locate(struct wd_session *s, const struct scrape_result *last,
+enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result *last,
 			 const char *id, char **element_id)
 {
 	enum sx_rc rc = SX_ENOTFOUND;
@@ -684,7 +684,7 @@ enum sx_rc scrape_locate(struct wd_session *s, const struct scrape_result *last,
 	rc = run_js(s, opts, &ref);
 	if (rc)
 		goto out;
-	eid = wd_element_id(ref);
+	eid = webdriver_element_id(ref);
 	if (!eid) {
 		rc = SX_ENOTFOUND;
 		goto out;

@@ -21,7 +21,7 @@
 #include "sx.h"
 #include <json-c/json.h>
 
-struct wd_session;
+struct webdriver_session;
 
 struct scrape_result {
 	char *url;
@@ -42,15 +42,15 @@ struct scrape_result {
  * Scrapes the current page into out.  SX_ESESSION when the browser is gone;
  * other WebDriver errors as returned.  out is released by scrape_release().
  */
-enum sx_rc scrape_page(struct wd_session *s, struct scrape_result *out);
+enum sx_rc scrape_page(struct webdriver_session *s, struct scrape_result *out);
 void scrape_release(struct scrape_result *r);
 
 /*
  * Finds element `id` of the last scrape again: switches into its frame and
  * returns a WebDriver element reference id (caller frees), usable with the
- * wd_element_* calls.  The caller switches back to the top frame afterwards
- * (wd_switch_frame(s, NULL)).  SX_ENOTFOUND when it is gone.
+ * webdriver_element_* calls.  The caller switches back to the top frame afterwards
+ * (webdriver_switch_frame(s, NULL)).  SX_ENOTFOUND when it is gone.
  */
-enum sx_rc scrape_locate(struct wd_session *s, const struct scrape_result *last,
+enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result *last,
 			 const char *id, char **element_id);
 #endif

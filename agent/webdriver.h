@@ -3,14 +3,14 @@
 /*
  * A W3C WebDriver client on core/http (libcurl) and json-c.  The only file
  * that speaks WebDriver.  Works against a local chromedriver the agent
- * starts (wd_driver_*) or any remote endpoint (a Selenium Grid hub).
+ * starts (chromedriver.h) or any remote endpoint (a Selenium Grid hub).
  *
  * Errors: WebDriver's {"value":{"error":…,"message":…}} answers are mapped to
  * enum sx_rc — "invalid session id" and a dead endpoint to SX_ESESSION,
  * "no such element"/"stale element reference"/"no such frame"/"no such
  * window" to SX_ENOTFOUND, "timeout"/"script timeout" to SX_ETIMEOUT,
  * anything else to SX_EWEBDRIVER — and the message is kept in
- * wd_last_error().  Every call has the session's timeout.
+ * webdriver_last_error().  Every call has the session's timeout.
  */
 #include "sx.h"
 #include <sys/types.h>
@@ -19,29 +19,9 @@
 struct http_client;
 
 /* The W3C key of an element reference in JSON. */
-#define WD_ELEMENT_KEY "element-6066-11e4-a52e-4f735466cecf"
+#define WEBDRIVER_ELEMENT_KEY "element-6066-11e4-a52e-4f735466cecf"
 
-/* A chromedriver process owned by the agent. */
-struct wd_driver;
-
-/*
- * Starts chromedriver at path on 127.0.0.1:port (0: pick a free port),
- * waits (bounded) until its /status says ready, and writes its base URL.
- */
-enum sx_rc wd_driver_start(const char *path, int port, struct wd_driver **out);
-const char *wd_driver_url(const struct wd_driver *d);
-/*
- * chromedriver's process id, for tests and logs.  It runs under a small
- * watchdog process that kills chromedriver and its browsers together when
- * either the agent or chromedriver dies.
- */
-pid_t wd_driver_pid(const struct wd_driver *d);
-/* True while the process runs. */
-bool wd_driver_alive(struct wd_driver *d);
-/* Stops the process (TERM, then KILL after a bounded wait) and frees d. */
-void wd_driver_stop(struct wd_driver *d);
-
-struct wd_options {
+struct webdriver_options {
 	const char *endpoint;        /* base URL, e.g. http://127.0.0.1:9515 */
 	const char *chromium_path;   /* binary for goog:chromeOptions; NULL for the driver's default */
 	const char *user_data_dir;   /* a fresh directory per task (created by the caller) */
@@ -53,7 +33,7 @@ struct wd_options {
 	const char *extension_dir;   /* an unpacked extension for this session only, or NULL */
 };
 
-struct wd_session;
+struct webdriver_session;
 
 /*
  * Creates a session with headless Chromium and the flags this machine
@@ -62,52 +42,59 @@ struct wd_session;
  * --disable-sync, the user-data-dir and window size), page-load strategy
  * "normal", a page-load timeout and script timeout derived from timeout_ms.
  */
-enum sx_rc wd_session_new(const struct wd_options *opt, struct wd_session **out);
-/* Deletes the session (closing the browser) and frees s; accepts NULL. */
-void wd_session_free(struct wd_session *s);
+enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct webdriver_session **out);
+/*
+ * Sends Delete Session (closing the browser), best effort with a short
+ * timeout so that a dead driver cannot stall the worker; s stays valid and
+ * is then freed with webdriver_session_free.  Accepts NULL; a second call
+ * sends nothing.
+ */
+enum sx_rc webdriver_session_delete(struct webdriver_session *s);
+/* Frees s without a WebDriver command (delete the session first); accepts NULL. */
+void webdriver_session_free(struct webdriver_session *s);
 /*
  * The last WebDriver or transport error message of s ("" when none).  It is
  * reset by every command, so it describes the command that just failed.
  */
-const char *wd_last_error(const struct wd_session *s);
+const char *webdriver_last_error(const struct webdriver_session *s);
 
-enum sx_rc wd_navigate(struct wd_session *s, const char *url);
+enum sx_rc webdriver_navigate(struct webdriver_session *s, const char *url);
 /* Current URL / title, caller frees. */
-enum sx_rc wd_current_url(struct wd_session *s, char **out);
-enum sx_rc wd_title(struct wd_session *s, char **out);
+enum sx_rc webdriver_current_url(struct webdriver_session *s, char **out);
+enum sx_rc webdriver_title(struct webdriver_session *s, char **out);
 
 /*
  * Executes script synchronously with args (a JSON array, may be NULL; it is
  * not consumed) and returns the script's value (caller puts; may be NULL
  * for JS null/undefined; result may be NULL to discard it).  Element references come back as objects with
- * WD_ELEMENT_KEY.
+ * WEBDRIVER_ELEMENT_KEY.
  */
-enum sx_rc wd_execute(struct wd_session *s, const char *script, json_object *args,
+enum sx_rc webdriver_execute(struct webdriver_session *s, const char *script, json_object *args,
 		      json_object **result);
 
-/* Builds an element reference object {WD_ELEMENT_KEY: id} for script args. */
-json_object *wd_element_ref(const char *element_id);
+/* Builds an element reference object {WEBDRIVER_ELEMENT_KEY: id} for script args. */
+json_object *webdriver_element_ref(const char *element_id);
 /* The id of an element reference, or NULL when o is not one. */
-const char *wd_element_id(json_object *o);
+const char *webdriver_element_id(json_object *o);
 
-enum sx_rc wd_find_css(struct wd_session *s, const char *css, char **element_id);
-enum sx_rc wd_element_click(struct wd_session *s, const char *el);
-enum sx_rc wd_element_clear(struct wd_session *s, const char *el);
-enum sx_rc wd_element_send_keys(struct wd_session *s, const char *el, const char *text);
+enum sx_rc webdriver_find_css(struct webdriver_session *s, const char *css, char **element_id);
+enum sx_rc webdriver_element_click(struct webdriver_session *s, const char *el);
+enum sx_rc webdriver_element_clear(struct webdriver_session *s, const char *el);
+enum sx_rc webdriver_element_send_keys(struct webdriver_session *s, const char *el, const char *text);
 /* Sends one key (a WebDriver key code like "\xee\x80\x87" for Enter, or a character) via Perform Actions. */
-enum sx_rc wd_press_key(struct wd_session *s, const char *key);
+enum sx_rc webdriver_press_key(struct webdriver_session *s, const char *key);
 
 /* A PNG of the viewport; *png is malloc'd (caller frees). */
-enum sx_rc wd_screenshot(struct wd_session *s, unsigned char **png, size_t *len);
+enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png, size_t *len);
 
 /* Switches to a frame: NULL for the top document, else an element reference id. */
-enum sx_rc wd_switch_frame(struct wd_session *s, const char *frame_element_id);
-enum sx_rc wd_switch_parent_frame(struct wd_session *s);
+enum sx_rc webdriver_switch_frame(struct webdriver_session *s, const char *frame_element_id);
+enum sx_rc webdriver_switch_parent_frame(struct webdriver_session *s);
 
 /* Window handles (caller frees each and the array), current, switch, close. */
-enum sx_rc wd_window_handles(struct wd_session *s, char ***handles, size_t *n);
-enum sx_rc wd_current_window(struct wd_session *s, char **handle);
-enum sx_rc wd_switch_window(struct wd_session *s, const char *handle);
+enum sx_rc webdriver_window_handles(struct webdriver_session *s, char ***handles, size_t *n);
+enum sx_rc webdriver_current_window(struct webdriver_session *s, char **handle);
+enum sx_rc webdriver_switch_window(struct webdriver_session *s, const char *handle);
 /* Closes the current window; switch to another handle before the next command. */
-enum sx_rc wd_close_window(struct wd_session *s);
+enum sx_rc webdriver_close_window(struct webdriver_session *s);
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "sx.h"
 #include "scrape.h"
+#include "chromedriver.h"
 #include "webdriver.h"
 
 #ifndef SRCDIR
@@ -24,8 +25,8 @@
 /* The element-list size every form fixture should stay under (≈ 2,000 tokens). */
 #define FORM_FIXTURE_AIM 8000
 
-static struct wd_driver *drv;
-static struct wd_session *sess;
+static struct chromedriver *drv;
+static struct webdriver_session *sess;
 static char udd[] = "/tmp/sx-scrape-XXXXXX";
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -38,25 +39,26 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static void browser_up(void)
 {
 	const char *cd = getenv("SX_CHROMEDRIVER");
-	struct wd_options opt = {0};
+	struct webdriver_options opt = {0};
 
-	cr_assert_eq(wd_driver_start(cd && *cd ? cd : "/usr/bin/chromedriver", 0, &drv), SX_OK,
+	cr_assert_eq(chromedriver_start(cd && *cd ? cd : "/usr/bin/chromedriver", 0, &drv), SX_OK,
 		     "chromedriver did not start");
 	cr_assert_not_null(mkdtemp(udd), "mkdtemp");
-	opt.endpoint = wd_driver_url(drv);
+	opt.endpoint = chromedriver_url(drv);
 	opt.user_data_dir = udd;
 	opt.window_width = 1280;
 	opt.window_height = 900;
 	opt.timeout_ms = 30000;
-	cr_assert_eq(wd_session_new(&opt, &sess), SX_OK, "session: %s",
-		     sess ? wd_last_error(sess) : "");
+	cr_assert_eq(webdriver_session_new(&opt, &sess), SX_OK, "session: %s",
+		     sess ? webdriver_last_error(sess) : "");
 }
 
 static void browser_down(void)
 {
-	wd_session_free(sess);
+	webdriver_session_delete(sess);
+	webdriver_session_free(sess);
 	sess = NULL;
-	wd_driver_stop(drv);
+	chromedriver_stop(drv);
 	drv = NULL;
 	if (strcmp(udd, "/tmp/sx-scrape-XXXXXX") != 0)
 		nftw(udd, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -69,12 +71,12 @@ static void load(const char *page)
 	char url[1024];
 
 	snprintf(url, sizeof(url), "file://%s/tests/sites/%s", SRCDIR, page);
-	cr_assert_eq(wd_navigate(sess, url), SX_OK, "navigate %s: %s", url, wd_last_error(sess));
+	cr_assert_eq(webdriver_navigate(sess, url), SX_OK, "navigate %s: %s", url, webdriver_last_error(sess));
 }
 
 static void scrape(struct scrape_result *r)
 {
-	cr_assert_eq(scrape_page(sess, r), SX_OK, "scrape: %s", wd_last_error(sess));
+	cr_assert_eq(scrape_page(sess, r), SX_OK, "scrape: %s", webdriver_last_error(sess));
 	cr_assert_not_null(r->elements);
 	cr_assert_not_null(r->text);
 	cr_assert_not_null(r->fingerprint);
@@ -126,7 +128,7 @@ static char *locate(const struct scrape_result *r, const char *kind, const char 
 	need_line(r, kind, label, line, sizeof(line));
 	id_of(line, id, sizeof(id));
 	cr_assert_eq(scrape_locate(sess, r, id, &el), SX_OK, "locate %s: %s", id,
-		     wd_last_error(sess));
+		     webdriver_last_error(sess));
 	cr_assert_not_null(el);
 	return el;
 }
@@ -136,19 +138,19 @@ static void type_into(const struct scrape_result *r, const char *kind, const cha
 {
 	char *el = locate(r, kind, label);
 
-	cr_assert_eq(wd_element_send_keys(sess, el, text), SX_OK, "send keys: %s",
-		     wd_last_error(sess));
+	cr_assert_eq(webdriver_element_send_keys(sess, el, text), SX_OK, "send keys: %s",
+		     webdriver_last_error(sess));
 	free(el);
-	cr_assert_eq(wd_switch_frame(sess, NULL), SX_OK);
+	cr_assert_eq(webdriver_switch_frame(sess, NULL), SX_OK);
 }
 
 static void click(const struct scrape_result *r, const char *kind, const char *label)
 {
 	char *el = locate(r, kind, label);
 
-	cr_assert_eq(wd_element_click(sess, el), SX_OK, "click: %s", wd_last_error(sess));
+	cr_assert_eq(webdriver_element_click(sess, el), SX_OK, "click: %s", webdriver_last_error(sess));
 	free(el);
-	cr_assert_eq(wd_switch_frame(sess, NULL), SX_OK);
+	cr_assert_eq(webdriver_switch_frame(sess, NULL), SX_OK);
 }
 
 /* Every line is `[eN] kind "label"…` and the ids are unique; returns the count. */
@@ -229,7 +231,7 @@ Test(scrape, values_show_and_ids_stay_stable)
 	type_into(&a, "input:text", "Full name", "Chris P. Bacon");
 	el = locate(&a, "checkbox",
 		    "I agree to the processing of my personal data for recruitment purposes");
-	cr_assert_eq(wd_element_click(sess, el), SX_OK, "%s", wd_last_error(sess));
+	cr_assert_eq(webdriver_element_click(sess, el), SX_OK, "%s", webdriver_last_error(sess));
 	free(el);
 	/* The resume input is visually hidden behind its label, yet takes a file. */
 	snprintf(path, sizeof(path), "%s/resume.pdf", udd);
@@ -238,7 +240,7 @@ Test(scrape, values_show_and_ids_stay_stable)
 	fputs("%PDF-1.4\n", f);
 	fclose(f);
 	type_into(&a, "input:file", "Upload resume", path);
-	cr_assert_eq(wd_execute(sess, "document.getElementById('source').value='referral';",
+	cr_assert_eq(webdriver_execute(sess, "document.getElementById('source').value='referral';",
 				NULL, &v), SX_OK);
 	json_object_put(v);
 	scrape(&b);

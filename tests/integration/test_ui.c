@@ -23,12 +23,13 @@
 #include "http.h"
 #include "log.h"
 #include "timeutil.h"
+#include "chromedriver.h"
 #include "webdriver.h"
 
 static struct test_org org;
 static char root[64];
-static struct wd_driver *drv;
-static struct wd_session *ses;
+static struct chromedriver *drv;
+static struct webdriver_session *ses;
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -47,7 +48,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static void setup(void)
 {
-	struct wd_options opt = { 0 };
+	struct webdriver_options opt = { 0 };
 	char *profile;
 
 	sx_log_init("test_ui", SX_LOG_WARN);
@@ -57,22 +58,23 @@ static void setup(void)
 	cr_assert_not_null(mkdtemp(root));
 	profile = xasprintf("%s/profile", root);
 	cr_assert_eq(mkdir(profile, 0700), 0);
-	cr_assert_eq(wd_driver_start(env_or("SX_CHROMEDRIVER", "/usr/bin/chromedriver"), 0, &drv), SX_OK);
-	opt.endpoint = wd_driver_url(drv);
+	cr_assert_eq(chromedriver_start(env_or("SX_CHROMEDRIVER", "/usr/bin/chromedriver"), 0, &drv), SX_OK);
+	opt.endpoint = chromedriver_url(drv);
 	opt.chromium_path = env_or("SX_CHROMIUM", "/usr/bin/chromium");
 	opt.user_data_dir = profile;
 	opt.window_width = 1280;
 	opt.window_height = 1000;
 	opt.timeout_ms = 20000;
-	cr_assert_eq(wd_session_new(&opt, &ses), SX_OK, "%s", ses ? wd_last_error(ses) : "");
+	cr_assert_eq(webdriver_session_new(&opt, &ses), SX_OK, "%s", ses ? webdriver_last_error(ses) : "");
 	free(profile);
 }
 
 static void teardown(void)
 {
-	wd_session_free(ses);
+	webdriver_session_delete(ses);
+	webdriver_session_free(ses);
 	ses = NULL;
-	wd_driver_stop(drv);
+	chromedriver_stop(drv);
 	drv = NULL;
 	agents_stop_all();
 	double_stop();
@@ -88,8 +90,8 @@ static json_object *js(const char *script, json_object *args)
 {
 	json_object *r = NULL;
 
-	cr_assert_eq(wd_execute(ses, script, args, &r), SX_OK, "script failed: %s\n%s",
-		     wd_last_error(ses), script);
+	cr_assert_eq(webdriver_execute(ses, script, args, &r), SX_OK, "script failed: %s\n%s",
+		     webdriver_last_error(ses), script);
 	return r;
 }
 
@@ -140,7 +142,7 @@ static char *find(const char *css)
 {
 	char *id = NULL;
 
-	cr_assert_eq(wd_find_css(ses, css, &id), SX_OK, "no element %s: %s", css, wd_last_error(ses));
+	cr_assert_eq(webdriver_find_css(ses, css, &id), SX_OK, "no element %s: %s", css, webdriver_last_error(ses));
 	return id;
 }
 
@@ -148,7 +150,7 @@ static void click(const char *css)
 {
 	char *el = find(css);
 
-	cr_assert_eq(wd_element_click(ses, el), SX_OK, "click %s: %s", css, wd_last_error(ses));
+	cr_assert_eq(webdriver_element_click(ses, el), SX_OK, "click %s: %s", css, webdriver_last_error(ses));
 	free(el);
 }
 
@@ -156,8 +158,8 @@ static void type_into(const char *css, const char *text)
 {
 	char *el = find(css);
 
-	cr_assert_eq(wd_element_clear(ses, el), SX_OK, "clear %s: %s", css, wd_last_error(ses));
-	cr_assert_eq(wd_element_send_keys(ses, el, text), SX_OK, "type into %s: %s", css, wd_last_error(ses));
+	cr_assert_eq(webdriver_element_clear(ses, el), SX_OK, "clear %s: %s", css, webdriver_last_error(ses));
+	cr_assert_eq(webdriver_element_send_keys(ses, el, text), SX_OK, "type into %s: %s", css, webdriver_last_error(ses));
 	free(el);
 }
 
@@ -187,7 +189,7 @@ static void keep_screenshot(const char *name)
 	FILE *f;
 
 	mkdirs(dir);
-	cr_assert_eq(wd_screenshot(ses, &png, &len), SX_OK, "screenshot: %s", wd_last_error(ses));
+	cr_assert_eq(webdriver_screenshot(ses, &png, &len), SX_OK, "screenshot: %s", webdriver_last_error(ses));
 	cr_assert_gt(len, 8);
 	cr_assert_eq(memcmp(png, "\x89PNG", 4), 0);
 	f = fopen(path, "wb");
@@ -285,7 +287,7 @@ Test(ui, viewer_lists_opens_creates_and_cancels)
 	json_object *t, *req, *v, *args;
 
 	/* Without a key the viewer asks for one and calls nothing. */
-	cr_assert_eq(wd_navigate(ses, ui), SX_OK, "%s", wd_last_error(ses));
+	cr_assert_eq(webdriver_navigate(ses, ui), SX_OK, "%s", webdriver_last_error(ses));
 	wait_for("return !!document.getElementById('need-key');", 10000, "the key prompt");
 
 	/* A wrong key: the API's own detail is shown. */

@@ -33,7 +33,7 @@ static int worker_main(int index, void *arg)
 	if (index == (int)conf->agent_workers)
 		return webhook_sender_main(conf);
 	http_global_init();
-	rc = runner_init(&r, conf, &sx_stopping);
+	rc = runner_open(&r, conf, &sx_stopping);
 	if (rc)
 		log_warn("agent", "msg=\"worker starting without the database\" error=%s",
 			 sx_log_quote(sx_strerror(rc)));
@@ -41,7 +41,7 @@ static int worker_main(int index, void *arg)
 		llm_client_set_stop(r.llm, &sx_stopping);
 	if (!r.llm) {
 		log_error("agent", "msg=\"LLM client could not be created\"");
-		runner_release(&r);
+		runner_close(&r);
 		return 1;
 	}
 	log_info("agent", "msg=\"worker ready\" worker=%d owner=%s", index, sx_log_quote(r.owner));
@@ -59,7 +59,7 @@ static int worker_main(int index, void *arg)
 			log_warn("agent", "msg=\"claim failed\" error=%s", sx_log_quote(sx_strerror(rc)));
 		sx_sleep_ms(rc == SX_EDONE ? conf->poll_interval_ms : 1000, &sx_stopping);
 	}
-	runner_release(&r);
+	runner_close(&r);
 	log_info("agent", "msg=\"worker stopped\" worker=%d", index);
 	return 0;
 }

@@ -114,7 +114,7 @@ static const char *jmember(json_object *o, const char *key)
 
 /* ---- set-up -------------------------------------------------------------- */
 
-enum sx_rc runner_init(struct runner *r, const struct sx_conf *c, volatile const int *stopping)
+enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, volatile const int *stopping)
 {
 	enum sx_rc rc;
 
@@ -130,7 +130,7 @@ enum sx_rc runner_init(struct runner *r, const struct sx_conf *c, volatile const
 	return rc;
 }
 
-void runner_release(struct runner *r)
+void runner_close(struct runner *r)
 {
 	if (r->driver)
 		chromedriver_stop(r->driver);

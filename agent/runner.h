@@ -25,9 +25,15 @@ struct runner {
 	volatile const int *stopping; /* set on SIGTERM */
 };
 
-/* Sets up r (connections, LLM client); SX_EDBDOWN etc. on failure. */
-enum sx_rc runner_init(struct runner *r, const struct sx_conf *c, volatile const int *stopping);
-void runner_release(struct runner *r);
+/*
+ * Opens the worker's two database connections and its LLM client into r.
+ * SX_EDBDOWN etc. on failure, with r holding what did open (the worker
+ * still runs without the database; it cannot without r->llm); close r with
+ * runner_close either way.
+ */
+enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, volatile const int *stopping);
+/* Stops the worker's chromedriver and closes what runner_open opened. */
+void runner_close(struct runner *r);
 
 /* Runs ct to the end.  Errors are recorded on the task, not returned. */
 void runner_run_task(struct runner *r, struct claimed_task *ct);

@@ -44,10 +44,4 @@ enum sx_rc artifact_adopt(const struct artifact_ctx *a, const char *step_id, con
 /* The task's own directory (created when missing); caller frees. */
 char *artifact_task_dir(const struct artifact_ctx *a);
 
-/*
- * Returns a copy of text with the navigation payload's secret values (those
- * under keys that name a password, secret, token, code, PIN, card number,
- * …) replaced by "********".  Caller frees.
- */
-char *artifact_mask_secrets(const char *text, json_object *payload);
 #endif

@@ -27,6 +27,7 @@
 #include "llm/llm.h"
 #include "log.h"
 #include "loop.h"
+#include "mask.h"
 #include "prompt.h"
 #include "proxy.h"
 #include "proxyauth.h"
@@ -91,16 +92,13 @@ struct run {
 	int64_t llm_ms;              /* time spent waiting for the model this step */
 	char reason[ERR_LEN];
 	/*
-	 * 2FA (totp.h).  Every code obtained is added to codes, which masking
-	 * reads (secrets = the payload plus the codes; code_masks = the codes
-	 * alone, for step output), so no code reaches an artifact or a step.
+	 * 2FA (totp.h).  Every code obtained is added to the mask, so no code
+	 * reaches an artifact or a step.
 	 */
+	struct mask *mask;           /* the payload's secrets and the codes */
 	struct totp_state totp;
 	char code[TOTP_CODE_MAX];    /* the code for this step's re-decide, or "" */
 	bool code_needed;            /* the last decide asked for a code */
-	json_object *codes;
-	json_object *secrets;
-	json_object *code_masks;
 };
 
 static const char *jmember(json_object *o, const char *key)
@@ -307,42 +305,6 @@ static enum sx_rc step_create(struct run *run, long long order)
 	return rc;
 }
 
-/*
- * Replaces every code obtained for the task in the strings of o (a step's
- * output: reasoning, typed text, URLs such as ?code=…), in place.
- */
-static void mask_codes(struct run *run, json_object *o)
-{
-	if (!o || json_object_array_length(run->codes) == 0)
-		return;
-	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, k, v) {
-			if (v && json_object_is_type(v, json_type_string)) {
-				char *m = artifact_mask_secrets(json_object_get_string(v), run->code_masks);
-
-				/* Replacing an existing key's value leaves the iteration intact. */
-				json_object_object_add(o, k, json_object_new_string(m));
-				free(m);
-			} else {
-				mask_codes(run, v);
-			}
-		}
-	} else if (json_object_is_type(o, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(o); i++) {
-			json_object *v = json_object_array_get_idx(o, i);
-
-			if (v && json_object_is_type(v, json_type_string)) {
-				char *m = artifact_mask_secrets(json_object_get_string(v), run->code_masks);
-
-				json_object_array_put_idx(o, i, json_object_new_string(m));
-				free(m);
-			} else {
-				mask_codes(run, v);
-			}
-		}
-	}
-}
-
 static enum sx_rc step_finish(struct run *run, const char *status, bool is_last, json_object *output)
 {
 	static const char q[] =
@@ -354,7 +316,7 @@ static enum sx_rc step_finish(struct run *run, const char *status, bool is_last,
 	const char *text;
 	enum sx_rc rc;
 
-	mask_codes(run, output);
+	mask_codes_in_json(run->mask, output);
 	text = json_object_to_json_string_ext(output, JSON_C_TO_STRING_PLAIN);
 	{
 		struct sx_param p[] = { sx_p_str(status), sx_p_i64(is_last), sx_p_i64(run->in_tokens),
@@ -374,7 +336,7 @@ static enum sx_rc step_finish(struct run *run, const char *status, bool is_last,
 /* Adds a line to the history the model sees next step. */
 static void history_add(struct run *run, long long order, const char *line)
 {
-	char *masked = artifact_mask_secrets(line, run->secrets);
+	char *masked = mask_text(run->mask, line);
 	char *entry = xasprintf("step %lld: %s", order, masked);
 
 	json_object_array_add(run->history, json_object_new_string(entry));
@@ -457,13 +419,13 @@ static enum sx_rc ask(struct run *run, const char *system, const char *user,
 	run->out_tokens += res.output_tokens;
 	run->cost += res.cost;
 	if (res.request_json) {
-		char *m = artifact_mask_secrets(res.request_json, run->secrets);
+		char *m = mask_text(run->mask, res.request_json);
 
 		artifact_save(&run->art, run->step_id, ART_LLM_REQUEST, "json", m, strlen(m), NULL);
 		free(m);
 	}
 	if (res.response_json) {
-		char *m = artifact_mask_secrets(res.response_json, run->secrets);
+		char *m = mask_text(run->mask, res.response_json);
 
 		artifact_save(&run->art, run->step_id, ART_LLM_RESPONSE, "json", m, strlen(m), NULL);
 		free(m);
@@ -694,7 +656,7 @@ static void record_action(struct run *run, json_object *action, const struct scr
 
 	json_object_object_foreach(action, k, v) {
 		if (strcmp(k, "text") == 0 && v) {
-			char *m = artifact_mask_secrets(json_object_get_string(v), run->secrets);
+			char *m = mask_text(run->mask, json_object_get_string(v));
 
 			json_object_object_add(a, k, json_object_new_string(m));
 			free(m);
@@ -890,7 +852,7 @@ static enum outcome decide(struct run *run, const struct scrape_result *page, co
 	if (run->code_needed && !acts)
 		acts = json_object_new_array();
 	if (!run->code_needed && (!acts || json_object_array_length(acts) == 0)) {
-		char *m = artifact_mask_secrets(text ? text : "", run->secrets);
+		char *m = mask_text(run->mask, text ? text : "");
 
 		snprintf(run->reason, sizeof(run->reason), "the model's answer could not be used: %s",
 			 !v ? perr : "it holds no actions");
@@ -956,7 +918,7 @@ static enum outcome obtain_code(struct run *run, const struct scrape_result *pag
 		snprintf(run->reason, sizeof(run->reason), "%s", why);
 		return OUT_TERMINATED;
 	}
-	json_object_array_add(run->codes, json_object_new_string(run->code));
+	mask_add_code(run->mask, run->code);
 	json_object_object_add(output, "verification_code_source", json_object_new_string(source));
 	line = xasprintf("the page asked for a verification code; one was obtained (%s)", source);
 	history_add(run, order, line);
@@ -1168,12 +1130,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 		run.payload = v;
 		run.payload_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
-	run.codes = json_object_new_array();
-	run.secrets = json_object_new_object();
-	json_object_object_add(run.secrets, "payload", json_object_get(run.payload));
-	json_object_object_add(run.secrets, "totp_codes", json_object_get(run.codes));
-	run.code_masks = json_object_new_object();
-	json_object_object_add(run.code_masks, "totp_codes", json_object_get(run.codes));
+	run.mask = mask_new(run.payload);
 	if (json_object_object_get_ex(run.t->request, "extracted_information_schema", &v) && v) {
 		run.schema = v;
 		run.schema_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
@@ -1296,9 +1253,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	json_object_put(run.out_actions);
 	json_object_put(run.extracted);
 	free(run.payload_json);
-	json_object_put(run.secrets);
-	json_object_put(run.code_masks);
-	json_object_put(run.codes);
+	mask_free(run.mask);
 	crypto_wipe(run.code, sizeof(run.code));
 	crypto_wipe(&run.totp, sizeof(run.totp));
 	free(run.schema_json);

@@ -5,6 +5,7 @@
  * Each returns SX_OK or an error with a human-readable message in err (it
  * goes into the step's output and, on the last retry, the failure_reason).
  */
+#include <stdatomic.h>
 #include "sx.h"
 #include <json-c/json.h>
 
@@ -25,7 +26,7 @@ struct action_env {
 	struct webdriver_session *wd;
 	const struct scrape_result *page;   /* the observation the model saw */
 	const char *work_dir;               /* for downloaded files */
-	volatile const int *stop;           /* interrupts waits when set */
+	const atomic_int *stop;           /* interrupts waits when set */
 	/* Downloads url to path for upload_file (the SSRF-guarded fetcher); gets download_arg. */
 	enum sx_rc (*download)(void *arg, const char *url, const char *path, char *err, size_t errlen);
 	void *download_arg;
@@ -34,7 +35,7 @@ struct action_env {
 	 * set) when not NULL — the recorder captures frames during it — instead
 	 * of a plain sleep; gets wait_arg.
 	 */
-	void (*wait)(void *arg, long long ms, volatile const int *stop);
+	void (*wait)(void *arg, long long ms, const atomic_int *stop);
 	void *wait_arg;
 };
 

@@ -164,7 +164,7 @@ out:
 	free(index);
 }
 
-void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long ms, volatile const int *stop)
+void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long ms, const atomic_int *stop)
 {
 	int64_t end = sx_mono_ms() + ms;
 

@@ -14,6 +14,7 @@
  * a missing or failing ffmpeg is logged and leaves the task without a
  * recording.
  */
+#include <stdatomic.h>
 #include "sx.h"
 
 struct sx_conf;
@@ -35,7 +36,7 @@ void recorder_frame(struct recorder *r, const unsigned char *png, size_t len);
  * Waits ms milliseconds (the `wait` action) while capturing a frame of wd
  * every 1/recording_fps seconds; returns early when *stop is set.
  */
-void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long ms, volatile const int *stop);
+void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long ms, const atomic_int *stop);
 
 /*
  * Encodes the frames into a WebM, saves it as the task's recording artifact

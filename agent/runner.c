@@ -8,8 +8,6 @@
  * max_retries_per_step; a lost browser session is replaced before the retry.
  */
 #include <dirent.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +21,7 @@
 #include "chromedriver.h"
 #include "conf.h"
 #include "db.h"
+#include "heartbeat.h"
 #include "http.h"
 #include "llm/llm.h"
 #include "log.h"
@@ -77,12 +76,7 @@ struct run {
 	json_object *history;        /* array of strings */
 	struct loop_guard loop;
 	int64_t deadline_ms;
-	pthread_t hb;
-	bool hb_running;
-	atomic_int hb_stop;
-	atomic_int canceled;
-	atomic_int lost;
-	volatile int interrupt;      /* ends waits early: cancel, lost lease or shutdown */
+	struct heartbeat hb;         /* renews the lease; raises cancel, lost and interrupt */
 	/* the current step */
 	char step_id[SX_ID_MAX];
 	long long in_tokens, out_tokens;
@@ -112,7 +106,7 @@ static const char *jmember(json_object *o, const char *key)
 
 /* ---- set-up -------------------------------------------------------------- */
 
-enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, volatile const int *stopping)
+enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, const atomic_int *stopping)
 {
 	enum sx_rc rc;
 
@@ -243,39 +237,6 @@ static enum sx_rc session_ensure(struct run *run, char *err, size_t errlen)
 			 sx_log_quote(webdriver_last_error(run->wd)));
 	}
 	return SX_OK;
-}
-
-/* ---- heartbeat ----------------------------------------------------------- */
-
-static void *heartbeat_main(void *arg)
-{
-	struct run *run = arg;
-	const struct sx_conf *c = run->r->conf;
-
-	while (!atomic_load(&run->hb_stop)) {
-		int64_t until = sx_mono_ms() + c->heartbeat_seconds * 1000;
-		enum sx_rc rc;
-
-		while (!atomic_load(&run->hb_stop) && sx_mono_ms() < until) {
-			if (*run->r->stopping)
-				run->interrupt = 1;
-			sx_sleep_ms(100, NULL);
-		}
-		if (atomic_load(&run->hb_stop))
-			break;
-		rc = queue_heartbeat(run->r->hb_db, run->t->id, run->r->owner, c->lease_seconds);
-		if (rc == SX_ECANCELED) {
-			atomic_store(&run->canceled, 1);
-			run->interrupt = 1;
-		} else if (rc == SX_ECONFLICT) {
-			atomic_store(&run->lost, 1);
-			run->interrupt = 1;
-		}
-		else if (rc)
-			log_warn("runner", "msg=\"heartbeat failed\" task=%s error=%s", run->t->id,
-				 sx_log_quote(sx_strerror(rc)));
-	}
-	return NULL;
 }
 
 /* ---- steps --------------------------------------------------------------- */
@@ -610,9 +571,9 @@ out:
 /* Stops between actions for cancel, timeout, a lost lease or shutdown. */
 static enum outcome interrupted(struct run *run)
 {
-	if (atomic_load(&run->canceled) || queue_check_canceled(run->r->db, run->t->id) == SX_ECANCELED)
+	if (heartbeat_canceled(&run->hb) || queue_check_canceled(run->r->db, run->t->id) == SX_ECANCELED)
 		return OUT_CANCELED;
-	if (atomic_load(&run->lost))
+	if (heartbeat_lost(&run->hb))
 		return OUT_LOST;
 	if (sx_mono_ms() > run->deadline_ms)
 		return OUT_TIMED_OUT;
@@ -695,7 +656,7 @@ static void screenshot(struct run *run, const char *type, char **rel)
 }
 
 /* The `wait` action: a sleep during which the recorder captures frames. */
-static void wait_recording(void *arg, long long ms, volatile const int *stop)
+static void wait_recording(void *arg, long long ms, const atomic_int *stop)
 {
 	struct run *run = arg;
 
@@ -706,7 +667,7 @@ static void wait_recording(void *arg, long long ms, volatile const int *stop)
 static enum outcome act(struct run *run, json_object *actions, const struct scrape_result *page,
 			long long order)
 {
-	struct action_env env = { run->wd, page, run->work_dir, &run->interrupt, download, run,
+	struct action_env env = { run->wd, page, run->work_dir, &run->hb.interrupt, download, run,
 				  wait_recording, run };
 
 	for (size_t i = 0; i < json_object_array_length(actions); i++) {
@@ -1145,10 +1106,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	run.deadline_ms = sx_mono_ms() + (c->task_timeout - elapsed_seconds(&run)) * 1000;
 	if (ct->resumed)
 		history_load(&run);
-	atomic_store(&run.hb_stop, 0);
-	atomic_store(&run.canceled, 0);
-	atomic_store(&run.lost, 0);
-	run.hb_running = pthread_create(&run.hb, NULL, heartbeat_main, &run) == 0;
+	heartbeat_start(&run.hb, c, r->hb_db, run.t->id, r->owner, r->stopping);
 	if (!proxy_choose(&run))
 		out = OUT_TASK_FAILED;
 
@@ -1244,9 +1202,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 			break;
 		}
 	}
-	atomic_store(&run.hb_stop, 1);
-	if (run.hb_running)
-		pthread_join(run.hb, NULL);
+	heartbeat_stop(&run.hb);
 	session_close(&run);
 	recorder_free(run.rec);
 	json_object_put(run.history);

@@ -7,6 +7,7 @@
  * contract: max steps, retries per step, loop detection, a wall-clock limit,
  * cancel checked before every action.
  */
+#include <stdatomic.h>
 #include "sx.h"
 
 struct sx_conf;
@@ -22,7 +23,7 @@ struct runner {
 	struct llm_client *llm;
 	struct chromedriver *driver;    /* local chromedriver, started on first use */
 	char owner[128];
-	volatile const int *stopping; /* set on SIGTERM */
+	const atomic_int *stopping; /* set on SIGTERM */
 };
 
 /*
@@ -31,7 +32,7 @@ struct runner {
  * still runs without the database; it cannot without r->llm); close r with
  * runner_close either way.
  */
-enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, volatile const int *stopping);
+enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, const atomic_int *stopping);
 /* Stops the worker's chromedriver and closes what runner_open opened. */
 void runner_close(struct runner *r);
 

@@ -13,7 +13,12 @@
 #include "ssrf.h"
 #include "timeutil.h"
 
-volatile int sx_stopping;
+/*
+ * Written by the signal handler and read by every thread: a signal handler
+ * may only touch lock-free atomics (C11 7.14.1.1).
+ */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "sx_stopping must be a lock-free atomic");
+atomic_int sx_stopping;
 
 static void on_stop(int sig)
 {

@@ -5,11 +5,12 @@
  * worker processes, replaces any that dies, and on SIGTERM/SIGINT tells them
  * to stop and waits for them.
  */
+#include <stdatomic.h>
 #include <sys/types.h>
 #include "sx.h"
 
 /* Set by SIGTERM/SIGINT once sx_stop_signals_install() ran. */
-extern volatile int sx_stopping;
+extern atomic_int sx_stopping;
 
 /*
  * Installs the stop handler for SIGTERM and SIGINT without SA_RESTART, so a

@@ -90,7 +90,7 @@ static int64_t mono_ns(void)
  * signal neither shortens nor lengthens the sleep, and a stop flag set by a
  * signal handler or another thread is seen within 100 ms.
  */
-void sx_sleep_ms(int64_t ms, volatile const int *stop)
+void sx_sleep_ms(int64_t ms, const atomic_int *stop)
 {
 	int64_t deadline = mono_ns() + ms * 1000000, left;
 	struct timespec req;

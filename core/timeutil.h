@@ -1,5 +1,6 @@
 #ifndef SX_TIMEUTIL_H
 #define SX_TIMEUTIL_H
+#include <stdatomic.h>
 #include "sx.h"
 
 /* Microseconds since the epoch (wall clock). */
@@ -13,5 +14,5 @@ int64_t sx_mono_ms(void);
  */
 bool sx_time_db_to_iso(const char *s, char out[32]);
 /* Sleeps for ms milliseconds, resuming after signals unless *stop is set. */
-void sx_sleep_ms(int64_t ms, volatile const int *stop);
+void sx_sleep_ms(int64_t ms, const atomic_int *stop);
 #endif

@@ -40,7 +40,7 @@ struct llm_client {
 	double price_in;            /* per million tokens */
 	double price_out;
 	struct http_client *http;
-	volatile const int *stop;   /* ends a backoff wait early; may be NULL */
+	const atomic_int *stop;   /* ends a backoff wait early; may be NULL */
 };
 
 void llm_wire_header_add(struct llm_wire_headers *out, const char *name, char *value)
@@ -124,7 +124,7 @@ bool llm_client_has_key(const struct llm_client *lc)
 	return lc && lc->key != NULL;
 }
 
-void llm_client_set_stop(struct llm_client *lc, volatile const int *stop)
+void llm_client_set_stop(struct llm_client *lc, const atomic_int *stop)
 {
 	lc->stop = stop;
 }

@@ -7,6 +7,7 @@
  * what they share: retries with backoff on 429/5xx/timeouts honouring
  * Retry-After, token accounting and cost.
  */
+#include <stdatomic.h>
 #include "sx.h"
 #include <json-c/json.h>
 
@@ -30,7 +31,7 @@ bool llm_client_has_key(const struct llm_client *lc);
  * Lets a shutdown flag end a retry wait early (a Retry-After may ask for a
  * minute); the call then fails with the last error.  stop may be NULL.
  */
-void llm_client_set_stop(struct llm_client *lc, volatile const int *stop);
+void llm_client_set_stop(struct llm_client *lc, const atomic_int *stop);
 
 struct llm_request {
 	const char *system;                 /* instructions */

@@ -1,0 +1,64 @@
+#ifndef SX_BROWSER_H
+#define SX_BROWSER_H
+/*
+ * The browser of one task, the one layer the runner and its steps drive it
+ * through: the WebDriver session (opened on first use and again after it
+ * was lost, on the page the task was at), its Chromium profile directory,
+ * the per-session proxy-credentials extension, the page scrape, screenshots
+ * and windows.  The endpoint is the configured webdriver_url or the
+ * worker's own chromedriver, started (and restarted when dead) here.
+ * Only this file, actions.c and the browser-level modules under it
+ * (scrape.c, recorder.c) see webdriver.h.
+ */
+#include "sx.h"
+
+struct sx_conf;
+struct chromedriver;
+struct scrape_result;
+struct webdriver_session;
+
+struct browser {
+	const struct sx_conf *conf;
+	struct chromedriver **driver;   /* the worker's chromedriver slot (NULL until started) */
+	const char *task_id;            /* for logs */
+	const char *download_dir;       /* the task's directory */
+	const char *proxy;              /* the task's proxy URL (may hold credentials: never logged), or NULL */
+	struct webdriver_session *wd;   /* NULL while closed */
+	char *user_data_dir;            /* the session's Chromium profile, removed on close */
+};
+
+/*
+ * A closed browser for the task task_id (no allocation); every pointer is
+ * borrowed until browser_close.  Set b->proxy before the first open.
+ */
+void browser_init(struct browser *b, const struct sx_conf *c, struct chromedriver **driver,
+		  const char *task_id, const char *download_dir);
+
+/*
+ * Opens a session when there is none and loads url in it.  A page that
+ * fails to load is logged and left for the model to see; a session that
+ * cannot start or is lost while loading is SX_ESESSION (SX_EIO for a local
+ * failure), with the reason in err.
+ */
+enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t errlen);
+/* Deletes the session, removes its profile directory; b may be opened again. */
+void browser_close(struct browser *b);
+bool browser_is_open(const struct browser *b);
+
+/* The last WebDriver error message ("" when none or closed). */
+const char *browser_last_error(const struct browser *b);
+/* The session, for actions.c and the recorder (NULL while closed). */
+struct webdriver_session *browser_session(struct browser *b);
+
+/* Scrapes the current page (scrape.h); SX_ESESSION when the session is gone. */
+enum sx_rc browser_scrape(struct browser *b, struct scrape_result *page);
+/* A PNG of the viewport (caller frees *png); SX_ESESSION when closed. */
+enum sx_rc browser_screenshot(struct browser *b, unsigned char **png, size_t *len);
+/* The current URL (caller frees *url). */
+enum sx_rc browser_current_url(struct browser *b, char **url);
+
+/* The number of open windows (0 when it cannot be read). */
+size_t browser_window_count(struct browser *b);
+/* Switches to the newest window when there are more than before (a click opened a tab). */
+void browser_follow_new_window(struct browser *b, size_t before);
+#endif

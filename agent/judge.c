@@ -1,0 +1,143 @@
+/*
+ * complete → verify → extract (see judge.h).  The verification is a
+ * verdict about the page, turned into the step's outcome here, once.
+ */
+#include "sx.h"
+#include "judge.h"
+#include "arena.h"
+#include "browser.h"
+#include "conf.h"
+#include "history.h"
+#include "llm/llm.h"
+#include "prompt.h"
+#include "runner.h"
+#include "schema.h"
+#include "scrape.h"
+#include "agent_step.h"
+
+#define WHY_LEN 400
+
+/* What the model's fresh look at the page says. */
+enum verdict {
+	VERDICT_ACHIEVED,   /* the goal is reached */
+	VERDICT_NOT_YET,    /* not reached: why says what the model saw */
+	VERDICT_PAGE_LOST,  /* the page could not be read: the session is gone */
+	VERDICT_UNUSABLE,   /* the page, or the model's answer, could not be used */
+};
+
+/*
+ * Asks the model whether the goal is achieved on a fresh scrape of the
+ * page, which page receives (the caller releases it).  st->reason says why
+ * when there is no verdict.
+ */
+static enum verdict verify(struct run *run, struct agent_step *st, struct scrape_result *page,
+			   char *why, size_t whylen)
+{
+	struct prompt_ctx ctx;
+	unsigned char *png = NULL;
+	size_t pnglen = 0;
+	const char *text = NULL;
+	json_object *v = NULL, *g;
+	char perr[256];
+	enum verdict verdict = VERDICT_UNUSABLE;
+	enum sx_rc rc;
+
+	rc = browser_scrape(&run->browser, page);
+	if (rc) {
+		snprintf(st->reason, sizeof(st->reason), "could not read the page to verify: %.200s",
+			 browser_last_error(&run->browser));
+		verdict = rc == SX_ESESSION ? VERDICT_PAGE_LOST : VERDICT_UNUSABLE;
+		goto out;
+	}
+	if (run->r->conf->llm_vision) {
+		browser_screenshot(&run->browser, &png, &pnglen);
+		sx_arena_own(&st->arena, png);
+	}
+	agent_step_prompt_ctx(run, st, page, &ctx);
+	if (agent_step_ask(run, st, sx_arena_own(&st->arena, prompt_system_verify()),
+		     sx_arena_own(&st->arena, prompt_user_verify(&ctx)), png, pnglen, &text) != SX_OK)
+		goto out;
+	v = llm_parse_answer(text, perr, sizeof(perr));
+	if (!v || !json_object_object_get_ex(v, "goal_achieved", &g)) {
+		snprintf(st->reason, sizeof(st->reason), "the verification answer was not usable: %s",
+			 v ? "no goal_achieved" : perr);
+		goto out;
+	}
+	verdict = json_object_get_boolean(g) ? VERDICT_ACHIEVED : VERDICT_NOT_YET;
+	snprintf(why, whylen, "%.300s", jmember(v, "reasoning") ? jmember(v, "reasoning") : "");
+out:
+	json_object_put(v);
+	return verdict;
+}
+
+enum outcome judge_complete(struct run *run, struct agent_step *st, json_object *action)
+{
+	struct scrape_result page;
+	char why[WHY_LEN] = "";
+	const char *not_yet;
+	enum outcome out = OUT_STEP_FAILED;
+
+	memset(&page, 0, sizeof(page));
+	switch (verify(run, st, &page, why, sizeof(why))) {
+	case VERDICT_PAGE_LOST:
+		break;
+	case VERDICT_UNUSABLE:
+		agent_step_record_action(run, st, action, false, st->reason, NULL);
+		break;
+	case VERDICT_NOT_YET:
+		not_yet = sx_arena_printf(&st->arena, "verification says the goal is not achieved yet: %s", why);
+		agent_step_record_action(run, st, action, false, not_yet, NULL);
+		history_add(run, st->order, not_yet);
+		out = OUT_CONTINUE;
+		break;
+	case VERDICT_ACHIEVED:
+		/* Extraction, if any, reads the page the verification saw. */
+		out = run->extract_goal ? judge_extract(run, st, &page) : OUT_COMPLETED;
+		if (out == OUT_COMPLETED) {
+			agent_step_record_action(run, st, action, true, NULL, NULL);
+			history_add(run, st->order, "complete (verified)");
+		} else {
+			agent_step_record_action(run, st, action, false, st->reason, NULL);
+		}
+		break;
+	}
+	scrape_release(&page);
+	return out;
+}
+
+enum outcome judge_extract(struct run *run, struct agent_step *st, const struct scrape_result *page)
+{
+	struct prompt_ctx ctx;
+	const char *system = sx_arena_own(&st->arena, prompt_system_extract());
+	char problem[RUN_ERR_LEN] = "";
+	enum outcome out = OUT_TASK_FAILED;
+
+	agent_step_prompt_ctx(run, st, page, &ctx);
+	for (int attempt = 0; attempt < 2 && out == OUT_TASK_FAILED; attempt++) {
+		const char *user = sx_arena_own(&st->arena, prompt_user_extract(&ctx, run->schema_json,
+										 attempt ? problem : NULL));
+		const char *text = NULL;
+		char perr[256];
+		json_object *v;
+
+		if (agent_step_ask(run, st, system, user, NULL, 0, &text) != SX_OK) {
+			out = OUT_STEP_FAILED;
+			break;
+		}
+		v = llm_parse_answer(text, perr, sizeof(perr));
+		if (!v) {
+			snprintf(problem, sizeof(problem), "the answer was not valid JSON: %s", perr);
+		} else if (run->schema && !schema_check(run->schema, v, perr, sizeof(perr))) {
+			snprintf(problem, sizeof(problem), "%s", perr);
+			json_object_put(v);
+		} else {
+			json_object_put(run->extracted);
+			run->extracted = v;
+			out = OUT_COMPLETED;
+		}
+	}
+	if (out == OUT_TASK_FAILED)
+		snprintf(st->reason, sizeof(st->reason),
+			 "Extracted information does not match extracted_information_schema: %s", problem);
+	return out;
+}

@@ -162,13 +162,135 @@ static bool is_http_url(const char *u)
 	return u && (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0);
 }
 
+/* input_text: typed keys, or a script for the pickers that ignore them. */
+static enum sx_rc input_text(const struct action_env *env, json_object *action, const char *id,
+			     const char *el, char *err, size_t errlen)
+{
+	struct webdriver_session *wd = env->wd;
+	const char *kind = element_kind(env->page, id);
+	const char *text = member(action, "text");
+	json_object *arg = NULL;
+	enum sx_rc rc;
+
+	if (!text) {
+		snprintf(err, errlen, "input_text on %s has no text", id);
+		rc = SX_EINVAL;
+		goto out;
+	}
+	/* Native date/time pickers ignore typed keys in headless Chromium. */
+	if (strncmp(kind, "input:date", 10) == 0 || strncmp(kind, "input:time", 10) == 0 ||
+	    strcmp(kind, "input:month") == 0 || strcmp(kind, "input:week") == 0 ||
+	    strcmp(kind, "input:color") == 0 || strcmp(kind, "input:range") == 0) {
+		arg = json_object_new_string(text);
+		rc = element_script(wd, el, js_set_value, arg, NULL);
+	} else {
+		rc = webdriver_element_clear(wd, el);
+		if (rc == SX_OK || rc == SX_EWEBDRIVER)
+			rc = webdriver_element_send_keys(wd, el, text);
+	}
+	if (rc)
+		set_err(err, errlen, "typing into", id, wd);
+out:
+	json_object_put(arg);
+	return rc;
+}
+
+/* select_option: by visible text, then value, then a partial text match. */
+static enum sx_rc select_option(struct webdriver_session *wd, json_object *action, const char *id,
+				const char *el, char *err, size_t errlen)
+{
+	const char *opt = member(action, "option");
+	json_object *res = NULL, *arg = NULL;
+	enum sx_rc rc;
+
+	if (!opt)
+		opt = member(action, "text");
+	if (!opt) {
+		snprintf(err, errlen, "select_option on %s has no option", id);
+		rc = SX_EINVAL;
+		goto out;
+	}
+	arg = json_object_new_string(opt);
+	rc = element_script(wd, el, js_select, arg, &res);
+	if (rc) {
+		set_err(err, errlen, "select on", id, wd);
+	} else if (!res) {
+		snprintf(err, errlen, "element %s has no option \"%.80s\"", id, opt);
+		rc = SX_ENOTFOUND;
+	}
+out:
+	json_object_put(res);
+	json_object_put(arg);
+	return rc;
+}
+
+/* check / uncheck: a click when the state differs, then a check that it changed. */
+static enum sx_rc set_checked(struct webdriver_session *wd, const char *id, const char *el, bool want,
+			      char *err, size_t errlen)
+{
+	json_object *res = NULL;
+	enum sx_rc rc;
+
+	rc = element_script(wd, el, js_checked, NULL, &res);
+	if (rc) {
+		set_err(err, errlen, "reading", id, wd);
+		goto out;
+	}
+	if (json_object_get_boolean(res) == want)
+		goto out;
+	rc = webdriver_element_click(wd, el);
+	if (rc) {
+		set_err(err, errlen, "click on", id, wd);
+		goto out;
+	}
+	json_object_put(res);
+	res = NULL;
+	rc = element_script(wd, el, js_checked, NULL, &res);
+	if (rc == SX_OK && json_object_get_boolean(res) != want) {
+		snprintf(err, errlen, "element %s did not become %s", id, want ? "checked" : "unchecked");
+		rc = SX_ECONFLICT;
+	}
+out:
+	json_object_put(res);
+	return rc;
+}
+
+/* upload_file: the file is downloaded into the work directory, then attached. */
+static enum sx_rc upload_file(const struct action_env *env, json_object *action, const char *id,
+			      const char *el, char *err, size_t errlen)
+{
+	const char *url = member(action, "url");
+	const char *base;
+	char name[128], *path = NULL;
+	enum sx_rc rc;
+
+	if (!is_http_url(url)) {
+		snprintf(err, errlen, "upload_file on %s needs an http(s) url", id);
+		rc = SX_EINVAL;
+		goto out;
+	}
+	base = strrchr(url, '/');
+	snprintf(name, sizeof(name), "%.100s", base && base[1] ? base + 1 : "upload.bin");
+	for (char *p = name; *p; p++)
+		if (*p == '?' || *p == '#' || *p == '/' || *p == '\\')
+			*p = '_';
+	path = xasprintf("%s/%s", env->work_dir, name);
+	rc = env->download ? env->download(env->download_arg, url, path, err, errlen) : SX_EINVAL;
+	if (rc)
+		goto out;
+	rc = webdriver_element_send_keys(env->wd, el, path);
+	if (rc)
+		set_err(err, errlen, "attaching the file to", id, env->wd);
+out:
+	free(path);
+	return rc;
+}
+
 static enum sx_rc do_element_action(const struct action_env *env, enum action_type t,
 				    json_object *action, const char *id, char *err, size_t errlen)
 {
 	struct webdriver_session *wd = env->wd;
-	const char *kind = element_kind(env->page, id);
-	char *el = NULL, *path = NULL;
-	json_object *res = NULL, *arg = NULL;
+	char *el = NULL;
 	enum sx_rc rc;
 
 	rc = scrape_locate(wd, env->page, id, &el);
@@ -184,99 +306,19 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 		if (rc)
 			set_err(err, errlen, "click on", id, wd);
 		break;
-	case ACT_INPUT_TEXT: {
-		const char *text = member(action, "text");
-
-		if (!text) {
-			snprintf(err, errlen, "input_text on %s has no text", id);
-			rc = SX_EINVAL;
-			break;
-		}
-		/* Native date/time pickers ignore typed keys in headless Chromium. */
-		if (strncmp(kind, "input:date", 10) == 0 || strncmp(kind, "input:time", 10) == 0 ||
-		    strcmp(kind, "input:month") == 0 || strcmp(kind, "input:week") == 0 ||
-		    strcmp(kind, "input:color") == 0 || strcmp(kind, "input:range") == 0) {
-			arg = json_object_new_string(text);
-			rc = element_script(wd, el, js_set_value, arg, NULL);
-		} else {
-			rc = webdriver_element_clear(wd, el);
-			if (rc == SX_OK || rc == SX_EWEBDRIVER)
-				rc = webdriver_element_send_keys(wd, el, text);
-		}
-		if (rc)
-			set_err(err, errlen, "typing into", id, wd);
+	case ACT_INPUT_TEXT:
+		rc = input_text(env, action, id, el, err, errlen);
 		break;
-	}
-	case ACT_SELECT_OPTION: {
-		const char *opt = member(action, "option");
-
-		if (!opt)
-			opt = member(action, "text");
-		if (!opt) {
-			snprintf(err, errlen, "select_option on %s has no option", id);
-			rc = SX_EINVAL;
-			break;
-		}
-		arg = json_object_new_string(opt);
-		rc = element_script(wd, el, js_select, arg, &res);
-		if (rc) {
-			set_err(err, errlen, "select on", id, wd);
-		} else if (!res) {
-			snprintf(err, errlen, "element %s has no option \"%.80s\"", id, opt);
-			rc = SX_ENOTFOUND;
-		}
+	case ACT_SELECT_OPTION:
+		rc = select_option(wd, action, id, el, err, errlen);
 		break;
-	}
 	case ACT_CHECK:
-	case ACT_UNCHECK: {
-		bool want = t == ACT_CHECK;
-
-		rc = element_script(wd, el, js_checked, NULL, &res);
-		if (rc) {
-			set_err(err, errlen, "reading", id, wd);
-			break;
-		}
-		if (json_object_get_boolean(res) != want) {
-			rc = webdriver_element_click(wd, el);
-			if (rc) {
-				set_err(err, errlen, "click on", id, wd);
-				break;
-			}
-			json_object_put(res);
-			res = NULL;
-			rc = element_script(wd, el, js_checked, NULL, &res);
-			if (rc == SX_OK && json_object_get_boolean(res) != want) {
-				snprintf(err, errlen, "element %s did not become %s", id,
-					 want ? "checked" : "unchecked");
-				rc = SX_ECONFLICT;
-			}
-		}
+	case ACT_UNCHECK:
+		rc = set_checked(wd, id, el, t == ACT_CHECK, err, errlen);
 		break;
-	}
-	case ACT_UPLOAD_FILE: {
-		const char *url = member(action, "url");
-		const char *base;
-		char name[128];
-
-		if (!is_http_url(url)) {
-			snprintf(err, errlen, "upload_file on %s needs an http(s) url", id);
-			rc = SX_EINVAL;
-			break;
-		}
-		base = strrchr(url, '/');
-		snprintf(name, sizeof(name), "%.100s", base && base[1] ? base + 1 : "upload.bin");
-		for (char *p = name; *p; p++)
-			if (*p == '?' || *p == '#' || *p == '/' || *p == '\\')
-				*p = '_';
-		path = xasprintf("%s/%s", env->work_dir, name);
-		rc = env->download ? env->download(env->download_arg, url, path, err, errlen) : SX_EINVAL;
-		if (rc)
-			break;
-		rc = webdriver_element_send_keys(wd, el, path);
-		if (rc)
-			set_err(err, errlen, "attaching the file to", id, wd);
+	case ACT_UPLOAD_FILE:
+		rc = upload_file(env, action, id, el, err, errlen);
 		break;
-	}
 	default:
 		rc = SX_EINVAL;
 		snprintf(err, errlen, "not an element action");
@@ -284,11 +326,87 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 	}
 out:
 	webdriver_switch_frame(wd, NULL);
-	json_object_put(res);
-	json_object_put(arg);
 	free(el);
-	free(path);
 	return rc;
+}
+
+/* keypress: on an element when one is named, else on the page. */
+static enum sx_rc keypress(const struct action_env *env, json_object *action, const char *id,
+			   char *err, size_t errlen)
+{
+	const char *key = member(action, "key");
+	const char *code = key ? key_code(key) : NULL;
+	char *el = NULL;
+	enum sx_rc rc;
+
+	if (!code) {
+		snprintf(err, errlen, "unknown key \"%.40s\"", key ? key : "");
+		rc = SX_EINVAL;
+		goto out;
+	}
+	if (id && *id) {
+		rc = scrape_locate(env->wd, env->page, id, &el);
+		if (rc == SX_OK)
+			rc = webdriver_element_send_keys(env->wd, el, code);
+		webdriver_switch_frame(env->wd, NULL);
+	} else {
+		rc = webdriver_press_key(env->wd, code);
+	}
+	if (rc)
+		set_err(err, errlen, "key press", id, env->wd);
+out:
+	free(el);
+	return rc;
+}
+
+static enum sx_rc scroll(const struct action_env *env, json_object *action, char *err, size_t errlen)
+{
+	const char *dir = member(action, "direction");
+	json_object *args = json_object_new_array();
+	enum sx_rc rc;
+
+	json_object_array_add(args, json_object_new_int(dir && strcasecmp(dir, "up") == 0 ? -1 : 1));
+	rc = webdriver_execute(env->wd, "window.scrollBy(0, arguments[0] * window.innerHeight * 0.8);",
+			       args, NULL);
+	json_object_put(args);
+	if (rc)
+		set_err(err, errlen, "scroll", NULL, env->wd);
+	return rc;
+}
+
+static enum sx_rc goto_url(const struct action_env *env, json_object *action, char *err, size_t errlen)
+{
+	const char *url = member(action, "url");
+	enum sx_rc rc = SX_EINVAL;
+
+	if (!is_http_url(url)) {
+		snprintf(err, errlen, "goto_url needs an http(s) url");
+		goto out;
+	}
+	rc = webdriver_navigate(env->wd, url);
+	if (rc)
+		set_err(err, errlen, "navigation to", url, env->wd);
+out:
+	return rc;
+}
+
+/* wait: 1 to 10 seconds, ending early when *env->stop is set. */
+static enum sx_rc wait_action(const struct action_env *env, json_object *action)
+{
+	json_object *v;
+	long long s = 1;
+
+	if (json_object_object_get_ex(action, "seconds", &v))
+		s = json_object_get_int64(v);
+	if (s < 1)
+		s = 1;
+	if (s > 10)
+		s = 10;
+	if (env->wait)
+		env->wait(env->wait_arg, s * 1000, env->stop);
+	else
+		sx_sleep_ms(s * 1000, env->stop);
+	return SX_OK;
 }
 
 enum sx_rc action_execute(const struct action_env *env, json_object *action, char *err, size_t errlen)
@@ -307,79 +425,32 @@ enum sx_rc action_execute(const struct action_env *env, json_object *action, cha
 	case ACT_UPLOAD_FILE:
 		if (!id || !*id) {
 			snprintf(err, errlen, "%s needs an element id", action_type_name(t));
-			return SX_EINVAL;
+			rc = SX_EINVAL;
+			break;
 		}
-		return do_element_action(env, t, action, id, err, errlen);
-	case ACT_KEYPRESS: {
-		const char *key = member(action, "key");
-		const char *code = key ? key_code(key) : NULL;
-
-		if (!code) {
-			snprintf(err, errlen, "unknown key \"%.40s\"", key ? key : "");
-			return SX_EINVAL;
-		}
-		if (id && *id) {
-			char *el = NULL;
-
-			rc = scrape_locate(env->wd, env->page, id, &el);
-			if (rc == SX_OK)
-				rc = webdriver_element_send_keys(env->wd, el, code);
-			webdriver_switch_frame(env->wd, NULL);
-			free(el);
-		} else {
-			rc = webdriver_press_key(env->wd, code);
-		}
-		if (rc)
-			set_err(err, errlen, "key press", id, env->wd);
-		return rc;
-	}
-	case ACT_SCROLL: {
-		const char *dir = member(action, "direction");
-		json_object *args = json_object_new_array();
-
-		json_object_array_add(args, json_object_new_int(dir && strcasecmp(dir, "up") == 0 ? -1 : 1));
-		rc = webdriver_execute(env->wd, "window.scrollBy(0, arguments[0] * window.innerHeight * 0.8);",
-				args, NULL);
-		json_object_put(args);
-		if (rc)
-			set_err(err, errlen, "scroll", NULL, env->wd);
-		return rc;
-	}
-	case ACT_GOTO_URL: {
-		const char *url = member(action, "url");
-
-		if (!is_http_url(url)) {
-			snprintf(err, errlen, "goto_url needs an http(s) url");
-			return SX_EINVAL;
-		}
-		rc = webdriver_navigate(env->wd, url);
-		if (rc)
-			set_err(err, errlen, "navigation to", url, env->wd);
-		return rc;
-	}
-	case ACT_WAIT: {
-		json_object *v;
-		long long s = 1;
-
-		if (json_object_object_get_ex(action, "seconds", &v))
-			s = json_object_get_int64(v);
-		if (s < 1)
-			s = 1;
-		if (s > 10)
-			s = 10;
-		if (env->wait)
-			env->wait(env->wait_arg, s * 1000, env->stop);
-		else
-			sx_sleep_ms(s * 1000, env->stop);
-		return SX_OK;
-	}
+		rc = do_element_action(env, t, action, id, err, errlen);
+		break;
+	case ACT_KEYPRESS:
+		rc = keypress(env, action, id, err, errlen);
+		break;
+	case ACT_SCROLL:
+		rc = scroll(env, action, err, errlen);
+		break;
+	case ACT_GOTO_URL:
+		rc = goto_url(env, action, err, errlen);
+		break;
+	case ACT_WAIT:
+		rc = wait_action(env, action);
+		break;
 	case ACT_COMPLETE:
 	case ACT_TERMINATE:
 	case ACT_SOLVE_CAPTCHA:
-		return SX_OK;
+		break;
 	case ACT_UNKNOWN:
 	default:
 		snprintf(err, errlen, "unknown action \"%.40s\"", member(action, "action") ? member(action, "action") : "");
-		return SX_EINVAL;
+		rc = SX_EINVAL;
+		break;
 	}
+	return rc;
 }

@@ -251,104 +251,87 @@ out:
 	return rc;
 }
 
-enum sx_rc llm_complete(struct llm_client *lc, const struct llm_request *req,
-			struct llm_result *res)
+/*
+ * The request body to send (*body, caller frees) and the copy kept for the
+ * artifacts in res->request_json, with the image replaced by a placeholder.
+ */
+static void request_bodies(const struct llm_client *lc, const struct llm_request *req,
+			   struct llm_result *res, char **body)
 {
-	enum sx_rc rc = SX_ELLM;
 	struct llm_wire_params params = { lc->model, lc->max_tokens };
-	struct llm_wire_headers wh = { 0 };
-	struct http_header headers[LLM_WIRE_MAX_HEADERS + 1];
-	struct http_request hreq = { 0 };
-	struct http_response hr;
-	json_object *body_obj = NULL;
-	char *image_b64 = NULL, *placeholder = NULL, *body = NULL;
-	char detail[256] = "";
-	long last_status = 0;
-	int64_t started = sx_mono_ms(), delay;
-	size_t i, nh = 0;
-	int attempt;
+	json_object *body_obj;
+	char *image_b64 = NULL, *placeholder = NULL;
 
-	memset(res, 0, sizeof(*res));
 	if (lc->vision && req->image_png && req->image_len) {
 		image_b64 = base64_encode(req->image_png, req->image_len);
 		placeholder = xasprintf("<image %zu bytes>", req->image_len);
 	}
 	body_obj = lc->wire->build(&params, req, image_b64);
-	body = json_text(body_obj);
+	*body = json_text(body_obj);
 	json_object_put(body_obj);
-	if (image_b64) {
+	/* The base64 copy is as big as the screenshot again; drop it early. */
+	free(image_b64);
+	if (placeholder) {
 		body_obj = lc->wire->build(&params, req, placeholder);
 		res->request_json = json_text(body_obj);
 		json_object_put(body_obj);
 	} else {
-		res->request_json = xstrdup(body);
+		res->request_json = xstrdup(*body);
 	}
-	/* The base64 copy is as big as the screenshot again; drop it early. */
-	free(image_b64);
-	image_b64 = NULL;
+	free(placeholder);
+}
 
-	headers[nh++] = (struct http_header){ "Content-Type", "application/json" };
-	lc->wire->headers(lc->key, &wh);
-	for (i = 0; i < wh.n; i++)
-		headers[nh++] = (struct http_header){ wh.h[i].name, wh.h[i].value };
-	hreq.method = "POST";
-	hreq.url = lc->url;
-	hreq.headers = headers;
-	hreq.nheaders = nh;
-	hreq.body = body;
-	hreq.body_len = strlen(body);
-	hreq.timeout_ms = lc->timeout_ms;
-	hreq.max_response = LLM_MAX_RESPONSE;
+/*
+ * One attempt: sends hreq and reads the answer into res.  On failure,
+ * detail says why, *retry whether another attempt may help and *delay
+ * (when >= 0) how long the provider asked us to wait.
+ */
+static enum sx_rc attempt_once(struct llm_client *lc, const struct http_request *hreq,
+			       struct llm_result *res, char *detail, size_t detaillen,
+			       bool *retry, int64_t *delay, long *status)
+{
+	struct http_response hr;
+	enum sx_rc rc, hrc;
 
-	for (attempt = 1;; attempt++) {
-		enum sx_rc hrc;
-		bool retry = false;
-
-		res->attempts = attempt;
-		delay = -1;
-		hrc = http_perform(lc->http, &hreq, &hr);
-		last_status = hr.status;
-		if (hrc == SX_ETIMEOUT) {
-			rc = SX_ETIMEOUT;
-			retry = true;
-			snprintf(detail, sizeof(detail), "no answer within %ld s", lc->timeout_ms / 1000);
-		} else if (hrc == SX_ETOOBIG) {
-			rc = SX_ELLM;
-			snprintf(detail, sizeof(detail), "answer larger than %u bytes", LLM_MAX_RESPONSE);
-		} else if (hrc != SX_OK) {
-			/* Refused or reset connections are the step retry's business. */
-			rc = SX_ELLM;
-			snprintf(detail, sizeof(detail), "%s", hr.error);
+	*retry = false;
+	*delay = -1;
+	hrc = http_perform(lc->http, hreq, &hr);
+	*status = hr.status;
+	if (hrc == SX_ETIMEOUT) {
+		rc = SX_ETIMEOUT;
+		*retry = true;
+		snprintf(detail, detaillen, "no answer within %ld s", lc->timeout_ms / 1000);
+	} else if (hrc == SX_ETOOBIG) {
+		rc = SX_ELLM;
+		snprintf(detail, detaillen, "answer larger than %u bytes", LLM_MAX_RESPONSE);
+	} else if (hrc != SX_OK) {
+		/* Refused or reset connections are the step retry's business. */
+		rc = SX_ELLM;
+		snprintf(detail, detaillen, "%s", hr.error);
+	} else {
+		free(res->response_json);
+		res->response_json = xstrdup(sx_buf_str(&hr.body));
+		if (hr.status >= 200 && hr.status < 300) {
+			rc = take_answer(lc, &hr, res, detail, detaillen);
 		} else {
-			free(res->response_json);
-			res->response_json = xstrdup(sx_buf_str(&hr.body));
-			if (hr.status >= 200 && hr.status < 300) {
-				rc = take_answer(lc, &hr, res, detail, sizeof(detail));
-			} else {
-				char msg[200];
+			char msg[200];
 
-				rc = SX_ELLM;
-				error_detail(lc, &hr, msg, sizeof(msg));
-				snprintf(detail, sizeof(detail), "HTTP %ld from %s: %s",
-					 hr.status, lc->wire->name, msg);
-				retry = hr.status == 429 || hr.status >= 500;
-				if (retry)
-					delay = retry_after_ms(hr.retry_after);
-			}
+			rc = SX_ELLM;
+			error_detail(lc, &hr, msg, sizeof(msg));
+			snprintf(detail, detaillen, "HTTP %ld from %s: %s", hr.status, lc->wire->name, msg);
+			*retry = hr.status == 429 || hr.status >= 500;
+			if (*retry)
+				*delay = retry_after_ms(hr.retry_after);
 		}
-		http_response_release(&hr);
-		if (rc == SX_OK || !retry || attempt > lc->max_retries)
-			break;
-		if (delay < 0)
-			delay = backoff_ms(attempt);
-		scrub_key(lc, detail);
-		log_warn("llm", "msg=\"retrying\" provider=%s attempt=%d status=%ld wait_ms=%lld error=%s",
-			 lc->wire->name, attempt, last_status, (long long)delay, sx_log_quote(detail));
-		sx_sleep_ms(delay, lc->stop);
-		if (lc->stop && *lc->stop)
-			break;
 	}
+	http_response_release(&hr);
+	return rc;
+}
 
+/* Sets the cost, scrubs the key from what is kept, and logs the call's end. */
+static void call_done(const struct llm_client *lc, struct llm_result *res, enum sx_rc rc, char *detail,
+		      long last_status, int64_t started)
+{
 	res->cost = (double)res->input_tokens / 1e6 * lc->price_in +
 		    (double)res->output_tokens / 1e6 * lc->price_out;
 	scrub_key(lc, res->response_json);
@@ -365,8 +348,55 @@ enum sx_rc llm_complete(struct llm_client *lc, const struct llm_request *req,
 			 lc->wire->name, sx_log_quote(lc->model), res->attempts, res->input_tokens,
 			 res->output_tokens, res->truncated, (long long)(sx_mono_ms() - started));
 	}
+}
+
+enum sx_rc llm_complete(struct llm_client *lc, const struct llm_request *req,
+			struct llm_result *res)
+{
+	enum sx_rc rc = SX_ELLM;
+	struct llm_wire_headers wh = { 0 };
+	struct http_header headers[LLM_WIRE_MAX_HEADERS + 1];
+	struct http_request hreq = { 0 };
+	char *body = NULL;
+	char detail[256] = "";
+	long last_status = 0;
+	int64_t started = sx_mono_ms(), delay;
+	size_t i, nh = 0;
+	int attempt;
+
+	memset(res, 0, sizeof(*res));
+	request_bodies(lc, req, res, &body);
+	headers[nh++] = (struct http_header){ "Content-Type", "application/json" };
+	lc->wire->headers(lc->key, &wh);
+	for (i = 0; i < wh.n; i++)
+		headers[nh++] = (struct http_header){ wh.h[i].name, wh.h[i].value };
+	hreq.method = "POST";
+	hreq.url = lc->url;
+	hreq.headers = headers;
+	hreq.nheaders = nh;
+	hreq.body = body;
+	hreq.body_len = strlen(body);
+	hreq.timeout_ms = lc->timeout_ms;
+	hreq.max_response = LLM_MAX_RESPONSE;
+
+	for (attempt = 1;; attempt++) {
+		bool retry;
+
+		res->attempts = attempt;
+		rc = attempt_once(lc, &hreq, res, detail, sizeof(detail), &retry, &delay, &last_status);
+		if (rc == SX_OK || !retry || attempt > lc->max_retries)
+			break;
+		if (delay < 0)
+			delay = backoff_ms(attempt);
+		scrub_key(lc, detail);
+		log_warn("llm", "msg=\"retrying\" provider=%s attempt=%d status=%ld wait_ms=%lld error=%s",
+			 lc->wire->name, attempt, last_status, (long long)delay, sx_log_quote(detail));
+		sx_sleep_ms(delay, lc->stop);
+		if (lc->stop && *lc->stop)
+			break;
+	}
+	call_done(lc, res, rc, detail, last_status, started);
 	wire_headers_release(&wh);
-	free(placeholder);
 	free(body);
 	return rc;
 }

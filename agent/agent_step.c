@@ -306,7 +306,7 @@ static void first_signature(json_object *actions, char *out, size_t outlen)
 
 		if (t != ACT_COMPLETE && t != ACT_TERMINATE) {
 			action_signature(a, out, outlen);
-			return;
+			break;
 		}
 	}
 }

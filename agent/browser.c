@@ -35,7 +35,7 @@ static enum sx_rc endpoint(struct browser *b, const char **out)
 
 	if (c->webdriver_url && *c->webdriver_url) {
 		*out = c->webdriver_url;
-		return SX_OK;
+		goto out;
 	}
 	if (*b->driver && !chromedriver_alive(*b->driver)) {
 		log_warn("runner", "msg=\"chromedriver died; restarting it\"");
@@ -46,6 +46,7 @@ static enum sx_rc endpoint(struct browser *b, const char **out)
 		rc = chromedriver_start(c->chromedriver_path, (int)c->chromedriver_port, b->driver);
 	if (rc == SX_OK)
 		*out = chromedriver_url(*b->driver);
+out:
 	return rc;
 }
 

@@ -33,10 +33,10 @@ static void *heartbeat_main(void *arg)
 		} else if (rc == SX_ECONFLICT) {
 			atomic_store(&hb->lost, 1);
 			atomic_store(&hb->interrupt, 1);
-		}
-		else if (rc)
+		} else if (rc) {
 			log_warn("runner", "msg=\"heartbeat failed\" task=%s error=%s", hb->task_id,
 				 sx_log_quote(sx_strerror(rc)));
+		}
 	}
 	return NULL;
 }

@@ -57,15 +57,17 @@ void runner_close(struct runner *r)
 
 enum outcome runner_interrupted(struct run *run)
 {
+	enum outcome out = OUT_CONTINUE;
+
 	if (heartbeat_canceled(&run->hb) || queue_check_canceled(run->r->db, run->t->id) == SX_ECANCELED)
-		return OUT_CANCELED;
-	if (heartbeat_lost(&run->hb))
-		return OUT_LOST;
-	if (sx_mono_ms() > run->deadline_ms)
-		return OUT_TIMED_OUT;
-	if (*run->r->stopping)
-		return OUT_SHUTDOWN;
-	return OUT_CONTINUE;
+		out = OUT_CANCELED;
+	else if (heartbeat_lost(&run->hb))
+		out = OUT_LOST;
+	else if (sx_mono_ms() > run->deadline_ms)
+		out = OUT_TIMED_OUT;
+	else if (atomic_load(run->r->stopping))
+		out = OUT_SHUTDOWN;
+	return out;
 }
 
 void runner_screenshot(struct run *run, const char *type, char **rel)

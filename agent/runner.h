@@ -1,9 +1,10 @@
 #ifndef SX_RUNNER_H
 #define SX_RUNNER_H
 /*
- * The step loop: runs one claimed task to a final status (or hands it back
- * on shutdown).  observe (scrape + screenshot) → decide (one LLM call) →
- * act (WebDriver) → record (step row + artifacts), with the guards of the
+ * The task loop: runs one claimed task to a final status (or hands it back
+ * on shutdown), one step after another — observe (scrape + screenshot) →
+ * decide (one LLM call) → act (WebDriver; `complete` judged by judge.h) →
+ * record (step row + artifacts), see agent_step.h — with the guards of the
  * contract: max steps, retries per step, loop detection, a wall-clock limit,
  * cancel checked before every action.
  */

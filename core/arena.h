@@ -3,7 +3,7 @@
 /*
  * A scratch arena: memory that lives for one unit of work and is freed
  * once, at its end (nginx's pools).  The agent gives every step one
- * (agent/step.h), so the step's transient strings — prompts, history text,
+ * (agent/agent_step.h), so the step's transient strings — prompts, history text,
  * masked copies, log lines — need no free() of their own and no cleanup
  * path each.
  *

@@ -23,6 +23,11 @@
 #include "supervise.h"
 #include "timeutil.h"
 
+/*
+ * Answers one accepted request and finishes it.  The request's arena is
+ * released only after FCGX_Finish_r, so that nothing the response still
+ * refers to is freed before libfcgi has flushed it (nginx's request pool).
+ */
 static void handle_one(FCGX_Request *fr, const struct sx_conf *conf, struct sx_db *db)
 {
 	struct http_req req;
@@ -34,6 +39,7 @@ static void handle_one(FCGX_Request *fr, const struct sx_conf *conf, struct sx_d
 		http_reply_detail(&req, 500, "Internal Server Error");
 	log_debug("api", "method=%s path=%s status=%d ms=%lld", req.method,
 		  sx_log_quote(req.path), req.status, (long long)(sx_mono_ms() - t0));
+	FCGX_Finish_r(fr);
 	http_req_release(&req);
 }
 
@@ -69,7 +75,6 @@ static int worker_main(int index, void *arg)
 			continue;
 		}
 		handle_one(&fr, conf, db);
-		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 0);
 	sx_db_free(db);

@@ -74,6 +74,7 @@ void http_req_init(struct http_req *req, void *fcgi, const struct sx_conf *conf,
 	size_t n;
 
 	memset(req, 0, sizeof(*req));
+	sx_arena_init(&req->arena);
 	req->fcgi = fcgi;
 	req->conf = conf;
 	req->db = db;
@@ -88,7 +89,7 @@ void http_req_init(struct http_req *req, void *fcgi, const struct sx_conf *conf,
 		uri = "/";
 	q = strchr(uri, '?');
 	n = q ? (size_t)(q - uri) : strlen(uri);
-	req->path = xmalloc(n + 1);
+	req->path = sx_arena_alloc(&req->arena, n + 1);
 	n = url_decode(uri, n, req->path, n + 1, false, NULL);
 	while (n > 1 && req->path[n - 1] == '/')
 		req->path[--n] = '\0';
@@ -100,8 +101,8 @@ void http_req_init(struct http_req *req, void *fcgi, const struct sx_conf *conf,
 
 void http_req_release(struct http_req *req)
 {
-	free(req->path);
 	req->path = NULL;
+	sx_arena_release(&req->arena);
 	sx_buf_release(&req->body);
 }
 

@@ -7,6 +7,7 @@
  * Content-Type and the compact JSON body (errors.h builds the error bodies).
  */
 #include "sx.h"
+#include "arena.h"
 #include "buf.h"
 #include "id.h"
 #include <json-c/json.h>
@@ -14,12 +15,18 @@
 struct sx_conf;
 struct sx_db;
 
+/*
+ * One request's state.  Its transient memory comes from `arena`, freed once
+ * by http_req_release() when the request ends (nginx's request pool):
+ * handlers allocate from it and free nothing themselves.
+ */
 struct http_req {
 	void *fcgi;                /* FCGX_Request * */
+	struct sx_arena arena;     /* the request's scratch memory */
 	const struct sx_conf *conf;
 	struct sx_db *db;
 	const char *method;
-	char *path;                /* decoded path, without query or trailing slash */
+	char *path;                /* decoded path, without query or trailing slash (arena) */
 	const char *query;         /* raw query string ("" when none) */
 	char org_id[SX_ID_MAX];    /* set by http_authenticate() */
 	struct sx_buf body;
@@ -29,6 +36,7 @@ struct http_req {
 
 /* Prepares req for the FastCGI request fcgi (an FCGX_Request *). */
 void http_req_init(struct http_req *req, void *fcgi, const struct sx_conf *conf, struct sx_db *db);
+/* Frees the request's arena and body; req may be initialized again. */
 void http_req_release(struct http_req *req);
 
 /* A CGI parameter (e.g. "HTTP_X_API_KEY"); NULL when absent. */

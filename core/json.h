@@ -9,15 +9,45 @@
 #include <json-c/json.h>
 
 /*
- * Parses exactly one JSON value from text[0..len) in strict mode, validating
- * UTF-8 strictly and refusing containers nested more than max_depth deep
- * (`[[1]]` is depth 2; json-c's default when max_depth <= 0).  NUL bytes and
- * \u0000 escapes are refused anywhere, and so are NaN and infinite numbers.
- * Only whitespace may follow the value.  Returns a new reference, or NULL
- * with a message such as "invalid UTF-8 at offset 3" (bounded by errlen) in
- * err; err may be NULL.
+ * The deepest nesting of containers accepted in a task request and read
+ * back from storage, the body object itself being level 1 (`{"a":[1]}` is
+ * depth 2).  One limit for writing and reading, so whatever is accepted can
+ * be read back.  It is 31 because MariaDB's JSON functions give up at 32
+ * levels, and the webhook query reads the stored request with JSON_VALUE.
+ */
+#define SX_JSON_MAX_DEPTH 31
+
+/*
+ * Checks that text[0..len) is exactly one JSON text as RFC 8259 defines it,
+ * with optional whitespace around the value, without allocating.  On top
+ * of the grammar it refuses: containers nested more than max_depth deep
+ * (SX_JSON_MAX_DEPTH when max_depth <= 0; at most 512 is honoured),
+ * invalid UTF-8 (overlong forms, encoded surrogates, code points above
+ * U+10FFFF, truncated sequences), lone UTF-16 surrogate escapes, \u0000
+ * and integers outside [-2^63, 2^64 - 1], which json-c would clamp.
+ * Returns SX_OK, or SX_EINVAL with a message such as "leading zero in a
+ * number at offset 7" (bounded by errlen) in err; err may be NULL.
+ */
+enum sx_rc sx_json_check(const char *text, size_t len, int max_depth, char *err, size_t errlen);
+
+/*
+ * Parses exactly one JSON value from text[0..len) after sx_json_check has
+ * accepted it (same max_depth rule), and refuses numbers that overflow a
+ * double (1e400).  Every double of the result serializes from its value
+ * (the shortest text that reads back the same), never from the client's
+ * text.  Returns a new reference, or NULL with a message in err (bounded
+ * by errlen); err may be NULL.
  */
 json_object *sx_json_parse(const char *text, size_t len, int max_depth, char *err, size_t errlen);
+
+/*
+ * Parses text the project stored itself, which json-c wrote: json-c alone,
+ * without sx_json_check, so that a row written before the checker existed
+ * (a number such as `1.`) still reads, and comes out re-serialized as JSON.
+ * The same max_depth rule as sx_json_parse: pass the limit the text was
+ * accepted with.  Returns a new reference, or NULL with a message in err.
+ */
+json_object *sx_json_parse_stored(const char *text, size_t len, int max_depth, char *err, size_t errlen);
 
 /* The member key of o, or NULL when o is NULL or the member is absent or JSON null. */
 json_object *sx_json_member(json_object *o, const char *key);

@@ -385,7 +385,14 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 	enum outcome out;
 
 	run_init(&run, r, ct);
-	out = proxy_choose(&run) ? OUT_CONTINUE : OUT_TASK_FAILED;
+	if (!run.t->request) {
+		/* task_db could not read it (see its errors): never run without a URL or goal. */
+		finish(&run, TASK_FAILED, "The stored request of this task cannot be read "
+		       "(nested deeper than the limit, or not JSON); create the task again");
+		out = OUT_TASK_FAILED;
+	} else {
+		out = proxy_choose(&run) ? OUT_CONTINUE : OUT_TASK_FAILED;
+	}
 	run.browser.proxy = run.proxy;
 	while (out == OUT_CONTINUE) {
 		struct agent_step st;

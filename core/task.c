@@ -329,9 +329,10 @@ static enum sx_rc req_check_values(json_object *body, int max_depth, json_object
 	}
 	v = sx_json_member(body, "extracted_information_schema");
 	if (v && json_object_is_type(v, json_type_string)) {
+		/* The parsed schema is stored one level down, inside the request object. */
 		*schema = sx_json_parse(json_object_get_string(v),
-					(size_t)json_object_get_string_len(v), max_depth,
-					perr, sizeof(perr));
+					(size_t)json_object_get_string_len(v),
+					max_depth > 1 ? max_depth - 1 : 1, perr, sizeof(perr));
 		if (!*schema) {
 			rc = sx_invalid_set(why, SX_INVALID_VALUE, "extracted_information_schema", NULL,
 					    "Invalid extracted_information_schema: not valid JSON (%s)",
@@ -372,6 +373,8 @@ enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 
 	*request = NULL;
 	memset(why, 0, sizeof(*why));
+	if (max_depth <= 0)
+		max_depth = SX_JSON_MAX_DEPTH;
 	root = sx_json_parse(body, len, max_depth, perr, sizeof(perr));
 	if (!root) {
 		rc = sx_invalid_set(why, SX_INVALID_SHAPE, NULL, "json_invalid",

@@ -42,7 +42,11 @@ bool step_status_parse(const char *name, enum step_status *out);
  * navigation_payload, proxy_location (default RESIDENTIAL),
  * extracted_information_schema (a string form is parsed), webhook_callback_url,
  * totp_verification_url, totp_identifier, title, error_code_mapping,
- * extra_http_headers, max_steps.  Unknown fields are dropped.
+ * extra_http_headers, max_steps.  Unknown fields are dropped.  The body
+ * must be strict JSON (sx_json_check) nested at most max_depth deep
+ * (SX_JSON_MAX_DEPTH when max_depth <= 0), and so is the stored request:
+ * a string extracted_information_schema, stored one level down, may nest
+ * one level less.
  *
  * why is always initialized.  On failure returns SX_EINVAL and fills why:
  * SX_INVALID_SHAPE for a body that is not a JSON object, a missing url or a

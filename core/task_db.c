@@ -47,6 +47,35 @@ static json_object *stored_json(const char *s)
 }
 
 /*
+ * Reads the stored request with the depth limit it was accepted with.  One
+ * that cannot be read (a row from before the limit was one) stays NULL and
+ * the task says why in its errors, so GET never shows "request":null
+ * silently, and the agent fails such a task (runner_run_task).
+ */
+static void task_read_request(struct task *t, const char *cell)
+{
+	json_object *e;
+	char err[128], reason[256];
+
+	if (cell)
+		t->request = sx_json_parse_stored(cell, strlen(cell), SX_JSON_MAX_DEPTH, err, sizeof(err));
+	if (cell && !t->request) {
+		log_warn("task_db", "msg=\"stored request unreadable\" task=%s error=%s", t->id,
+			 sx_log_quote(err));
+		snprintf(reason, sizeof(reason), "The stored request of this task cannot be read (%s; "
+			 "requests may nest at most %d levels deep)", err, SX_JSON_MAX_DEPTH);
+		if (!json_object_is_type(t->errors, json_type_array)) {
+			json_object_put(t->errors);
+			t->errors = json_object_new_array();
+		}
+		e = json_object_new_object();
+		json_object_object_add(e, "error_code", json_object_new_string("request_unreadable"));
+		json_object_object_add(e, "reasoning", json_object_new_string(reason));
+		json_object_array_add(t->errors, e);
+	}
+}
+
+/*
  * The URL of an artifact path: signed and absolute under public_base_url
  * with conf (NULL when artifact_url_key is empty, so no unsigned URL ever
  * leaves), or the bare path without conf (for the agent).
@@ -72,11 +101,11 @@ static void task_from_row(const struct sx_rows *r, size_t i, const struct sx_con
 	t->org_id = dup_or_null(sx_rows_get(r, i, C_ORG));
 	if (!task_status_parse(sx_rows_get(r, i, C_STATUS), &t->status))
 		t->status = TASK_FAILED;
-	t->request = stored_json(sx_rows_get(r, i, C_REQUEST));
 	t->max_steps = sx_rows_i64(r, i, C_MAX_STEPS, 0);
 	t->extracted_information = stored_json(sx_rows_get(r, i, C_EXTRACTED));
 	t->failure_reason = dup_or_null(sx_rows_get(r, i, C_FAILURE));
 	t->errors = stored_json(sx_rows_get(r, i, C_ERRORS));
+	task_read_request(t, sx_rows_get(r, i, C_REQUEST));
 	t->webhook_failure_reason = dup_or_null(sx_rows_get(r, i, C_WEBHOOK_FAILURE));
 	t->step_count = sx_rows_i64(r, i, C_STEP_COUNT, 0);
 	t->attempt = sx_rows_i64(r, i, C_ATTEMPT, 0);

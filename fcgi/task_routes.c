@@ -10,9 +10,6 @@
 #include "task.h"
 #include "task_db.h"
 
-/* Request bodies may nest this deep (navigation payloads are nested facts). */
-#define BODY_MAX_DEPTH 64
-
 /* A task id the API answers about: tsk_ + 26 base32 characters. */
 static bool task_id_ok(const char *id)
 {
@@ -83,7 +80,7 @@ void tasks_create(struct http_req *req)
 	}
 	if (!http_read_body_or_reply(req))
 		goto out;
-	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, BODY_MAX_DEPTH,
+	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, SX_JSON_MAX_DEPTH,
 				&request, &why);
 	if (rc) {
 		http_reply_invalid(req, &why);

@@ -454,3 +454,53 @@ Test(request, numbers_are_stored_reserialized)
 			 "[1.5,2000.0,0.1,-0.0,7]");
 	outcome_release(&r);
 }
+
+/* A body whose navigation_payload makes the whole body `depth` deep. */
+static char *body_of_depth(int depth, bool schema_string)
+{
+	struct sx_buf b;
+	int i;
+
+	sx_buf_init(&b, 4096);
+	sx_buf_puts(&b, schema_string ? "{\"url\":\"http://a.b\",\"extracted_information_schema\":\""
+				      : "{\"url\":\"http://a.b\",\"navigation_payload\":");
+	for (i = 1; i < depth; i++)
+		sx_buf_putc(&b, '[');
+	for (i = 1; i < depth; i++)
+		sx_buf_putc(&b, ']');
+	sx_buf_puts(&b, schema_string ? "\"}" : "}");
+	return sx_buf_detach(&b, NULL);
+}
+
+Test(request, one_depth_limit_for_the_body_and_what_is_stored)
+{
+	struct outcome r;
+	const char *stored;
+	char *body;
+	int depth;
+
+	for (depth = SX_JSON_MAX_DEPTH - 1; depth <= SX_JSON_MAX_DEPTH + 1; depth++) {
+		body = body_of_depth(depth, false);
+		if (depth > SX_JSON_MAX_DEPTH) {
+			expect_422s(body, NULL, "json_invalid");
+		} else {
+			r = parse(body);
+			cr_assert_eq(r.rc, SX_OK, "depth %d", depth);
+			stored = json_object_to_json_string_ext(r.request, JSON_C_TO_STRING_PLAIN);
+			cr_assert_eq(sx_json_check(stored, strlen(stored), SX_JSON_MAX_DEPTH, NULL, 0), SX_OK);
+			outcome_release(&r);
+		}
+		free(body);
+	}
+	/* A string schema is stored one level down, so it may nest one level less. */
+	body = body_of_depth(SX_JSON_MAX_DEPTH, true);
+	r = parse(body);
+	cr_assert_eq(r.rc, SX_OK);
+	stored = json_object_to_json_string_ext(r.request, JSON_C_TO_STRING_PLAIN);
+	cr_assert_eq(sx_json_check(stored, strlen(stored), SX_JSON_MAX_DEPTH, NULL, 0), SX_OK);
+	outcome_release(&r);
+	free(body);
+	body = body_of_depth(SX_JSON_MAX_DEPTH + 1, true);
+	expect_400(body, "Invalid extracted_information_schema");
+	free(body);
+}

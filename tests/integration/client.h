@@ -26,7 +26,8 @@ const char *tenv(const char *name);
  * Sends method path (appended to SX_URL) with an optional API key (NULL for
  * none), body (NULL for none, len bytes) and extra headers (NULL-terminated
  * "Name: value" strings, or NULL).  Always returns a response; status 0 on
- * a transport error.
+ * a transport error.  An answer whose Content-Type is application/json
+ * must be strict JSON (sx_json_check), or the test fails.
  */
 struct resp *api_call(const char *method, const char *path, const char *key,
 		      const char *body, size_t len, const char *const *headers);

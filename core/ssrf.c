@@ -314,6 +314,8 @@ enum sx_rc ssrf_resolve(const char *host, unsigned port, const struct ssrf_allow
 		char text[INET6_ADDRSTRLEN];
 
 		if (ssrf_check_addr(ai->ai_addr, allow, &what) != SX_OK) {
+			if (ai->ai_addrlen <= sizeof(*out))
+				memcpy(out, ai->ai_addr, ai->ai_addrlen);
 			ssrf_addr_text(ai->ai_addr, text, sizeof(text));
 			snprintf(why, whylen, "refused: %.100s resolves to %s (%s)", host, what, text);
 			rc = SX_EBLOCKED;

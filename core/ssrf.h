@@ -57,8 +57,9 @@ enum sx_rc ssrf_check_addr(const struct sockaddr *sa, const struct ssrf_allow *a
  * into our network at all is either misconfigured or a rebinding attempt,
  * and refusing does not depend on the order the resolver returned.  On
  * SX_OK *out holds the first answer with its port set to port, for the
- * caller to pin the connection to.  SX_EBLOCKED and SX_EHTTP (the name does
- * not resolve) write a message into why, such as
+ * caller to pin the connection to; on SX_EBLOCKED it holds the refused
+ * answer (no port), for the caller's record.  SX_EBLOCKED and SX_EHTTP
+ * (the name does not resolve) write a message into why, such as
  * `refused: hooks.example resolves to a loopback address (127.0.0.1)`.
  */
 enum sx_rc ssrf_resolve(const char *host, unsigned port, const struct ssrf_allow *allow,

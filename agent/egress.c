@@ -196,6 +196,29 @@ bool egress_refused(struct egress *e, const char *host, unsigned port, char *why
 	return hit;
 }
 
+bool egress_refused_url(struct egress *e, const char *url, char *why, size_t whylen)
+{
+	char host[EGRESS_HOST_MAX], reason[300];
+	unsigned port = 0;
+	bool hit = url && ssrf_url_host(url, host, sizeof(host), &port) &&
+		   egress_refused(e, host, port, reason, sizeof(reason));
+
+	if (hit)
+		snprintf(why, whylen, "The start URL was refused by the browser's egress guard (%s): the browser "
+			 "may reach only public addresses and those listed in outbound_allow", reason);
+	return hit;
+}
+
+void egress_record_refusals(struct egress *e, json_object *output)
+{
+	json_object *a = egress_take_refusals(e);
+
+	if (json_object_array_length(a) > 0)
+		json_object_object_add(output, "egress_refused", a);
+	else
+		json_object_put(a);
+}
+
 unsigned long egress_refused_total(struct egress *e)
 {
 	unsigned long n;

@@ -74,6 +74,20 @@ json_object *egress_take_refusals(struct egress *e);
  */
 bool egress_refused(struct egress *e, const char *host, unsigned port, char *why, size_t whylen);
 
+/*
+ * True when the refusals waiting to be taken name url's host and port (the
+ * host as the browser sends it: lower-case, IPv4 in dotted form); why then
+ * gets a sentence for the task's failure_reason.  For the runner to know
+ * that the start URL itself was refused.
+ */
+bool egress_refused_url(struct egress *e, const char *url, char *why, size_t whylen);
+
+/*
+ * Takes the refusals (egress_take_refusals) and, when there are any, adds
+ * them to a step's output as "egress_refused".
+ */
+void egress_record_refusals(struct egress *e, json_object *output);
+
 /* Total requests refused since the start (for tests and logs). */
 unsigned long egress_refused_total(struct egress *e);
 

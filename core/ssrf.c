@@ -7,6 +7,8 @@
  * resolver answered in.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <strings.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/types.h>
@@ -330,5 +332,79 @@ enum sx_rc ssrf_resolve(const char *host, unsigned port, const struct ssrf_allow
 out:
 	if (res)
 		freeaddrinfo(res);
+	return rc;
+}
+
+bool ssrf_url_host(const char *url, char *host, size_t hostlen, unsigned *port)
+{
+	bool https = strncasecmp(url, "https://", 8) == 0;
+	const char *a, *at, *h, *end, *colon;
+	size_t alen, hl;
+	long long p = https ? 443 : 80;
+	struct in_addr v4;
+	char digits[8];
+
+	if (!https && strncasecmp(url, "http://", 7) != 0)
+		return false;
+	a = url + (https ? 8 : 7);
+	alen = strcspn(a, "/?#");
+	while ((at = memchr(a, '@', alen)) != NULL) {
+		alen -= (size_t)(at + 1 - a);
+		a = at + 1;
+	}
+	h = a;
+	end = a + alen;
+	if (*a == '[') {
+		h = a + 1;
+		colon = memchr(h, ']', alen);
+		if (!colon)
+			return false;
+		hl = (size_t)(colon - h);
+		colon = colon + 1 < end && colon[1] == ':' ? colon + 1 : NULL;
+	} else {
+		colon = memchr(a, ':', alen);
+		hl = colon ? (size_t)(colon - a) : alen;
+	}
+	if (colon && (size_t)(end - colon - 1) < sizeof(digits) && end - colon > 1) {
+		memcpy(digits, colon + 1, (size_t)(end - colon - 1));
+		digits[end - colon - 1] = '\0';
+		if (!sx_parse_ll(digits, 1, 65535, &p))
+			return false;
+	}
+	if (hl > 1 && h[hl - 1] == '.')
+		hl--;
+	if (hl == 0 || hl >= hostlen)
+		return false;
+	for (size_t i = 0; i < hl; i++)
+		host[i] = (char)tolower((unsigned char)h[i]);
+	host[hl] = '\0';
+	if (!strchr(host, ':') && inet_aton(host, &v4))
+		inet_ntop(AF_INET, &v4, host, (socklen_t)hostlen);
+	*port = (unsigned)p;
+	return true;
+}
+
+enum sx_rc ssrf_check_url_literal(const char *url, const struct ssrf_allow *allow, char *why,
+				  size_t whylen)
+{
+	struct sockaddr_storage ss;
+	char host[256];
+	unsigned port;
+	const char *what = NULL;
+	enum sx_rc rc = SX_OK;
+
+	memset(&ss, 0, sizeof(ss));
+	if (!url || !ssrf_url_host(url, host, sizeof(host), &port))
+		goto out;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		goto out;                  /* a name: checked when the browser goes there */
+	rc = ssrf_check_addr((const struct sockaddr *)&ss, allow, &what);
+	if (rc)
+		snprintf(why, whylen, "%s is %s", host, what);
+out:
 	return rc;
 }

@@ -65,6 +65,24 @@ enum sx_rc ssrf_check_addr(const struct sockaddr *sa, const struct ssrf_allow *a
 enum sx_rc ssrf_resolve(const char *host, unsigned port, const struct ssrf_allow *allow,
 			struct sockaddr_storage *out, char *why, size_t whylen);
 
+/*
+ * The host and port of an http(s) URL as a browser sends them on: the
+ * host lower-case, an IPv6 literal without brackets, an IPv4 address in
+ * any form browsers accept (127.1, 0x7f.0.0.1, 2130706433) written dotted,
+ * no trailing dot; the port 80/443 when absent.  False for another scheme
+ * or a host that does not fit in hostlen.
+ */
+bool ssrf_url_host(const char *url, char *host, size_t hostlen, unsigned *port);
+
+/*
+ * The create-time check of a task's URL: SX_EBLOCKED, with why, when its
+ * host is a literal address the policy refuses.  Names pass (they are
+ * checked when the browser goes there), and so does what ssrf_url_host()
+ * cannot read (the syntax check is the caller's).
+ */
+enum sx_rc ssrf_check_url_literal(const char *url, const struct ssrf_allow *allow, char *why,
+				  size_t whylen);
+
 /* Writes sa's address (no port) as text: "127.0.0.1", "::1". */
 void ssrf_addr_text(const struct sockaddr *sa, char *out, size_t outlen);
 #endif

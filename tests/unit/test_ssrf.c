@@ -184,3 +184,57 @@ Test(ssrf, names_resolving_to_loopback_refused)
 	/* A name that does not resolve is a transport error, not a refusal. */
 	cr_assert_eq(ssrf_resolve("no-such-host.invalid", 80, NULL, &ss, why, sizeof(why)), SX_EHTTP);
 }
+
+Test(ssrf, url_host_as_a_browser_sends_it)
+{
+	static const struct {
+		const char *url, *host;
+		unsigned port;
+	} cases[] = {
+		{ "http://Example.COM/x", "example.com", 80 },
+		{ "https://a.example:8443?q", "a.example", 8443 },
+		{ "http://user:pw@127.0.0.2:81/", "127.0.0.2", 81 },
+		{ "http://[::1]:8080/", "::1", 8080 },
+		{ "https://[::ffff:127.0.0.1]", "::ffff:127.0.0.1", 443 },
+		{ "http://127.1/", "127.0.0.1", 80 },
+		{ "http://0x7f.0.0.1/", "127.0.0.1", 80 },
+		{ "http://2130706433/", "127.0.0.1", 80 },
+		{ "http://0177.0.0.1/", "127.0.0.1", 80 },
+		{ "http://a.example./", "a.example", 80 },
+	};
+	char host[256];
+	unsigned port = 0;
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(cases); i++) {
+		cr_assert(ssrf_url_host(cases[i].url, host, sizeof(host), &port), "%s", cases[i].url);
+		cr_assert_str_eq(host, cases[i].host, "%s", cases[i].url);
+		cr_assert_eq(port, cases[i].port, "%s", cases[i].url);
+	}
+	cr_assert_not(ssrf_url_host("ftp://a.example/", host, sizeof(host), &port));
+	cr_assert_not(ssrf_url_host("http://a.example:0/", host, sizeof(host), &port));
+}
+
+Test(ssrf, url_literals_checked_names_pass)
+{
+	static const char *const refused[] = {
+		"http://127.0.0.2:8080/metrics", "http://[::1]/", "http://169.254.169.254/latest/",
+		"http://10.1.2.3/", "http://2130706433/", "http://[::ffff:7f00:1]/", "https://0x7f.1/",
+	};
+	static const char *const passed[] = {
+		"http://localhost/", "http://internal.example/", "http://93.184.216.34/", "http://[2606:4700::1]/",
+	};
+	struct ssrf_allow *allow = NULL;
+	char why[200], err[160];
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(refused); i++)
+		cr_assert_eq(ssrf_check_url_literal(refused[i], NULL, why, sizeof(why)), SX_EBLOCKED, "%s", refused[i]);
+	for (size_t i = 0; i < SX_ARRAY_LEN(passed); i++)
+		cr_assert_eq(ssrf_check_url_literal(passed[i], NULL, why, sizeof(why)), SX_OK, "%s", passed[i]);
+	cr_assert_eq(ssrf_check_url_literal("http://127.0.0.2/", NULL, why, sizeof(why)), SX_EBLOCKED);
+	cr_assert_str_eq(why, "127.0.0.2 is a loopback address");
+	/* outbound_allow lets a listed literal through, and only it. */
+	cr_assert_eq(ssrf_allow_parse("127.0.0.1/32", &allow, err, sizeof(err)), SX_OK);
+	cr_assert_eq(ssrf_check_url_literal("http://127.0.0.1:8080/", allow, why, sizeof(why)), SX_OK);
+	cr_assert_eq(ssrf_check_url_literal("http://127.0.0.2:8080/", allow, why, sizeof(why)), SX_EBLOCKED);
+	ssrf_allow_free(allow);
+}

@@ -4,6 +4,7 @@
  * its normalized form, and the JSON encodings of the task and step objects.
  */
 #include "task.h"
+#include "ssrf.h"
 
 #include <strings.h>
 
@@ -417,6 +418,22 @@ enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 out:
 	json_object_put(schema);
 	json_object_put(root);
+	return rc;
+}
+
+enum sx_rc task_request_check_address(json_object *request, const char *allow, struct sx_invalid *why)
+{
+	struct ssrf_allow *a = NULL;
+	char reason[200] = "";
+	enum sx_rc rc = ssrf_allow_parse(allow, &a, reason, sizeof(reason));
+
+	if (rc == SX_OK)
+		rc = ssrf_check_url_literal(sx_json_member_text(request, "url"), a, reason, sizeof(reason));
+	if (rc)
+		rc = sx_invalid_set(why, SX_INVALID_VALUE, "url", NULL, "Invalid URL: %s; the browser "
+				    "reaches only public addresses and those listed in outbound_allow (url)",
+				    reason);
+	ssrf_allow_free(a);
 	return rc;
 }
 

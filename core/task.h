@@ -58,6 +58,14 @@ bool step_status_parse(const char *name, enum step_status *out);
 enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 			      json_object **request, struct sx_invalid *why);
 
+/*
+ * The create-time address check of a parsed request's url: a literal IP
+ * address the SSRF policy refuses (loopback, private, metadata, …) unless
+ * allow (outbound_allow) lists it is SX_EINVAL with why filled
+ * (SX_INVALID_VALUE, as task_request_parse() refuses a value).  Host names
+ * pass: they are checked when the browser goes there (agent/egress.h).
+ */
+enum sx_rc task_request_check_address(json_object *request, const char *allow, struct sx_invalid *why);
 
 /* A task as stored.  Strings are owned; NULL means JSON null. */
 struct task {

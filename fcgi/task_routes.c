@@ -82,6 +82,8 @@ void tasks_create(struct http_req *req)
 		goto out;
 	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, SX_JSON_MAX_DEPTH,
 				&request, &why);
+	if (rc == SX_OK)
+		rc = task_request_check_address(request, c->outbound_allow, &why);
 	if (rc) {
 		http_reply_invalid(req, &why);
 		goto out;

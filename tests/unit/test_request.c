@@ -504,3 +504,27 @@ Test(request, one_depth_limit_for_the_body_and_what_is_stored)
 	expect_400(body, "Invalid extracted_information_schema");
 	free(body);
 }
+
+Test(request, literal_private_url_is_400_unless_allowed)
+{
+	struct outcome r = parse("{\"url\":\"http://127.0.0.2:9100/metrics\",\"navigation_goal\":\"x\"}");
+	struct sx_invalid why = { SX_INVALID_VALUE, NULL, NULL, NULL };
+	json_object *err;
+	int status = 0;
+
+	cr_assert_eq(r.rc, SX_OK);
+	cr_assert_eq(task_request_check_address(r.request, "", &why), SX_EINVAL);
+	err = http_error_invalid(&why, &status);
+	cr_assert_eq(status, 400);
+	cr_assert(strstr(json_object_to_json_string(err), "127.0.0.2 is a loopback address"),
+		  "%s", json_object_to_json_string(err));
+	json_object_put(err);
+	sx_invalid_release(&why);
+	cr_assert_eq(task_request_check_address(r.request, "127.0.0.0/8", &why), SX_OK);
+	cr_assert_null(why.msg);
+	outcome_release(&r);
+	/* A name is checked when the browser goes there, not at create time. */
+	r = parse("{\"url\":\"http://localhost:9100/\",\"navigation_goal\":\"x\"}");
+	cr_assert_eq(task_request_check_address(r.request, "", &why), SX_OK);
+	outcome_release(&r);
+}

@@ -56,6 +56,8 @@ config_sextant() {
 	else
 		info "unchanged"
 	fi
+	info "outbound_allow = 127.0.0.1/32: the browser and outbound requests may reach this stack's" \
+		"own fixture pages (nginx on 127.0.0.1) and no other loopback or private address"
 }
 
 # Decides whether nginx workers need to run as root: only when nginx starts as

@@ -252,18 +252,17 @@ static size_t read_head(struct conn *c, char *head, size_t *len)
 {
 	int64_t deadline = sx_mono_ms() + c->e->connect_ms;
 	size_t end = 0, got = 1;
+	enum sx_rc rc = SX_OK;
 
 	*len = 0;
-	while (!end && got && *len < EGRESS_HEAD_MAX) {
-		if (egress_net_read(c->client, head + *len, EGRESS_HEAD_MAX - *len, deadline, &c->e->stop,
-				    &got) != SX_OK)
-			return 0;
+	while (rc == SX_OK && !end && got && *len < EGRESS_HEAD_MAX) {
+		rc = egress_net_read(c->client, head + *len, EGRESS_HEAD_MAX - *len, deadline, &c->e->stop, &got);
 		*len += got;
 		end = egress_head_end(head, *len);
 	}
-	if (!end && *len == EGRESS_HEAD_MAX)
+	if (rc == SX_OK && !end && *len == EGRESS_HEAD_MAX)
 		reply(c, 431, "Request Header Fields Too Large", "the request head is larger than 16 KiB");
-	return end;
+	return rc == SX_OK ? end : 0;
 }
 
 /*
@@ -283,26 +282,25 @@ static bool open_destination(struct conn *c, const struct egress_request *r)
 	if (rc == SX_EBLOCKED) {
 		refusal_record(e, r, &addr, why);
 		reply(c, 403, "Forbidden", why);
-		return false;
+		goto out;
 	}
 	if (rc) {
 		reply(c, 502, "Bad Gateway", why[0] ? why : "the destination could not be resolved");
-		return false;
+		goto out;
 	}
-	if (e->has_up && egress_upstream_address(&e->up, &addr) != SX_OK) {
+	if (e->has_up && (rc = egress_upstream_address(&e->up, &addr)) != SX_OK) {
 		reply(c, 502, "Bad Gateway", "the upstream proxy's name does not resolve");
-		return false;
+		goto out;
 	}
 	rc = egress_net_connect(&addr, deadline, &e->stop, conn_set_server, c, &fd);
 	if (rc == SX_OK && e->has_up && (e->up.socks || r->kind == EGRESS_TUNNEL))
 		rc = egress_upstream_tunnel(&e->up, fd, r->host, r->port, deadline, &e->stop, why, sizeof(why));
-	if (rc) {
+	if (rc)
 		reply(c, rc == SX_ETIMEOUT ? 504 : 502, rc == SX_ETIMEOUT ? "Gateway Timeout" : "Bad Gateway",
 		      why[0] ? why : e->has_up ? "the upstream proxy cannot be reached"
 					       : "the destination cannot be reached");
-		return false;
-	}
-	return true;
+out:
+	return rc == SX_OK;
 }
 
 /* Sends the forwarded head (or the tunnel's 200) and whatever followed the head. */
@@ -340,12 +338,13 @@ static void *conn_main(void *arg)
 	struct egress_request r;
 	char *head = xmalloc(EGRESS_HEAD_MAX + 1);
 	char why[128];
-	size_t len = 0;
+	size_t len = 0, end;
 	uint64_t up = 0, down = 0;
 
-	if (!read_head(c, head, &len))
+	end = read_head(c, head, &len);
+	if (!end)
 		goto out;
-	if (egress_head_parse(head, len, &r, why, sizeof(why)) != SX_OK) {
+	if (egress_head_parse(head, end, &r, why, sizeof(why)) != SX_OK) {
 		reply(c, 400, "Bad Request", why);
 		goto out;
 	}

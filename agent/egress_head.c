@@ -29,90 +29,93 @@ bool egress_authority_parse(const char *s, size_t len, unsigned def, char host[E
 			    unsigned *port_out)
 {
 	size_t h = 0, hlen, p;
-	bool v6 = len > 0 && s[0] == '[';
 	long long port = def;
+	bool ok = false;
 
-	if (v6) {
+	if (len > 0 && s[0] == '[') {
 		const char *close = memchr(s, ']', len);
 
 		if (!close || close == s + 1)
-			return false;
+			goto out;
 		h = 1;
 		hlen = (size_t)(close - s) - 1;
 		p = hlen + 2;
 		for (size_t i = h; i < h + hlen; i++)
 			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
-				return false;
+				goto out;
 	} else {
 		for (p = 0; p < len && name_char(s[p]); p++)
 			;
 		hlen = p;
 	}
 	if (hlen == 0 || hlen >= EGRESS_HOST_MAX)
-		return false;
+		goto out;
 	if (p < len) {
 		char digits[8];
 
 		if (s[p] != ':' || len - p - 1 == 0 || len - p - 1 >= sizeof(digits))
-			return false;
+			goto out;
 		memcpy(digits, s + p + 1, len - p - 1);
 		digits[len - p - 1] = '\0';
 		if (!sx_parse_ll(digits, 1, 65535, &port))
-			return false;
+			goto out;
 	}
 	if (port == 0)
-		return false;
+		goto out;
 	for (size_t i = 0; i < hlen; i++)
 		host[i] = (char)tolower((unsigned char)s[h + i]);
 	host[hlen] = '\0';
 	*port_out = (unsigned)port;
-	return true;
+	ok = true;
+out:
+	return ok;
 }
 
 /* The target of a non-CONNECT request: an absolute http:// URI only. */
 static bool parse_absolute(const char *head, size_t t, size_t tlen, struct egress_request *r)
 {
 	const char *s = head + t;
-	size_t a, alen;
+	size_t alen = 0;
+	bool ok = tlen >= 8 && strncasecmp(s, "http://", 7) == 0;
 
-	if (tlen < 8 || strncasecmp(s, "http://", 7) != 0)
-		return false;
-	a = 7;
-	alen = strcspn(s + a, "/?#");
-	if (alen > tlen - a)
-		alen = tlen - a;
-	if (memchr(s + a, '@', alen))
-		return false;               /* user:pass@ reads as one host and goes to another */
-	if (!egress_authority_parse(s + a, alen, 80, r->host, &r->port))
-		return false;
-	r->path = t + a + alen;
-	r->path_len = tlen - a - alen;
-	if (r->path_len && head[r->path] == '#')
-		return false;
-	return true;
+	if (ok) {
+		alen = strcspn(s + 7, "/?#");
+		if (alen > tlen - 7)
+			alen = tlen - 7;
+		/* user:pass@ reads as one host and goes to another. */
+		ok = !memchr(s + 7, '@', alen) && egress_authority_parse(s + 7, alen, 80, r->host, &r->port);
+	}
+	if (ok) {
+		r->path = t + 7 + alen;
+		r->path_len = tlen - 7 - alen;
+		ok = r->path_len == 0 || head[r->path] != '#';
+	}
+	return ok;
 }
 
 /* Checks the header lines head[r->headers .. end) and notes an Upgrade. */
 static bool parse_headers(const char *head, size_t end, struct egress_request *r)
 {
 	size_t i = r->headers;
+	bool ok = true;
 
-	while (i + 2 < end) {
+	while (ok && i + 2 < end) {
 		const char *line = head + i;
 		const char *eol = memchr(line, '\r', end - i);
 		size_t n = 0;
 
-		if (!eol || eol[1] != '\n')
-			return false;
-		while (line + n < eol && token_char(line[n]))
+		ok = eol && eol[1] == '\n';
+		while (ok && line + n < eol && token_char(line[n]))
 			n++;
-		if (n == 0 || line + n == eol || line[n] != ':' || memchr(line, '\n', (size_t)(eol - line)))
-			return false;        /* no name, no colon, a folded line or a bare LF */
-		if (n == 7 && strncasecmp(line, "upgrade", 7) == 0)
+		/* A name, then a colon; no folded line, no bare LF. */
+		ok = ok && n > 0 && line + n < eol && line[n] == ':' &&
+		     !memchr(line, '\n', (size_t)(eol - line));
+		if (ok && n == 7 && strncasecmp(line, "upgrade", 7) == 0)
 			r->upgrade = true;
-		i = (size_t)(eol - head) + 2;
+		if (ok)
+			i = (size_t)(eol - head) + 2;
 	}
-	return i + 2 == end;
+	return ok && i + 2 == end;
 }
 
 enum sx_rc egress_head_parse(const char *head, size_t len, struct egress_request *r,

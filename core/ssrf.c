@@ -335,53 +335,67 @@ out:
 	return rc;
 }
 
-bool ssrf_url_host(const char *url, char *host, size_t hostlen, unsigned *port)
+/* The authority of an http(s) URL, past any user:pass@; NULL for another scheme. */
+static const char *url_authority(const char *url, size_t *len, unsigned *default_port)
 {
 	bool https = strncasecmp(url, "https://", 8) == 0;
-	const char *a, *at, *h, *end, *colon;
-	size_t alen, hl;
-	long long p = https ? 443 : 80;
+	const char *a = NULL, *at;
+
+	if (https || strncasecmp(url, "http://", 7) == 0) {
+		a = url + (https ? 8 : 7);
+		*len = strcspn(a, "/?#");
+		while ((at = memchr(a, '@', *len)) != NULL) {
+			*len -= (size_t)(at + 1 - a);
+			a = at + 1;
+		}
+		*default_port = https ? 443 : 80;
+	}
+	return a;
+}
+
+bool ssrf_url_host(const char *url, char *host, size_t hostlen, unsigned *port)
+{
+	unsigned def = 0;
+	size_t alen = 0, hl;
+	const char *a = url_authority(url, &alen, &def), *h = a, *end, *colon = NULL;
+	long long p = def;
 	struct in_addr v4;
 	char digits[8];
+	bool ok = false;
 
-	if (!https && strncasecmp(url, "http://", 7) != 0)
-		return false;
-	a = url + (https ? 8 : 7);
-	alen = strcspn(a, "/?#");
-	while ((at = memchr(a, '@', alen)) != NULL) {
-		alen -= (size_t)(at + 1 - a);
-		a = at + 1;
-	}
-	h = a;
+	if (!a)
+		goto out;
 	end = a + alen;
 	if (*a == '[') {
 		h = a + 1;
 		colon = memchr(h, ']', alen);
 		if (!colon)
-			return false;
+			goto out;
 		hl = (size_t)(colon - h);
 		colon = colon + 1 < end && colon[1] == ':' ? colon + 1 : NULL;
 	} else {
 		colon = memchr(a, ':', alen);
 		hl = colon ? (size_t)(colon - a) : alen;
 	}
-	if (colon && (size_t)(end - colon - 1) < sizeof(digits) && end - colon > 1) {
+	if (colon && end - colon > 1 && (size_t)(end - colon - 1) < sizeof(digits)) {
 		memcpy(digits, colon + 1, (size_t)(end - colon - 1));
 		digits[end - colon - 1] = '\0';
 		if (!sx_parse_ll(digits, 1, 65535, &p))
-			return false;
+			goto out;
 	}
 	if (hl > 1 && h[hl - 1] == '.')
-		hl--;
+		hl--;                      /* "a.example." is "a.example" */
 	if (hl == 0 || hl >= hostlen)
-		return false;
+		goto out;
 	for (size_t i = 0; i < hl; i++)
 		host[i] = (char)tolower((unsigned char)h[i]);
 	host[hl] = '\0';
 	if (!strchr(host, ':') && inet_aton(host, &v4))
 		inet_ntop(AF_INET, &v4, host, (socklen_t)hostlen);
 	*port = (unsigned)p;
-	return true;
+	ok = true;
+out:
+	return ok;
 }
 
 enum sx_rc ssrf_check_url_literal(const char *url, const struct ssrf_allow *allow, char *why,

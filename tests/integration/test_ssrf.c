@@ -58,7 +58,8 @@ static void *listener_main(void *arg)
 	return NULL;
 }
 
-static void listener_start(struct listener *l, const char *answer)
+/* Listens on addr (host order, e.g. INADDR_LOOPBACK), on a free port. */
+static void listener_start_on(struct listener *l, const char *answer, uint32_t addr)
 {
 	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
@@ -69,11 +70,16 @@ static void listener_start(struct listener *l, const char *answer)
 	cr_assert_geq(l->fd, 0);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_addr.s_addr = htonl(addr);
 	cr_assert_eq(bind(l->fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	cr_assert_eq(listen(l->fd, 16), 0);
 	cr_assert_eq(getsockname(l->fd, (struct sockaddr *)&a, &al), 0);
 	l->port = ntohs(a.sin_port);
+}
+
+static void listener_start(struct listener *l, const char *answer)
+{
+	listener_start_on(l, answer, INADDR_LOOPBACK);
 }
 
 /* Serves in a thread (for requests that should get through). */
@@ -288,6 +294,8 @@ Test(ssrf, environment_proxy_ignored)
  * upload_file through a real agent: the file URL the model names is on
  * loopback.  Not allow-listed, the download is refused before anything is
  * sent and the task records why; allow-listed, the same download arrives.
+ * The fixture page itself is on 127.0.0.1, which the browser's egress guard
+ * must let through (127.0.0.1/32); the refused file is on 127.0.0.2.
  */
 static struct test_org org;
 
@@ -304,14 +312,15 @@ static void agent_teardown(void)
 
 TestSuite(ssrf_agent, .init = agent_setup, .fini = agent_teardown, .timeout = 300);
 
-static json_object *run_upload(struct listener *l, const char *overrides)
+static json_object *run_upload(struct listener *l, const char *host, const char *overrides)
 {
 	char *script = xasprintf(
 		"{\"rules\":["
 		" {\"kind\":\"decide\",\"answers\":[{\"actions\":["
-		"   {\"action\":\"upload_file\",\"label\":\"Upload resume\",\"url\":\"http://127.0.0.1:%d/resume.pdf\"},"
+		"   {\"action\":\"upload_file\",\"label\":\"Upload resume\",\"url\":\"http://%s:%d/resume.pdf\"},"
 		"   {\"action\":\"complete\"}]}]},"
-		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"uploaded\"}]}]}", l->port);
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"uploaded\"}]}]}",
+		host, l->port);
 	char *body = xasprintf("{\"url\":\"%s/sites/job/index.html\",\"navigation_goal\":\"Upload the resume\"}",
 			       tenv("SX_URL"));
 	char *id;
@@ -336,12 +345,12 @@ Test(ssrf_agent, upload_from_loopback_refused)
 	json_object *t;
 	const char *reason;
 
-	listener_start(&l, pdf);
-	t = run_upload(&l, "max_retries_per_step = 0\noutbound_allow = \"\"\n");
+	listener_start_on(&l, pdf, 0x7f000002);      /* 127.0.0.2 */
+	t = run_upload(&l, "127.0.0.2", "max_retries_per_step = 0\noutbound_allow = \"127.0.0.1/32\"\n");
 	cr_assert_str_eq(jstr(t, "status"), "failed", "%s", json_object_to_json_string(t));
 	reason = jstr(t, "failure_reason");
-	cr_assert(reason && strstr(reason, "refused: 127.0.0.1 resolves to a loopback address (127.0.0.1)"),
-		  "%s", reason ? reason : "(null)");
+	cr_assert(reason && strstr(reason, "refused: 127.0.0.2 resolves to a loopback address (127.0.0.2)") &&
+		  !strstr(reason, "start URL"), "%s", reason ? reason : "(null)");
 	cr_assert_not(listener_pending(&l, 200), "the refused download reached the listener");
 	listener_stop(&l);
 	json_object_put(t);
@@ -357,7 +366,7 @@ Test(ssrf_agent, upload_from_allow_listed_loopback)
 
 	listener_start(&l, pdf);
 	listener_serve(&l);
-	t = run_upload(&l, "max_retries_per_step = 0\noutbound_allow = \"127.0.0.0/8, ::1\"\n");
+	t = run_upload(&l, "127.0.0.1", "max_retries_per_step = 0\noutbound_allow = \"127.0.0.0/8, ::1\"\n");
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	listener_stop(&l);
 	cr_assert_eq(l.accepted, 1);

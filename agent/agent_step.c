@@ -142,7 +142,10 @@ static enum outcome observe(struct run *run, struct agent_step *st, int64_t *t_o
 	enum outcome out = OUT_STEP_FAILED;
 	enum sx_rc rc;
 
-	if (browser_open(b, run->last_url ? run->last_url : run->url, st->reason, sizeof(st->reason)) != SX_OK)
+	rc = browser_open(b, run->last_url ? run->last_url : run->url, st->reason, sizeof(st->reason));
+	if (rc == SX_EBLOCKED)
+		out = OUT_TASK_FAILED;  /* the egress guard refused the page itself: the task cannot go on */
+	if (rc)
 		goto out;
 	*t_opened = sx_mono_ms();
 	rc = browser_scrape(b, &st->page);

@@ -1,8 +1,10 @@
 /*
  * The task's browser (see browser.h).  Each session gets a fresh profile
- * directory under /tmp, removed with the session; a proxy with credentials
- * is given to Chromium without them, and the credentials through an
- * extension written into that directory (proxyauth.h).
+ * directory under /tmp, removed with the session.  Chromium's only proxy is
+ * the task's egress proxy on loopback (webdriver.c adds
+ * --proxy-bypass-list=<-loopback>, so nothing goes around it); the egress
+ * proxy applies the address policy and chains to the task's own proxy with
+ * its credentials, which Chromium never sees.
  */
 #include <stdlib.h>
 
@@ -13,7 +15,7 @@
 #include "conf.h"
 #include "log.h"
 #include "proxy.h"
-#include "proxyauth.h"
+#include "egress.h"
 #include "scrape.h"
 #include "webdriver.h"
 
@@ -60,27 +62,19 @@ void browser_close(struct browser *b)
 	b->user_data_dir = NULL;
 }
 
-/*
- * Chromium takes the proxy without credentials and the credentials from an
- * extension in the profile: sets o->proxy and o->extension_dir to strings
- * the caller frees (*plain, *ext_dir).
- */
-static enum sx_rc proxy_with_credentials(struct browser *b, struct webdriver_options *o,
-					 char **plain, char **ext_dir)
+/* Starts the task's egress proxy once: the same one serves every session of the task. */
+static enum sx_rc egress_ensure(struct browser *b, char *err, size_t errlen)
 {
-	char *user = NULL, *pass = NULL;
-	enum sx_rc rc;
+	struct egress_opts eo = { .allow = b->conf->outbound_allow, .upstream = b->proxy,
+				  .task_id = b->task_id };
+	enum sx_rc rc = SX_OK;
 
-	proxy_url_credentials(b->proxy, &user, &pass);
-	*plain = proxy_url_strip_credentials(b->proxy);
-	*ext_dir = xasprintf("%s/sextant-proxy-auth", b->user_data_dir);
-	rc = proxyauth_write_extension(*ext_dir, user, pass);
-	crypto_wipe(user, strlen(user));
-	crypto_wipe(pass, strlen(pass));
-	free(user);
-	free(pass);
-	o->proxy = *plain;
-	o->extension_dir = *ext_dir;
+	if (b->egress)
+		goto out;
+	rc = egress_start(&eo, &b->egress);
+	if (rc)
+		snprintf(err, errlen, "could not start the browser's egress proxy: %s", sx_strerror(rc));
+out:
 	return rc;
 }
 
@@ -90,9 +84,12 @@ static enum sx_rc session_start(struct browser *b, const char *ep, char *err, si
 	const struct sx_conf *c = b->conf;
 	struct webdriver_options o;
 	char tmpl[] = "/tmp/sextant-chromium-XXXXXX";
-	char *proxy_plain = NULL, *ext_dir = NULL;
-	enum sx_rc rc = SX_OK;
+	char *proxy_local = NULL;
+	enum sx_rc rc;
 
+	rc = egress_ensure(b, err, errlen);
+	if (rc)
+		goto out;
 	if (!mkdtemp(tmpl)) {
 		snprintf(err, errlen, "could not create a browser profile directory");
 		rc = SX_EIO;
@@ -107,13 +104,8 @@ static enum sx_rc session_start(struct browser *b, const char *ep, char *err, si
 	o.window_height = (int)c->window_height;
 	o.timeout_ms = c->webdriver_timeout * 1000;
 	o.download_dir = b->download_dir;
-	o.proxy = b->proxy;
-	if (b->proxy && proxy_url_has_credentials(b->proxy) &&
-	    proxy_with_credentials(b, &o, &proxy_plain, &ext_dir) != SX_OK) {
-		snprintf(err, errlen, "could not prepare the proxy credentials for the browser");
-		rc = SX_EIO;
-		goto out;
-	}
+	proxy_local = xasprintf("http://127.0.0.1:%d", egress_port(b->egress));
+	o.proxy = proxy_local;
 	rc = webdriver_session_new(&o, &b->wd);
 	if (rc) {
 		snprintf(err, errlen, "could not start a browser session: %s", sx_strerror(rc));
@@ -123,9 +115,23 @@ static enum sx_rc session_start(struct browser *b, const char *ep, char *err, si
 out:
 	if (rc)
 		browser_close(b);
-	free(proxy_plain);
-	free(ext_dir);
+	free(proxy_local);
 	return rc;
+}
+
+/*
+ * True when the egress guard refused url: as given, or as the browser read
+ * it (its host made canonical, e.g. full-width digits), with why in err.
+ */
+static bool url_refused(struct browser *b, const char *url, char *err, size_t errlen)
+{
+	char *at = NULL;
+	bool refused = egress_refused_url(b->egress, url, err, errlen);
+
+	if (!refused && webdriver_current_url(b->wd, &at) == SX_OK)
+		refused = egress_refused_url(b->egress, at, err, errlen);
+	free(at);
+	return refused;
 }
 
 enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t errlen)
@@ -157,8 +163,23 @@ enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t er
 			 sx_log_quote(webdriver_last_error(b->wd)));
 		rc = SX_OK;
 	}
+	if (url_refused(b, url, err, errlen))
+		rc = SX_EBLOCKED;
 out:
 	return rc;
+}
+
+void browser_release(struct browser *b)
+{
+	browser_close(b);
+	egress_free(b->egress);
+	b->egress = NULL;
+}
+
+void browser_record_refusals(struct browser *b, json_object *output)
+{
+	if (b->egress)
+		egress_record_refusals(b->egress, output);
 }
 
 bool browser_is_open(const struct browser *b)

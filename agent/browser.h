@@ -4,16 +4,19 @@
  * The browser of one task, the one layer the runner and its steps drive it
  * through: the WebDriver session (opened on first use and again after it
  * was lost, on the page the task was at), its Chromium profile directory,
- * the per-session proxy-credentials extension, the page scrape, screenshots
- * and windows.  The endpoint is the configured webdriver_url or the
+ * the task's egress proxy (egress.h: every request the browser makes goes
+ * through it, so the address policy holds for all of them), the page scrape,
+ * screenshots and windows.  The endpoint is the configured webdriver_url or the
  * worker's own chromedriver, started (and restarted when dead) here.
  * Only this file, actions.c and the browser-level modules under it
  * (scrape.c, recorder.c) see webdriver.h.
  */
 #include "sx.h"
+#include <json-c/json.h>
 
 struct sx_conf;
 struct chromedriver;
+struct egress;
 struct scrape_result;
 struct webdriver_session;
 
@@ -23,6 +26,7 @@ struct browser {
 	const char *task_id;            /* for logs */
 	const char *download_dir;       /* the task's directory */
 	const char *proxy;              /* the task's proxy URL (may hold credentials: never logged), or NULL */
+	struct egress *egress;          /* the task's egress proxy, started on first open */
 	struct webdriver_session *wd;   /* NULL while closed */
 	char *user_data_dir;            /* the session's Chromium profile, removed on close */
 };
@@ -38,11 +42,21 @@ void browser_init(struct browser *b, const struct sx_conf *c, struct chromedrive
  * Opens a session when there is none and loads url in it.  A page that
  * fails to load is logged and left for the model to see; a session that
  * cannot start or is lost while loading is SX_ESESSION (SX_EIO for a local
- * failure), with the reason in err.
+ * failure), with the reason in err.  SX_EBLOCKED when the egress guard
+ * refused url itself (as given or as the browser read it): the task cannot
+ * go there, and err says why.
  */
 enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t errlen);
 /* Deletes the session, removes its profile directory; b may be opened again. */
 void browser_close(struct browser *b);
+/* browser_close, then stops the task's egress proxy: the task is over. */
+void browser_release(struct browser *b);
+
+/*
+ * Adds the requests the egress guard refused since the last call to a
+ * step's output as "egress_refused" (nothing when there were none).
+ */
+void browser_record_refusals(struct browser *b, json_object *output);
 bool browser_is_open(const struct browser *b);
 
 /* The last WebDriver error message ("" when none or closed). */

@@ -211,9 +211,9 @@ static void finish(struct run *run, enum task_status st, const char *reason)
 /*
  * Picks the task's proxy from proxy_map by its proxy_location (unmapped:
  * direct) and records it on the task without credentials (NULL when
- * direct).  Credentials of an http:// proxy reach Chromium through a
- * per-session extension (proxyauth.h); Chromium has no SOCKS
- * authentication, so a task mapped to a socks5:// proxy with credentials
+ * direct).  The browser's egress proxy chains to it and sends an http://
+ * proxy's credentials itself (egress_upstream.h); SOCKS authentication is
+ * not implemented, so a task mapped to a socks5:// proxy with credentials
  * fails here with a clear reason rather than going direct or hanging.
  * Returns false when it finished the task.
  */
@@ -287,7 +287,7 @@ static void run_init(struct run *run, struct runner *r, struct claimed_task *ct)
 static void run_release(struct run *run)
 {
 	heartbeat_stop(&run->hb);
-	browser_close(&run->browser);
+	browser_release(&run->browser);
 	recorder_free(run->rec);
 	json_object_put(run->history);
 	json_object_put(run->extracted);
@@ -307,6 +307,7 @@ static void step_record(struct run *run, struct agent_step *st, enum outcome ste
 		    step == OUT_TIMED_OUT;
 
 	json_object_object_add(st->output, "actions", json_object_get(st->actions));
+	browser_record_refusals(&run->browser, st->output);
 	if (step == OUT_STEP_FAILED || step == OUT_TASK_FAILED)
 		json_object_object_add(st->output, "error", json_object_new_string(st->reason));
 	step_finish(run, step == OUT_STEP_FAILED || step == OUT_TASK_FAILED ? "failed" :

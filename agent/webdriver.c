@@ -296,19 +296,10 @@ static json_object *webdriver_capabilities(const struct webdriver_options *opt, 
 		json_object_array_add(args, json_object_new_string(a));
 		free(a);
 		/*
-		 * Chromium sends loopback addresses direct even with a proxy; a task
-		 * mapped to a proxy must send every page request through it.
+		 * Chromium sends loopback addresses direct even with a proxy; the
+		 * egress proxy must see every request, loopback included.
 		 */
 		json_object_array_add(args, json_object_new_string("--proxy-bypass-list=<-loopback>"));
-	}
-	if (opt->extension_dir && *opt->extension_dir) {
-		char *a = xasprintf("--load-extension=%s", opt->extension_dir);
-		char *b = xasprintf("--disable-extensions-except=%s", opt->extension_dir);
-
-		json_object_array_add(args, json_object_new_string(a));
-		json_object_array_add(args, json_object_new_string(b));
-		free(a);
-		free(b);
 	}
 	json_object_object_add(chrome, "args", args);
 	if (opt->chromium_path)

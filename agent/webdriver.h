@@ -30,7 +30,6 @@ struct webdriver_options {
 	long timeout_ms;             /* per command */
 	const char *proxy;           /* "http://host:port" / "socks5://host:port", or NULL */
 	const char *download_dir;    /* may be NULL */
-	const char *extension_dir;   /* an unpacked extension for this session only, or NULL */
 };
 
 struct webdriver_session;

@@ -205,43 +205,11 @@ static void db_stmt_forget(struct sx_db *db, const char *sql)
 	}
 }
 
-/*
- * Executes sql with params on the current connection.  When want_rows, the
- * whole result is read into *rows_out.
- */
-static enum sx_rc db_run_once(struct sx_db *db, const char *sql,
-			      const struct sx_param *params, size_t nparams,
-			      unsigned long long *affected, struct sx_rows **rows_out)
+/* Binds params to st's placeholders (ivals and dvals hold the numbers). */
+static void db_bind_params(MYSQL_BIND *pb, long long *ivals, double *dvals,
+			   const struct sx_param *params, size_t nparams)
 {
-	enum sx_rc rc = SX_OK;
-	MYSQL_STMT *st = NULL;
-	MYSQL_BIND pb[DB_MAX_PARAMS];
-	long long ivals[DB_MAX_PARAMS];
-	double dvals[DB_MAX_PARAMS];
-	MYSQL_RES *meta = NULL;
-	MYSQL_BIND *rb = NULL;
-	char (*inl)[DB_CELL_INLINE] = NULL;
-	unsigned long *lens = NULL;
-	my_bool *nulls = NULL, *errs = NULL;
-	struct sx_rows *rows = NULL;
-	size_t cap = 0, ncols = 0;
-
-	if (nparams > DB_MAX_PARAMS)
-		abort();
-	if (!db->connected) {
-		rc = db_connect(db);
-		if (rc)
-			goto out;
-	}
-	rc = db_stmt(db, sql, &st);
-	if (rc)
-		goto out;
-	if (mysql_stmt_param_count(st) != nparams) {
-		log_error("db", "msg=\"parameter count mismatch\" want=%lu got=%zu",
-			  mysql_stmt_param_count(st), nparams);
-		abort();
-	}
-	memset(pb, 0, sizeof(pb));
+	memset(pb, 0, nparams * sizeof(*pb));
 	for (size_t i = 0; i < nparams; i++) {
 		switch (params[i].type) {
 		case SX_P_NULL:
@@ -264,11 +232,175 @@ static enum sx_rc db_run_once(struct sx_db *db, const char *sql,
 			break;
 		}
 	}
-	if (nparams && mysql_stmt_bind_param(st, pb)) {
-		rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-		goto out_forget;
+}
+
+/*
+ * The result buffers of one statement: every column is fetched as text
+ * into an inline buffer; a longer cell is fetched again at its full size.
+ */
+struct db_fetch {
+	size_t ncols;
+	MYSQL_BIND *rb;
+	char (*inl)[DB_CELL_INLINE];
+	unsigned long *lens;
+	my_bool *nulls, *errs;
+};
+
+static void db_fetch_init(struct db_fetch *f, size_t ncols)
+{
+	f->ncols = ncols;
+	f->rb = xcalloc(ncols, sizeof(*f->rb));
+	f->inl = xcalloc(ncols, sizeof(*f->inl));
+	f->lens = xcalloc(ncols, sizeof(*f->lens));
+	f->nulls = xcalloc(ncols, sizeof(*f->nulls));
+	f->errs = xcalloc(ncols, sizeof(*f->errs));
+	for (size_t c = 0; c < ncols; c++) {
+		f->rb[c].buffer_type = MYSQL_TYPE_STRING;
+		f->rb[c].buffer = f->inl[c];
+		f->rb[c].buffer_length = DB_CELL_INLINE;
+		f->rb[c].length = &f->lens[c];
+		f->rb[c].is_null = &f->nulls[c];
+		f->rb[c].error = &f->errs[c];
 	}
-	if (mysql_stmt_execute(st)) {
+}
+
+static void db_fetch_release(struct db_fetch *f)
+{
+	free(f->rb);
+	free(f->inl);
+	free(f->lens);
+	free(f->nulls);
+	free(f->errs);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Makes room in rows for one more row of ncols cells. */
+static void db_rows_grow(struct sx_rows *rows, size_t *cap)
+{
+	size_t need = (rows->nrows + 1) * rows->ncols;
+
+	if (need <= *cap)
+		return;
+	*cap = *cap ? *cap * 2 : rows->ncols * 16;
+	while (*cap < need)
+		*cap *= 2;
+	rows->cells = xrealloc(rows->cells, *cap * sizeof(*rows->cells));
+	rows->lens = xrealloc(rows->lens, *cap * sizeof(*rows->lens));
+}
+
+/*
+ * Copies the fetched row into row `rows->nrows` of rows and counts it.  On
+ * a failed fetch of a long cell the row is still counted, with the cells
+ * not read set to NULL, so sx_rows_free() frees exactly what was copied.
+ */
+static enum sx_rc db_copy_row(struct sx_db *db, MYSQL_STMT *st, const struct db_fetch *f,
+			      struct sx_rows *rows)
+{
+	size_t base = rows->nrows * f->ncols;
+	enum sx_rc rc = SX_OK;
+
+	for (size_t c = 0; c < f->ncols; c++)
+		rows->cells[base + c] = NULL;
+	for (size_t c = 0; c < f->ncols && rc == SX_OK; c++) {
+		char *cell = NULL;
+
+		rows->lens[base + c] = f->nulls[c] ? 0 : f->lens[c];
+		if (f->nulls[c])
+			continue;
+		cell = xmalloc(f->lens[c] + 1);
+		if (f->lens[c] <= DB_CELL_INLINE) {
+			memcpy(cell, f->inl[c], f->lens[c]);
+		} else {
+			MYSQL_BIND big;
+
+			memset(&big, 0, sizeof(big));
+			big.buffer_type = MYSQL_TYPE_STRING;
+			big.buffer = cell;
+			big.buffer_length = f->lens[c];
+			if (mysql_stmt_fetch_column(st, &big, (unsigned)c, 0)) {
+				free(cell);
+				rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+				break;
+			}
+		}
+		cell[f->lens[c]] = '\0';
+		rows->cells[base + c] = cell;
+	}
+	rows->nrows++;
+	return rc;
+}
+
+/* Reads the whole result of the executed st (ncols columns) into *out. */
+static enum sx_rc db_read_rows(struct sx_db *db, MYSQL_STMT *st, size_t ncols, struct sx_rows **out)
+{
+	struct db_fetch f;
+	struct sx_rows *rows = NULL;
+	size_t cap = 0;
+	enum sx_rc rc = SX_OK;
+
+	db_fetch_init(&f, ncols);
+	if (mysql_stmt_bind_result(st, f.rb) || mysql_stmt_store_result(st)) {
+		rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto out;
+	}
+	rows = xcalloc(1, sizeof(*rows));
+	rows->ncols = ncols;
+	for (;;) {
+		int r = mysql_stmt_fetch(st);
+
+		if (r == MYSQL_NO_DATA)
+			break;
+		if (r == 1) {
+			rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+			goto out;
+		}
+		db_rows_grow(rows, &cap);
+		rc = db_copy_row(db, st, &f, rows);
+		if (rc)
+			goto out;
+	}
+	*out = rows;
+	rows = NULL;
+out:
+	sx_rows_free(rows);
+	db_fetch_release(&f);
+	return rc;
+}
+
+/*
+ * Executes sql with params on the current connection.  When rows_out is
+ * not NULL, the whole result is read into *rows_out.  A failed statement is
+ * dropped from the cache (it may be spoiled), a lost connection closed.
+ */
+static enum sx_rc db_run_once(struct sx_db *db, const char *sql,
+			      const struct sx_param *params, size_t nparams,
+			      unsigned long long *affected, struct sx_rows **rows_out)
+{
+	enum sx_rc rc = SX_OK;
+	MYSQL_STMT *st = NULL;
+	MYSQL_BIND pb[DB_MAX_PARAMS];
+	long long ivals[DB_MAX_PARAMS];
+	double dvals[DB_MAX_PARAMS];
+	MYSQL_RES *meta = NULL;
+	struct sx_rows *rows = NULL;
+
+	if (nparams > DB_MAX_PARAMS)
+		abort();
+	if (!db->connected) {
+		rc = db_connect(db);
+		if (rc)
+			goto out;
+	}
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		goto out;
+	if (mysql_stmt_param_count(st) != nparams) {
+		log_error("db", "msg=\"parameter count mismatch\" want=%lu got=%zu",
+			  mysql_stmt_param_count(st), nparams);
+		abort();
+	}
+	db_bind_params(pb, ivals, dvals, params, nparams);
+	if ((nparams && mysql_stmt_bind_param(st, pb)) || mysql_stmt_execute(st)) {
 		rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 		goto out_forget;
 	}
@@ -276,83 +408,13 @@ static enum sx_rc db_run_once(struct sx_db *db, const char *sql,
 		*affected = (unsigned long long)mysql_stmt_affected_rows(st);
 	meta = mysql_stmt_result_metadata(st);
 	if (!meta) {
-		if (rows_out) {
-			rows = xcalloc(1, sizeof(*rows));
-			*rows_out = rows;
-			rows = NULL;
-		}
+		if (rows_out)
+			*rows_out = xcalloc(1, sizeof(**rows_out));
 		goto out;
 	}
-	ncols = mysql_num_fields(meta);
-	rb = xcalloc(ncols, sizeof(*rb));
-	inl = xcalloc(ncols, sizeof(*inl));
-	lens = xcalloc(ncols, sizeof(*lens));
-	nulls = xcalloc(ncols, sizeof(*nulls));
-	errs = xcalloc(ncols, sizeof(*errs));
-	for (size_t c = 0; c < ncols; c++) {
-		rb[c].buffer_type = MYSQL_TYPE_STRING;
-		rb[c].buffer = inl[c];
-		rb[c].buffer_length = DB_CELL_INLINE;
-		rb[c].length = &lens[c];
-		rb[c].is_null = &nulls[c];
-		rb[c].error = &errs[c];
-	}
-	if (mysql_stmt_bind_result(st, rb) || mysql_stmt_store_result(st)) {
-		rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+	rc = db_read_rows(db, st, mysql_num_fields(meta), &rows);
+	if (rc)
 		goto out_forget;
-	}
-	rows = xcalloc(1, sizeof(*rows));
-	rows->ncols = ncols;
-	for (;;) {
-		int f = mysql_stmt_fetch(st);
-		size_t base;
-
-		if (f == MYSQL_NO_DATA)
-			break;
-		if (f == 1) {
-			rc = db_map_error(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-			goto out_forget;
-		}
-		base = rows->nrows * ncols;
-		if (base + ncols > cap) {
-			cap = cap ? cap * 2 : ncols * 16;
-			while (cap < base + ncols)
-				cap *= 2;
-			rows->cells = xrealloc(rows->cells, cap * sizeof(*rows->cells));
-			rows->lens = xrealloc(rows->lens, cap * sizeof(*rows->lens));
-		}
-		for (size_t c = 0; c < ncols; c++) {
-			char *cell = NULL;
-
-			if (!nulls[c]) {
-				cell = xmalloc(lens[c] + 1);
-				if (lens[c] <= DB_CELL_INLINE) {
-					memcpy(cell, inl[c], lens[c]);
-				} else {
-					MYSQL_BIND big;
-
-					memset(&big, 0, sizeof(big));
-					big.buffer_type = MYSQL_TYPE_STRING;
-					big.buffer = cell;
-					big.buffer_length = lens[c];
-					if (mysql_stmt_fetch_column(st, &big, (unsigned)c, 0)) {
-						free(cell);
-						rc = db_map_error(db, mysql_stmt_errno(st),
-								  mysql_stmt_error(st));
-						rows->cells[base + c] = NULL;
-						rows->nrows++;
-						for (size_t k = c + 1; k < ncols; k++)
-							rows->cells[base + k] = NULL;
-						goto out_forget;
-					}
-				}
-				cell[lens[c]] = '\0';
-			}
-			rows->cells[base + c] = cell;
-			rows->lens[base + c] = nulls[c] ? 0 : lens[c];
-		}
-		rows->nrows++;
-	}
 	if (rows_out) {
 		*rows_out = rows;
 		rows = NULL;
@@ -370,11 +432,6 @@ out:
 		mysql_stmt_free_result(st);
 	if (meta)
 		mysql_free_result(meta);
-	free(rb);
-	free(inl);
-	free(lens);
-	free(nulls);
-	free(errs);
 	sx_rows_free(rows);
 	return rc;
 }

@@ -7,7 +7,7 @@
 #include "heartbeat.h"
 #include "conf.h"
 #include "log.h"
-#include "queue.h"
+#include "task_db.h"
 #include "timeutil.h"
 
 static void *heartbeat_main(void *arg)
@@ -26,7 +26,7 @@ static void *heartbeat_main(void *arg)
 		}
 		if (atomic_load(&hb->stop))
 			break;
-		rc = queue_heartbeat(hb->db, hb->task_id, hb->owner, c->lease_seconds);
+		rc = task_heartbeat(hb->db, hb->task_id, hb->owner, c->lease_seconds);
 		if (rc == SX_ECANCELED) {
 			atomic_store(&hb->canceled, 1);
 			atomic_store(&hb->interrupt, 1);

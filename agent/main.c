@@ -17,9 +17,9 @@
 #include "http.h"
 #include "llm/llm.h"
 #include "log.h"
-#include "queue.h"
 #include "runner.h"
 #include "supervise.h"
+#include "task_db.h"
 #include "timeutil.h"
 #include "webhook.h"
 
@@ -48,7 +48,7 @@ static int worker_main(int index, void *arg)
 	while (!sx_stopping) {
 		struct claimed_task ct;
 
-		rc = queue_claim(r.db, conf, r.owner, &ct);
+		rc = task_claim(r.db, conf, r.owner, &ct);
 		if (rc == SX_OK) {
 			runner_run_task(&r, &ct);
 			claimed_task_release(&ct);

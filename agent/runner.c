@@ -21,10 +21,11 @@
 #include "log.h"
 #include "mask.h"
 #include "proxy.h"
-#include "queue.h"
 #include "recorder.h"
 #include "run.h"
 #include "agent_step.h"
+#include "supervise.h"
+#include "task_db.h"
 #include "timeutil.h"
 
 /* ---- set-up -------------------------------------------------------------- */
@@ -36,7 +37,7 @@ enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, const atomic_i
 	memset(r, 0, sizeof(*r));
 	r->conf = c;
 	r->stopping = stopping;
-	queue_owner_name(r->owner, sizeof(r->owner));
+	sx_worker_name(r->owner, sizeof(r->owner));
 	rc = sx_db_open(&r->db, c);
 	if (rc == SX_OK)
 		rc = sx_db_open(&r->hb_db, c);
@@ -59,7 +60,7 @@ enum outcome runner_interrupted(struct run *run)
 {
 	enum outcome out = OUT_CONTINUE;
 
-	if (heartbeat_canceled(&run->hb) || queue_check_canceled(run->r->db, run->t->id) == SX_ECANCELED)
+	if (heartbeat_canceled(&run->hb) || task_check_canceled(run->r->db, run->t->id) == SX_ECANCELED)
 		out = OUT_CANCELED;
 	else if (heartbeat_lost(&run->hb))
 		out = OUT_LOST;
@@ -90,66 +91,25 @@ void runner_screenshot(struct run *run, const char *type, char **rel)
 
 static enum sx_rc step_create(struct run *run, long long order)
 {
-	static const char q[] =
-		"INSERT INTO steps (id, task_id, org_id, status, step_order, retry_index, "
-		"created_at, modified_at) SELECT ?, ?, ?, 'running', ?, "
-		"COALESCE(MAX(retry_index) + 1, 0), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) "
-		"FROM steps WHERE task_id = ? AND step_order = ?";
-	enum sx_rc rc;
-
-	sx_id_new(run->step->id, "stp_");
-	{
-		struct sx_param p[] = { sx_p_str(run->step->id), sx_p_str(run->t->id),
-					sx_p_str(run->t->org_id), sx_p_i64(order),
-					sx_p_str(run->t->id), sx_p_i64(order) };
-
-		rc = sx_db_exec(run->r->db, q, p, 6, NULL);
-	}
-	return rc;
+	return step_begin(run->r->db, run->t->id, run->t->org_id, order, run->step->id);
 }
 
-static enum sx_rc step_finish(struct run *run, const char *status, bool is_last, json_object *output)
+static enum sx_rc step_finish(struct run *run, enum step_status status, bool is_last,
+			      json_object *output)
 {
-	static const char q[] =
-		"UPDATE steps SET status = ?, is_last = ?, input_token_count = ?, output_token_count = ?, "
-		"step_cost = ?, output = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
-	static const char q_count[] =
-		"UPDATE tasks SET step_count = (SELECT COUNT(*) FROM steps WHERE task_id = ?), "
-		"modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
-	const char *text;
-	enum sx_rc rc;
+	struct step_end_info e = { status, is_last, run->step->in_tokens, run->step->out_tokens,
+				   run->step->cost, NULL };
 
 	mask_codes_in_json(run->mask, output);
-	text = json_object_to_json_string_ext(output, JSON_C_TO_STRING_PLAIN);
-	{
-		struct sx_param p[] = { sx_p_str(status), sx_p_i64(is_last), sx_p_i64(run->step->in_tokens),
-					sx_p_i64(run->step->out_tokens), sx_p_f64(run->step->cost), sx_p_str(text),
-					sx_p_str(run->step->id) };
-
-		rc = sx_db_exec(run->r->db, q, p, 7, NULL);
-	}
-	if (rc == SX_OK) {
-		struct sx_param p[] = { sx_p_str(run->t->id), sx_p_str(run->t->id) };
-
-		rc = sx_db_exec(run->r->db, q_count, p, 2, NULL);
-	}
-	return rc;
+	e.output_json = json_object_to_json_string_ext(output, JSON_C_TO_STRING_PLAIN);
+	return step_end(run->r->db, run->t->id, run->step->id, &e);
 }
 
-/* Rebuilds the history of a resumed task from its completed steps' outputs. */
+/* Rebuilds the history of a resumed task from its completed steps' outputs (read by the claim). */
 static void history_load(struct run *run)
 {
-	static const char q[] =
-		"SELECT step_order, output FROM steps WHERE task_id = ? AND status = 'completed' "
-		"ORDER BY step_order, retry_index";
-	struct sx_param p[] = { sx_p_str(run->t->id) };
-	struct sx_rows *rows = NULL;
-
-	if (sx_db_query(run->r->db, q, p, 1, &rows) != SX_OK)
-		return;
-	for (size_t i = 0; i < rows->nrows; i++) {
-		json_object *out = rows->cells[i * rows->ncols + 1] ?
-			json_tokener_parse(sx_rows_get(rows, i, 1)) : NULL;
+	for (size_t i = 0; i < run->ct->nhistory; i++) {
+		json_object *out = run->ct->history[i].output;
 		json_object *acts;
 		const char *u = jmember(out, "url_after");
 
@@ -163,28 +123,18 @@ static void history_load(struct run *run)
 				char sig[256];
 
 				action_signature(a, sig, sizeof(sig));
-				history_add(run, sx_rows_i64(rows, i, 0, 0), sig);
+				history_add(run, run->ct->history[i].order, sig);
 			}
 		}
-		json_object_put(out);
 	}
-	sx_rows_free(rows);
 }
 
 /* ---- the task ------------------------------------------------------------ */
 
+/* Seconds since the task first started, as the claim read them. */
 static long long elapsed_seconds(struct run *run)
 {
-	static const char q[] =
-		"SELECT TIMESTAMPDIFF(SECOND, started_at, UTC_TIMESTAMP(6)) FROM tasks WHERE id = ?";
-	struct sx_param p[] = { sx_p_str(run->t->id) };
-	struct sx_rows *rows = NULL;
-	long long s = 0;
-
-	if (sx_db_query(run->r->db, q, p, 1, &rows) == SX_OK && rows->nrows == 1)
-		s = sx_rows_i64(rows, 0, 0, 0);
-	sx_rows_free(rows);
-	return s < 0 ? 0 : s;
+	return run->ct->elapsed_seconds;
 }
 
 /*
@@ -205,7 +155,7 @@ static void finish(struct run *run, enum task_status st, const char *reason)
 		json_object_to_json_string_ext(run->extracted, JSON_C_TO_STRING_PLAIN) : NULL;
 
 	recording_end(run);
-	queue_finish(run->r->db, run->t->id, run->r->owner, st, reason, extracted);
+	task_finish(run->r->db, run->t->id, run->r->owner, st, reason, extracted);
 }
 
 /*
@@ -219,20 +169,13 @@ static void finish(struct run *run, enum task_status st, const char *reason)
  */
 static bool proxy_choose(struct run *run)
 {
-	static const char q[] =
-		"UPDATE tasks SET proxy_used = ?, modified_at = UTC_TIMESTAMP(6) "
-		"WHERE id = ? AND lease_owner = ?";
 	const char *loc = jmember(run->t->request, "proxy_location");
 	char *shown = NULL;
 	bool ok = true;
 
 	run->proxy = proxy_map_lookup(run->r->conf->proxy_map, loc ? loc : "RESIDENTIAL");
 	shown = proxy_url_strip_credentials(run->proxy);
-	{
-		struct sx_param p[] = { sx_p_str(shown), sx_p_str(run->t->id), sx_p_str(run->r->owner) };
-
-		sx_db_exec(run->r->db, q, p, 3, NULL);
-	}
+	task_set_proxy_used(run->r->db, run->t->id, run->r->owner, shown);
 	if (run->proxy)
 		log_info("runner", "msg=\"task uses a proxy\" task=%s proxy=%s", run->t->id, sx_log_quote(shown));
 	if (run->proxy && proxy_url_has_credentials(run->proxy) && proxy_url_is_socks(run->proxy)) {
@@ -310,9 +253,9 @@ static void step_record(struct run *run, struct agent_step *st, enum outcome ste
 	browser_record_refusals(&run->browser, st->output);
 	if (step == OUT_STEP_FAILED || step == OUT_TASK_FAILED)
 		json_object_object_add(st->output, "error", json_object_new_string(st->reason));
-	step_finish(run, step == OUT_STEP_FAILED || step == OUT_TASK_FAILED ? "failed" :
-			 step == OUT_CANCELED ? "canceled" :
-			 step == OUT_SHUTDOWN || step == OUT_LOST ? "failed" : "completed",
+	step_finish(run, step == OUT_STEP_FAILED || step == OUT_TASK_FAILED ? STEP_FAILED :
+			 step == OUT_CANCELED ? STEP_CANCELED :
+			 step == OUT_SHUTDOWN || step == OUT_LOST ? STEP_FAILED : STEP_COMPLETED,
 		    last, st->output);
 }
 
@@ -367,13 +310,13 @@ static enum outcome run_next(struct run *run, struct agent_step *st, enum outcom
 	case OUT_CANCELED:
 		runner_screenshot(run, ART_SCREENSHOT_FINAL, NULL);
 		recording_end(run);
-		queue_finish_canceled(run->r->db, run->t->id, run->r->owner);
+		task_finish_canceled(run->r->db, run->t->id, run->r->owner);
 		break;
 	case OUT_LOST:
 		log_warn("runner", "msg=\"lease lost; stopping\" task=%s", run->t->id);
 		break;
 	case OUT_SHUTDOWN:
-		queue_release(run->r->db, run->t->id, run->r->owner);
+		task_hand_back(run->r->db, run->t->id, run->r->owner);
 		break;
 	}
 	return out;

@@ -6,11 +6,11 @@
 #include "crypto.h"
 #include "conf.h"
 #include "db.h"
+#include "delivery_db.h"
 #include "http.h"
 #include "id.h"
 #include "log.h"
 #include "org_db.h"
-#include "queue.h"
 #include "sign.h"
 #include "supervise.h"
 #include "task.h"
@@ -24,16 +24,6 @@
 #define WEBHOOK_REASON_MAX 512
 
 enum outcome { OUT_DELIVERED, OUT_RETRY, OUT_FAILED };
-
-/* One claimed delivery, as read by the claim. */
-struct delivery {
-	char id[SX_ID_MAX];
-	char task_id[SX_ID_MAX];
-	char org_id[SX_ID_MAX];
-	char *url;
-	long long attempt;       /* number of the attempt being made (1-based) */
-	long long age_ms;        /* since the delivery was queued */
-};
 
 /* What one attempt came to, as written to the database. */
 struct result {
@@ -66,133 +56,6 @@ long long webhook_retry_delay_ms(long long base_ms, long long max_ms, long long 
 	if (retry_after_s >= 0 && retry_after_s * 1000 > delay)
 		delay = retry_after_s * 1000;
 	return delay;
-}
-
-static void delivery_release(struct delivery *d)
-{
-	free(d->url);
-	d->url = NULL;
-}
-
-struct claim_tx {
-	const char *owner;
-	long long lease_s;
-	struct delivery *d;
-};
-
-/*
- * Takes the oldest due delivery that no live lease holds and leases it to
- * owner.  SX_EDONE when none is due.
- */
-static enum sx_rc claim_tx_fn(struct sx_db *db, void *arg)
-{
-	static const char q_due[] =
-		"SELECT id, task_id, org_id, url, attempts, "
-		"TIMESTAMPDIFF(MICROSECOND, created_at, UTC_TIMESTAMP(6)) DIV 1000 "
-		"FROM webhook_deliveries WHERE status = 'pending' "
-		"AND next_attempt_at <= UTC_TIMESTAMP(6) "
-		"AND (lease_until IS NULL OR lease_until < UTC_TIMESTAMP(6)) "
-		"ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED";
-	static const char q_lease[] =
-		"UPDATE webhook_deliveries SET lease_owner = ?, "
-		"lease_until = UTC_TIMESTAMP(6) + INTERVAL ? SECOND WHERE id = ?";
-	struct claim_tx *c = arg;
-	struct sx_rows *rows = NULL;
-	enum sx_rc rc;
-
-	rc = sx_db_query(db, q_due, NULL, 0, &rows);
-	if (rc)
-		goto out;
-	if (rows->nrows == 0) {
-		rc = SX_EDONE;
-		goto out;
-	}
-	delivery_release(c->d);
-	snprintf(c->d->id, sizeof(c->d->id), "%s", sx_rows_get(rows, 0, 0));
-	snprintf(c->d->task_id, sizeof(c->d->task_id), "%s", sx_rows_get(rows, 0, 1));
-	snprintf(c->d->org_id, sizeof(c->d->org_id), "%s", sx_rows_get(rows, 0, 2));
-	c->d->url = xstrdup(sx_rows_get(rows, 0, 3) ? sx_rows_get(rows, 0, 3) : "");
-	c->d->attempt = sx_rows_i64(rows, 0, 4, 0) + 1;
-	c->d->age_ms = sx_rows_i64(rows, 0, 5, 0);
-	{
-		struct sx_param p[] = { sx_p_str(c->owner), sx_p_i64(c->lease_s), sx_p_str(c->d->id) };
-
-		rc = sx_db_exec(db, q_lease, p, 3, NULL);
-	}
-out:
-	sx_rows_free(rows);
-	return rc;
-}
-
-struct record_tx {
-	const struct sender *s;
-	const struct delivery *d;
-	const struct result *r;
-	bool lost_lease;
-};
-
-/*
- * Writes the attempt, the delivery's new state (ending the lease) and the
- * task's webhook_failure_reason in one transaction.
- */
-static enum sx_rc record_tx_fn(struct sx_db *db, void *arg)
-{
-	static const char q_attempt[] =
-		"INSERT INTO webhook_attempts (delivery_id, attempt, status_code, error, "
-		"duration_ms, created_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
-	static const char q_delivery[] =
-		"UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, "
-		"next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND, "
-		"expires_at = created_at + INTERVAL ? SECOND, last_status_code = ?, last_error = ?, "
-		"lease_owner = NULL, lease_until = NULL, "
-		"delivered_at = IF(? <> 0, UTC_TIMESTAMP(6), delivered_at) "
-		"WHERE id = ? AND lease_owner = ?";
-	static const char q_task[] = "UPDATE tasks SET webhook_failure_reason = ? WHERE id = ?";
-	static const char *const names[] = { "delivered", "pending", "failed" };
-	struct record_tx *x = arg;
-	const struct result *r = x->r;
-	const char *err = r->error[0] ? r->error : NULL;
-	const char *reason = r->reason[0] ? r->reason : NULL;
-	unsigned long long n = 0;
-	enum sx_rc rc;
-
-	x->lost_lease = false;
-	{
-		struct sx_param p[] = {
-			sx_p_str(x->d->id), sx_p_i64(x->d->attempt),
-			r->status_code ? sx_p_i64(r->status_code) : sx_p_null(),
-			sx_p_str(err), sx_p_i64(r->duration_ms)
-		};
-
-		rc = sx_db_exec(db, q_attempt, p, 5, NULL);
-		if (rc)
-			goto out;
-	}
-	{
-		struct sx_param p[] = {
-			sx_p_str(names[r->outcome]), sx_p_i64(r->delay_ms * 1000),
-			sx_p_i64(x->s->conf->webhook_retry_window),
-			r->status_code ? sx_p_i64(r->status_code) : sx_p_null(),
-			sx_p_str(reason), sx_p_i64(r->outcome == OUT_DELIVERED),
-			sx_p_str(x->d->id), sx_p_str(x->s->owner)
-		};
-
-		rc = sx_db_exec(db, q_delivery, p, 8, &n);
-		if (rc)
-			goto out;
-	}
-	if (n == 0) {
-		/* Another sender holds the row now: its attempt will set the reason. */
-		x->lost_lease = true;
-		goto out;
-	}
-	{
-		struct sx_param p[] = { sx_p_str(reason), sx_p_str(x->d->task_id) };
-
-		rc = sx_db_exec(db, q_task, p, 2, NULL);
-	}
-out:
-	return rc;
 }
 
 /* True for the answers worth trying again: 408, 425, 429 and 5xx. */
@@ -350,8 +213,11 @@ out:
 static void deliver(struct sender *s, struct delivery *d)
 {
 	static const char *const names[] = { "delivered", "retry", "failed" };
+	static const enum delivery_outcome outcomes[] = { DELIVERY_DELIVERED, DELIVERY_RETRY,
+							  DELIVERY_FAILED };
 	struct result r;
-	struct record_tx x;
+	struct delivery_attempt a;
+	bool lost_lease = false;
 	int64_t deadline = sx_mono_ms() + (s->conf->webhook_timeout + WEBHOOK_LEASE_SLACK_S) * 1000;
 	enum sx_rc rc;
 
@@ -363,11 +229,14 @@ static void deliver(struct sender *s, struct delivery *d)
 			 d->id, d->task_id, sx_log_quote(sx_strerror(rc)));
 		return;
 	}
-	x.s = s;
-	x.d = d;
-	x.r = &r;
-	x.lost_lease = false;
-	while ((rc = sx_db_tx(s->db, record_tx_fn, &x)) != SX_OK && sx_mono_ms() < deadline) {
+	a.outcome = outcomes[r.outcome];
+	a.status_code = r.status_code;
+	a.error = r.error[0] ? r.error : NULL;
+	a.duration_ms = r.duration_ms;
+	a.delay_ms = r.delay_ms;
+	a.reason = r.reason[0] ? r.reason : NULL;
+	while ((rc = delivery_db_record(s->db, s->owner, d, &a, s->conf->webhook_retry_window,
+					&lost_lease)) != SX_OK && sx_mono_ms() < deadline) {
 		log_warn("webhook", "msg=\"could not record the attempt, will retry\" delivery=%s error=%s",
 			 d->id, sx_log_quote(sx_strerror(rc)));
 		sx_sleep_ms(1000, NULL);
@@ -375,7 +244,7 @@ static void deliver(struct sender *s, struct delivery *d)
 	if (rc)
 		log_error("webhook", "msg=\"attempt not recorded\" delivery=%s error=%s",
 			  d->id, sx_log_quote(sx_strerror(rc)));
-	if (x.lost_lease)
+	if (lost_lease)
 		log_warn("webhook", "msg=\"lease lost during the attempt\" delivery=%s", d->id);
 	log_info("webhook", "msg=attempt delivery=%s task=%s attempt=%lld status=%ld outcome=%s "
 		 "duration_ms=%lld next_in_ms=%lld error=%s", d->id, d->task_id, d->attempt,
@@ -398,13 +267,11 @@ int webhook_sender_main(const struct sx_conf *c)
 		log_warn("webhook", "msg=\"sender starting without the database\" error=%s",
 			 sx_log_quote(sx_strerror(rc)));
 	s.http = http_client_new();
-	queue_owner_name(s.owner, sizeof(s.owner));
+	sx_worker_name(s.owner, sizeof(s.owner));
 	log_info("webhook", "msg=\"sender ready\" owner=%s poll_ms=%lld", sx_log_quote(s.owner),
 		 c->webhook_poll_ms);
 	while (!sx_stopping) {
-		struct claim_tx tx = { s.owner, c->webhook_timeout + WEBHOOK_LEASE_SLACK_S, &d };
-
-		rc = sx_db_tx(s.db, claim_tx_fn, &tx);
+		rc = delivery_db_claim(s.db, s.owner, c->webhook_timeout + WEBHOOK_LEASE_SLACK_S, &d);
 		if (rc == SX_OK) {
 			deliver(&s, &d);
 			delivery_release(&d);

@@ -9,6 +9,7 @@
 #include "sx.h"
 #include "supervise.h"
 #include "conf.h"
+#include "crypto.h"
 #include "log.h"
 #include "ssrf.h"
 #include "timeutil.h"
@@ -117,4 +118,15 @@ int sx_daemon_init(int argc, char **argv, const char *program, struct sx_conf *c
 	sx_log_level_parse(conf->log_level, &lvl);
 	sx_log_init(program, lvl);
 	return 0;
+}
+
+void sx_worker_name(char *out, size_t outlen)
+{
+	char host[64] = "host";
+	unsigned char r[4];
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	crypto_random_bytes(r, sizeof(r));
+	snprintf(out, outlen, "%s:%d:%02x%02x%02x%02x", host, (int)getpid(), r[0], r[1], r[2], r[3]);
 }

@@ -32,6 +32,12 @@ pid_t sx_spawn_worker(sx_worker_fn worker, int index, void *arg);
  * waits for every one.  comp names the program in the logs.
  */
 void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg);
+
+/*
+ * Writes the name a worker holds leases under (tasks, webhook deliveries):
+ * host:pid:random, unique to this process among every host's workers.
+ */
+void sx_worker_name(char *out, size_t outlen);
 struct sx_conf;
 
 /*

@@ -1,12 +1,14 @@
 /*
- * Storage of tasks and steps.  Every query names the organization, so no
- * path can read or change another organization's rows.
+ * Storage of tasks and steps (see task_db.h).  Every query of the API's
+ * functions names the organization, so no path can read or change another
+ * organization's rows.
  */
 #include <time.h>
 #include "sx.h"
 #include "task_db.h"
 #include "org_db.h"
 #include "crypto.h"
+#include "delivery_db.h"
 #include "db.h"
 #include "log.h"
 #include "timeutil.h"
@@ -23,7 +25,9 @@ enum {
 	C_ID, C_ORG, C_STATUS, C_REQUEST, C_MAX_STEPS, C_EXTRACTED,
 	C_FAILURE, C_ERRORS, C_WEBHOOK_FAILURE, C_STEP_COUNT, C_ATTEMPT,
 	C_CREATED, C_MODIFIED, C_QUEUED, C_STARTED, C_FINISHED, C_PROXY,
-	C_SHOT, C_RECORDING, C_ACTION_SHOTS, C_LEASE_OWNER
+	C_SHOT, C_RECORDING, C_ACTION_SHOTS, C_LEASE_OWNER,
+	/* the claim's read adds these */
+	C_CLAIM_ELAPSED, C_CLAIM_RESUMED, C_CLAIM_STEP_ORDER, C_CLAIM_STEP_OUTPUT, C_CLAIM_STEP_RETRY
 };
 
 static char *dup_or_null(const char *s)
@@ -268,23 +272,6 @@ enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
 	return rc;
 }
 
-enum sx_rc task_db_get_any(struct sx_db *db, const char *task_id, struct task *out)
-{
-	static const char q[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?";
-	struct sx_param p[] = { sx_p_str(task_id) };
-	struct sx_rows *rows = NULL;
-	enum sx_rc rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = sx_db_query(db, q, p, 1, &rows);
-	if (rc == SX_OK && rows->nrows == 0)
-		rc = SX_ENOTFOUND;
-	if (rc == SX_OK)
-		task_from_row(rows, 0, NULL, out);
-	sx_rows_free(rows);
-	return rc;
-}
-
 enum sx_rc task_db_list(struct sx_db *db, const char *org_id,
 			const enum task_status *statuses, size_t nstatuses,
 			bool ascending, long long page, long long page_size,
@@ -368,7 +355,7 @@ static enum sx_rc task_cancel_tx(struct sx_db *db, void *arg)
 	}
 	rc = sx_db_exec(db, q_cancel, p, 2, NULL);
 	if (rc == SX_OK)
-		rc = task_db_queue_webhook(db, c->task_id);
+		rc = delivery_db_queue(db, c->task_id);
 	if (rc == SX_OK)
 		c->current = TASK_CANCELED;
 out:
@@ -446,35 +433,491 @@ out:
 	return rc;
 }
 
-enum sx_rc task_db_queue_webhook_id(struct sx_db *db, const char *task_id, char id_out[SX_ID_MAX])
+enum sx_rc task_db_set_webhook_failure(struct sx_db *db, const char *task_id, const char *reason)
+{
+	static const char q[] = "UPDATE tasks SET webhook_failure_reason = ? WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(reason), sx_p_str(task_id) };
+
+	return sx_db_exec(db, q, p, 2, NULL);
+}
+
+/* ---- the agent's queue (see task_db.h) ------------------------------------ */
+
+/* Candidates a claim tries before it reports nothing to claim (lost races). */
+#define CLAIM_TRIES 8
+
+/*
+ * The claim's read: the candidate (an expired lease first, else the oldest
+ * queued task) with its elapsed time, whether it is resumed, and one row
+ * per completed step (step_order, output and retry_index NULL when it has
+ * none), in no particular order.  The candidate is picked by two scalar
+ * subqueries on the claim indexes and read by its primary key; the rows are
+ * not sorted here, so no temporary table holds the LONGTEXT columns.
+ */
+static enum sx_rc claim_read(struct sx_db *db, struct sx_rows **rows)
 {
 	static const char q[] =
-		"INSERT INTO webhook_deliveries (id, task_id, org_id, url, status, attempts, "
-		"next_attempt_at, expires_at, created_at) "
-		"SELECT ?, id, org_id, JSON_VALUE(request, '$.webhook_callback_url'), 'pending', 0, "
-		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 1 DAY, UTC_TIMESTAMP(6) "
-		"FROM tasks WHERE id = ? AND JSON_VALUE(request, '$.webhook_callback_url') IS NOT NULL";
+		"SELECT " TASK_COLUMNS ", COALESCE(TIMESTAMPDIFF(SECOND, started_at, UTC_TIMESTAMP(6)), 0), "
+		"status = 'running', s.step_order, s.output, s.retry_index FROM tasks "
+		"LEFT JOIN (SELECT task_id AS step_task, step_order, retry_index, output FROM steps "
+		"WHERE status = 'completed') s ON s.step_task = id "
+		"WHERE id = COALESCE("
+		"(SELECT id FROM tasks WHERE status = 'running' AND lease_until < UTC_TIMESTAMP(6) "
+		"ORDER BY lease_until LIMIT 1), "
+		"(SELECT id FROM tasks WHERE status = 'queued' ORDER BY queued_at, id LIMIT 1))";
+
+	return sx_db_query(db, q, NULL, 0, rows);
+}
+
+/*
+ * Takes the candidate read at modified_at for owner if it is still
+ * claimable and unchanged, and fails the steps its previous worker left
+ * unfinished, in one statement.  *taken is false when another worker (or
+ * a cancel) changed it first.
+ */
+static enum sx_rc claim_take(struct sx_db *db, const struct sx_conf *c, const char *owner,
+			     const char *id, const char *modified_at, bool *taken)
+{
+	static const char q[] =
+		"UPDATE tasks t LEFT JOIN steps s ON s.task_id = t.id AND s.status IN ('created', 'running') "
+		"SET t.status = 'running', t.started_at = COALESCE(t.started_at, UTC_TIMESTAMP(6)), "
+		"t.lease_owner = ?, t.lease_until = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, "
+		"t.attempt = t.attempt + 1, t.modified_at = UTC_TIMESTAMP(6), "
+		"s.status = 'failed', s.modified_at = UTC_TIMESTAMP(6) "
+		"WHERE t.id = ? AND t.modified_at = ? AND (t.status = 'queued' "
+		"OR (t.status = 'running' AND t.lease_until < UTC_TIMESTAMP(6)))";
+	struct sx_param p[] = { sx_p_str(owner), sx_p_i64(c->lease_seconds), sx_p_str(id),
+				sx_p_str(modified_at) };
 	unsigned long long n = 0;
-	enum sx_rc rc;
+	enum sx_rc rc = sx_db_exec(db, q, p, 4, &n);
 
-	sx_id_new(id_out, "whd_");
-	{
-		struct sx_param p[] = { sx_p_str(id_out), sx_p_str(task_id) };
-
-		rc = sx_db_exec(db, q, p, 2, &n);
-	}
-	if (rc == SX_OK && n == 0)
-		rc = SX_ENOTFOUND;
-	if (rc)
-		id_out[0] = '\0';
+	*taken = rc == SX_OK && n > 0;
 	return rc;
 }
 
-enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id)
-{
-	char id[SX_ID_MAX];
-	enum sx_rc rc = task_db_queue_webhook_id(db, task_id, id);
+struct exhaust_tx {
+	const char *id;
+	const char *modified_at;
+	enum task_status from;
+	long long attempts;
+};
 
-	/* A task without a webhook_callback_url has nothing to deliver. */
-	return rc == SX_ENOTFOUND ? SX_OK : rc;
+/* Fails a task whose workers kept dying, if it is unchanged since the read. */
+static enum sx_rc exhaust_tx_fn(struct sx_db *db, void *arg)
+{
+	static const char q_task[] =
+		"UPDATE tasks SET status = 'failed', failure_reason = ?, finished_at = UTC_TIMESTAMP(6), "
+		"lease_owner = NULL, lease_until = NULL, modified_at = UTC_TIMESTAMP(6) "
+		"WHERE id = ? AND modified_at = ? AND status = ?";
+	static const char q_steps[] =
+		"UPDATE steps SET status = 'failed', modified_at = UTC_TIMESTAMP(6) "
+		"WHERE task_id = ? AND status = 'running'";
+	struct exhaust_tx *x = arg;
+	char reason[200];
+	unsigned long long n = 0;
+	enum sx_rc rc;
+
+	snprintf(reason, sizeof(reason),
+		 "Task failed after %lld attempts: the worker running it stopped each time "
+		 "(lease expired)", x->attempts);
+	{
+		struct sx_param p[] = { sx_p_str(reason), sx_p_str(x->id), sx_p_str(x->modified_at),
+					sx_p_str(task_status_name(x->from)) };
+
+		rc = sx_db_exec(db, q_task, p, 4, &n);
+	}
+	if (rc || n == 0)
+		goto out;
+	{
+		struct sx_param p[] = { sx_p_str(x->id) };
+
+		rc = sx_db_exec(db, q_steps, p, 1, NULL);
+	}
+	if (rc == SX_OK)
+		rc = delivery_db_queue(db, x->id);
+out:
+	return rc;
+}
+
+/* A completed step's row of the claim's read, for sorting. */
+struct claim_row {
+	long long order, retry;
+	size_t row;
+};
+
+static int claim_row_cmp(const void *a, const void *b)
+{
+	const struct claim_row *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	if (x->retry != y->retry)
+		return x->retry < y->retry ? -1 : 1;
+	return 0;
+}
+
+/* Fills out from the claim's read, as the claim left the task. */
+static void claim_fill(const struct sx_rows *rows, const char *owner, struct claimed_task *out)
+{
+	struct claim_row *steps = xcalloc(rows->nrows, sizeof(*steps));
+	size_t n = 0;
+
+	task_from_row(rows, 0, NULL, &out->task);
+	out->task.status = TASK_RUNNING;
+	out->task.attempt++;
+	free(out->task.lease_owner);
+	out->task.lease_owner = xstrdup(owner);
+	out->resumed = sx_rows_i64(rows, 0, C_CLAIM_RESUMED, 0) == 1;
+	out->elapsed_seconds = sx_rows_i64(rows, 0, C_CLAIM_ELAPSED, 0);
+	if (out->elapsed_seconds < 0)
+		out->elapsed_seconds = 0;
+	for (size_t i = 0; i < rows->nrows; i++) {
+		if (!sx_rows_get(rows, i, C_CLAIM_STEP_ORDER))
+			continue;
+		steps[n].order = sx_rows_i64(rows, i, C_CLAIM_STEP_ORDER, 0);
+		steps[n].retry = sx_rows_i64(rows, i, C_CLAIM_STEP_RETRY, 0);
+		steps[n++].row = i;
+	}
+	qsort(steps, n, sizeof(*steps), claim_row_cmp);
+	out->history = xcalloc(n ? n : 1, sizeof(*out->history));
+	for (size_t i = 0; i < n; i++) {
+		out->history[i].order = steps[i].order;
+		out->history[i].output = stored_json(sx_rows_get(rows, steps[i].row, C_CLAIM_STEP_OUTPUT));
+		/* Steps run in order: the first one still to run follows the last completed. */
+		if (steps[i].order + 1 > out->next_order)
+			out->next_order = steps[i].order + 1;
+	}
+	out->nhistory = n;
+	free(steps);
+}
+
+/*
+ * One try: read the candidate, then fail it (too many attempts) or take
+ * it.  SX_EDEADLOCK when the candidate was failed or lost to another
+ * worker (or a lock race): the caller reads again.
+ */
+static enum sx_rc claim_once(struct sx_db *db, const struct sx_conf *c, const char *owner,
+			     struct claimed_task *out)
+{
+	struct sx_rows *rows = NULL;
+	const char *id, *modified;
+	long long attempt;
+	bool taken = false;
+	enum sx_rc rc = claim_read(db, &rows);
+
+	if (rc)
+		goto out;
+	if (rows->nrows == 0) {
+		rc = SX_EDONE;
+		goto out;
+	}
+	id = sx_rows_get(rows, 0, C_ID);
+	modified = sx_rows_get(rows, 0, C_MODIFIED);
+	attempt = sx_rows_i64(rows, 0, C_ATTEMPT, 0) + 1;
+	if (attempt > c->max_attempts) {
+		struct exhaust_tx x = { id, modified, TASK_RUNNING, attempt - 1 };
+
+		if (!task_status_parse(sx_rows_get(rows, 0, C_STATUS), &x.from) ||
+		    !task_transition_allowed(x.from, TASK_FAILED))
+			abort();
+		rc = sx_db_tx(db, exhaust_tx_fn, &x);
+		if (rc == SX_OK) {
+			log_warn("queue", "msg=\"task failed: too many attempts\" task=%s attempts=%lld",
+				 id, attempt - 1);
+			rc = SX_EDEADLOCK;
+		}
+		goto out;
+	}
+	rc = claim_take(db, c, owner, id, modified, &taken);
+	if (rc == SX_OK && !taken)
+		rc = SX_EDEADLOCK;
+	if (rc == SX_OK) {
+		claim_fill(rows, owner, out);
+		log_info("queue", "msg=claimed task=%s attempt=%lld resumed=%d next_order=%lld",
+			 id, attempt, out->resumed, out->next_order);
+	}
+out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_claim(struct sx_db *db, const struct sx_conf *c, const char *owner,
+		      struct claimed_task *out)
+{
+	enum sx_rc rc = SX_EDONE;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < CLAIM_TRIES; i++) {
+		rc = claim_once(db, c, owner, out);
+		if (rc != SX_EDEADLOCK)
+			break;
+	}
+	/* Still losing races: nothing is claimable for this worker right now. */
+	if (rc == SX_EDEADLOCK)
+		rc = SX_EDONE;
+	return rc;
+}
+
+void claimed_task_release(struct claimed_task *ct)
+{
+	task_release(&ct->task);
+	for (size_t i = 0; i < ct->nhistory; i++)
+		json_object_put(ct->history[i].output);
+	free(ct->history);
+	ct->history = NULL;
+	ct->nhistory = 0;
+}
+
+enum sx_rc task_check_canceled(struct sx_db *db, const char *task_id)
+{
+	static const char q[] = "SELECT status FROM tasks WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(task_id) };
+	struct sx_rows *rows = NULL;
+	enum task_status st;
+	enum sx_rc rc = sx_db_query(db, q, p, 1, &rows);
+
+	if (rc == SX_OK && rows->nrows == 1 && task_status_parse(sx_rows_get(rows, 0, 0), &st) &&
+	    st == TASK_CANCELED)
+		rc = SX_ECANCELED;
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_heartbeat(struct sx_db *db, const char *task_id, const char *owner,
+			  long long lease_seconds)
+{
+	static const char q[] =
+		"UPDATE tasks SET lease_until = UTC_TIMESTAMP(6) + INTERVAL ? SECOND "
+		"WHERE id = ? AND lease_owner = ? AND status = 'running'";
+	struct sx_param p[] = { sx_p_i64(lease_seconds), sx_p_str(task_id), sx_p_str(owner) };
+	unsigned long long n = 0;
+	enum sx_rc rc = sx_db_exec(db, q, p, 3, &n);
+
+	if (rc == SX_OK && n != 1) {
+		rc = task_check_canceled(db, task_id);
+		if (rc == SX_OK)
+			rc = SX_ECONFLICT;
+	}
+	return rc;
+}
+
+struct finish_tx {
+	const char *task_id;
+	const char *owner;
+	enum task_status status;
+	const char *reason;
+	const char *extracted;
+};
+
+static enum sx_rc finish_tx_fn(struct sx_db *db, void *arg)
+{
+	static const char q[] =
+		"UPDATE tasks SET status = ?, failure_reason = ?, extracted_information = ?, "
+		"finished_at = UTC_TIMESTAMP(6), lease_owner = NULL, lease_until = NULL, "
+		"modified_at = UTC_TIMESTAMP(6) WHERE id = ? AND lease_owner = ? AND status = ?";
+	struct finish_tx *f = arg;
+	struct sx_param p[] = { sx_p_str(task_status_name(f->status)), sx_p_str(f->reason),
+				sx_p_str(f->extracted), sx_p_str(f->task_id), sx_p_str(f->owner),
+				sx_p_str(task_status_name(TASK_RUNNING)) };
+	unsigned long long n = 0;
+	enum sx_rc rc = sx_db_exec(db, q, p, 6, &n);
+
+	if (rc == SX_OK && n != 1)
+		rc = SX_ECONFLICT;
+	if (rc == SX_OK)
+		rc = delivery_db_queue(db, f->task_id);
+	return rc;
+}
+
+enum sx_rc task_finish(struct sx_db *db, const char *task_id, const char *owner,
+		       enum task_status status, const char *failure_reason,
+		       const char *extracted_json)
+{
+	struct finish_tx f = { task_id, owner, status, failure_reason, extracted_json };
+	enum sx_rc rc;
+
+	/* A lease is held on a running task: the move is from running. */
+	if (!task_status_is_final(status) || status == TASK_CANCELED ||
+	    !task_transition_allowed(TASK_RUNNING, status))
+		abort();
+	rc = sx_db_tx(db, finish_tx_fn, &f);
+	if (rc == SX_OK)
+		log_info("queue", "msg=finished task=%s status=%s", task_id, task_status_name(status));
+	else
+		log_warn("queue", "msg=\"finish not recorded\" task=%s status=%s error=%s", task_id,
+			 task_status_name(status), sx_log_quote(sx_strerror(rc)));
+	return rc;
+}
+
+enum sx_rc task_finish_canceled(struct sx_db *db, const char *task_id, const char *owner)
+{
+	static const char q_task[] =
+		"UPDATE tasks SET lease_owner = NULL, lease_until = NULL, modified_at = UTC_TIMESTAMP(6) "
+		"WHERE id = ? AND lease_owner = ? AND status = 'canceled'";
+	static const char q_steps[] =
+		"UPDATE steps SET status = 'canceled', modified_at = UTC_TIMESTAMP(6) "
+		"WHERE task_id = ? AND status IN ('created', 'running')";
+	struct sx_param p[] = { sx_p_str(task_id), sx_p_str(owner) };
+	enum sx_rc rc = sx_db_exec(db, q_task, p, 2, NULL);
+
+	if (rc == SX_OK)
+		rc = sx_db_exec(db, q_steps, p, 1, NULL);
+	log_info("queue", "msg=\"stopped after cancel\" task=%s", task_id);
+	return rc;
+}
+
+enum sx_rc task_hand_back(struct sx_db *db, const char *task_id, const char *owner)
+{
+	static const char q[] =
+		"UPDATE tasks SET lease_owner = NULL, lease_until = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND, "
+		"attempt = GREATEST(attempt - 1, 0), modified_at = UTC_TIMESTAMP(6) "
+		"WHERE id = ? AND lease_owner = ? AND status = 'running'";
+	struct sx_param p[] = { sx_p_str(task_id), sx_p_str(owner) };
+	enum sx_rc rc = sx_db_exec(db, q, p, 2, NULL);
+
+	log_info("queue", "msg=\"handed back\" task=%s", task_id);
+	return rc;
+}
+
+enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char *owner,
+			       const char *proxy_shown)
+{
+	static const char q[] =
+		"UPDATE tasks SET proxy_used = ?, modified_at = UTC_TIMESTAMP(6) "
+		"WHERE id = ? AND lease_owner = ?";
+	struct sx_param p[] = { sx_p_str(proxy_shown), sx_p_str(task_id), sx_p_str(owner) };
+
+	return sx_db_exec(db, q, p, 3, NULL);
+}
+
+enum sx_rc step_begin(struct sx_db *db, const char *task_id, const char *org_id, long long order,
+		      char step_id[SX_ID_MAX])
+{
+	static const char q[] =
+		"INSERT INTO steps (id, task_id, org_id, status, step_order, retry_index, "
+		"created_at, modified_at) SELECT ?, ?, ?, ?, ?, "
+		"COALESCE(MAX(retry_index) + 1, 0), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) "
+		"FROM steps WHERE task_id = ? AND step_order = ?";
+
+	sx_id_new(step_id, "stp_");
+	{
+		struct sx_param p[] = { sx_p_str(step_id), sx_p_str(task_id), sx_p_str(org_id),
+					sx_p_str(step_status_name(STEP_RUNNING)), sx_p_i64(order),
+					sx_p_str(task_id), sx_p_i64(order) };
+
+		return sx_db_exec(db, q, p, 7, NULL);
+	}
+}
+
+enum sx_rc step_end(struct sx_db *db, const char *task_id, const char *step_id,
+		    const struct step_end_info *e)
+{
+	static const char q[] =
+		"UPDATE steps SET status = ?, is_last = ?, input_token_count = ?, output_token_count = ?, "
+		"step_cost = ?, output = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	static const char q_count[] =
+		"UPDATE tasks SET step_count = (SELECT COUNT(*) FROM steps WHERE task_id = ?), "
+		"modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	enum sx_rc rc;
+
+	if (e->status != STEP_COMPLETED && e->status != STEP_FAILED && e->status != STEP_CANCELED)
+		abort();
+	{
+		struct sx_param p[] = { sx_p_str(step_status_name(e->status)), sx_p_i64(e->is_last),
+					sx_p_i64(e->input_tokens), sx_p_i64(e->output_tokens),
+					sx_p_f64(e->cost), sx_p_str(e->output_json), sx_p_str(step_id) };
+
+		rc = sx_db_exec(db, q, p, 7, NULL);
+	}
+	if (rc == SX_OK) {
+		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(task_id) };
+
+		rc = sx_db_exec(db, q_count, p, 2, NULL);
+	}
+	return rc;
+}
+
+/* ---- counts for /metrics -------------------------------------------------- */
+
+static enum sx_rc task_count_waiting(struct sx_db *db, struct task_counts *out)
+{
+	static const char q[] =
+		"SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(COALESCE(queued_at, created_at)), "
+		"UTC_TIMESTAMP(6)), 0) / 1000000 FROM tasks WHERE status IN ('created', 'queued')";
+	static const char q_workers[] =
+		"SELECT COUNT(DISTINCT lease_owner) FROM tasks "
+		"WHERE status = 'running' AND lease_owner IS NOT NULL AND lease_until > UTC_TIMESTAMP(6)";
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc = sx_db_query(db, q, NULL, 0, &rows);
+
+	if (rc)
+		goto out;
+	out->waiting = sx_rows_i64(rows, 0, 0, 0);
+	out->oldest_waiting_s = sx_rows_f64(rows, 0, 1, 0);
+	sx_rows_free(rows);
+	rows = NULL;
+	rc = sx_db_query(db, q_workers, NULL, 0, &rows);
+	if (rc == SX_OK)
+		out->workers_live = sx_rows_i64(rows, 0, 0, 0);
+out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_db_count(struct sx_db *db, struct task_counts *out)
+{
+	static const char q[] = "SELECT status, COUNT(*) FROM tasks GROUP BY status";
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sx_db_query(db, q, NULL, 0, &rows);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < rows->nrows; i++) {
+		enum task_status st;
+
+		if (task_status_parse(sx_rows_get(rows, i, 0), &st))
+			out->by_status[st] = sx_rows_i64(rows, i, 1, 0);
+	}
+	rc = task_count_waiting(db, out);
+out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc step_db_count(struct sx_db *db, const double bounds[STEP_COUNT_BOUNDS],
+			 struct step_counts *out)
+{
+#define FINISHED "status IN ('completed', 'failed', 'canceled')"
+#define WITHIN "COALESCE(SUM(" FINISHED " AND lat <= ?), 0)"
+	static const char q[] =
+		"SELECT COUNT(*), COALESCE(SUM(input_token_count), 0), COALESCE(SUM(output_token_count), 0), "
+		"COALESCE(SUM(step_cost), 0), COALESCE(SUM(" FINISHED "), 0), "
+		"COALESCE(SUM(IF(" FINISHED ", lat, 0)), 0), "
+		WITHIN ", " WITHIN ", " WITHIN ", " WITHIN ", " WITHIN ", " WITHIN ", " WITHIN ", " WITHIN " "
+		"FROM (SELECT status, input_token_count, output_token_count, step_cost, "
+		"TIMESTAMPDIFF(MICROSECOND, created_at, modified_at) / 1000000 AS lat FROM steps) s";
+#undef WITHIN
+#undef FINISHED
+	struct sx_param p[STEP_COUNT_BOUNDS];
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < STEP_COUNT_BOUNDS; i++)
+		p[i] = sx_p_f64(bounds[i]);
+	rc = sx_db_query(db, q, p, STEP_COUNT_BOUNDS, &rows);
+	if (rc == SX_OK) {
+		out->total = sx_rows_i64(rows, 0, 0, 0);
+		out->input_tokens = sx_rows_i64(rows, 0, 1, 0);
+		out->output_tokens = sx_rows_i64(rows, 0, 2, 0);
+		out->cost = sx_rows_f64(rows, 0, 3, 0);
+		out->finished = sx_rows_i64(rows, 0, 4, 0);
+		out->duration_sum = sx_rows_f64(rows, 0, 5, 0);
+		for (size_t i = 0; i < STEP_COUNT_BOUNDS; i++)
+			out->within[i] = sx_rows_i64(rows, 0, 6 + i, 0);
+	}
+	sx_rows_free(rows);
+	return rc;
 }

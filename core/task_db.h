@@ -1,9 +1,21 @@
 #ifndef SX_TASK_DB_H
 #define SX_TASK_DB_H
 /*
- * Storage of tasks and steps.  Every function takes the caller's
- * organization and never returns another organization's rows: a task of
- * another organization is SX_ENOTFOUND, exactly as an unknown one.
+ * Storage of tasks and steps: every statement on `tasks` and `steps` is in
+ * task_db.c, which enforces their rules — the task state table
+ * (task_transition_allowed) on every status move, the lease, the webhook
+ * delivery queued with every final status.
+ *
+ * The API's functions (task_db_*) take the caller's organization and never
+ * return another organization's rows: a task of another organization is
+ * SX_ENOTFOUND, exactly as an unknown one.
+ *
+ * The agent's functions (task_*, step_*) are the queue.  A worker claims one
+ * task at a time: a queued task, or a running one whose lease expired (its
+ * worker died).  Claiming sets status running, the lease (owner, until, on
+ * the database's clock) and counts the attempt.  The worker renews the lease
+ * while it works; every later write names the owner, so a worker that lost
+ * its lease (reclaimed, or the task canceled) changes nothing.
  */
 #include "sx.h"
 #include "id.h"
@@ -61,20 +73,125 @@ enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_
 			 json_object **out);
 
 
-/*
- * Queues the webhook delivery of a task that just reached a final status,
- * when its request has a webhook_callback_url.  Called inside the
- * transaction that set the status, so there is exactly one per final move.
- */
-enum sx_rc task_db_queue_webhook(struct sx_db *db, const char *task_id);
-/*
- * Queues one more delivery of the task's webhook (a new delivery id, written
- * to id_out) whatever its status; the caller checks that it is final.
- * SX_ENOTFOUND when the task is unknown or has no webhook_callback_url.
- */
-enum sx_rc task_db_queue_webhook_id(struct sx_db *db, const char *task_id, char id_out[SX_ID_MAX]);
-/* Reads a task whatever its organization (for the agent). */
-enum sx_rc task_db_get_any(struct sx_db *db, const char *task_id, struct task *out);
 /* SX_OK when task_id is one of org_id's tasks, SX_ENOTFOUND otherwise. */
 enum sx_rc task_db_owned(struct sx_db *db, const char *org_id, const char *task_id);
+
+/* Sets the task's webhook_failure_reason (NULL clears it); for delivery_db. */
+enum sx_rc task_db_set_webhook_failure(struct sx_db *db, const char *task_id, const char *reason);
+
+/* ---- the agent's queue --------------------------------------------------- */
+
+/* A completed step of a claimed task, oldest first. */
+struct claimed_step {
+	long long order;
+	json_object *output;     /* the step's stored output, or NULL (owned) */
+};
+
+struct claimed_task {
+	struct task task;        /* status, attempt and lease owner as the claim set them */
+	bool resumed;            /* reclaimed after a lease expired */
+	long long next_order;    /* first step order still to run */
+	long long elapsed_seconds; /* since the task first started (0 for a new one) */
+	struct claimed_step *history; /* the completed steps, by order then retry */
+	size_t nhistory;
+};
+
+/*
+ * Claims the task that waited longest for owner: a running task whose lease
+ * expired first (oldest lease), else the oldest queued one.  Two round trips:
+ * one read of the candidate with its completed steps, and one statement that
+ * takes it only if it is unchanged since (status, lease and modified_at
+ * compared under the row lock, so two workers never claim one task) and
+ * fails the steps its previous worker left running.  A worker that loses
+ * the race reads again.  A task whose next attempt would exceed
+ * conf->max_attempts is failed instead (its reason says so, its webhook is
+ * queued) and the claim moves on.  SX_EDONE when there is nothing to claim.
+ * The caller releases *out with claimed_task_release() whatever the result.
+ */
+enum sx_rc task_claim(struct sx_db *db, const struct sx_conf *c, const char *owner,
+		      struct claimed_task *out);
+void claimed_task_release(struct claimed_task *ct);
+
+/*
+ * Extends the lease by lease_seconds.  SX_ECANCELED when the task was
+ * canceled, SX_ECONFLICT when the lease is no longer owner's (reclaimed or
+ * finished elsewhere).
+ */
+enum sx_rc task_heartbeat(struct sx_db *db, const char *task_id, const char *owner,
+			  long long lease_seconds);
+
+/* SX_ECANCELED when the task's status is canceled, SX_OK otherwise. */
+enum sx_rc task_check_canceled(struct sx_db *db, const char *task_id);
+
+/*
+ * Moves owner's running task to the final status (completed, terminated,
+ * failed or timed_out: any other aborts) with the reason and extracted JSON
+ * (both may be NULL), clears the lease, and queues the webhook delivery, in
+ * one transaction.  SX_ECONFLICT when the task is no longer owner's to finish.
+ */
+enum sx_rc task_finish(struct sx_db *db, const char *task_id, const char *owner,
+		       enum task_status status, const char *failure_reason,
+		       const char *extracted_json);
+
+/*
+ * Records that a canceled task has stopped: ends owner's lease and marks its
+ * unfinished steps canceled.
+ */
+enum sx_rc task_finish_canceled(struct sx_db *db, const char *task_id, const char *owner);
+
+/*
+ * Hands owner's running task back (on shutdown): the lease ends now and the
+ * attempt is not counted, so another worker resumes it.
+ */
+enum sx_rc task_hand_back(struct sx_db *db, const char *task_id, const char *owner);
+
+/* Records the proxy the task uses (without credentials; NULL when direct). */
+enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char *owner,
+			       const char *proxy_shown);
+
+/*
+ * Starts step `order` of the task as running, with the next retry_index of
+ * that order; writes its new id to step_id.
+ */
+enum sx_rc step_begin(struct sx_db *db, const char *task_id, const char *org_id, long long order,
+		      char step_id[SX_ID_MAX]);
+
+/* How a step ended. */
+struct step_end_info {
+	enum step_status status;   /* completed, failed or canceled */
+	bool is_last;
+	long long input_tokens, output_tokens;
+	double cost;
+	const char *output_json;   /* the step's output (secrets already masked) */
+};
+
+/* Records how the step ended and recounts the task's steps. */
+enum sx_rc step_end(struct sx_db *db, const char *task_id, const char *step_id,
+		    const struct step_end_info *e);
+
+/* ---- counts for /metrics ------------------------------------------------- */
+
+struct task_counts {
+	long long by_status[TASK_STATUS_COUNT];
+	long long waiting;          /* created or queued */
+	double oldest_waiting_s;    /* age of the oldest waiting task; 0 when none */
+	long long workers_live;     /* distinct owners of a live lease */
+};
+
+enum sx_rc task_db_count(struct sx_db *db, struct task_counts *out);
+
+/* The step latency histogram has this many bounds. */
+#define STEP_COUNT_BOUNDS 8
+
+struct step_counts {
+	long long total;            /* steps in any status */
+	long long finished;         /* completed, failed or canceled */
+	double duration_sum;        /* seconds, over finished steps (created to modified) */
+	long long within[STEP_COUNT_BOUNDS]; /* finished steps that took <= bounds[i] s */
+	long long input_tokens, output_tokens;
+	double cost;
+};
+
+enum sx_rc step_db_count(struct sx_db *db, const double bounds[STEP_COUNT_BOUNDS],
+			 struct step_counts *out);
 #endif

@@ -6,6 +6,7 @@
 #include "router.h"
 #include "conf.h"
 #include "db.h"
+#include "delivery_db.h"
 #include "log.h"
 #include "task.h"
 #include "task_db.h"
@@ -285,7 +286,7 @@ void tasks_retry_webhook(struct http_req *req, const char *task_id)
 		http_reply_detail(req, 400, msg);
 		goto out;
 	}
-	rc = task_db_queue_webhook_id(req->db, task_id, id);
+	rc = delivery_db_queue_again(req->db, task_id, id);
 	if (rc) {
 		http_reply_db_error(req, rc == SX_ENOTFOUND ? SX_EDB : rc);
 		goto out;

@@ -247,10 +247,10 @@ static bool totp_keep_waiting(void *arg)
 }
 
 /*
- * The model says the page asks for a one-time code: get one (totp_obtain
+ * The model says the page asks for a one-time code: get one (totp_obtain_code
  * waits, stopping on cancel, timeout, a lost lease or shutdown), then
  * decide again with the code in the prompt.  No code in time terminates
- * the task with totp_obtain's reason.
+ * the task with totp_obtain_code's reason.
  */
 static enum outcome obtain_code(struct run *run, struct agent_step *st, json_object **actions)
 {
@@ -268,7 +268,7 @@ static enum outcome obtain_code(struct run *run, struct agent_step *st, json_obj
 	json_object_put(*actions);
 	*actions = NULL;
 	st->code_needed = false;
-	rc = totp_obtain(&tt, &run->totp, st->code, source, sizeof(source), why, sizeof(why));
+	rc = totp_obtain_code(&tt, &run->totp, st->code, source, sizeof(source), why, sizeof(why));
 	st->in_tokens += run->totp.in_tokens;
 	st->out_tokens += run->totp.out_tokens;
 	st->cost += run->totp.cost;

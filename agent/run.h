@@ -12,7 +12,7 @@
 #include "browser.h"
 #include "heartbeat.h"
 #include "loop.h"
-#include "totp.h"
+#include "totp_obtain.h"
 
 #define RUN_ERR_LEN 512
 
@@ -60,7 +60,7 @@ struct run {
 	struct agent_step *step;           /* the step being run */
 	json_object *extracted;      /* what the judge extracted, or NULL */
 	/*
-	 * 2FA (totp.h).  Every code obtained is added to the mask, so no code
+	 * 2FA (totp_obtain.h).  Every code obtained is added to the mask, so no code
 	 * reaches an artifact or a step.
 	 */
 	struct mask *mask;           /* the payload's secrets and the codes */

@@ -21,7 +21,7 @@ void tasks_steps(struct http_req *req, const char *task_id);
 void tasks_cancel(struct http_req *req, const char *task_id);
 void tasks_retry_webhook(struct http_req *req, const char *task_id);
 
-/* In totp.c: POST /api/v1/totp, a pushed 2FA code or the message holding one. */
+/* In totp_routes.c: POST /api/v1/totp, a pushed 2FA code or the message holding one. */
 void totp_push(struct http_req *req);
 
 /*

@@ -1,8 +1,8 @@
-#ifndef SX_TOTP_H
-#define SX_TOTP_H
+#ifndef SX_TOTP_OBTAIN_H
+#define SX_TOTP_OBTAIN_H
 /*
  * Getting a one-time code for a task that meets a 2FA prompt
- * (docs/api-contract.md, "TOTP / 2FA"): totp_obtain() waits for a code from
+ * (docs/api-contract.md, "TOTP / 2FA"): totp_obtain_code() waits for a code from
  * every source the task has.  The pure code functions (base32, RFC 6238,
  * extraction from messages) are in core/totp_code.h.
  *
@@ -18,7 +18,7 @@ struct sx_db;
 struct llm_client;
 
 /*
- * What totp_obtain() needs to know about the running task; every pointer
+ * What totp_obtain_code() needs to know about the running task; every pointer
  * is borrowed.  keep_waiting is called about twice a second while it
  * waits; returning false ends the wait (cancel, shutdown, lost lease).
  */
@@ -64,7 +64,7 @@ struct totp_state {
  * SSRF guard (why says so, also starting "No TOTP verification code found");
  * SX_ECANCELED when keep_waiting said stop.
  */
-enum sx_rc totp_obtain(const struct totp_task *t, struct totp_state *st,
-		       char code[TOTP_CODE_MAX], char *source, size_t sourcelen,
-		       char *why, size_t whylen);
+enum sx_rc totp_obtain_code(const struct totp_task *t, struct totp_state *st,
+			    char code[TOTP_CODE_MAX], char *source, size_t sourcelen,
+			    char *why, size_t whylen);
 #endif

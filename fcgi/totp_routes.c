@@ -15,12 +15,12 @@
 #include "router.h"
 #include "crypto.h"
 #include "conf.h"
-#include "db.h"
 #include "log.h"
 #include "task.h"
 #include "task_db.h"
 #include "timeutil.h"
 #include "totp_code.h"
+#include "totp_db.h"
 
 #define TOTP_BODY_MAX_DEPTH 16
 #define TOTP_IDENTIFIER_MAX 255
@@ -154,120 +154,139 @@ static json_object *code_object(const char *id, const char *ident, const char *t
 	return o;
 }
 
-void totp_push(struct http_req *req)
-{
-	static const char q_insert[] =
-		"INSERT INTO totp_codes (id, org_id, totp_identifier, task_id, content, code, source, "
-		"expired_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
-	static const char q_read[] = "SELECT created_at, expired_at FROM totp_codes WHERE id = ?";
-	json_object *body = NULL, *v;
-	struct sx_rows *rows = NULL;
-	const char *ident, *content, *task_id = NULL, *source = NULL, *expired = NULL;
-	char perr[128], id[SX_ID_MAX], code[TOTP_CODE_MAX] = "", expired_db[32];
-	bool have_code = false;
+/* The body's fields, borrowed from the parsed body. */
+struct push_fields {
+	const char *ident, *content, *task_id, *source, *expired;
 	size_t clen;
-	enum sx_rc rc;
+	char expired_db[32];
+};
+
+/*
+ * Parses the body and answers 422 for a body that is not a JSON object or
+ * a field of the wrong type.  *body is the caller's to put.  False when it
+ * replied.
+ */
+static bool read_fields(struct http_req *req, json_object **body, struct push_fields *f)
+{
+	char perr[128];
+	json_object *v;
 
 	if (!http_read_body_or_reply(req))
-		goto out;
-	body = sx_json_parse(sx_buf_str(&req->body), req->body.len, TOTP_BODY_MAX_DEPTH,
-			     perr, sizeof(perr));
-	if (!body) {
+		return false;
+	*body = sx_json_parse(sx_buf_str(&req->body), req->body.len, TOTP_BODY_MAX_DEPTH,
+			      perr, sizeof(perr));
+	if (!*body) {
 		char *msg = xasprintf("JSON decode error: %s", perr);
 
 		http_reply_422(req, "body", NULL, msg, "json_invalid");
 		free(msg);
-		goto out;
+		return false;
 	}
-	if (!json_object_is_type(body, json_type_object)) {
+	if (!json_object_is_type(*body, json_type_object)) {
 		http_reply_422(req, "body", NULL, "Input should be a valid dictionary or "
 			       "object to extract fields from", "model_attributes_type");
-		goto out;
+		return false;
 	}
-	if (!check_types(req, body))
-		goto out;
-	ident = json_object_get_string(field(body, "totp_identifier"));
-	content = json_object_get_string(field(body, "content"));
-	clen = (size_t)json_object_get_string_len(field(body, "content"));
-	if ((v = field(body, "task_id")) != NULL)
-		task_id = json_object_get_string(v);
-	if ((v = field(body, "source")) != NULL)
-		source = json_object_get_string(v);
-	if ((v = field(body, "expired_at")) != NULL)
-		expired = json_object_get_string(v);
+	if (!check_types(req, *body))
+		return false;
+	f->ident = json_object_get_string(field(*body, "totp_identifier"));
+	f->content = json_object_get_string(field(*body, "content"));
+	f->clen = (size_t)json_object_get_string_len(field(*body, "content"));
+	if ((v = field(*body, "task_id")) != NULL)
+		f->task_id = json_object_get_string(v);
+	if ((v = field(*body, "source")) != NULL)
+		f->source = json_object_get_string(v);
+	if ((v = field(*body, "expired_at")) != NULL)
+		f->expired = json_object_get_string(v);
+	return true;
+}
 
-	/* The 400 checks. */
-	if (!*ident || strlen(ident) > TOTP_IDENTIFIER_MAX) {
+/* The 400 checks, and 404 for a task the organization does not have.  False when it replied. */
+static bool check_values(struct http_req *req, struct push_fields *f)
+{
+	enum sx_rc rc;
+
+	if (!*f->ident || strlen(f->ident) > TOTP_IDENTIFIER_MAX) {
 		reply_400(req, "Invalid totp_identifier: it must be 1 to %d characters",
 			  TOTP_IDENTIFIER_MAX);
-		goto out;
+		return false;
 	}
-	if (clen == 0 || clen > TOTP_CONTENT_MAX) {
+	if (f->clen == 0 || f->clen > TOTP_CONTENT_MAX) {
 		reply_400(req, "Invalid content: it must be 1 to %d bytes", TOTP_CONTENT_MAX);
-		goto out;
+		return false;
 	}
-	if (source && strlen(source) > TOTP_SOURCE_MAX) {
+	if (f->source && strlen(f->source) > TOTP_SOURCE_MAX) {
 		reply_400(req, "Invalid source: it must be at most %d characters", TOTP_SOURCE_MAX);
-		goto out;
+		return false;
 	}
-	if (expired && !iso_to_db(expired, expired_db)) {
+	if (f->expired && !iso_to_db(f->expired, f->expired_db)) {
 		reply_400(req, "Invalid expired_at: expected an ISO 8601 time such as "
 			  "2026-01-02T03:04:05Z");
+		return false;
+	}
+	if (!f->task_id)
+		return true;
+	/* Another organization's task is as unknown as a task that never existed. */
+	if (!sx_id_valid(f->task_id, "tsk_")) {
+		http_reply_detail(req, 404, "Task not found");
+		return false;
+	}
+	rc = task_db_owned(req->db, req->org_id, f->task_id);
+	if (rc == SX_ENOTFOUND) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "Task %s not found", f->task_id);
+		http_reply_detail(req, 404, msg);
+	} else if (rc) {
+		http_reply_db_error(req, rc);
+	}
+	return rc == SX_OK;
+}
+
+/*
+ * The code in content: a short content is the code itself (trimmed), a
+ * message has it read out by the patterns.  False when there is none.
+ */
+static bool code_of(const char *content, size_t clen, char code[TOTP_CODE_MAX])
+{
+	size_t a = 0, b = clen;
+
+	if (clen > TOTP_SHORT_CONTENT)
+		return totp_extract_code(content, code);
+	while (a < b && (content[a] == ' ' || content[a] == '\t' || content[a] == '\n' ||
+			 content[a] == '\r'))
+		a++;
+	while (b > a && (content[b - 1] == ' ' || content[b - 1] == '\t' ||
+			 content[b - 1] == '\n' || content[b - 1] == '\r'))
+		b--;
+	if (b == a)
+		return false;
+	memcpy(code, content + a, b - a);
+	code[b - a] = '\0';
+	return true;
+}
+
+void totp_push(struct http_req *req)
+{
+	json_object *body = NULL;
+	struct push_fields f;
+	char id[SX_ID_MAX], code[TOTP_CODE_MAX] = "";
+	char created[TOTP_DB_TIME_MAX], expired[TOTP_DB_TIME_MAX];
+	bool have_code;
+	enum sx_rc rc;
+
+	memset(&f, 0, sizeof(f));
+	if (!read_fields(req, &body, &f) || !check_values(req, &f))
 		goto out;
-	}
-	if (task_id) {
-		/* Another organization's task is as unknown as a task that never existed. */
-		if (!sx_id_valid(task_id, "tsk_")) {
-			http_reply_detail(req, 404, "Task not found");
-			goto out;
-		}
-		rc = task_db_owned(req->db, req->org_id, task_id);
-		if (rc == SX_ENOTFOUND) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg), "Task %s not found", task_id);
-			http_reply_detail(req, 404, msg);
-			goto out;
-		}
-		if (rc) {
-			http_reply_db_error(req, rc);
-			goto out;
-		}
-	}
-
-	/* A short content is the code; a message has it read out by the patterns. */
-	if (clen <= TOTP_SHORT_CONTENT) {
-		size_t a = 0, b = clen;
-
-		while (a < b && (content[a] == ' ' || content[a] == '\t' || content[a] == '\n' ||
-				 content[a] == '\r'))
-			a++;
-		while (b > a && (content[b - 1] == ' ' || content[b - 1] == '\t' ||
-				 content[b - 1] == '\n' || content[b - 1] == '\r'))
-			b--;
-		if (b > a) {
-			memcpy(code, content + a, b - a);
-			code[b - a] = '\0';
-			have_code = true;
-		}
-	} else {
-		have_code = totp_extract_code(content, code);
-	}
-	sx_id_new(id, "totp_");
+	have_code = code_of(f.content, f.clen, code);
 	{
-		struct sx_param p[] = { sx_p_str(id), sx_p_str(req->org_id), sx_p_str(ident),
-					sx_p_str(task_id), sx_p_strn(content, clen),
-					sx_p_str(have_code ? code : NULL), sx_p_str(source),
-					sx_p_str(expired ? expired_db : NULL) };
+		struct totp_db_push in = {
+			.org_id = req->org_id, .identifier = f.ident, .task_id = f.task_id,
+			.content = f.content, .content_len = f.clen, .code = have_code ? code : NULL,
+			.source = f.source, .expired_at = f.expired ? f.expired_db : NULL,
+		};
 
-		rc = sx_db_exec(req->db, q_insert, p, SX_ARRAY_LEN(p), NULL);
-	}
-	if (rc == SX_OK) {
-		struct sx_param p[] = { sx_p_str(id) };
-
-		rc = sx_db_query(req->db, q_read, p, 1, &rows);
-		if (rc == SX_OK && rows->nrows != 1)
-			rc = SX_ENOTFOUND;
+		rc = totp_db_insert(req->db, &in, id, created, expired);
 	}
 	if (rc) {
 		log_warn("api", "msg=\"totp push failed\" org=%s error=%s", req->org_id,
@@ -277,12 +296,12 @@ void totp_push(struct http_req *req)
 	}
 	/* Neither the content nor the code is logged: only that one arrived, and for whom. */
 	log_info("api", "msg=\"totp code pushed\" org=%s id=%s task=%s code_found=%d", req->org_id,
-		 id, task_id ? task_id : "-", have_code);
-	http_reply_json(req, 200, code_object(id, ident, task_id, source, have_code ? code : NULL,
-					      sx_rows_get(rows, 0, 0), sx_rows_get(rows, 0, 1)),
+		 id, f.task_id ? f.task_id : "-", have_code);
+	http_reply_json(req, 200, code_object(id, f.ident, f.task_id, f.source,
+					      have_code ? code : NULL, created[0] ? created : NULL,
+					      expired[0] ? expired : NULL),
 			NULL);
 out:
 	crypto_wipe(code, sizeof(code));
-	sx_rows_free(rows);
 	json_object_put(body);
 }

@@ -53,7 +53,7 @@ static void save_exchange(struct run *run, struct agent_step *st, const char *js
 	if (!json)
 		return;
 	m = sx_arena_own(&st->arena, mask_text(run->mask, json));
-	artifact_save(&run->art, st->id, type, "json", m, strlen(m), NULL);
+	artifact_store_save(&run->art, st->id, type, "json", m, strlen(m), NULL);
 }
 
 enum sx_rc agent_step_ask(struct run *run, struct agent_step *st, const char *system, const char *user,
@@ -159,7 +159,7 @@ static enum outcome observe(struct run *run, struct agent_step *st, int64_t *t_o
 	json_object_object_add(st->output, "url", json_object_new_string(st->page.url ? st->page.url : ""));
 	json_object_object_add(st->output, "elements", json_object_new_int64((int64_t)st->page.nelements));
 	if (browser_screenshot(b, &st->png, &st->pnglen) == SX_OK) {
-		artifact_save(&run->art, st->id, ART_SCREENSHOT_STEP, "png", st->png, st->pnglen, NULL);
+		artifact_store_save(&run->art, st->id, ART_SCREENSHOT_STEP, "png", st->png, st->pnglen, NULL);
 		recorder_frame(run->rec, st->png, st->pnglen);
 	}
 	out = OUT_CONTINUE;

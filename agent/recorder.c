@@ -31,7 +31,7 @@
 
 #include "sx.h"
 #include "recorder.h"
-#include "artifacts.h"
+#include "artifact_store.h"
 #include "conf.h"
 #include "log.h"
 #include "timeutil.h"
@@ -344,7 +344,7 @@ void recorder_finish(struct recorder *r, const struct artifact_ctx *a)
 	if (encode(r->ffmpeg, r->dir, limit < ENCODE_MAX_S ? limit : ENCODE_MAX_S) != SX_OK)
 		goto out;
 	webm = xasprintf("%s/recording.webm", r->dir);
-	if (artifact_adopt(a, NULL, ART_RECORDING, "webm", webm, &rel) != SX_OK)
+	if (artifact_store_adopt(a, NULL, ART_RECORDING, "webm", webm, &rel) != SX_OK)
 		goto out;
 	log_info("recorder", "msg=\"recording saved\" task=%s frames=%zu encode_ms=%lld path=%s", a->task_id,
 		 n, (long long)(sx_mono_ms() - t0), sx_log_quote(rel));

@@ -8,7 +8,7 @@
  */
 #include "sx.h"
 #include <json-c/json.h>
-#include "artifacts.h"
+#include "artifact_store.h"
 #include "browser.h"
 #include "heartbeat.h"
 #include "loop.h"

@@ -11,7 +11,7 @@
 #include "runner.h"
 #include "crypto.h"
 #include "actions.h"
-#include "artifacts.h"
+#include "artifact_store.h"
 #include "browser.h"
 #include "chromedriver.h"
 #include "conf.h"
@@ -79,8 +79,8 @@ void runner_screenshot(struct run *run, const char *type, char **rel)
 	if (rel)
 		*rel = NULL;
 	if (browser_is_open(&run->browser) && browser_screenshot(&run->browser, &png, &len) == SX_OK) {
-		artifact_save(&run->art, strcmp(type, ART_SCREENSHOT_FINAL) ? run->step->id : NULL,
-			      type, "png", png, len, rel);
+		artifact_store_save(&run->art, strcmp(type, ART_SCREENSHOT_FINAL) ? run->step->id : NULL,
+				    type, "png", png, len, rel);
 		/* The action and final screenshots are the recording's frames too. */
 		recorder_frame(run->rec, png, len);
 	}
@@ -218,7 +218,7 @@ static void run_init(struct run *run, struct runner *r, struct claimed_task *ct)
 	run->art.root = c->artifacts_dir;
 	run->art.org_id = run->t->org_id;
 	run->art.task_id = run->t->id;
-	run->work_dir = artifact_task_dir(&run->art);
+	run->work_dir = artifact_store_task_dir(&run->art);
 	browser_init(&run->browser, c, &r->driver, run->t->id, run->work_dir);
 	recorder_open(c, run->work_dir, &run->rec);
 	run->deadline_ms = sx_mono_ms() + (c->task_timeout - elapsed_seconds(run)) * 1000;

@@ -1,5 +1,5 @@
-#ifndef SX_ARTIFACTS_H
-#define SX_ARTIFACTS_H
+#ifndef SX_ARTIFACT_STORE_H
+#define SX_ARTIFACT_STORE_H
 /*
  * Files the agent writes for a task — screenshots, LLM exchanges, later the
  * recording — under <artifacts_dir>/<org_id>/<task_id>/, each with a row in
@@ -30,18 +30,19 @@ struct artifact_ctx {
  * renamed into place) and records it.  step_id may be NULL.  The relative
  * path is written to rel_out when it is not NULL (caller frees).
  */
-enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, const char *type,
-			 const char *ext, const void *data, size_t len, char **rel_out);
+enum sx_rc artifact_store_save(const struct artifact_ctx *a, const char *step_id, const char *type,
+			       const char *ext, const void *data, size_t len, char **rel_out);
 
 /*
  * Moves the file src (on the artifacts file system, e.g. in the task's
  * directory) into place as a new artifact of the task and records it, as
- * artifact_save does for data in memory.  On failure src is left where it is.
+ * artifact_store_save does for data in memory.  On failure src is left
+ * where it is.
  */
-enum sx_rc artifact_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
-			  const char *ext, const char *src, char **rel_out);
+enum sx_rc artifact_store_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
+				const char *ext, const char *src, char **rel_out);
 
 /* The task's own directory (created when missing); caller frees. */
-char *artifact_task_dir(const struct artifact_ctx *a);
+char *artifact_store_task_dir(const struct artifact_ctx *a);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Task artifacts on disk and in the database (see artifacts.h).
+ * Task artifacts on disk and in the database (see artifact_store.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "sx.h"
-#include "artifacts.h"
+#include "artifact_store.h"
 #include "buf.h"
 #include "db.h"
 #include "id.h"
@@ -36,7 +36,7 @@ static enum sx_rc mkdirs(const char *path)
 	return rc;
 }
 
-char *artifact_task_dir(const struct artifact_ctx *a)
+char *artifact_store_task_dir(const struct artifact_ctx *a)
 {
 	char *dir = xasprintf("%s/%s/%s", a->root, a->org_id, a->task_id);
 
@@ -146,8 +146,8 @@ static enum sx_rc record_row(const struct artifact_ctx *a, const char *id, const
 	return rc;
 }
 
-enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, const char *type,
-			 const char *ext, const void *data, size_t len, char **rel_out)
+enum sx_rc artifact_store_save(const struct artifact_ctx *a, const char *step_id, const char *type,
+			       const char *ext, const void *data, size_t len, char **rel_out)
 {
 	char id[SX_ID_MAX];
 	char *dir = NULL, *rel = NULL, *path = NULL;
@@ -156,7 +156,7 @@ enum sx_rc artifact_save(const struct artifact_ctx *a, const char *step_id, cons
 	if (rel_out)
 		*rel_out = NULL;
 	sx_id_new(id, "art_");
-	dir = artifact_task_dir(a);
+	dir = artifact_store_task_dir(a);
 	rel = xasprintf("%s/%s/%s_%s.%s", a->org_id, a->task_id, id + 4, type, ext);
 	path = xasprintf("%s/%s", a->root, rel);
 	rc = write_file(path, data, len);
@@ -174,8 +174,8 @@ out:
 	return rc;
 }
 
-enum sx_rc artifact_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
-			  const char *ext, const char *src, char **rel_out)
+enum sx_rc artifact_store_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
+				const char *ext, const char *src, char **rel_out)
 {
 	char id[SX_ID_MAX];
 	char *dir = NULL, *rel = NULL, *path = NULL;
@@ -185,7 +185,7 @@ enum sx_rc artifact_adopt(const struct artifact_ctx *a, const char *step_id, con
 	if (rel_out)
 		*rel_out = NULL;
 	sx_id_new(id, "art_");
-	dir = artifact_task_dir(a);
+	dir = artifact_store_task_dir(a);
 	rel = xasprintf("%s/%s/%s_%s.%s", a->org_id, a->task_id, id + 4, type, ext);
 	path = xasprintf("%s/%s", a->root, rel);
 	if (stat(src, &st) != 0 || rename(src, path) != 0) {

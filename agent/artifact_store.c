@@ -1,5 +1,5 @@
 /*
- * Task artifacts on disk and in the database (see artifact_store.h).
+ * Task artifacts on disk, recorded in the database (see artifact_store.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,6 @@
 #include "sx.h"
 #include "artifact_store.h"
 #include "buf.h"
-#include "db.h"
 #include "id.h"
 #include "log.h"
 
@@ -81,68 +80,30 @@ out:
 	return rc;
 }
 
-/* Keeps the task's denormalized artifact columns current. */
-static enum sx_rc update_task_columns(const struct artifact_ctx *a, const char *type, const char *rel)
+/* A new artifact of the task: its id, and its path relative to the root and absolute. */
+static void new_file(const struct artifact_ctx *a, const char *type, const char *ext,
+		     char id[SX_ID_MAX], char **rel, char **path)
 {
-	static const char q_final[] =
-		"UPDATE tasks SET screenshot_artifact = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
-	static const char q_last3[] =
-		"SELECT path FROM artifacts WHERE task_id = ? AND type = 'screenshot_action' "
-		"ORDER BY created_at DESC, id DESC LIMIT 3";
-	static const char q_actions[] =
-		"UPDATE tasks SET action_screenshot_artifacts = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
-	static const char q_recording[] =
-		"UPDATE tasks SET recording_artifact = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
-	struct sx_rows *rows = NULL;
-	json_object *arr = NULL;
-	enum sx_rc rc = SX_OK;
-
-	if (strcmp(type, ART_SCREENSHOT_FINAL) == 0) {
-		struct sx_param p[] = { sx_p_str(rel), sx_p_str(a->task_id) };
-
-		rc = sx_db_exec(a->db, q_final, p, 2, NULL);
-	} else if (strcmp(type, ART_RECORDING) == 0) {
-		struct sx_param p[] = { sx_p_str(rel), sx_p_str(a->task_id) };
-
-		rc = sx_db_exec(a->db, q_recording, p, 2, NULL);
-	} else if (strcmp(type, ART_SCREENSHOT_ACTION) == 0) {
-		struct sx_param p1[] = { sx_p_str(a->task_id) };
-
-		rc = sx_db_query(a->db, q_last3, p1, 1, &rows);
-		if (rc)
-			goto out;
-		arr = json_object_new_array();
-		for (size_t i = 0; i < rows->nrows; i++)
-			json_object_array_add(arr, json_object_new_string(sx_rows_get(rows, i, 0)));
-		{
-			struct sx_param p[] = {
-				sx_p_str(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN)),
-				sx_p_str(a->task_id)
-			};
-
-			rc = sx_db_exec(a->db, q_actions, p, 2, NULL);
-		}
-	}
-out:
-	json_object_put(arr);
-	sx_rows_free(rows);
-	return rc;
+	sx_id_new(id, "art_");
+	free(artifact_store_task_dir(a));
+	*rel = xasprintf("%s/%s/%s_%s.%s", a->org_id, a->task_id, id + 4, type, ext);
+	*path = xasprintf("%s/%s", a->root, *rel);
 }
 
-/* Records the file rel (already in place) as artifact id, and keeps the task's columns current. */
+/*
+ * Records the file *rel (already in place) as artifact id of the task, and
+ * hands *rel to *rel_out (when not NULL) once it is recorded.
+ */
 static enum sx_rc record_row(const struct artifact_ctx *a, const char *id, const char *step_id,
-			     const char *type, const char *rel, size_t len)
+			     const char *type, char **rel, size_t len, char **rel_out)
 {
-	static const char q[] =
-		"INSERT INTO artifacts (id, task_id, org_id, step_id, type, path, bytes, created_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
-	struct sx_param p[] = { sx_p_str(id), sx_p_str(a->task_id), sx_p_str(a->org_id),
-				sx_p_str(step_id), sx_p_str(type), sx_p_str(rel),
-				sx_p_i64((long long)len) };
-	enum sx_rc rc = sx_db_exec(a->db, q, p, 7, NULL);
+	struct artifact_row row = { id, a->task_id, a->org_id, step_id, type, *rel, (long long)len };
+	enum sx_rc rc = artifact_db_record(a->db, &row);
 
-	if (rc == SX_OK)
-		rc = update_task_columns(a, type, rel);
+	if (rc == SX_OK && rel_out) {
+		*rel_out = *rel;
+		*rel = NULL;
+	}
 	return rc;
 }
 
@@ -150,25 +111,15 @@ enum sx_rc artifact_store_save(const struct artifact_ctx *a, const char *step_id
 			       const char *ext, const void *data, size_t len, char **rel_out)
 {
 	char id[SX_ID_MAX];
-	char *dir = NULL, *rel = NULL, *path = NULL;
+	char *rel = NULL, *path = NULL;
 	enum sx_rc rc;
 
 	if (rel_out)
 		*rel_out = NULL;
-	sx_id_new(id, "art_");
-	dir = artifact_store_task_dir(a);
-	rel = xasprintf("%s/%s/%s_%s.%s", a->org_id, a->task_id, id + 4, type, ext);
-	path = xasprintf("%s/%s", a->root, rel);
+	new_file(a, type, ext, id, &rel, &path);
 	rc = write_file(path, data, len);
-	if (rc)
-		goto out;
-	rc = record_row(a, id, step_id, type, rel, len);
-	if (rc == SX_OK && rel_out) {
-		*rel_out = rel;
-		rel = NULL;
-	}
-out:
-	free(dir);
+	if (rc == SX_OK)
+		rc = record_row(a, id, step_id, type, &rel, len, rel_out);
 	free(rel);
 	free(path);
 	return rc;
@@ -178,29 +129,20 @@ enum sx_rc artifact_store_adopt(const struct artifact_ctx *a, const char *step_i
 				const char *ext, const char *src, char **rel_out)
 {
 	char id[SX_ID_MAX];
-	char *dir = NULL, *rel = NULL, *path = NULL;
+	char *rel = NULL, *path = NULL;
 	struct stat st;
 	enum sx_rc rc = SX_OK;
 
 	if (rel_out)
 		*rel_out = NULL;
-	sx_id_new(id, "art_");
-	dir = artifact_store_task_dir(a);
-	rel = xasprintf("%s/%s/%s_%s.%s", a->org_id, a->task_id, id + 4, type, ext);
-	path = xasprintf("%s/%s", a->root, rel);
+	new_file(a, type, ext, id, &rel, &path);
 	if (stat(src, &st) != 0 || rename(src, path) != 0) {
 		log_error("artifacts", "msg=\"could not move a file into place\" path=%s error=%s",
 			  sx_log_quote(src), sx_log_quote(strerror(errno)));
 		rc = SX_EIO;
-		goto out;
+	} else {
+		rc = record_row(a, id, step_id, type, &rel, (size_t)st.st_size, rel_out);
 	}
-	rc = record_row(a, id, step_id, type, rel, (size_t)st.st_size);
-	if (rc == SX_OK && rel_out) {
-		*rel_out = rel;
-		rel = NULL;
-	}
-out:
-	free(dir);
 	free(rel);
 	free(path);
 	return rc;

@@ -1,22 +1,16 @@
 #ifndef SX_ARTIFACT_STORE_H
 #define SX_ARTIFACT_STORE_H
 /*
- * Files the agent writes for a task — screenshots, LLM exchanges, later the
- * recording — under <artifacts_dir>/<org_id>/<task_id>/, each with a row in
- * `artifacts`.  The task's screenshot_artifact / action_screenshot_artifacts
- * columns are kept current so reading a task stays one query.
+ * Files the agent writes for a task — screenshots, LLM exchanges, the
+ * recording — under <artifacts_dir>/<org_id>/<task_id>/, each recorded in
+ * `artifacts` (core/artifact_db.h, which also keeps the task's artifact
+ * columns current).
  */
 #include "sx.h"
+#include "artifact_db.h"
 #include <json-c/json.h>
 
 struct sx_db;
-
-#define ART_SCREENSHOT_STEP "screenshot_llm"
-#define ART_SCREENSHOT_ACTION "screenshot_action"
-#define ART_SCREENSHOT_FINAL "screenshot_final"
-#define ART_LLM_REQUEST "llm_request"
-#define ART_LLM_RESPONSE "llm_response"
-#define ART_RECORDING "recording"
 
 struct artifact_ctx {
 	struct sx_db *db;

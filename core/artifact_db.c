@@ -1,6 +1,6 @@
 /*
- * The `artifacts` rows: the API's listing and sextant-admin gc (see
- * artifact_db.h).
+ * The `artifacts` rows: the agent's records, the API's listing and
+ * sextant-admin gc (see artifact_db.h).
  */
 #include <errno.h>
 #include <time.h>
@@ -60,71 +60,88 @@ out:
 	return rc;
 }
 
+/* The task's last three action screenshots, newest first, as a JSON array. */
+static enum sx_rc last_action_shots(struct sx_db *db, const char *task_id, char **json)
+{
+	static const char q[] =
+		"SELECT path FROM artifacts WHERE task_id = ? AND type = '" ART_SCREENSHOT_ACTION "' "
+		"ORDER BY created_at DESC, id DESC LIMIT 3";
+	struct sx_param p[] = { sx_p_str(task_id) };
+	struct sx_rows *rows = NULL;
+	json_object *arr = NULL;
+	enum sx_rc rc = sx_db_query(db, q, p, 1, &rows);
+
+	*json = NULL;
+	if (rc == SX_OK) {
+		arr = json_object_new_array();
+		for (size_t i = 0; i < rows->nrows; i++)
+			json_object_array_add(arr, json_object_new_string(sx_rows_get(rows, i, 0)));
+		*json = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	}
+	json_object_put(arr);
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc artifact_db_record(struct sx_db *db, const struct artifact_row *a)
+{
+	static const char q[] =
+		"INSERT INTO artifacts (id, task_id, org_id, step_id, type, path, bytes, created_at) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+	struct sx_param p[] = { sx_p_str(a->id), sx_p_str(a->task_id), sx_p_str(a->org_id),
+				sx_p_str(a->step_id), sx_p_str(a->type), sx_p_str(a->path),
+				sx_p_i64(a->bytes) };
+	char *shots = NULL;
+	enum sx_rc rc = sx_db_exec(db, q, p, 7, NULL);
+
+	if (rc)
+		goto out;
+	if (strcmp(a->type, ART_SCREENSHOT_FINAL) == 0) {
+		rc = task_db_set_artifact(db, a->task_id, TASK_ART_SCREENSHOT, a->path);
+	} else if (strcmp(a->type, ART_RECORDING) == 0) {
+		rc = task_db_set_artifact(db, a->task_id, TASK_ART_RECORDING, a->path);
+	} else if (strcmp(a->type, ART_SCREENSHOT_ACTION) == 0) {
+		rc = last_action_shots(db, a->task_id, &shots);
+		if (rc == SX_OK)
+			rc = task_db_set_artifact(db, a->task_id, TASK_ART_ACTION_SCREENSHOTS, shots);
+	}
+out:
+	free(shots);
+	return rc;
+}
+
+enum sx_rc artifact_db_count_type(struct sx_db *db, const char *type, long long *out)
+{
+	static const char q[] = "SELECT COUNT(*) FROM artifacts WHERE type = ?";
+	struct sx_param p[] = { sx_p_str(type) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc = sx_db_query(db, q, p, 1, &rows);
+
+	*out = rc == SX_OK ? sx_rows_i64(rows, 0, 0, 0) : 0;
+	sx_rows_free(rows);
+	return rc;
+}
+
 /*
  * Rewrites the task's artifact columns so that none names a file that no
- * longer has a row: the screenshot and recording become NULL, the action
- * screenshots keep only the paths still present.
+ * longer has a row.
  */
 static enum sx_rc gc_fix_task(struct sx_db *db, const char *task_id)
 {
-	static const char q_single[] =
-		"UPDATE tasks SET "
-		"screenshot_artifact = IF(screenshot_artifact IN "
-		"  (SELECT path FROM artifacts WHERE task_id = ?), screenshot_artifact, NULL), "
-		"recording_artifact = IF(recording_artifact IN "
-		"  (SELECT path FROM artifacts WHERE task_id = ?), recording_artifact, NULL) "
-		"WHERE id = ?";
-	static const char q_shots[] = "SELECT action_screenshot_artifacts FROM tasks WHERE id = ?";
 	static const char q_paths[] = "SELECT path FROM artifacts WHERE task_id = ?";
-	static const char q_set[] = "UPDATE tasks SET action_screenshot_artifacts = ? WHERE id = ?";
-	struct sx_rows *rows = NULL, *paths = NULL;
-	json_object *shots = NULL, *kept = NULL;
-	const char *cell;
-	enum sx_rc rc;
+	struct sx_param p[] = { sx_p_str(task_id) };
+	struct sx_rows *rows = NULL;
+	const char **paths = NULL;
+	enum sx_rc rc = sx_db_query(db, q_paths, p, 1, &rows);
 
-	{
-		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(task_id), sx_p_str(task_id) };
-
-		rc = sx_db_exec(db, q_single, p, 3, NULL);
-	}
 	if (rc)
 		goto out;
-	{
-		struct sx_param p[] = { sx_p_str(task_id) };
-
-		rc = sx_db_query(db, q_shots, p, 1, &rows);
-		if (rc == SX_OK)
-			rc = sx_db_query(db, q_paths, p, 1, &paths);
-	}
-	if (rc || rows->nrows == 0 || !(cell = sx_rows_get(rows, 0, 0)))
-		goto out;
-	shots = json_tokener_parse(cell);
-	if (!shots || !json_object_is_type(shots, json_type_array))
-		goto out;
-	kept = json_object_new_array();
-	for (size_t i = 0; i < json_object_array_length(shots); i++) {
-		const char *s = json_object_get_string(json_object_array_get_idx(shots, i));
-		bool present = false;
-
-		for (size_t k = 0; s && !present && k < paths->nrows; k++)
-			present = strcmp(sx_rows_get(paths, k, 0), s) == 0;
-		if (present)
-			json_object_array_add(kept, json_object_new_string(s));
-	}
-	if (json_object_array_length(kept) != json_object_array_length(shots)) {
-		struct sx_param p[] = {
-			json_object_array_length(kept) ?
-				sx_p_str(json_object_to_json_string_ext(kept, JSON_C_TO_STRING_PLAIN)) :
-				sx_p_null(),
-			sx_p_str(task_id)
-		};
-
-		rc = sx_db_exec(db, q_set, p, 2, NULL);
-	}
+	paths = xcalloc(rows->nrows + 1, sizeof(*paths));
+	for (size_t i = 0; i < rows->nrows; i++)
+		paths[i] = sx_rows_get(rows, i, 0);
+	rc = task_db_artifacts_keep(db, task_id, paths, rows->nrows);
 out:
-	json_object_put(kept);
-	json_object_put(shots);
-	sx_rows_free(paths);
+	free(paths);
 	sx_rows_free(rows);
 	return rc;
 }

@@ -441,6 +441,99 @@ enum sx_rc task_db_set_webhook_failure(struct sx_db *db, const char *task_id, co
 	return sx_db_exec(db, q, p, 2, NULL);
 }
 
+enum sx_rc task_db_set_artifact(struct sx_db *db, const char *task_id,
+				enum task_artifact_column col, const char *value)
+{
+	static const char q_shot[] =
+		"UPDATE tasks SET screenshot_artifact = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	static const char q_recording[] =
+		"UPDATE tasks SET recording_artifact = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	static const char q_actions[] =
+		"UPDATE tasks SET action_screenshot_artifacts = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	static const char *const qs[] = { q_shot, q_recording, q_actions };
+	struct sx_param p[] = { sx_p_str(value), sx_p_str(task_id) };
+
+	if ((unsigned)col >= SX_ARRAY_LEN(qs))
+		abort();
+	return sx_db_exec(db, qs[col], p, 2, NULL);
+}
+
+static bool path_in(const char *path, const char *const *paths, size_t npaths)
+{
+	for (size_t i = 0; path && i < npaths; i++)
+		if (strcmp(paths[i], path) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The action screenshots of cell still among paths, written to *out (NULL
+ * when none is; caller frees).  False, with *out NULL, when every one is
+ * still there or cell is not an array: the column stays as it is.
+ */
+static bool shots_kept(const char *cell, const char *const *paths, size_t npaths, char **out)
+{
+	json_object *shots = stored_json(cell), *kept = json_object_new_array();
+	bool changed = false;
+
+	*out = NULL;
+	if (!shots || !json_object_is_type(shots, json_type_array))
+		goto out;
+	for (size_t i = 0; i < json_object_array_length(shots); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(shots, i));
+
+		if (path_in(s, paths, npaths))
+			json_object_array_add(kept, json_object_new_string(s));
+	}
+	changed = json_object_array_length(kept) != json_object_array_length(shots);
+	if (changed && json_object_array_length(kept) > 0)
+		*out = xstrdup(json_object_to_json_string_ext(kept, JSON_C_TO_STRING_PLAIN));
+out:
+	json_object_put(kept);
+	json_object_put(shots);
+	return changed;
+}
+
+enum sx_rc task_db_artifacts_keep(struct sx_db *db, const char *task_id,
+				  const char *const *paths, size_t npaths)
+{
+	static const char q_read[] =
+		"SELECT screenshot_artifact, recording_artifact, action_screenshot_artifacts "
+		"FROM tasks WHERE id = ?";
+	static const char q_set[] =
+		"UPDATE tasks SET screenshot_artifact = ?, recording_artifact = ?, "
+		"action_screenshot_artifacts = ? WHERE id = ?";
+	struct sx_param p[] = { sx_p_str(task_id) };
+	struct sx_rows *rows = NULL;
+	const char *shot, *rec, *actions;
+	char *kept = NULL;
+	bool changed;
+	enum sx_rc rc = sx_db_query(db, q_read, p, 1, &rows);
+
+	if (rc || rows->nrows == 0)
+		goto out;
+	shot = sx_rows_get(rows, 0, 0);
+	rec = sx_rows_get(rows, 0, 1);
+	actions = sx_rows_get(rows, 0, 2);
+	changed = shots_kept(actions, paths, npaths, &kept);
+	/* Nothing to rewrite when every named file is still there. */
+	if (!changed && (!shot || path_in(shot, paths, npaths)) && (!rec || path_in(rec, paths, npaths)))
+		goto out;
+	{
+		struct sx_param s[] = {
+			sx_p_str(path_in(shot, paths, npaths) ? shot : NULL),
+			sx_p_str(path_in(rec, paths, npaths) ? rec : NULL),
+			sx_p_str(changed ? kept : actions), sx_p_str(task_id)
+		};
+
+		rc = sx_db_exec(db, q_set, s, 4, NULL);
+	}
+out:
+	free(kept);
+	sx_rows_free(rows);
+	return rc;
+}
+
 /* ---- the agent's queue (see task_db.h) ------------------------------------ */
 
 /* Candidates a claim tries before it reports nothing to claim (lost races). */

@@ -76,6 +76,26 @@ enum sx_rc task_db_steps(struct sx_db *db, const char *org_id, const char *task_
 /* SX_OK when task_id is one of org_id's tasks, SX_ENOTFOUND otherwise. */
 enum sx_rc task_db_owned(struct sx_db *db, const char *org_id, const char *task_id);
 
+/* The task's artifact columns, which artifact_db keeps current. */
+enum task_artifact_column {
+	TASK_ART_SCREENSHOT,          /* screenshot_artifact: the final screenshot */
+	TASK_ART_RECORDING,           /* recording_artifact */
+	TASK_ART_ACTION_SCREENSHOTS,  /* action_screenshot_artifacts: a JSON array of paths */
+};
+
+/* Sets one artifact column of the task (NULL clears it). */
+enum sx_rc task_db_set_artifact(struct sx_db *db, const char *task_id,
+				enum task_artifact_column col, const char *value);
+
+/*
+ * Makes the task's artifact columns name only files among paths (those that
+ * still have an artifact row): the screenshot and the recording become
+ * NULL, the action screenshots keep the paths still present (NULL when none
+ * is).  For sextant-admin gc.
+ */
+enum sx_rc task_db_artifacts_keep(struct sx_db *db, const char *task_id,
+				  const char *const *paths, size_t npaths);
+
 /* Sets the task's webhook_failure_reason (NULL clears it); for delivery_db. */
 enum sx_rc task_db_set_webhook_failure(struct sx_db *db, const char *task_id, const char *reason);
 

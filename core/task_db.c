@@ -30,6 +30,14 @@ enum {
 	C_CLAIM_ELAPSED, C_CLAIM_RESUMED, C_CLAIM_STEP_ORDER, C_CLAIM_STEP_OUTPUT, C_CLAIM_STEP_RETRY
 };
 
+/*
+ * An idempotent create that loses a lock race is retried in up to
+ * CREATE_ROUNDS rounds (each sx_db_tx(), which retries at once), the round
+ * k waiting a random time up to CREATE_BACKOFF_MS << (k - 1) first.
+ */
+#define CREATE_ROUNDS 4
+#define CREATE_BACKOFF_MS 8u
+
 static char *dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
@@ -148,52 +156,120 @@ struct create_tx {
 	bool existing;
 };
 
-static enum sx_rc task_create_tx(struct sx_db *db, void *arg)
+/* The task's own INSERT, with the id already in c->id_out. */
+static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c)
 {
-	static const char q_idem[] =
-		"SELECT task_id FROM idempotency_keys WHERE org_id = ? AND idem_key = ? "
-		"AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND FOR UPDATE";
-	static const char q_insert[] =
+	static const char q[] =
 		"INSERT INTO tasks (id, org_id, status, request, max_steps, "
 		"created_at, modified_at, queued_at) VALUES (?, ?, 'queued', ?, ?, "
 		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
-	static const char q_key[] =
+	struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->org_id),
+				sx_p_str(c->request), sx_p_i64(c->max_steps) };
+
+	return sx_db_exec(db, q, p, 4, NULL);
+}
+
+/*
+ * Claims the idempotency key for the fresh id in c->id_out, or learns which
+ * task holds it, in one statement: the primary key (org_id, idem_key)
+ * decides.  A key nobody holds is inserted (no lock but the new row's own);
+ * a key that exists is locked (record only, never a gap) and its row is
+ * taken over when it is older than the TTL, else left as it is; RETURNING
+ * gives the task_id the row names afterwards.  Both IF()s test the old
+ * created_at (the first assignment does not change it), so they agree.  A
+ * concurrent create of the same key waits on that row lock until this
+ * transaction ends and then reads what it committed.  Sets c->existing when
+ * the key names another task, whose id is then in c->id_out.
+ */
+static enum sx_rc create_claim_key(struct sx_db *db, struct create_tx *c)
+{
+	static const char q[] =
 		"INSERT INTO idempotency_keys (org_id, idem_key, task_id, created_at) "
 		"VALUES (?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE "
-		"task_id = VALUES(task_id), created_at = VALUES(created_at)";
-	struct create_tx *c = arg;
+		"task_id = IF(created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, "
+		"VALUES(task_id), task_id), "
+		"created_at = IF(created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, "
+		"VALUES(created_at), created_at) "
+		"RETURNING task_id";
+	struct sx_param p[] = { sx_p_str(c->org_id), sx_p_str(c->idem_key), sx_p_str(c->id_out),
+				sx_p_i64(c->ttl), sx_p_i64(c->ttl) };
 	struct sx_rows *rows = NULL;
-	enum sx_rc rc = SX_OK;
+	const char *holder;
+	enum sx_rc rc;
 
-	c->existing = false;
-	if (c->idem_key) {
-		struct sx_param p[] = { sx_p_str(c->org_id), sx_p_str(c->idem_key), sx_p_i64(c->ttl) };
-
-		rc = sx_db_query(db, q_idem, p, 3, &rows);
-		if (rc)
-			goto out;
-		if (rows->nrows == 1) {
-			snprintf(c->id_out, SX_ID_MAX, "%s", sx_rows_get(rows, 0, 0));
-			c->existing = true;
-			goto out;
-		}
+	rc = sx_db_query(db, q, p, 5, &rows);
+	if (rc)
+		goto out;
+	holder = rows->nrows == 1 ? sx_rows_get(rows, 0, 0) : NULL;
+	if (!holder || strlen(holder) >= SX_ID_MAX) {
+		log_error("task_db", "msg=\"idempotency key claim returned no task id\" rows=%zu",
+			  rows->nrows);
+		rc = SX_EDB;
+		goto out;
 	}
-	sx_id_new(c->id_out, "tsk_");
-	{
-		struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->org_id),
-					sx_p_str(c->request), sx_p_i64(c->max_steps) };
-
-		rc = sx_db_exec(db, q_insert, p, 4, NULL);
-		if (rc)
-			goto out;
-	}
-	if (c->idem_key) {
-		struct sx_param p[] = { sx_p_str(c->org_id), sx_p_str(c->idem_key), sx_p_str(c->id_out) };
-
-		rc = sx_db_exec(db, q_key, p, 3, NULL);
+	if (strcmp(holder, c->id_out) != 0) {
+		snprintf(c->id_out, SX_ID_MAX, "%s", holder);
+		c->existing = true;
 	}
 out:
 	sx_rows_free(rows);
+	return rc;
+}
+
+/*
+ * An idempotent create: the key first, then the task, in one transaction,
+ * so a key never names a missing task and a key makes one task.  A key
+ * another task holds inserts nothing: the caller replays that task.
+ */
+static enum sx_rc create_idem_tx(struct sx_db *db, void *arg)
+{
+	struct create_tx *c = arg;
+	enum sx_rc rc;
+
+	c->existing = false;
+	sx_id_new(c->id_out, "tsk_");
+	rc = create_claim_key(db, c);
+	if (rc == SX_OK && !c->existing)
+		rc = create_insert_task(db, c);
+	return rc;
+}
+
+/*
+ * Sleeps before retry `attempt` (1, 2, …): a random time up to
+ * CREATE_BACKOFF_MS << (attempt - 1), so transactions that collided do not
+ * collide again in step.
+ */
+static void create_backoff(int attempt)
+{
+	unsigned r;
+	long long us;
+	struct timespec ts;
+
+	crypto_random_bytes(&r, sizeof(r));
+	us = (long long)(r % (CREATE_BACKOFF_MS * 1000u << (attempt - 1))) + 1;
+	ts.tv_sec = (time_t)(us / 1000000);
+	ts.tv_nsec = (long)(us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Runs the idempotent create's transaction, retrying a lost lock race
+ * (deadlock or lock wait timeout) with jittered backoff; sx_db_tx() itself
+ * retries at once.  A race that outlives CREATE_ROUNDS rounds comes back as
+ * SX_EDEADLOCK, with nothing stored.
+ */
+static enum sx_rc create_idem(struct sx_db *db, struct create_tx *c)
+{
+	enum sx_rc rc = SX_OK;
+
+	for (int round = 0; round < CREATE_ROUNDS; round++) {
+		if (round > 0)
+			create_backoff(round);
+		rc = sx_db_tx(db, create_idem_tx, c);
+		if (rc != SX_EDEADLOCK)
+			break;
+		log_info("task_db", "msg=\"idempotent create lost a lock race\" round=%d", round + 1);
+	}
 	return rc;
 }
 
@@ -216,10 +292,12 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 	 * Without an idempotency key the task is one INSERT, atomic on its own:
 	 * run it in autocommit and spare the transaction's extra round trips.
 	 */
-	if (!idem_key)
-		rc = task_create_tx(db, &c);
-	else
-		rc = sx_db_tx(db, task_create_tx, &c);
+	if (idem_key) {
+		rc = create_idem(db, &c);
+	} else {
+		sx_id_new(id_out, "tsk_");
+		rc = create_insert_task(db, &c);
+	}
 	*existing = c.existing;
 	return rc;
 }

@@ -27,7 +27,12 @@ struct sx_conf;
 /*
  * Inserts a queued task.  With an idempotency key (may be NULL), a key the
  * organization used within ttl_seconds returns that task's id instead and
- * sets *existing.  The insert and the key are one transaction.
+ * sets *existing; an older key is taken over by the new task.  The key row
+ * decides (its primary key, never a lock on a row that does not exist), and
+ * the key and the task are one transaction: a key always names its task,
+ * and concurrent creates with one key make one task.  A lost lock race is
+ * retried with jittered backoff; SX_EDEADLOCK when it outlives the retries
+ * (nothing stored), SX_EDBDOWN / SX_EDB for other database failures.
  */
 enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 			  json_object *request, long long max_steps,

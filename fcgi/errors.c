@@ -67,8 +67,21 @@ void http_reply_invalid(struct http_req *req, const struct sx_invalid *why)
 	http_reply_json(req, status, body, NULL);
 }
 
+const char *http_error_db_msg(enum sx_rc rc)
+{
+	switch (rc) {
+	case SX_EDBDOWN:
+		return "Service unavailable: the database is not reachable, try again";
+	case SX_EDEADLOCK:
+		return "Service unavailable: the request kept losing lock conflicts with concurrent "
+		       "requests (deadlock or lock wait timeout) and was rolled back, nothing was "
+		       "stored; try again";
+	default:
+		return "Service unavailable: the database failed the request, try again";
+	}
+}
+
 void http_reply_db_error(struct http_req *req, enum sx_rc rc)
 {
-	(void)rc;
-	http_reply_detail(req, 503, "Service unavailable: the database is not reachable, try again");
+	http_reply_detail(req, 503, http_error_db_msg(rc));
 }

@@ -40,6 +40,13 @@ void http_reply_422(struct http_req *req, const char *where, const char *field, 
 /* Answers refused body input (see http_error_invalid). */
 void http_reply_invalid(struct http_req *req, const struct sx_invalid *why);
 
-/* The answer to a database failure: 503 with a detail that says to retry. */
+/*
+ * The detail of a database failure, saying what happened: the database is
+ * unreachable (SX_EDBDOWN), a transaction lost its lock races to concurrent
+ * ones and stored nothing (SX_EDEADLOCK), or any other failure.  A constant.
+ */
+const char *http_error_db_msg(enum sx_rc rc);
+
+/* The answer to a database failure: 503 with http_error_db_msg(rc). */
 void http_reply_db_error(struct http_req *req, enum sx_rc rc);
 #endif

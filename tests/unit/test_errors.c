@@ -54,3 +54,13 @@ Test(errors, invalid_value_is_a_400_detail)
 		    "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"JSON decode error: x\",\"type\":\"json_invalid\"}]}");
 	sx_invalid_release(&why);
 }
+
+/* A lost lock race is never reported as a database outage (issue 9). */
+Test(errors, db_failures_say_what_happened)
+{
+	cr_assert_not_null(strstr(http_error_db_msg(SX_EDBDOWN), "not reachable"));
+	cr_assert_not_null(strstr(http_error_db_msg(SX_EDEADLOCK), "lock conflicts"));
+	cr_assert_not_null(strstr(http_error_db_msg(SX_EDEADLOCK), "nothing was stored"));
+	cr_assert_null(strstr(http_error_db_msg(SX_EDEADLOCK), "reachable"));
+	cr_assert_null(strstr(http_error_db_msg(SX_EDB), "reachable"));
+}

@@ -33,10 +33,14 @@ enum {
 /*
  * An idempotent create that loses a lock race is retried in up to
  * CREATE_ROUNDS rounds (each sx_db_tx(), which retries at once), the round
- * k waiting a random time up to CREATE_BACKOFF_MS << (k - 1) first.
+ * k waiting a random time up to CREATE_BACKOFF_MS << (k - 1) first.  No
+ * round starts once CREATE_RETRY_BUDGET_MS have passed: a deadlock is
+ * reported at once and is worth retrying, a lock wait timeout has already
+ * waited innodb_lock_wait_timeout three times.
  */
 #define CREATE_ROUNDS 4
 #define CREATE_BACKOFF_MS 8u
+#define CREATE_RETRY_BUDGET_MS 2000
 
 static char *dup_or_null(const char *s)
 {
@@ -235,21 +239,16 @@ static enum sx_rc create_idem_tx(struct sx_db *db, void *arg)
 }
 
 /*
- * Sleeps before retry `attempt` (1, 2, …): a random time up to
- * CREATE_BACKOFF_MS << (attempt - 1), so transactions that collided do not
+ * Sleeps before retry round `attempt` (1, 2, …): a random 1 to
+ * CREATE_BACKOFF_MS << (attempt - 1) ms, so transactions that collided do not
  * collide again in step.
  */
 static void create_backoff(int attempt)
 {
 	unsigned r;
-	long long us;
-	struct timespec ts;
 
 	crypto_random_bytes(&r, sizeof(r));
-	us = (long long)(r % (CREATE_BACKOFF_MS * 1000u << (attempt - 1))) + 1;
-	ts.tv_sec = (time_t)(us / 1000000);
-	ts.tv_nsec = (long)(us % 1000000) * 1000;
-	nanosleep(&ts, NULL);
+	sx_sleep_ms((int64_t)(r % (CREATE_BACKOFF_MS << (attempt - 1))) + 1, NULL);
 }
 
 /*
@@ -260,9 +259,12 @@ static void create_backoff(int attempt)
  */
 static enum sx_rc create_idem(struct sx_db *db, struct create_tx *c)
 {
+	int64_t start = sx_mono_ms();
 	enum sx_rc rc = SX_OK;
 
 	for (int round = 0; round < CREATE_ROUNDS; round++) {
+		if (round > 0 && sx_mono_ms() - start > CREATE_RETRY_BUDGET_MS)
+			break;
 		if (round > 0)
 			create_backoff(round);
 		rc = sx_db_tx(db, create_idem_tx, c);

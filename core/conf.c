@@ -68,6 +68,13 @@ static const struct conf_key conf_table[] = {
 	INT(max_steps_default, "10", 1, 1000),
 	INT(max_steps_limit, "100", 1, 10000),
 	INT(max_retries_per_step, "3", 0, 20),
+	/* caps that bound the work one request can cause (issue 9, item 6) */
+	INT(max_goal_bytes, "16384", 256, 1048576),
+	INT(max_payload_bytes, "65536", 1024, 1048576),
+	INT(max_schema_bytes, "32768", 256, 1048576),
+	INT(max_mapping_bytes, "16384", 256, 1048576),
+	INT(max_text_bytes, "1024", 64, 65536),
+	INT(list_max_bytes, "1048576", 65536, 67108864),
 	/* agent */
 	INT(agent_workers, "2", 1, 64),
 	INT(lease_seconds, "60", 5, 3600),

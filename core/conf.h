@@ -34,6 +34,13 @@ struct sx_conf {
 	long long max_steps_default;
 	long long max_steps_limit;
 	long long max_retries_per_step;
+	/* caps on what one request may store or read (bytes) */
+	long long max_goal_bytes;    /* navigation_goal, data_extraction_goal */
+	long long max_payload_bytes; /* navigation_payload, as JSON */
+	long long max_schema_bytes;  /* extracted_information_schema */
+	long long max_mapping_bytes; /* error_code_mapping, extra_http_headers, as JSON */
+	long long max_text_bytes;    /* title, totp_identifier */
+	long long list_max_bytes;    /* the task objects of one list page */
 
 	/* agent */
 	long long agent_workers;

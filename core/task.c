@@ -5,6 +5,7 @@
  */
 #include "task.h"
 #include "ssrf.h"
+#include "conf.h"
 
 #include <strings.h>
 
@@ -286,6 +287,66 @@ out:
 	return rc;
 }
 
+void task_limits_init(struct task_limits *l, const struct sx_conf *c)
+{
+	l->goal = (size_t)c->max_goal_bytes;
+	l->payload = (size_t)c->max_payload_bytes;
+	l->schema = (size_t)c->max_schema_bytes;
+	l->mapping = (size_t)c->max_mapping_bytes;
+	l->text = (size_t)c->max_text_bytes;
+}
+
+/* A field's size as it is capped: a string's bytes, else its compact JSON. */
+static size_t req_field_size(json_object *v)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(v, json_type_string))
+		n = (size_t)json_object_get_string_len(v);
+	else
+		json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &n);
+	return n;
+}
+
+/*
+ * The size checks, after the type checks: a field over its cap is refused
+ * naming the field, as pydantic refuses a string over its max_length.
+ */
+static enum sx_rc req_check_sizes(json_object *body, const struct task_limits *lim,
+				  struct sx_invalid *why)
+{
+	const struct {
+		const char *field;
+		size_t max;
+	} caps[] = {
+		{ "navigation_goal", lim->goal },
+		{ "data_extraction_goal", lim->goal },
+		{ "navigation_payload", lim->payload },
+		{ "extracted_information_schema", lim->schema },
+		{ "error_code_mapping", lim->mapping },
+		{ "extra_http_headers", lim->mapping },
+		{ "title", lim->text },
+		{ "totp_identifier", lim->text },
+	};
+	enum sx_rc rc = SX_OK;
+	json_object *v;
+	size_t i;
+
+	for (i = 0; i < SX_ARRAY_LEN(caps); i++) {
+		v = sx_json_member(body, caps[i].field);
+		if (!v || req_field_size(v) <= caps[i].max)
+			continue;
+		if (json_object_is_type(v, json_type_string))
+			rc = sx_invalid_set(why, SX_INVALID_SHAPE, caps[i].field, "string_too_long",
+					    "String should have at most %zu bytes", caps[i].max);
+		else
+			rc = sx_invalid_set(why, SX_INVALID_SHAPE, caps[i].field, "too_long",
+					    "Value should have at most %zu bytes as JSON", caps[i].max);
+		break;
+	}
+	return rc;
+}
+
 /* The value checks: values of the right type that are still unacceptable. */
 static enum sx_rc req_check_values(json_object *body, int max_depth, json_object **schema,
 				   struct sx_invalid *why)
@@ -356,6 +417,7 @@ out:
 }
 
 enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
+			      const struct task_limits *lim,
 			      json_object **request, struct sx_invalid *why)
 {
 	static const char *const plain_fields[] = {
@@ -389,6 +451,8 @@ enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 		goto out;
 	}
 	rc = req_check_types(root, why);
+	if (rc == SX_OK && lim)
+		rc = req_check_sizes(root, lim, why);
 	if (rc)
 		goto out;
 	rc = req_check_values(root, max_depth, &schema, why);

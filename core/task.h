@@ -36,6 +36,25 @@ bool step_status_parse(const char *name, enum step_status *out);
 #define TASK_URL_MAX 2083
 #define TASK_IDEMPOTENCY_KEY_MAX 255
 
+struct sx_conf;
+
+/*
+ * The byte caps on the fields of a create request (config keys max_*_bytes),
+ * so that what one tenant stores, and what every read of it then costs,
+ * stays within real use.  Strings are measured as their UTF-8 bytes, other
+ * JSON values as their compact serialization (the form that is stored).
+ */
+struct task_limits {
+	size_t goal;      /* navigation_goal, data_extraction_goal */
+	size_t payload;   /* navigation_payload */
+	size_t schema;    /* extracted_information_schema (a string: as given) */
+	size_t mapping;   /* error_code_mapping, extra_http_headers */
+	size_t text;      /* title, totp_identifier */
+};
+
+/* Fills l from the config's max_*_bytes keys (no allocation). */
+void task_limits_init(struct task_limits *l, const struct sx_conf *c);
+
 /*
  * Validates a create request body (raw bytes, len of them) and returns the
  * normalized request object: url, navigation_goal, data_extraction_goal,
@@ -51,11 +70,15 @@ bool step_status_parse(const char *name, enum step_status *out);
  * why is always initialized.  On failure returns SX_EINVAL and fills why:
  * SX_INVALID_SHAPE for a body that is not a JSON object, a missing url or a
  * field of the wrong type (every shape check runs before any value check,
- * as FastAPI's model validation does); SX_INVALID_VALUE for a value of the
- * right type that is unacceptable.  The caller owns *request on success and
- * releases why (sx_invalid_release) on failure.
+ * as FastAPI's model validation does); a field over its cap in lim is a
+ * shape problem too (type string_too_long or too_long, as pydantic's
+ * max_length is), checked after the types; lim may be NULL for no field
+ * caps.  SX_INVALID_VALUE for a value of the right type that is
+ * unacceptable.  The caller owns *request on success and releases why
+ * (sx_invalid_release) on failure.
  */
 enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
+			      const struct task_limits *lim,
 			      json_object **request, struct sx_invalid *why);
 
 /*

@@ -66,6 +66,7 @@ void tasks_create(struct http_req *req)
 	const char *idem = http_param(req, "HTTP_IDEMPOTENCY_KEY");
 	json_object *request = NULL, *resp, *ms;
 	struct sx_invalid why = { 0 };
+	struct task_limits lim;
 	long long max_steps = c->max_steps_default;
 	char id[SX_ID_MAX];
 	bool existing = false;
@@ -81,8 +82,9 @@ void tasks_create(struct http_req *req)
 	}
 	if (!http_read_body_or_reply(req))
 		goto out;
+	task_limits_init(&lim, c);
 	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, SX_JSON_MAX_DEPTH,
-				&request, &why);
+				&lim, &request, &why);
 	if (rc == SX_OK)
 		rc = task_request_check_address(request, c->outbound_allow, &why);
 	if (rc) {

@@ -68,6 +68,12 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert_eq(c->max_steps_default, 10);
 	cr_assert_eq(c->max_steps_limit, 100);
 	cr_assert_eq(c->max_retries_per_step, 3);
+	cr_assert_eq(c->max_goal_bytes, 16384);
+	cr_assert_eq(c->max_payload_bytes, 65536);
+	cr_assert_eq(c->max_schema_bytes, 32768);
+	cr_assert_eq(c->max_mapping_bytes, 16384);
+	cr_assert_eq(c->max_text_bytes, 1024);
+	cr_assert_eq(c->list_max_bytes, 1048576);
 	cr_assert_eq(c->agent_workers, 2);
 	cr_assert_eq(c->lease_seconds, 60);
 	cr_assert_eq(c->heartbeat_seconds, 10);
@@ -385,7 +391,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	free(line);
 	fclose(in);
 	fclose(out);
-	cr_assert_eq(keys, 58);
+	cr_assert_eq(keys, 64);
 	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_OK, "%s", err);
 	assert_defaults(&c);
 	sx_conf_release(&c);

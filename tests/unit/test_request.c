@@ -6,6 +6,7 @@
 #include "task.h"
 #include "errors.h"
 #include "buf.h"
+#include "conf.h"
 
 #include <criterion/criterion.h>
 
@@ -18,12 +19,25 @@ struct outcome {
 	json_object *error;
 };
 
+/* The caps the API applies with the default configuration. */
+static struct task_limits default_limits(void)
+{
+	struct task_limits lim;
+	struct sx_conf c;
+
+	sx_conf_defaults(&c);
+	task_limits_init(&lim, &c);
+	sx_conf_release(&c);
+	return lim;
+}
+
 static struct outcome parse_len(const char *body, size_t len)
 {
 	struct outcome r = { SX_OK, 200, (json_object *)1, NULL };
 	struct sx_invalid why = { SX_INVALID_VALUE, "junk", "junk", NULL };
+	struct task_limits lim = default_limits();
 
-	r.rc = task_request_parse(body, len, DEPTH, &r.request, &why);
+	r.rc = task_request_parse(body, len, DEPTH, &lim, &r.request, &why);
 	if (r.rc)
 		r.error = http_error_invalid(&why, &r.status);
 	else
@@ -527,4 +541,73 @@ Test(request, literal_private_url_is_400_unless_allowed)
 	r = parse("{\"url\":\"http://localhost:9100/\",\"navigation_goal\":\"x\"}");
 	cr_assert_eq(task_request_check_address(r.request, "", &why), SX_OK);
 	outcome_release(&r);
+}
+
+/* A body {"url":…,"<field>":<value>} where the value is n bytes as measured. */
+static char *body_with(const char *field, size_t n, bool as_string)
+{
+	char *fill = xmalloc(n + 1), *body;
+
+	memset(fill, 'a', n);
+	fill[n] = '\0';
+	if (as_string)
+		body = xasprintf("{\"url\":\"https://example.com\",\"%s\":\"%s\"}", field, fill);
+	else /* {"k":"…"} is n bytes of JSON when the string holds n - 8 */
+		body = xasprintf("{\"url\":\"https://example.com\",\"%s\":{\"k\":\"%.*s\"}}",
+				 field, (int)(n - 8), fill);
+	free(fill);
+	return body;
+}
+
+static void expect_cap(const char *field, size_t cap, bool as_string)
+{
+	char *at = body_with(field, cap, as_string), *over = body_with(field, cap + 1, as_string);
+
+	expect_ok(at);
+	expect_422s(over, field, as_string ? "string_too_long" : "too_long");
+	free(at);
+	free(over);
+}
+
+Test(request, every_field_cap_is_inclusive_and_names_the_field)
+{
+	struct task_limits lim = default_limits();
+
+	expect_cap("navigation_goal", lim.goal, true);
+	expect_cap("data_extraction_goal", lim.goal, true);
+	expect_cap("navigation_payload", lim.payload, true);
+	expect_cap("navigation_payload", lim.payload, false);
+	expect_cap("extracted_information_schema", lim.schema, false);
+	expect_cap("error_code_mapping", lim.mapping, false);
+	expect_cap("extra_http_headers", lim.mapping, false);
+	expect_cap("title", lim.text, true);
+	expect_cap("totp_identifier", lim.text, true);
+}
+
+Test(request, caps_follow_the_config)
+{
+	struct sx_invalid why = { 0 };
+	struct task_limits lim = default_limits();
+	json_object *req = NULL;
+	char *body = body_with("navigation_goal", 300, true);
+
+	lim.goal = 299;
+	cr_assert_eq(task_request_parse(body, strlen(body), DEPTH, &lim, &req, &why), SX_EINVAL);
+	cr_assert_str_eq(why.field, "navigation_goal");
+	cr_assert_str_eq(why.msg, "String should have at most 299 bytes");
+	sx_invalid_release(&why);
+	cr_assert_eq(task_request_parse(body, strlen(body), DEPTH, NULL, &req, &why), SX_OK,
+		     "no caps without limits");
+	json_object_put(req);
+	free(body);
+}
+
+Test(request, type_errors_win_over_caps)
+{
+	char *body = body_with("navigation_goal", 1 << 20, true);
+	char *typed = xasprintf("%.*s,\"title\":5}", (int)strlen(body) - 1, body);
+
+	expect_422s(typed, "title", "string_type");
+	free(typed);
+	free(body);
 }

@@ -3,6 +3,7 @@
  * functions names the organization, so no path can read or change another
  * organization's rows.
  */
+#include <limits.h>
 #include <time.h>
 #include "sx.h"
 #include "task_db.h"
@@ -352,53 +353,114 @@ enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
 	return rc;
 }
 
-enum sx_rc task_db_list(struct sx_db *db, const char *org_id,
-			const enum task_status *statuses, size_t nstatuses,
-			bool ascending, long long page, long long page_size,
-			const struct sx_conf *artifact_base, json_object **out)
-{
+/*
+ * An upper estimate of a task object's JSON from its stored cells: the
+ * fixed members (names, ids, timestamps, counters) stay under 1 KiB, the
+ * stored JSON re-serializes no longer than it is stored, a string may
+ * double when escaped, and each artifact path becomes a signed URL at most
+ * 256 bytes longer.
+ */
+#define LIST_ROW_BYTES \
+	"1024 + LENGTH(request) + IFNULL(LENGTH(extracted_information), 0) + " \
+	"IFNULL(LENGTH(errors), 0) + 2 * IFNULL(LENGTH(failure_reason), 0) + " \
+	"2 * IFNULL(LENGTH(webhook_failure_reason), 0) + " \
+	"IFNULL(LENGTH(screenshot_artifact), 0) + IFNULL(LENGTH(recording_artifact), 0) + " \
+	"IFNULL(LENGTH(action_screenshot_artifacts), 0) + 256 * (" \
+	"(screenshot_artifact IS NOT NULL) + (recording_artifact IS NOT NULL) + " \
+	"IFNULL(JSON_LENGTH(action_screenshot_artifacts), 0))"
 #define LIST_FILTER " AND status IN (?, ?, ?, ?, ?, ?, ?, ?)"
-	static const char q_desc[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE org_id = ? "
-		"ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?";
-	static const char q_asc[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE org_id = ? "
-		"ORDER BY created_at ASC, id ASC LIMIT ? OFFSET ?";
-	static const char q_desc_f[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE org_id = ?"
-		LIST_FILTER " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?";
-	static const char q_asc_f[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE org_id = ?"
-		LIST_FILTER " ORDER BY created_at ASC, id ASC LIMIT ? OFFSET ?";
-#undef LIST_FILTER
-	struct sx_param p[11];
-	size_t np = 0;
-	const char *q;
-	struct sx_rows *rows = NULL;
-	json_object *arr = NULL;
-	enum sx_rc rc;
+#define LIST_AFTER(CMP) " AND (created_at " CMP " ? OR (created_at = ? AND id " CMP " ?))"
+/*
+ * The page's ids and sizes come first (innermost: the offset page, sizes
+ * only), then the running total over them in the page's order, then the
+ * full rows of the prefix within the budget.  page_rows tells a page cut
+ * by the budget from a short last page.
+ */
+#define LIST_SQL(ORD, FILTER, AFTER) \
+	"SELECT " TASK_COLUMNS ", page_rows FROM (SELECT t.*, pg.rn, pg.running, pg.page_rows " \
+	"FROM tasks t JOIN (SELECT pid, COUNT(*) OVER () AS page_rows, " \
+	"ROW_NUMBER() OVER (ORDER BY created_at " ORD ", pid " ORD ") AS rn, " \
+	"SUM(size) OVER (ORDER BY created_at " ORD ", pid " ORD " ROWS UNBOUNDED PRECEDING) AS running " \
+	"FROM (SELECT id AS pid, created_at, " LIST_ROW_BYTES " AS size FROM tasks " \
+	"WHERE org_id = ?" FILTER AFTER " ORDER BY created_at " ORD ", id " ORD " LIMIT ? OFFSET ?) win" \
+	") pg ON t.id = pg.pid) x WHERE rn = 1 OR running <= ? ORDER BY rn"
 
-	*out = NULL;
-	p[np++] = sx_p_str(org_id);
-	if (nstatuses > 0) {
-		/* Eight slots, one per status; unused ones repeat the first. */
-		for (size_t i = 0; i < 8; i++)
-			p[np++] = sx_p_str(task_status_name(statuses[i < nstatuses ? i : 0]));
-		q = ascending ? q_asc_f : q_desc_f;
-	} else {
-		q = ascending ? q_asc : q_desc;
-	}
-	p[np++] = sx_p_i64(page_size);
-	p[np++] = sx_p_i64((page - 1) * page_size);
-	rc = sx_db_query(db, q, p, np, &rows);
+/* [ascending][filtered][after]: the statement cache is keyed by the text's address. */
+static const char *const list_sql[2][2][2] = {
+	{ { LIST_SQL("DESC", "", ""), LIST_SQL("DESC", "", LIST_AFTER("<")) },
+	  { LIST_SQL("DESC", LIST_FILTER, ""), LIST_SQL("DESC", LIST_FILTER, LIST_AFTER("<")) } },
+	{ { LIST_SQL("ASC", "", ""), LIST_SQL("ASC", "", LIST_AFTER(">")) },
+	  { LIST_SQL("ASC", LIST_FILTER, ""), LIST_SQL("ASC", LIST_FILTER, LIST_AFTER(">")) } },
+};
+#undef LIST_ROW_BYTES
+#undef LIST_FILTER
+#undef LIST_AFTER
+#undef LIST_SQL
+
+/* The created_at of the task a listing starts after (owned); SX_ENOTFOUND when not org_id's. */
+static enum sx_rc list_cursor(struct sx_db *db, const char *org_id, const char *task_id,
+			      char **created_at)
+{
+	static const char q[] = "SELECT created_at FROM tasks WHERE id = ? AND org_id = ?";
+	struct sx_param p[] = { sx_p_str(task_id), sx_p_str(org_id) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc = sx_db_query(db, q, p, 2, &rows);
+
+	*created_at = NULL;
+	if (rc == SX_OK && (rows->nrows == 0 || !sx_rows_get(rows, 0, 0)))
+		rc = SX_ENOTFOUND;
+	if (rc == SX_OK)
+		*created_at = xstrdup(sx_rows_get(rows, 0, 0));
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_db_list(struct sx_db *db, const char *org_id, const struct task_list_query *q,
+			const struct sx_conf *artifact_base, struct task_list_page *out)
+{
+	struct sx_param p[15];
+	size_t np = 0, page_rows;
+	struct sx_rows *rows = NULL;
+	char *cursor = NULL;
+	enum sx_rc rc = SX_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (q->after)
+		rc = list_cursor(db, org_id, q->after, &cursor);
 	if (rc)
 		goto out;
-	arr = json_object_new_array_ext((int)rows->nrows);
+	p[np++] = sx_p_str(org_id);
+	/* Eight slots, one per status; unused ones repeat the first. */
+	for (size_t i = 0; q->nstatuses > 0 && i < 8; i++)
+		p[np++] = sx_p_str(task_status_name(q->statuses[i < q->nstatuses ? i : 0]));
+	if (cursor) {
+		p[np++] = sx_p_str(cursor);
+		p[np++] = sx_p_str(cursor);
+		p[np++] = sx_p_str(q->after);
+	}
+	p[np++] = sx_p_i64(q->page_size);
+	p[np++] = sx_p_i64((q->page - 1) * q->page_size);
+	p[np++] = sx_p_i64(q->max_bytes > 0 ? q->max_bytes : LLONG_MAX);
+	rc = sx_db_query(db, list_sql[q->ascending][q->nstatuses > 0][cursor != NULL], p, np, &rows);
+	if (rc)
+		goto out;
+	out->tasks = json_object_new_array_ext((int)rows->nrows);
 	for (size_t i = 0; i < rows->nrows; i++) {
 		struct task t;
 
 		task_from_row(rows, i, artifact_base, &t);
-		json_object_array_add(arr, task_to_json(&t, true));
+		json_object_array_add(out->tasks, task_to_json(&t, true));
 		task_release(&t);
 	}
-	*out = arr;
+	/* page_rows is the column after TASK_COLUMNS. */
+	page_rows = rows->nrows ? (size_t)sx_rows_i64(rows, 0, C_LEASE_OWNER + 1, 0) : 0;
+	if (rows->nrows < page_rows) {
+		out->truncated = true;
+		snprintf(out->last_id, sizeof(out->last_id), "%s",
+			 sx_rows_get(rows, rows->nrows - 1, C_ID));
+	}
 out:
+	free(cursor);
 	sx_rows_free(rows);
 	return rc;
 }

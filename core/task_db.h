@@ -57,14 +57,38 @@ enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id
 enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
 			      const char *task_id, const struct sx_conf *conf, struct task *out);
 
+/* What one page of GET /api/v1/tasks asks for. */
+struct task_list_query {
+	const enum task_status *statuses; /* NULL/0 for all; at most 8 */
+	size_t nstatuses;
+	bool ascending;                   /* oldest first; newest first otherwise */
+	long long page, page_size;        /* page counts from the start, or from after */
+	const char *after;                /* a task id the listing starts after, or NULL */
+	long long max_bytes;              /* byte budget of the page; <= 0 for none */
+};
+
 /*
- * One page of the organization's tasks as a JSON array of task objects,
- * newest first unless ascending.  statuses may be NULL/0 for all.
+ * One page.  tasks is the JSON array of task objects (owned by the caller).
+ * When the byte budget stopped the page before page_size tasks that were
+ * there, truncated is set and last_id names its last task: the rest starts
+ * after it (task_list_query.after).
  */
-enum sx_rc task_db_list(struct sx_db *db, const char *org_id,
-			const enum task_status *statuses, size_t nstatuses,
-			bool ascending, long long page, long long page_size,
-			const struct sx_conf *artifact_base, json_object **out);
+struct task_list_page {
+	json_object *tasks;
+	bool truncated;
+	char last_id[SX_ID_MAX];
+};
+
+/*
+ * One page of the organization's tasks.  The budget is applied in the
+ * database, from the stored sizes of each task's fields (a conservative
+ * estimate of its JSON), so a page of large tasks is never read whole: the
+ * page takes tasks in order while their running total stays within
+ * max_bytes, and always takes the first.  SX_ENOTFOUND when after is not one
+ * of the organization's tasks.
+ */
+enum sx_rc task_db_list(struct sx_db *db, const char *org_id, const struct task_list_query *q,
+			const struct sx_conf *artifact_base, struct task_list_page *out);
 
 /*
  * Cancels a task that is created, queued or running.  SX_ECONFLICT when it

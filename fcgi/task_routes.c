@@ -116,54 +116,110 @@ out:
 	sx_invalid_release(&why);
 }
 
-void tasks_list(struct http_req *req)
+/*
+ * Reads the list's query (page, page_size, order, task_status repeated,
+ * after) into q and st (q->statuses points at st).  Writes the 422 answer
+ * and returns false when a value is not acceptable.
+ */
+static bool list_query(struct http_req *req, struct task_list_query *q,
+		       enum task_status st[TASK_STATUS_COUNT], char after[SX_ID_MAX])
 {
-	enum task_status statuses[TASK_STATUS_COUNT];
-	size_t nstatuses = 0;
-	long long page = 1, page_size = 10;
-	bool ascending = false, trunc;
 	char val[64];
-	const char *p;
-	json_object *arr = NULL;
-	enum sx_rc rc;
+	const char *p = req->query;
+	enum task_status s;
+	bool trunc, seen;
 
+	memset(q, 0, sizeof(*q));
+	q->page = 1;
+	q->page_size = 10;
+	q->statuses = st;
+	q->max_bytes = req->conf->list_max_bytes;
 	if (http_query_next(req->query, "page", val, sizeof(val), &trunc) &&
-	    !int_field(req, "query", "page", val, 1, 1000000000LL, &page))
-		return;
+	    !int_field(req, "query", "page", val, 1, 1000000000LL, &q->page))
+		return false;
 	if (http_query_next(req->query, "page_size", val, sizeof(val), &trunc) &&
-	    !int_field(req, "query", "page_size", val, 1, 100, &page_size))
-		return;
+	    !int_field(req, "query", "page_size", val, 1, 100, &q->page_size))
+		return false;
 	if (http_query_next(req->query, "order", val, sizeof(val), &trunc)) {
-		if (strcmp(val, "asc") == 0) {
-			ascending = true;
-		} else if (strcmp(val, "desc") != 0) {
+		q->ascending = strcmp(val, "asc") == 0;
+		if (!q->ascending && strcmp(val, "desc") != 0) {
 			http_reply_422(req, "query", "order", "Input should be 'asc' or 'desc'", "enum");
-			return;
+			return false;
 		}
 	}
-	p = req->query;
+	if (http_query_next(req->query, "after", val, sizeof(val), &trunc)) {
+		if (trunc || !task_id_ok(val)) {
+			http_reply_422(req, "query", "after", "Input should be a task id", "value_error");
+			return false;
+		}
+		snprintf(after, SX_ID_MAX, "%.*s", SX_ID_MAX - 1, val);
+		q->after = after;
+	}
 	while ((p = http_query_next(p, "task_status", val, sizeof(val), &trunc)) != NULL) {
-		enum task_status s;
-		bool seen = false;
-
 		if (!task_status_parse(val, &s)) {
 			http_reply_422(req, "query", "task_status",
 				  "Input should be 'created', 'queued', 'running', 'completed', "
 				  "'terminated', 'failed', 'canceled' or 'timed_out'", "enum");
-			return;
+			return false;
 		}
-		for (size_t i = 0; i < nstatuses; i++)
-			seen = seen || statuses[i] == s;
+		seen = false;
+		for (size_t i = 0; i < q->nstatuses; i++)
+			seen = seen || st[i] == s;
 		if (!seen)
-			statuses[nstatuses++] = s;
+			st[q->nstatuses++] = s;
 	}
-	rc = task_db_list(req->db, req->org_id, statuses, nstatuses, ascending, page, page_size,
-			  req->conf, &arr);
+	return true;
+}
+
+/*
+ * The headers of a page the byte budget cut short: X-Sextant-Truncated, and
+ * a Link to the rest (the same filters, after the page's last task).  Built
+ * from the parsed query, so nothing of the client's raw text is echoed.
+ */
+static void list_next_headers(const struct task_list_query *q, const char *last_id,
+			      char *out, size_t outlen)
+{
+	size_t n;
+
+	n = (size_t)snprintf(out, outlen, "X-Sextant-Truncated: true\r\n"
+			     "Link: </api/v1/tasks?page_size=%lld%s", q->page_size,
+			     q->ascending ? "&order=asc" : "");
+	for (size_t i = 0; i < q->nstatuses && n < outlen; i++)
+		n += (size_t)snprintf(out + n, outlen - n, "&task_status=%s",
+				      task_status_name(q->statuses[i]));
+	if (n < outlen)
+		snprintf(out + n, outlen - n, "&after=%s>; rel=\"next\"\r\n", last_id);
+}
+
+/*
+ * GET /api/v1/tasks: a plain JSON array, as Skyvern's clients expect.  A
+ * page is also bounded in bytes (list_max_bytes): one that stopped early
+ * says so in its headers (list_next_headers).
+ */
+void tasks_list(struct http_req *req)
+{
+	enum task_status statuses[TASK_STATUS_COUNT];
+	struct task_list_query q;
+	struct task_list_page page;
+	char after[SX_ID_MAX], headers[384];
+	enum sx_rc rc;
+
+	if (!list_query(req, &q, statuses, after))
+		return;
+	rc = task_db_list(req->db, req->org_id, &q, req->conf, &page);
+	if (rc == SX_ENOTFOUND) {
+		http_reply_422(req, "query", "after", "Input should be the id of one of your tasks",
+			       "value_error");
+		return;
+	}
 	if (rc) {
 		http_reply_db_error(req, rc);
 		return;
 	}
-	http_reply_json(req, 200, arr, NULL);
+	headers[0] = '\0';
+	if (page.truncated)
+		list_next_headers(&q, page.last_id, headers, sizeof(headers));
+	http_reply_json(req, 200, page.tasks, headers);
 }
 
 /*

@@ -83,7 +83,8 @@ config_nginx() {
 	# fastcgi_params is included relatively: give this nginx its own copy.
 	cp /etc/nginx/fastcgi_params "$VAR/fastcgi_params"
 	text=$(fill_template "$ROOT/nginx/stack.conf.in" USER_DIRECTIVE="$(config_nginx_user)" \
-		VAR="$VAR" ROOT="$ROOT" PORT="$SX_PORT" API_SOCKET="$API_SOCKET")
+		VAR="$VAR" ROOT="$ROOT" PORT="$SX_PORT" API_SOCKET="$API_SOCKET" \
+		KEY_CONN_LIMIT="$SX_KEY_CONN_LIMIT")
 	# shellcheck disable=SC2034
 	printf '%s\n' "$text" | write_private "$NGINX_CONF" && NGINX_CHANGED=1
 	chmod 644 "$NGINX_CONF"

@@ -2,6 +2,7 @@
  * Integration-test helpers (see client.h).
  */
 #include <stdarg.h>
+#include <strings.h>
 #include <curl/curl.h>
 #include <criterion/criterion.h>
 #include "sx.h"
@@ -31,7 +32,7 @@ struct resp *api_call(const char *method, const char *path, const char *key,
 {
 	struct resp *r = xcalloc(1, sizeof(*r));
 	struct curl_slist *h = NULL;
-	struct sx_buf b;
+	struct sx_buf b, hb;
 	char *url = xasprintf("%s%s", tenv("SX_URL"), path);
 	char *keyh = NULL;
 	CURL *c = curl_easy_init();
@@ -39,6 +40,7 @@ struct resp *api_call(const char *method, const char *path, const char *key,
 	char err[128];
 
 	sx_buf_init(&b, 64 << 20);
+	sx_buf_init(&hb, 64 << 10);
 	if (key) {
 		keyh = xasprintf("x-api-key: %s", key);
 		h = curl_slist_append(h, keyh);
@@ -53,6 +55,8 @@ struct resp *api_call(const char *method, const char *path, const char *key,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (body) {
@@ -71,6 +75,9 @@ struct resp *api_call(const char *method, const char *path, const char *key,
 	r->body = sx_buf_detach(&b, &r->len);
 	if (!r->body)
 		r->body = xstrdup("");
+	r->headers = sx_buf_detach(&hb, NULL);
+	if (!r->headers)
+		r->headers = xstrdup("");
 	/* A list page nests two levels deeper than the requests it shows. */
 	r->json = sx_json_parse_stored(r->body, r->len, 512, NULL, 0);
 	/* Every JSON answer, of every test, must be strict RFC 8259 JSON (issue 9). */
@@ -100,7 +107,27 @@ void resp_free(struct resp *r)
 		return;
 	json_object_put(r->json);
 	free(r->body);
+	free(r->headers);
 	free(r);
+}
+
+bool resp_header(const struct resp *r, const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name), vlen;
+	const char *line, *v;
+
+	for (line = r->headers; *line; line += strcspn(line, "\n"), line += *line == '\n') {
+		if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+			continue;
+		v = line + n + 1;
+		v += strspn(v, " \t");
+		vlen = strcspn(v, "\r\n");
+		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+		snprintf(out, outlen, "%.*s", (int)vlen, v);
+		return true;
+	}
+	return false;
 }
 
 json_object *jget(const struct resp *r, const char *key)

@@ -17,6 +17,7 @@ struct resp {
 	size_t len;
 	char content_type[128];
 	json_object *json;      /* NULL when the body is not JSON */
+	char *headers;          /* the response's header lines, as received */
 };
 
 /* An environment variable the stack sets; fails the test when missing. */
@@ -34,6 +35,11 @@ struct resp *api_call(const char *method, const char *path, const char *key,
 struct resp *api_get(const char *path, const char *key);
 struct resp *api_post_json(const char *path, const char *key, const char *body);
 void resp_free(struct resp *r);
+/*
+ * The value of the response's header name (case-insensitive), without
+ * surrounding blanks, into out; false when the response has none.
+ */
+bool resp_header(const struct resp *r, const char *name, char *out, size_t outlen);
 
 /* A member of the response's JSON object, or NULL. */
 json_object *jget(const struct resp *r, const char *key);

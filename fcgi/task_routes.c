@@ -127,7 +127,7 @@ static bool list_query(struct http_req *req, struct task_list_query *q,
 	char val[64];
 	const char *p = req->query;
 	enum task_status s;
-	bool trunc, seen;
+	bool trunc, seen, ok = false;
 
 	memset(q, 0, sizeof(*q));
 	q->page = 1;
@@ -136,21 +136,21 @@ static bool list_query(struct http_req *req, struct task_list_query *q,
 	q->max_bytes = req->conf->list_max_bytes;
 	if (http_query_next(req->query, "page", val, sizeof(val), &trunc) &&
 	    !int_field(req, "query", "page", val, 1, 1000000000LL, &q->page))
-		return false;
+		goto out;
 	if (http_query_next(req->query, "page_size", val, sizeof(val), &trunc) &&
 	    !int_field(req, "query", "page_size", val, 1, 100, &q->page_size))
-		return false;
+		goto out;
 	if (http_query_next(req->query, "order", val, sizeof(val), &trunc)) {
 		q->ascending = strcmp(val, "asc") == 0;
 		if (!q->ascending && strcmp(val, "desc") != 0) {
 			http_reply_422(req, "query", "order", "Input should be 'asc' or 'desc'", "enum");
-			return false;
+			goto out;
 		}
 	}
 	if (http_query_next(req->query, "after", val, sizeof(val), &trunc)) {
 		if (trunc || !task_id_ok(val)) {
 			http_reply_422(req, "query", "after", "Input should be a task id", "value_error");
-			return false;
+			goto out;
 		}
 		snprintf(after, SX_ID_MAX, "%.*s", SX_ID_MAX - 1, val);
 		q->after = after;
@@ -160,7 +160,7 @@ static bool list_query(struct http_req *req, struct task_list_query *q,
 			http_reply_422(req, "query", "task_status",
 				  "Input should be 'created', 'queued', 'running', 'completed', "
 				  "'terminated', 'failed', 'canceled' or 'timed_out'", "enum");
-			return false;
+			goto out;
 		}
 		seen = false;
 		for (size_t i = 0; i < q->nstatuses; i++)
@@ -168,7 +168,9 @@ static bool list_query(struct http_req *req, struct task_list_query *q,
 		if (!seen)
 			st[q->nstatuses++] = s;
 	}
-	return true;
+	ok = true;
+out:
+	return ok;
 }
 
 /*
@@ -205,21 +207,21 @@ void tasks_list(struct http_req *req)
 	enum sx_rc rc;
 
 	if (!list_query(req, &q, statuses, after))
-		return;
+		goto out;
 	rc = task_db_list(req->db, req->org_id, &q, req->conf, &page);
 	if (rc == SX_ENOTFOUND) {
 		http_reply_422(req, "query", "after", "Input should be the id of one of your tasks",
 			       "value_error");
-		return;
-	}
-	if (rc) {
+	} else if (rc) {
 		http_reply_db_error(req, rc);
-		return;
+	} else {
+		headers[0] = '\0';
+		if (page.truncated)
+			list_next_headers(&q, page.last_id, headers, sizeof(headers));
+		http_reply_json(req, 200, page.tasks, headers);
 	}
-	headers[0] = '\0';
-	if (page.truncated)
-		list_next_headers(&q, page.last_id, headers, sizeof(headers));
-	http_reply_json(req, 200, page.tasks, headers);
+out:
+	return;
 }
 
 /*

@@ -115,8 +115,9 @@ bool resp_header(const struct resp *r, const char *name, char *out, size_t outle
 {
 	size_t n = strlen(name), vlen;
 	const char *line, *v;
+	bool found = false;
 
-	for (line = r->headers; *line; line += strcspn(line, "\n"), line += *line == '\n') {
+	for (line = r->headers; *line && !found; line += strcspn(line, "\n"), line += *line == '\n') {
 		if (strncasecmp(line, name, n) != 0 || line[n] != ':')
 			continue;
 		v = line + n + 1;
@@ -125,9 +126,9 @@ bool resp_header(const struct resp *r, const char *name, char *out, size_t outle
 		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 			vlen--;
 		snprintf(out, outlen, "%.*s", (int)vlen, v);
-		return true;
+		found = true;
 	}
-	return false;
+	return found;
 }
 
 json_object *jget(const struct resp *r, const char *key)

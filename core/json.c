@@ -140,13 +140,9 @@ static bool scan_hex4(struct json_scan *sc, unsigned *out)
 	bool ok = true;
 
 	for (i = 0; i < 4 && ok; i++) {
-		c = scan_peek(sc);
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v = v * 16 + (unsigned)(c - 'A' + 10);
+		c = sx_hex_value(scan_peek(sc));
+		if (c >= 0)
+			v = v * 16 + (unsigned)c;
 		else
 			ok = scan_fail(sc, "bad \\u escape");
 		if (ok)

@@ -232,17 +232,6 @@ char *proxy_url_strip_credentials(const char *url)
 	return s;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into a new string. */
 static char *pct_decode(const char *s, size_t n)
 {
@@ -251,8 +240,8 @@ static char *pct_decode(const char *s, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n &&
-		    hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		    sx_hex_value(s[i + 1]) >= 0 && sx_hex_value(s[i + 2]) >= 0) {
+			out[o++] = (char)(sx_hex_value(s[i + 1]) * 16 + sx_hex_value(s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];

@@ -56,6 +56,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define SX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The value of a hex digit (either case), or -1 when c is not one. */
+int sx_hex_value(int c);
 /* Parses a whole decimal integer in [min, max]; false on any junk. */
 bool sx_parse_ll(const char *s, long long min, long long max, long long *out);
 /* Parses a whole decimal number in [min, max]; false on any junk. */

@@ -168,6 +168,19 @@ out:
 	return ok;
 }
 
+int sx_hex_value(int c)
+{
+	int v = -1;
+
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if (c >= 'a' && c <= 'f')
+		v = c - 'a' + 10;
+	else if (c >= 'A' && c <= 'F')
+		v = c - 'A' + 10;
+	return v;
+}
+
 /*
  * Accepts plain decimal notation with an optional exponent
  * (`-?digits[.digits][e[+-]digits]`); strtod's hex floats, "inf", "nan" and

@@ -30,17 +30,6 @@ static const char *status_text(int status)
 	}
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into out (cap bytes); '+' is a space when plus. */
 static size_t url_decode(const char *s, size_t n, char *out, size_t cap, bool plus, bool *truncated)
 {
@@ -49,8 +38,8 @@ static size_t url_decode(const char *s, size_t n, char *out, size_t cap, bool pl
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 
-		if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+		if (c == '%' && i + 2 < n && sx_hex_value(s[i + 1]) >= 0 && sx_hex_value(s[i + 2]) >= 0) {
+			c = sx_hex_value(s[i + 1]) * 16 + sx_hex_value(s[i + 2]);
 			i += 2;
 		} else if (c == '+' && plus) {
 			c = ' ';

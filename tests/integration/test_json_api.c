@@ -92,7 +92,11 @@ Test(json_api, non_rfc8259_bodies_are_422)
 	snprintf(body, sizeof(body), "{\"url\":\"https://example.com\"} trailing");
 	post_refused(body, strlen(body));
 	/* A truncated UTF-8 sequence at the very end of the body. */
-	post_refused("{\"url\":\"https://example.com\",\"title\":\"\xe2\x82", 43);
+	{
+		static const char cut[] = "{\"url\":\"https://example.com\",\"title\":\"\xe2\x82";
+
+		post_refused(cut, sizeof(cut) - 1);
+	}
 }
 
 /* The TOTP push reads a JSON body too, through the same checker. */

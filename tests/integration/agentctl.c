@@ -12,111 +12,14 @@
 #include "sx.h"
 #include "agentctl.h"
 #include "client.h"
+#include "doubles.h"
 #include "http.h"
 #include "timeutil.h"
+#include "wait.h"
 
-static struct test_double llm;
-static char double_base[128];
 static pid_t agents[16];
 static size_t nagents;
 static int conf_seq;
-
-void test_double_start(struct test_double *d, const char *script, int port)
-{
-	int fds[2];
-	char buf[256], arg[16];
-	size_t got = 0;
-	char *path = xasprintf("%s/tests/doubles/%s", SRCDIR, script);
-	char *p;
-	long long v = 0;
-
-	memset(d, 0, sizeof(*d));
-	snprintf(arg, sizeof(arg), "%d", port);
-	cr_assert_eq(pipe(fds), 0);
-	d->pid = fork();
-	cr_assert(d->pid >= 0);
-	if (d->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execlp("python3", "python3", path, "--port", arg, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	memset(buf, 0, sizeof(buf));
-	while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
-		ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fds[0]);
-	p = strstr(buf, "PORT=");
-	cr_assert_not_null(p, "%s did not print its port: %s", script, buf);
-	p[5 + strcspn(p + 5, "\r\n")] = '\0';
-	cr_assert(sx_parse_ll(p + 5, 1, 65535, &v));
-	d->port = (int)v;
-	snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", d->port);
-	free(path);
-}
-
-void test_double_stop(struct test_double *d)
-{
-	if (d->pid > 0) {
-		kill(d->pid, SIGTERM);
-		waitpid(d->pid, NULL, 0);
-	}
-	d->pid = 0;
-}
-
-char *test_double_call(const struct test_double *d, const char *method, const char *path,
-		       const char *body)
-{
-	struct http_client *c = http_client_new();
-	char *url = xasprintf("%s%s", d->url, path);
-	struct http_header h[] = { { "Content-Type", "application/json" } };
-	struct http_request req = { .method = method, .url = url, .headers = h, .nheaders = 1,
-				    .body = body, .body_len = body ? strlen(body) : 0,
-				    .timeout_ms = 10000, .max_response = 64u << 20 };
-	struct http_response res;
-	enum sx_rc rc = http_perform(c, &req, &res);
-	char *out;
-
-	cr_assert_eq(rc, SX_OK, "double %s: %s", path, res.error);
-	cr_assert_eq(res.status, 200, "double %s: %ld %s", path, res.status, sx_buf_str(&res.body));
-	out = xstrdup(sx_buf_str(&res.body));
-	http_response_release(&res);
-	http_client_free(c);
-	free(url);
-	return out;
-}
-
-const char *double_start(void)
-{
-	test_double_start(&llm, "llm_double.py", 0);
-	snprintf(double_base, sizeof(double_base), "%s/v1", llm.url);
-	return double_base;
-}
-
-void double_stop(void)
-{
-	test_double_stop(&llm);
-}
-
-void double_script(const char *json)
-{
-	free(test_double_call(&llm, "POST", "/__script", json));
-}
-
-json_object *double_requests(void)
-{
-	char *s = test_double_call(&llm, "GET", "/__requests", NULL);
-	json_object *o = json_tokener_parse(s);
-
-	free(s);
-	return o;
-}
 
 /* Copies the stack's config without the overridden keys, then the overrides. */
 static char *write_conf(const char *overrides)
@@ -129,7 +32,7 @@ static char *write_conf(const char *overrides)
 			      "llm_timeout = 20\nllm_max_retries = 0\nlease_seconds = 6\nheartbeat_seconds = 1\n"
 			      "poll_interval_ms = 100\nagent_workers = 1\ntask_timeout = 300\n"
 			      "webdriver_timeout = 30\n%s",
-			      double_base, overrides ? overrides : "");
+			      llm_double_base(), overrides ? overrides : "");
 
 	cr_assert(in && out);
 	while (fgets(line, sizeof(line), in)) {
@@ -211,21 +114,23 @@ pid_t agent_start(const char *overrides)
 	return pid;
 }
 
+/* True once the child in arg (a pid_t) has exited and been reaped (here or by the test). */
+static bool reaped(void *arg)
+{
+	pid_t pid = *(pid_t *)arg, r = waitpid(pid, NULL, WNOHANG);
+
+	return r == pid || (r < 0 && errno == ECHILD);
+}
+
 void agent_stop(pid_t pid, int wait_ms)
 {
-	int64_t t0 = sx_mono_ms();
-
 	if (pid <= 0)
 		return;
 	kill(pid, SIGTERM);
-	while (sx_mono_ms() - t0 < wait_ms) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			goto done;
-		sx_sleep_ms(50, NULL);
+	if (!wait_until(reaped, &pid, wait_ms)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-done:
 	for (size_t i = 0; i < nagents; i++)
 		if (agents[i] == pid)
 			agents[i] = 0;
@@ -279,7 +184,7 @@ const char product_schema[] =
 
 void agent_suite_init(struct test_org *org, const char *name)
 {
-	double_start();
+	llm_double_start();
 	agent_tests_clear_queue();
 	test_org_new(org, name);
 }
@@ -287,7 +192,7 @@ void agent_suite_init(struct test_org *org, const char *name)
 void agent_suite_fini(void)
 {
 	agents_stop_all();
-	double_stop();
+	llm_double_stop();
 }
 
 char *site_url(const char *path)
@@ -305,46 +210,59 @@ void agent_tests_clear_queue(void)
 	db_exec2(q, "-", NULL);
 }
 
+/* What wait_final and wait_status poll: the task, and the status wanted (NULL: any final one). */
+struct task_poll {
+	const char *key;
+	char path[128];
+	const char *status;
+	json_object *task;       /* the last answer */
+};
+
+static bool task_polled(void *arg)
+{
+	struct task_poll *tp = arg;
+	struct resp *r = api_get(tp->path, tp->key);
+	const char *st = jstr(r->json, "status");
+	bool hit;
+
+	if (tp->status)
+		hit = st && strcmp(st, tp->status) == 0;
+	else
+		hit = st && strcmp(st, "queued") != 0 && strcmp(st, "running") != 0 &&
+		      strcmp(st, "created") != 0;
+	json_object_put(tp->task);
+	tp->task = json_object_get(r->json);
+	resp_free(r);
+	return hit;
+}
+
+static bool task_poll(const char *key, const char *id, const char *status, int timeout_s,
+		      json_object **task)
+{
+	struct task_poll tp = { .key = key, .status = status };
+	bool hit;
+
+	snprintf(tp.path, sizeof(tp.path), "/api/v1/tasks/%s", id);
+	hit = wait_until(task_polled, &tp, timeout_s * 1000);
+	if (task)
+		*task = tp.task;
+	else
+		json_object_put(tp.task);
+	return hit;
+}
+
 json_object *wait_final(const char *key, const char *id, int timeout_s)
 {
-	char path[128];
-	int64_t t0 = sx_mono_ms();
+	json_object *t = NULL;
 
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s", id);
-	while (sx_mono_ms() - t0 < (int64_t)timeout_s * 1000) {
-		struct resp *r = api_get(path, key);
-		const char *st = jstr(r->json, "status");
-
-		if (st && strcmp(st, "queued") != 0 && strcmp(st, "running") != 0 && strcmp(st, "created") != 0) {
-			json_object *o = json_object_get(r->json);
-
-			resp_free(r);
-			return o;
-		}
-		resp_free(r);
-		sx_sleep_ms(250, NULL);
-	}
-	cr_assert_fail("task %s did not finish within %d s", id, timeout_s);
-	return NULL;
+	cr_assert(task_poll(key, id, NULL, timeout_s, &t), "task %s did not finish within %d s: %s", id,
+		  timeout_s, t ? json_object_to_json_string(t) : "(no answer)");
+	return t;
 }
 
 bool wait_status(const char *key, const char *id, const char *status, int timeout_s)
 {
-	char path[128];
-	int64_t t0 = sx_mono_ms();
-
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s", id);
-	while (sx_mono_ms() - t0 < (int64_t)timeout_s * 1000) {
-		struct resp *r = api_get(path, key);
-		const char *st = jstr(r->json, "status");
-		bool hit = st && strcmp(st, status) == 0;
-
-		resp_free(r);
-		if (hit)
-			return true;
-		sx_sleep_ms(100, NULL);
-	}
-	return false;
+	return task_poll(key, id, status, timeout_s, NULL);
 }
 
 char *post_task(const char *key, const char *body, const char *const *headers)

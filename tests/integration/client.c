@@ -11,6 +11,7 @@
 #include "db.h"
 #include "buf.h"
 #include "json.h"
+#include "wait.h"
 
 const char *tenv(const char *name)
 {
@@ -214,6 +215,21 @@ long long db_count1(const char *sql, const char *param)
 	n = rows->nrows ? sx_rows_i64(rows, 0, 0, -1) : -1;
 	sx_rows_free(rows);
 	return n;
+}
+
+bool db_count_reached(void *arg)
+{
+	const struct db_count *c = arg;
+
+	return db_count1(c->sql, c->param) >= c->min;
+}
+
+void wait_db_count(const char *sql, const char *param, long long min, int timeout_s)
+{
+	struct db_count c = { sql, param, min };
+
+	cr_assert(wait_until(db_count_reached, &c, timeout_s * 1000), "after %d s, %lld < %lld for %s [%s]",
+		  timeout_s, db_count1(sql, param), min, sql, param);
 }
 
 void db_exec2(const char *sql, const char *p1, const char *p2)

@@ -59,6 +59,15 @@ void test_org_new(struct test_org *o, const char *name);
 struct sx_db *tdb(void);
 /* SELECT COUNT(*) … with one string parameter. */
 long long db_count1(const char *sql, const char *param);
+/* A condition for wait.h: db_count1(sql, param) >= min. */
+struct db_count {
+	const char *sql;
+	const char *param;
+	long long min;
+};
+bool db_count_reached(void *arg);
+/* Waits until db_count1(sql, param) >= min, failing after timeout_s with the query in the message. */
+void wait_db_count(const char *sql, const char *param, long long min, int timeout_s);
 /* Runs an UPDATE/DELETE with up to two string parameters. */
 void db_exec2(const char *sql, const char *p1, const char *p2);
 

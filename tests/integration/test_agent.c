@@ -17,6 +17,7 @@
 #include "client.h"
 #include "db.h"
 #include "timeutil.h"
+#include "wait.h"
 
 static struct test_org org;
 
@@ -91,7 +92,7 @@ Test(agent, seed_job_application_end_to_end)
 	json_object *t, *steps, *v, *ex;
 	char *id;
 
-	double_script(job_script);
+	llm_double_script(job_script);
 	agent_start(NULL);
 	id = post_task(org.key, body, NULL);
 	t = wait_final(org.key, id, 180);
@@ -172,7 +173,7 @@ static json_object *run_scripted(const char *script, const char *body, const cha
 	char *id;
 	json_object *t;
 
-	double_script(script);
+	llm_double_script(script);
 	agent_start(overrides);
 	id = post_task(org.key, body, headers);
 	t = wait_final(org.key, id, 240);
@@ -325,7 +326,7 @@ Test(agent, extraction_with_schema_valid)
 	cr_assert(json_object_object_get_ex(ex, "price", &v) && json_object_get_double(v) == 249.0);
 	/* It went through the Anthropic wire format. */
 	{
-		json_object *reqs = double_requests();
+		json_object *reqs = llm_double_requests();
 		bool anthropic = false;
 
 		for (size_t i = 0; i < json_object_array_length(reqs); i++) {
@@ -458,7 +459,7 @@ Test(agent, same_action_on_unchanged_page_is_a_loop)
 	cr_assert_str_eq(status_of(t), "terminated", "%s", json_object_to_json_string(t));
 	cr_assert(reason && strstr(reason, "repeated the same action"), "reason: %s", reason ? reason : "(null)");
 	/* Before giving up, the model was asked again with a different prompt. */
-	reqs = double_requests();
+	reqs = llm_double_requests();
 	for (size_t i = 0; i < json_object_array_length(reqs); i++)
 		if (strstr(json_object_to_json_string(json_object_array_get_idx(reqs, i)), "did not change"))
 			warned = true;
@@ -494,28 +495,22 @@ Test(agent, cancel_during_run)
 	char *body = never_body();
 	char *id, path[128];
 	struct resp *r;
-	int64_t t0;
 	json_object *t;
 
-	double_script(slow_script);
+	llm_double_script(slow_script);
 	agent_start(NULL);
 	id = post_task(org.key, body, NULL);
 	cr_assert(wait_status(org.key, id, "running", 60));
-	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ?", id) < 1)
-		sx_sleep_ms(100, NULL);
+	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ?", id, 1, 60);
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
 	r = api_call("POST", path, org.key, NULL, 0, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
-	t0 = sx_mono_ms();
 	/* Within one action (a 4 s wait at most, plus a heartbeat), the run stops. */
-	while ((db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id) < 1 ||
-		db_count1("SELECT COUNT(*) FROM tasks WHERE id = ? AND lease_owner IS NULL", id) < 1) &&
-	       sx_mono_ms() - t0 < 20000)
-		sx_sleep_ms(100, NULL);
+	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id, 1, 20);
+	wait_db_count("SELECT COUNT(*) FROM tasks WHERE id = ? AND lease_owner IS NULL", id, 1, 20);
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id), 1,
-		     "the running step was not marked canceled");
-	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE id = ? AND lease_owner IS NULL", id), 1);
+		     "more than the running step was marked canceled");
 	t = wait_final(org.key, id, 5);
 	cr_assert_str_eq(status_of(t), "canceled");
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status IN ('running','created')", id), 0);
@@ -577,29 +572,39 @@ static size_t descendants_named(pid_t root, const char *comm, pid_t *out, size_t
 	return n;
 }
 
+/* The chromedriver processes under an agent, polled until there is one. */
+struct driver_wait {
+	pid_t agent;
+	pid_t pids[8];
+	size_t n;
+};
+
+static bool has_driver(void *arg)
+{
+	struct driver_wait *dw = arg;
+
+	dw->n = descendants_named(dw->agent, "chromedriver", dw->pids, SX_ARRAY_LEN(dw->pids));
+	return dw->n > 0;
+}
+
 Test(agent, chromedriver_killed_mid_task)
 {
 	char *body = never_body();
 	char *id;
-	pid_t sup, drivers[8];
-	size_t n = 0;
-	int64_t t0;
+	struct driver_wait dw = { 0 };
+	struct llm_ask first_decide = { "decide", NULL, 1 };
 	json_object *t, *steps;
 	bool retried = false;
 
-	double_script(slow_script);
-	sup = agent_start(NULL);
+	llm_double_script(slow_script);
+	dw.agent = agent_start(NULL);
 	id = post_task(org.key, body, NULL);
 	cr_assert(wait_status(org.key, id, "running", 60));
-	t0 = sx_mono_ms();
-	while ((n = descendants_named(sup, "chromedriver", drivers, 8)) == 0 && sx_mono_ms() - t0 < 30000)
-		sx_sleep_ms(100, NULL);
-	cr_assert_gt(n, 0, "no chromedriver under the agent");
-	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ?", id) < 1)
-		sx_sleep_ms(100, NULL);
-	sx_sleep_ms(1000, NULL);
-	for (size_t i = 0; i < n; i++)
-		kill(drivers[i], SIGKILL);
+	cr_assert(wait_until(has_driver, &dw, 30000), "no chromedriver under the agent");
+	/* Mid-task: the model has answered the first step, whose actions now run. */
+	cr_assert(wait_until(llm_double_was_asked, &first_decide, 60000), "the agent never asked the model");
+	for (size_t i = 0; i < dw.n; i++)
+		kill(dw.pids[i], SIGKILL);
 	t = wait_final(org.key, id, 180);
 	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
 	steps = steps_of(id);
@@ -616,6 +621,19 @@ Test(agent, chromedriver_killed_mid_task)
 	free(body);
 }
 
+/* A child process polled until it has exited; status is its wait status. */
+struct exit_wait {
+	pid_t pid;
+	int status;
+};
+
+static bool exited(void *arg)
+{
+	struct exit_wait *ex = arg;
+
+	return waitpid(ex->pid, &ex->status, WNOHANG) == ex->pid;
+}
+
 /*
  * SIGTERM to the agent: it stops claiming, hands its task back (the lease
  * ends at once, the attempt is not counted) and exits; the next agent
@@ -625,23 +643,17 @@ Test(agent, sigterm_hands_the_task_back)
 {
 	char *body = never_body();
 	char *id;
-	pid_t sup;
-	int64_t t0;
-	int status = 0;
+	struct exit_wait ex = { 0 };
 	json_object *t;
 
-	double_script(slow_script);
-	sup = agent_start(NULL);
+	llm_double_script(slow_script);
+	ex.pid = agent_start(NULL);
 	id = post_task(org.key, body, NULL);
 	cr_assert(wait_status(org.key, id, "running", 60));
-	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id) < 1)
-		sx_sleep_ms(100, NULL);
-	kill(sup, SIGTERM);
-	t0 = sx_mono_ms();
-	while (waitpid(sup, &status, WNOHANG) != sup && sx_mono_ms() - t0 < 30000)
-		sx_sleep_ms(100, NULL);
-	cr_assert(sx_mono_ms() - t0 < 30000, "the agent did not exit within 30 s of SIGTERM");
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id, 1, 120);
+	kill(ex.pid, SIGTERM);
+	cr_assert(wait_until(exited, &ex, 30000), "the agent did not exit within 30 s of SIGTERM");
+	cr_assert(WIFEXITED(ex.status) && WEXITSTATUS(ex.status) == 0, "exit status %d", ex.status);
 	/* Handed back: still running, no owner, lease already over, attempt not counted. */
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE id = ? AND status = 'running' "
 			       "AND lease_owner IS NULL AND lease_until <= UTC_TIMESTAMP(6) AND attempt = 0", id), 1,
@@ -663,12 +675,11 @@ Test(agent, worker_killed_task_resumed_by_another)
 	size_t n;
 	json_object *t;
 
-	double_script(slow_script);
+	llm_double_script(slow_script);
 	sup = agent_start("agent_workers = 2\n");
 	id = post_task(org.key, body, NULL);
 	cr_assert(wait_status(org.key, id, "running", 60));
-	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id) < 1)
-		sx_sleep_ms(100, NULL);
+	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id, 1, 120);
 	/* Kill the worker that holds the lease (the one whose pid is in lease_owner). */
 	n = agent_workers(sup, workers, 4);
 	cr_assert_geq(n, 2, "two task workers (and the webhook sender)");
@@ -713,7 +724,7 @@ Test(agent, two_daemons_run_each_task_once, .timeout = 600)
 	json_object *reqs;
 	size_t extracts = 0;
 
-	double_script(script);
+	llm_double_script(script);
 	for (int i = 0; i < 20; i++)
 		ids[i] = post_task(org.key, body, NULL);
 	agent_start("agent_workers = 2\n");
@@ -727,7 +738,7 @@ Test(agent, two_daemons_run_each_task_once, .timeout = 600)
 		json_object_put(t);
 		free(ids[i]);
 	}
-	reqs = double_requests();
+	reqs = llm_double_requests();
 	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
 		json_object *r = json_object_array_get_idx(reqs, i), *k;
 

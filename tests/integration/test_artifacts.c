@@ -13,6 +13,7 @@
 #include "db.h"
 #include "crypto.h"
 #include "timeutil.h"
+#include "wait.h"
 
 static struct test_org org;
 
@@ -116,42 +117,73 @@ static char *scrape(void)
 	return text;
 }
 
-Test(artifacts, completed_task_urls_are_signed_served_and_guarded)
+/* The job application run to completion by a real agent; returns the task (caller puts), its id in *id. */
+static json_object *completed_task(char **id)
 {
-	char *site = xasprintf("%s/sites/job/index.html", tenv("SX_URL"));
+	char *site = site_url("job/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
 			       "\"data_extraction_goal\":\"Was the application successful?\","
 			       "\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", site);
-	char *before = scrape(), *after, *key = url_key(), *id, path[128];
-	json_object *t, *v, *list;
-	const char *shot;
-	struct resp *r;
-	struct test_org other;
+	json_object *t;
 
-	double_script(job_script);
+	llm_double_script(job_script);
 	agent_start(NULL);
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
+	*id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, *id, 180);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
+	free(body);
+	free(site);
+	return t;
+}
 
-	/* Every URL of the task object is fetchable without a key, with its type. */
-	shot = jstr(t, "screenshot_url");
+/* The task's screenshot_url, signed (borrowed from t). */
+static const char *signed_shot(json_object *t)
+{
+	const char *shot = jstr(t, "screenshot_url");
+
 	cr_assert_not_null(shot, "no screenshot_url: %s", json_object_to_json_string(t));
 	cr_assert(strstr(shot, "?expires=") && strstr(shot, "&sig="), "unsigned: %s", shot);
-	fetch_ok(shot, "image/png");
+	return shot;
+}
+
+/* GET /api/v1/tasks/{id}/artifacts with key; asserts 200 and returns the list (caller puts). */
+static json_object *artifact_list(const char *id, const char *key)
+{
+	char path[128];
+	struct resp *r;
+	json_object *list;
+
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/artifacts", id);
+	r = api_get(path, key);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	list = json_object_get(r->json);
+	resp_free(r);
+	return list;
+}
+
+/* Every URL of the task object is fetchable without a key, with its type. */
+Test(artifacts, task_urls_are_signed_and_served_without_a_key)
+{
+	char *id;
+	json_object *t = completed_task(&id), *v;
+
+	fetch_ok(signed_shot(t), "image/png");
 	cr_assert(json_object_object_get_ex(t, "action_screenshot_urls", &v));
 	cr_assert_gt(json_object_array_length(v), 0);
 	for (size_t i = 0; i < json_object_array_length(v); i++)
 		fetch_ok(json_object_get_string(json_object_array_get_idx(v, i)), "image/png");
 	if (jstr(t, "recording_url"))
 		fetch_ok(jstr(t, "recording_url"), "video/webm");
+	json_object_put(t);
+	free(id);
+}
 
-	/* The list: every artifact, oldest first, with a fresh URL of the right type. */
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s/artifacts", id);
-	r = api_get(path, org.key);
-	cr_assert_eq(r->status, 200, "%s", r->body);
-	list = json_object_get(r->json);
-	resp_free(r);
+/* The list: every artifact, oldest first, with a fresh URL of the right type. */
+Test(artifacts, list_has_every_artifact_with_a_url)
+{
+	char *id;
+	json_object *t = completed_task(&id), *list = artifact_list(id, org.key), *v;
+
 	cr_assert_eq((long long)json_object_array_length(list),
 		     db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ?", id));
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -166,8 +198,20 @@ Test(artifacts, completed_task_urls_are_signed_served_and_guarded)
 		fetch_ok(jstr(a, "url"), strncmp(type, "llm_", 4) == 0 ? "application/json" :
 			 strcmp(type, "recording") == 0 ? "video/webm" : "image/png");
 	}
+	json_object_put(list);
+	json_object_put(t);
+	free(id);
+}
 
-	/* Another organization cannot list them. */
+/* Another organization cannot list a task's artifacts, nor can a caller without a key. */
+Test(artifacts, list_is_isolated_by_organization)
+{
+	char *id = create_task(org.key, "https://example.com/"), path[128];
+	struct test_org other;
+	struct resp *r;
+
+	json_object_put(artifact_list(id, org.key));
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/artifacts", id);
 	test_org_new(&other, "artifacts-other");
 	r = api_get(path, other.key);
 	cr_assert_eq(r->status, 404, "other org listed: %ld", r->status);
@@ -175,87 +219,103 @@ Test(artifacts, completed_task_urls_are_signed_served_and_guarded)
 	r = api_get(path, NULL);
 	cr_assert_eq(r->status, 403);
 	resp_free(r);
+	/* Leave no queued task behind for other tests' agents. */
+	db_exec2("UPDATE tasks SET status = 'canceled' WHERE id = ?", id, NULL);
+	free(id);
+}
 
-	/* Tampering: signature, path, expiry; and an honest signature that expired. */
-	{
-		const char *rel = rel_of(shot);
-		char *bad = xstrdup(rel), *q = strchr(bad, '?'), *sig = strstr(bad, "&sig=") + 5;
-		const char *other_rel = rel_of(jstr(json_object_array_get_idx(list, 0), "url"));
-		char *moved, *longer, *expired, mac[65], *msg, *file;
-		long long past = (long long)(sx_now_us() / 1000000) - 60;
+/* Tampering: signature, path, expiry; and an honest signature that expired. */
+Test(artifacts, tampered_or_expired_urls_are_refused)
+{
+	char *key = url_key(), *id;
+	json_object *t = completed_task(&id), *list = artifact_list(id, org.key);
+	const char *rel = rel_of(signed_shot(t));
+	char *bad = xstrdup(rel), *q = strchr(bad, '?'), *sig = strstr(bad, "&sig=") + 5;
+	const char *other_rel = rel_of(jstr(json_object_array_get_idx(list, 0), "url"));
+	char *moved, *longer, *expired, mac[65], *msg, *file, *internal;
+	long long past = (long long)(sx_now_us() / 1000000) - 60;
+	struct resp *r;
 
-		sig[0] = sig[0] == 'a' ? 'b' : 'a';
-		fetch_403(bad);
-		sig[0] = rel[sig - bad];
-		/* This file's signature on another file's path. */
-		moved = xasprintf("%.*s%s", (int)(strchr(other_rel, '?') - other_rel), other_rel, q);
-		cr_assert(strcmp(moved, rel) != 0);
-		fetch_403(moved);
-		/* A later expiry with the old signature. */
-		longer = xasprintf("%.*s?expires=%lld%s", (int)(q - bad), bad, past + 10 * 86400,
-				   strstr(rel, "&sig="));
-		fetch_403(longer);
-		/* A correct signature whose time has passed. */
-		file = xstrndup(rel + strlen("/artifacts/"), (size_t)(q - bad) - strlen("/artifacts/"));
-		msg = xasprintf("/artifacts/%s\n%lld", file, past);
+	sig[0] = sig[0] == 'a' ? 'b' : 'a';
+	fetch_403(bad);
+	sig[0] = rel[sig - bad];
+	/* This file's signature on another file's path. */
+	moved = xasprintf("%.*s%s", (int)(strchr(other_rel, '?') - other_rel), other_rel, q);
+	cr_assert(strcmp(moved, rel) != 0);
+	fetch_403(moved);
+	/* A later expiry with the old signature. */
+	longer = xasprintf("%.*s?expires=%lld%s", (int)(q - bad), bad, past + 10 * 86400, strstr(rel, "&sig="));
+	fetch_403(longer);
+	/* A correct signature whose time has passed. */
+	file = xstrndup(rel + strlen("/artifacts/"), (size_t)(q - bad) - strlen("/artifacts/"));
+	msg = xasprintf("/artifacts/%s\n%lld", file, past);
+	crypto_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
+	expired = xasprintf("/artifacts/%s?expires=%lld&sig=%s", file, past, mac);
+	r = api_get(expired, NULL);
+	cr_assert_eq(r->status, 403, "expired URL: %ld", r->status);
+	cr_assert(strstr(r->body, "expired"), "%s", r->body);
+	resp_free(r);
+	/* No signature at all, and the internal location from outside. */
+	*q = '\0';
+	fetch_403(bad);
+	r = api_get(bad + strlen("/artifacts/") - 1 /* "/<org>/..." */, NULL);
+	cr_assert_neq(r->status, 200);
+	resp_free(r);
+	internal = xasprintf("/_artifacts_internal/%s", file);
+	r = api_get(internal, NULL);
+	cr_assert_eq(r->status, 404, "internal location reachable: %ld", r->status);
+	resp_free(r);
+	free(internal);
+	free(file);
+	free(msg);
+	free(expired);
+	free(longer);
+	free(moved);
+	free(bad);
+	json_object_put(list);
+	json_object_put(t);
+	free(id);
+	free(key);
+}
+
+/* Traversal: escaped dots and slashes never leave the directory, signed or not. */
+Test(artifacts, escaped_paths_never_leave_the_directory)
+{
+	static const char *const tries[] = {
+		"/artifacts/%2e%2e/sextant.conf",
+		"/artifacts/x/%2e%2e%2f%2e%2e%2fsextant.conf",
+		"/artifacts/x/y/..%2f..%2f..%2fsextant.conf",
+		"/artifacts/%2Fetc%2Fpasswd",
+		"/artifacts/x/y/",
+	};
+	char *key = url_key();
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(tries); i++) {
+		/* Signed as if the path were honest: the path check comes first. */
+		long long exp = (long long)(sx_now_us() / 1000000) + 600;
+		char *msg = xasprintf("/artifacts/%s\n%lld", tries[i] + 11, exp);
+		char mac[65], *u;
+		struct resp *r;
+
 		crypto_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
-		expired = xasprintf("/artifacts/%s?expires=%lld&sig=%s", file, past, mac);
-		r = api_get(expired, NULL);
-		cr_assert_eq(r->status, 403, "expired URL: %ld", r->status);
-		cr_assert(strstr(r->body, "expired"), "%s", r->body);
+		u = xasprintf("%s?expires=%lld&sig=%s", tries[i], exp, mac);
+		r = api_get(u, NULL);
+		cr_assert(r->status == 403 || r->status == 404, "%s: %ld", u, r->status);
+		cr_assert_null(strstr(r->body ? r->body : "", "db_password"), "%s leaked the config", u);
+		cr_assert_null(strstr(r->body ? r->body : "", "root:"), "%s leaked passwd", u);
 		resp_free(r);
-		/* No signature at all, and the internal location from outside. */
-		*q = '\0';
-		fetch_403(bad);
-		r = api_get(bad + strlen("/artifacts/") - 1 /* "/<org>/..." */, NULL);
-		cr_assert_neq(r->status, 200);
-		resp_free(r);
-		{
-			char *internal = xasprintf("/_artifacts_internal/%s", file);
-
-			r = api_get(internal, NULL);
-			cr_assert_eq(r->status, 404, "internal location reachable: %ld", r->status);
-			resp_free(r);
-			free(internal);
-		}
-		free(file);
+		free(u);
 		free(msg);
-		free(expired);
-		free(longer);
-		free(moved);
-		free(bad);
 	}
+	free(key);
+}
 
-	/* Traversal: escaped dots and slashes never leave the directory, signed or not. */
-	{
-		static const char *const tries[] = {
-			"/artifacts/%2e%2e/sextant.conf",
-			"/artifacts/x/%2e%2e%2f%2e%2e%2fsextant.conf",
-			"/artifacts/x/y/..%2f..%2f..%2fsextant.conf",
-			"/artifacts/%2Fetc%2Fpasswd",
-			"/artifacts/x/y/",
-		};
+/* The counters moved with the task. */
+Test(artifacts, metrics_move_with_a_completed_task)
+{
+	char *before = scrape(), *after, *id;
+	json_object *t = completed_task(&id);
 
-		for (size_t i = 0; i < SX_ARRAY_LEN(tries); i++) {
-			/* Signed as if the path were honest: the path check comes first. */
-			char *msg = xasprintf("/artifacts/%s\n%lld", tries[i] + 11,
-					      (long long)(sx_now_us() / 1000000) + 600);
-			char mac[65], *u;
-
-			crypto_hmac_sha256_hex(key, strlen(key), msg, strlen(msg), mac);
-			u = xasprintf("%s?expires=%lld&sig=%s", tries[i],
-				      (long long)(sx_now_us() / 1000000) + 600, mac);
-			r = api_get(u, NULL);
-			cr_assert(r->status == 403 || r->status == 404, "%s: %ld", u, r->status);
-			cr_assert_null(strstr(r->body ? r->body : "", "db_password"), "%s leaked the config", u);
-			cr_assert_null(strstr(r->body ? r->body : "", "root:"), "%s leaked passwd", u);
-			resp_free(r);
-			free(u);
-			free(msg);
-		}
-	}
-
-	/* The counters moved with the task. */
 	after = scrape();
 	cr_assert_gt(metric(after, "sextant_tasks{status=\"completed\"}"),
 		     metric(before, "sextant_tasks{status=\"completed\"}"));
@@ -267,15 +327,10 @@ Test(artifacts, completed_task_urls_are_signed_served_and_guarded)
 		     metric(before, "sextant_step_duration_seconds_count"));
 	cr_assert_geq(metric(after, "sextant_queue_depth"), 0);
 	cr_assert_geq(metric(after, "sextant_webhook_backlog"), 0);
-
-	json_object_put(list);
 	json_object_put(t);
 	free(after);
 	free(before);
-	free(key);
 	free(id);
-	free(body);
-	free(site);
 }
 
 static int stack(const char *verb)
@@ -299,11 +354,15 @@ static long healthz(char **detail)
 	return st;
 }
 
+static bool healthy(void *arg)
+{
+	(void)arg;
+	return healthz(NULL) == 200;
+}
+
 Test(artifacts, healthz_follows_the_database)
 {
 	char *b = NULL;
-	bool back = false;
-	int64_t t0;
 	int st;
 
 	cr_assert_eq(healthz(&b), 200);
@@ -316,13 +375,7 @@ Test(artifacts, healthz_follows_the_database)
 	cr_assert_eq(st, 503, "while down: %d %s", st, b);
 	cr_assert(strstr(b, "\"unhealthy\"") && strstr(b, "\"detail\""), "%s", b);
 	free(b);
-	t0 = sx_mono_ms();
-	while (!back && sx_mono_ms() - t0 < 60000) {
-		back = healthz(NULL) == 200;
-		if (!back)
-			sx_sleep_ms(300, NULL);
-	}
-	cr_assert(back, "/healthz did not recover");
+	cr_assert(wait_until(healthy, NULL, 60000), "/healthz did not recover");
 }
 
 /* Inserts an artifact row (created days ago) and its file; returns the relative path. */

@@ -484,7 +484,7 @@ Test(egress_browser, every_request_kind_is_refused_and_recorded)
 		"   {\"action\":\"complete\"}]}]},"
 		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"done\"}]}]}",
 		secret[10].port);
-	double_script(script);
+	llm_double_script(script);
 	agent_start("outbound_allow = 127.0.0.1/32\nmax_retries_per_step = 0\n");
 	body = xasprintf("{\"url\":\"%s/sites/egress/index.html?%s\",\"navigation_goal\":\"Probe\"}",
 			 tenv("SX_URL"), query);
@@ -548,7 +548,7 @@ Test(egress_browser, refused_start_url_fails_the_task)
 	 * Full-width digits pass the API as a name, and the browser reads them
 	 * as 127.0.0.2: the egress guard is what stops it, and the task fails.
 	 */
-	double_script("{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"complete\"}]}]},"
+	llm_double_script("{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"complete\"}]}]},"
 		      "{\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"x\"}]}]}");
 	agent_start("outbound_allow = 127.0.0.1/32\n");
 	body = xasprintf("{\"url\":\"http://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.\xef\xbc\x90.\xef\xbc\x90."

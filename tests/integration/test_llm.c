@@ -1,129 +1,41 @@
 /*
  * The LLM client against the LLM test double (tests/doubles/llm_double.py),
  * which speaks both wire formats, replays scripted answers and records what
- * it was sent.  Each test starts its own double on a free port and kills it
- * at the end, so tests share no script or request log.
+ * it was sent.  Each test starts its own double (doubles.h) on a free port
+ * and stops it at the end, so tests share no script or request log.
  */
 #include <criterion/criterion.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "sx.h"
 #include "conf.h"
+#include "doubles.h"
 #include "http.h"
 #include "llm.h"
 #include "prompt.h"
 #include "timeutil.h"
 
-#ifndef SRCDIR
-#error "build with -DSRCDIR=\"/path/to/the/source/tree\""
-#endif
-
 #define KEY_ENV "SX_TEST_LLM_KEY"
 #define TEST_KEY "sk-test-0123456789abcdef-secret"
 
-static pid_t dbl_pid;
-static int dbl_port;
-static struct http_client *ctl;
+static const char *dbl_base;
 
 /* A small "PNG": the signature is all the double looks at. */
 static unsigned char png[108];
 
-static void double_start(void)
+static void setup(void)
 {
-	int fd[2];
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
-	long long port = 0;
-
-	cr_assert_eq(pipe(fd), 0);
-	dbl_pid = fork();
-	if (dbl_pid == 0) {
-		/*
-		 * No Criterion call here: with --full-stats even a passing
-		 * assertion sends a message, and the runner rejects one from a
-		 * process it did not start.  The double must not outlive a test
-		 * process that crashed.
-		 */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(fd[1], STDOUT_FILENO);
-		close(fd[0]);
-		close(fd[1]);
-		execlp("python3", "python3", SRCDIR "/tests/doubles/llm_double.py", "--port", "0",
-		       (char *)NULL);
-		_exit(127);
-	}
-	cr_assert(dbl_pid > 0, "fork failed");
-	close(fd[1]);
-	f = fdopen(fd[0], "r");
-	cr_assert_not_null(f);
-	cr_assert(getline(&line, &cap, f) > 0, "the LLM double printed no port");
-	line[strcspn(line, "\r\n")] = '\0';
-	cr_assert(strncmp(line, "PORT=", 5) == 0 && sx_parse_ll(line + 5, 1, 65535, &port),
-		  "unexpected first line from the double: %s", line);
-	dbl_port = (int)port;
-	free(line);
-	fclose(f);
 	http_global_init();
-	ctl = http_client_new();
+	dbl_base = llm_double_start();
 	memset(png, 0xAB, sizeof(png));
 	memcpy(png, "\x89PNG\r\n\x1a\n", 8);
 	unsetenv(KEY_ENV);
 }
 
-static void double_stop(void)
+static void teardown(void)
 {
-	int status;
-
-	if (dbl_pid > 0) {
-		kill(dbl_pid, SIGTERM);
-		waitpid(dbl_pid, &status, 0);
-		dbl_pid = 0;
-	}
-	http_client_free(ctl);
-	ctl = NULL;
+	llm_double_stop();
 }
 
-TestSuite(llm, .init = double_start, .fini = double_stop, .timeout = 60);
-
-/* One call to the double's control API; returns the parsed body (caller puts). */
-static json_object *control(const char *method, const char *path, const char *body)
-{
-	struct http_request req = { 0 };
-	struct http_response res;
-	struct http_header h = { "Content-Type", "application/json" };
-	char url[128];
-	json_object *o;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", dbl_port, path);
-	req.method = method;
-	req.url = url;
-	req.headers = &h;
-	req.nheaders = 1;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	req.timeout_ms = 5000;
-	cr_assert_eq(http_perform(ctl, &req, &res), SX_OK, "%s %s: %s", method, path, res.error);
-	cr_assert_eq(res.status, 200, "%s %s: %ld %s", method, path, res.status, sx_buf_str(&res.body));
-	o = json_tokener_parse(sx_buf_str(&res.body));
-	http_response_release(&res);
-	return o;
-}
-
-static void script(const char *rules_json)
-{
-	json_object_put(control("POST", "/__script", rules_json));
-}
-
-static json_object *requests(void)
-{
-	json_object *r = control("GET", "/__requests", NULL);
-
-	cr_assert(json_object_is_type(r, json_type_array));
-	return r;
-}
+TestSuite(llm, .init = setup, .fini = teardown, .timeout = 60);
 
 /*
  * Walks a path such as "body.messages[1].content[0].type" from o; NULL when
@@ -171,7 +83,7 @@ static void conf_for(struct sx_conf *c, const char *provider)
 	free(c->llm_provider);
 	c->llm_provider = xstrdup(provider);
 	free(c->llm_base_url);
-	c->llm_base_url = xasprintf("http://127.0.0.1:%d/v1/", dbl_port);
+	c->llm_base_url = xasprintf("%s/", dbl_base);
 	free(c->llm_model);
 	c->llm_model = xstrdup("test-model");
 	free(c->llm_api_key_env);
@@ -257,7 +169,7 @@ Test(llm, openai_round_trip)
 	struct call k = { 0 };
 	json_object *r;
 
-	script(decide_rule);
+	llm_double_script(decide_rule);
 	conf_for(&c, "openai");
 	call(&c, prompt_system_decide(), "Goal:\nApply for the job\n", true, &k);
 	check_decide_answer(&k);
@@ -265,7 +177,7 @@ Test(llm, openai_round_trip)
 	cr_assert_eq(k.res.attempts, 1);
 	cr_assert(strstr(k.res.response_json, "\"chat.completion\""));
 
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_array_length(r), 1);
 	cr_assert_str_eq(at_str(r, "[0].path"), "/v1/chat/completions");
 	cr_assert_str_eq(at_str(r, "[0].kind"), "decide");
@@ -300,7 +212,7 @@ Test(llm, anthropic_round_trip)
 	struct call k = { 0 };
 	json_object *r;
 
-	script(decide_rule);
+	llm_double_script(decide_rule);
 	conf_for(&c, "anthropic");
 	call(&c, prompt_system_decide(), "Goal:\nApply for the job\n", true, &k);
 	check_decide_answer(&k);
@@ -308,7 +220,7 @@ Test(llm, anthropic_round_trip)
 	cr_assert_eq(k.res.attempts, 1);
 	cr_assert(strstr(k.res.response_json, "\"type\": \"message\""));
 
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_array_length(r), 1);
 	cr_assert_str_eq(at_str(r, "[0].path"), "/v1/messages");
 	cr_assert_str_eq(at_str(r, "[0].kind"), "decide");
@@ -336,7 +248,7 @@ Test(llm, no_image_when_vision_off)
 	json_object *r;
 	size_t i;
 
-	script(decide_rule);
+	llm_double_script(decide_rule);
 	for (i = 0; i < SX_ARRAY_LEN(providers); i++) {
 		memset(&k, 0, sizeof(k));
 		conf_for(&c, providers[i]);
@@ -347,7 +259,7 @@ Test(llm, no_image_when_vision_off)
 		call_release(&k);
 		sx_conf_release(&c);
 	}
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_array_length(r), 2);
 	for (i = 0; i < 2; i++) {
 		char path[64];
@@ -366,7 +278,7 @@ Test(llm, retry_after_429_then_success)
 	struct call k = { 0 };
 	json_object *r;
 
-	script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":["
+	llm_double_script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":["
 	       "{\"__http\":429,\"__retry_after\":\"1\"},{\"ok\":true}]}]}");
 	conf_for(&c, "openai");
 	call(&c, prompt_system_verify(), "Goal: x", false, &k);
@@ -375,7 +287,7 @@ Test(llm, retry_after_429_then_success)
 	cr_assert_str_eq(k.res.text, "{\"ok\": true}");
 	cr_assert(k.ms >= 950, "Retry-After: 1 was not honoured (%lld ms)", (long long)k.ms);
 	check_usage(&k);
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_array_length(r), 2);
 	cr_assert_eq(json_object_get_int(at(r, "[0].status")), 429);
 	cr_assert_eq(json_object_get_int(at(r, "[1].status")), 200);
@@ -390,7 +302,7 @@ Test(llm, server_error_exhausts_retries)
 	struct call k = { 0 };
 	json_object *r;
 
-	script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":["
+	llm_double_script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":["
 	       "{\"__http\":500,\"__body\":{\"error\":{\"message\":\"upstream exploded\","
 	       "\"type\":\"server_error\"}}}]}]}");
 	conf_for(&c, "openai");
@@ -404,7 +316,7 @@ Test(llm, server_error_exhausts_retries)
 	cr_assert(strstr(k.res.error, "3 attempts"), "%s", k.res.error);
 	/* Backoff waited between tries: at least half of 1 s + 2 s. */
 	cr_assert(k.ms >= 1400, "no backoff between retries (%lld ms)", (long long)k.ms);
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_array_length(r), 3);
 	json_object_put(r);
 	call_release(&k);
@@ -419,7 +331,7 @@ Test(llm, client_error_not_retried)
 	json_object *r;
 	size_t i;
 
-	script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":[{\"__http\":400}]}]}");
+	llm_double_script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":[{\"__http\":400}]}]}");
 	for (i = 0; i < SX_ARRAY_LEN(providers); i++) {
 		memset(&k, 0, sizeof(k));
 		conf_for(&c, providers[i]);
@@ -433,7 +345,7 @@ Test(llm, client_error_not_retried)
 		call_release(&k);
 		sx_conf_release(&c);
 	}
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_array_length(r), 2);
 	json_object_put(r);
 }
@@ -444,7 +356,7 @@ Test(llm, garbage_comes_back_as_text)
 	struct call k = { 0 }, t = { 0 };
 	char err[128];
 
-	script("{\"rules\":["
+	llm_double_script("{\"rules\":["
 	       "{\"match\":\"first\",\"kind\":\"decide\",\"answers\":[{\"__raw\":\"I think you should click the blue button.\"}]},"
 	       "{\"match\":\"second\",\"kind\":\"decide\",\"answers\":[{\"__raw\":\"{\\\"actions\\\": [{\\\"action\\\": \\\"cl\"}]}]}");
 	conf_for(&c, "anthropic");
@@ -490,7 +402,7 @@ Test(llm, labels_resolve_to_element_ids)
 	char err[128], *user = form_prompt();
 	json_object *a;
 
-	script("{\"rules\":[{\"match\":\"Apply for the job\",\"kind\":\"decide\",\"answers\":[{"
+	llm_double_script("{\"rules\":[{\"match\":\"Apply for the job\",\"kind\":\"decide\",\"answers\":[{"
 	       "\"reasoning\":\"fill\",\"actions\":["
 	       "{\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Chris P. Bacon\"},"
 	       "{\"action\":\"input_text\",\"label\":\"email ADDRESS\",\"text\":\"chris@pbacon.com\"},"
@@ -525,7 +437,7 @@ Test(llm, unknown_label_fails_visibly)
 	char *user = form_prompt();
 	json_object *r;
 
-	script("{\"rules\":[{\"match\":null,\"kind\":\"decide\",\"answers\":[{\"actions\":["
+	llm_double_script("{\"rules\":[{\"match\":null,\"kind\":\"decide\",\"answers\":[{\"actions\":["
 	       "{\"action\":\"input_text\",\"label\":\"Phone number\",\"text\":\"555\"}]},"
 	       "{\"actions\":[{\"action\":\"complete\"}]}]}]}");
 	conf_for(&c, "anthropic");
@@ -535,7 +447,7 @@ Test(llm, unknown_label_fails_visibly)
 	cr_assert(strstr(k.res.error, "no element labelled 'Phone number'"), "%s", k.res.error);
 	/* The retry met the same failure: the cursor did not move on to "complete". */
 	cr_assert_eq(k.res.attempts, 2);
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_get_int(at(r, "[1].status")), 500);
 	json_object_put(r);
 	free(user);
@@ -550,7 +462,7 @@ Test(llm, rules_by_kind_and_match_and_cursor)
 	size_t i;
 
 	memset(k, 0, sizeof(k));
-	script("{\"rules\":["
+	llm_double_script("{\"rules\":["
 	       "{\"match\":null,\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"ok\"}]},"
 	       "{\"match\":\"price\",\"kind\":\"extract\",\"answers\":[{\"price\":1},{\"price\":2}]},"
 	       "{\"match\":null,\"kind\":\"any\",\"answers\":[{\"other\":true}]}]}");
@@ -583,7 +495,7 @@ Test(llm, key_sent_as_header_never_stored)
 	const char *dump;
 
 	setenv(KEY_ENV, TEST_KEY, 1);
-	script("{\"rules\":["
+	llm_double_script("{\"rules\":["
 	       "{\"match\":\"leak\",\"kind\":\"any\",\"answers\":[{\"__http\":401,\"__body\":"
 	       "{\"error\":{\"message\":\"Incorrect API key provided: " TEST_KEY "\"}}}]},"
 	       "{\"match\":null,\"kind\":\"any\",\"answers\":[{\"ok\":true}]}]}");
@@ -610,7 +522,7 @@ Test(llm, key_sent_as_header_never_stored)
 	cr_assert_eq(a.rc, SX_OK, "%s", a.res.error);
 	cr_assert(!strstr(a.res.request_json, TEST_KEY));
 
-	r = requests();
+	r = llm_double_requests();
 	cr_assert_eq(json_object_array_length(r), 3);
 	cr_assert(json_object_get_boolean(at(r, "[0].auth")));
 	cr_assert_str_eq(at_str(r, "[0].auth_scheme"), "Bearer");
@@ -633,14 +545,14 @@ Test(llm, no_key_no_auth_header)
 	json_object *r;
 
 	setenv(KEY_ENV, "", 1);
-	script(decide_rule);
+	llm_double_script(decide_rule);
 	conf_for(&c, "openai");
 	cr_assert_eq(llm_client_new(&c, &lc), SX_OK);
 	cr_assert(!llm_client_has_key(lc));
 	llm_client_free(lc);
 	call(&c, prompt_system_decide(), "Goal: x", false, &k);
 	cr_assert_eq(k.rc, SX_OK, "%s", k.res.error);
-	r = requests();
+	r = llm_double_requests();
 	cr_assert(!json_object_get_boolean(at(r, "[0].auth")));
 	json_object_put(r);
 	call_release(&k);
@@ -652,7 +564,7 @@ Test(llm, slow_answer_times_out)
 	struct sx_conf c;
 	struct call k = { 0 };
 
-	script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":[{\"__delay\":3,\"ok\":true}]}]}");
+	llm_double_script("{\"rules\":[{\"match\":null,\"kind\":\"any\",\"answers\":[{\"__delay\":3,\"ok\":true}]}]}");
 	conf_for(&c, "openai");
 	c.llm_timeout = 1;
 	c.llm_max_retries = 0;

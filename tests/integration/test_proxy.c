@@ -20,6 +20,7 @@
 #include "client.h"
 #include "db.h"
 #include "timeutil.h"
+#include "wait.h"
 
 static struct test_org org;
 static pid_t proxy_pid = -1, auth_pid = -1;
@@ -43,8 +44,9 @@ static int free_loopback_port(void)
 	return port;
 }
 
-static bool port_open(int port)
+static bool port_open(void *arg)
 {
+	int port = *(int *)arg;
 	struct sockaddr_in a;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	bool ok;
@@ -67,7 +69,6 @@ static pid_t proxy_spawn(const char *name, bool auth, int *port, char **log)
 {
 	char *conf;
 	FILE *f;
-	int64_t until;
 	pid_t pid;
 
 	*port = free_loopback_port();
@@ -93,10 +94,7 @@ static pid_t proxy_spawn(const char *name, bool auth, int *port, char **log)
 		execlp("tinyproxy", "tinyproxy", "-d", "-c", conf, (char *)NULL);
 		_exit(127);
 	}
-	until = sx_mono_ms() + 5000;
-	while (!port_open(*port) && sx_mono_ms() < until)
-		sx_sleep_ms(50, NULL);
-	cr_assert(port_open(*port), "tinyproxy did not start (is the tinyproxy package installed?)");
+	cr_assert(wait_until(port_open, port, 5000), "tinyproxy did not start (is the tinyproxy package installed?)");
 	free(conf);
 	return pid;
 }
@@ -188,7 +186,13 @@ static char *product_task(const char *location)
 			 tenv("SX_URL"), location);
 }
 
-Test(proxy, residential_goes_through_the_mapped_proxy)
+/*
+ * Runs an extraction task on the product page from proxy_location, with
+ * RESIDENTIAL mapped to the plain proxy, RESIDENTIAL_GB to the one that
+ * demands credentials, RESIDENTIAL_DE to SOCKS with credentials; returns
+ * the final task (caller puts) and its id (*id, caller frees).
+ */
+static json_object *run_from(const char *location, char **id)
 {
 	static const char script[] =
 		"{\"rules\":[{\"kind\":\"extract\",\"answers\":[{\"name\":\"Trailblazer 2 Tent\",\"price\":249.0}]}]}";
@@ -196,80 +200,98 @@ Test(proxy, residential_goes_through_the_mapped_proxy)
 				    "RESIDENTIAL_GB=http://sx-user:s3cret-pw@127.0.0.1:%d,"
 				    "RESIDENTIAL_DE=socks5://sx-user:s3cret-pw@127.0.0.1:%d\"\n",
 				    proxy_port, auth_port, auth_port);
-	char *page = xasprintf("GET %s/sites/product/index.html", tenv("SX_URL"));
-	char *want = xasprintf("http://127.0.0.1:%d", proxy_port);
-	char *body, *id, *used, *agent_log;
+	char *body = product_task(location);
 	json_object *t;
-	int through;
 
-	double_script(script);
+	llm_double_script(script);
 	agent_start(overrides);
+	*id = post_task(org.key, body, NULL);
+	t = wait_final(org.key, *id, 180);
+	free(body);
+	free(overrides);
+	return t;
+}
 
-	/* RESIDENTIAL: the page request went through the proxy; the task says which. */
-	body = product_task("RESIDENTIAL");
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
+/* The request line of the product page, as a proxy logs it (caller frees). */
+static char *page_request(void)
+{
+	return xasprintf("GET %s/sites/product/index.html", tenv("SX_URL"));
+}
+
+/* RESIDENTIAL: the page request went through the proxy; the task says which. */
+Test(proxy, residential_goes_through_the_mapped_proxy)
+{
+	char *page = page_request(), *want = xasprintf("http://127.0.0.1:%d", proxy_port);
+	char *id, *used;
+	json_object *t = run_from("RESIDENTIAL", &id);
+
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
-	through = log_count(proxy_log, page);
-	cr_assert_geq(through, 1, "the proxy's log (%s) shows no request for the page", proxy_log);
+	cr_assert_geq(log_count(proxy_log, page), 1, "the proxy's log (%s) shows no request for the page", proxy_log);
 	used = proxy_used(id);
 	cr_assert(used && strcmp(used, want) == 0, "proxy_used %s, want %s", used ? used : "NULL", want);
 	json_object_put(t);
 	free(used);
 	free(id);
-	free(body);
+	free(want);
+	free(page);
+}
 
-	/* An unmapped location goes direct, and records no proxy. */
-	body = product_task("RESIDENTIAL_JP");
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
+/* An unmapped location goes direct, and records no proxy. */
+Test(proxy, unmapped_location_goes_direct)
+{
+	char *page = page_request(), *id, *used;
+	json_object *t = run_from("RESIDENTIAL_JP", &id);
+
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
-	cr_assert_eq(log_count(proxy_log, page), through, "an unmapped location went through the proxy");
+	cr_assert_eq(log_count(proxy_log, page), 0, "an unmapped location went through the proxy");
+	cr_assert_eq(log_count(auth_log, page), 0, "an unmapped location went through the proxy");
 	used = proxy_used(id);
 	cr_assert_null(used, "proxy_used %s for a direct task", used);
 	json_object_put(t);
 	free(id);
-	free(body);
+	free(page);
+}
 
-	/*
-	 * A proxy that demands credentials: the task's Chromium answers its
-	 * challenge with the mapped ones (through the session's extension), so
-	 * the page goes through it; the task records the proxy without them, and
-	 * neither the task nor the agent's log shows the password.
-	 */
-	body = product_task("RESIDENTIAL_GB");
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
+/*
+ * A proxy that demands credentials: the task's Chromium answers its
+ * challenge with the mapped ones (through the session's extension), so the
+ * page goes through it; the task records the proxy without them, and
+ * neither the task nor the agent's log shows the password.
+ */
+Test(proxy, credentials_answer_the_proxy_challenge)
+{
+	char *page = page_request(), *want = xasprintf("http://127.0.0.1:%d", auth_port);
+	char *agent_log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
+	char *id, *used;
+	json_object *t = run_from("RESIDENTIAL_GB", &id);
+
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	cr_assert_geq(log_count(auth_log, page), 1, "the authenticating proxy's log (%s) shows no page request",
 		      auth_log);
 	cr_assert_null(strstr(json_object_to_json_string(t), "s3cret-pw"));
 	used = proxy_used(id);
-	free(want);
-	want = xasprintf("http://127.0.0.1:%d", auth_port);
 	cr_assert(used && strcmp(used, want) == 0, "proxy_used %s, want %s", used ? used : "NULL", want);
-	agent_log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
 	cr_assert_eq(log_count(agent_log, "s3cret-pw"), 0, "the agent logged a proxy password");
 	json_object_put(t);
 	free(used);
 	free(id);
-	free(body);
+	free(agent_log);
+	free(want);
+	free(page);
+}
 
-	/* SOCKS with credentials: Chromium has no SOCKS authentication, and the task says so. */
-	body = product_task("RESIDENTIAL_DE");
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 120);
+/* SOCKS with credentials: Chromium has no SOCKS authentication, and the task says so. */
+Test(proxy, socks_with_credentials_fails_clearly)
+{
+	char *id;
+	json_object *t = run_from("RESIDENTIAL_DE", &id);
+
 	cr_assert_str_eq(jstr(t, "status"), "failed", "%s", json_object_to_json_string(t));
 	cr_assert(strstr(jstr(t, "failure_reason"), "Chromium does not support SOCKS proxies with credentials"),
 		  "%s", jstr(t, "failure_reason"));
 	cr_assert_null(strstr(json_object_to_json_string(t), "s3cret-pw"));
 	json_object_put(t);
-	free(agent_log);
 	free(id);
-	free(body);
-	free(want);
-	free(page);
-	free(overrides);
 }
 
 Test(proxy, bad_map_stops_startup)

@@ -16,6 +16,7 @@
 #include "client.h"
 #include "db.h"
 #include "timeutil.h"
+#include "wait.h"
 
 static struct test_org org;
 
@@ -52,25 +53,61 @@ static size_t actions_of(const char *id)
 	return n;
 }
 
-/* tasks.recording_artifact, polled until set or timeout_s (NULL then); caller frees. */
-static char *recording_of(const char *id, int timeout_s)
+/* tasks.recording_artifact, read at each poll until it is set. */
+struct recording_wait {
+	const char *id;
+	char *rel;
+};
+
+static bool recording_set(void *arg)
 {
 	static const char q[] = "SELECT recording_artifact FROM tasks WHERE id = ?";
-	int64_t end = sx_mono_ms() + timeout_s * 1000;
-	char *rel = NULL;
+	struct recording_wait *w = arg;
+	struct sx_param p[] = { sx_p_str(w->id) };
+	struct sx_rows *rows = NULL;
 
-	while (!rel && sx_mono_ms() < end) {
-		struct sx_param p[] = { sx_p_str(id) };
-		struct sx_rows *rows = NULL;
+	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+	if (rows->nrows == 1 && sx_rows_get(rows, 0, 0))
+		w->rel = xstrdup(sx_rows_get(rows, 0, 0));
+	sx_rows_free(rows);
+	return w->rel != NULL;
+}
 
-		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
-		if (rows->nrows == 1 && sx_rows_get(rows, 0, 0))
-			rel = xstrdup(sx_rows_get(rows, 0, 0));
-		sx_rows_free(rows);
-		if (!rel)
-			sx_sleep_ms(200, NULL);
-	}
-	return rel;
+/* tasks.recording_artifact once set, within timeout_s (NULL if never); caller frees. */
+static char *recording_of(const char *id, int timeout_s)
+{
+	struct recording_wait w = { id, NULL };
+
+	wait_until(recording_set, &w, timeout_s * 1000);
+	return w.rel;
+}
+
+/* What the recorder has captured so far for a task: the lines of its frames/index.txt. */
+struct frames_wait {
+	const char *id;
+	size_t min;
+};
+
+static size_t frames_listed(const char *id)
+{
+	char *path = xasprintf("%s/artifacts/%s/%s/frames/index.txt", tenv("SX_VAR"), org.id, id);
+	FILE *f = fopen(path, "r");
+	char line[128];
+	size_t n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n++;
+	if (f)
+		fclose(f);
+	free(path);
+	return n;
+}
+
+static bool frames_reached(void *arg)
+{
+	const struct frames_wait *w = arg;
+
+	return frames_listed(w->id) >= w->min;
 }
 
 /* Runs ffprobe on path and returns its JSON answer (caller puts). */
@@ -192,7 +229,7 @@ Test(recording, completed_job_application_has_a_webm)
 	char *id;
 	size_t actions;
 
-	double_script(job_script);
+	llm_double_script(job_script);
 	agent_start("recording_enabled = true\nrecording_fps = 2");
 	id = post_task(org.key, body, NULL);
 	t = wait_final(org.key, id, 180);
@@ -224,17 +261,23 @@ Test(recording, canceled_task_has_a_webm)
 			       "\"navigation_payload\":{\"name\":\"Bo\",\"phone\":\"5550100\"}}", url);
 	char *id, path[128];
 	struct resp *r;
+	struct frames_wait fw;
 	json_object *t;
 	size_t actions;
 
-	double_script(slow_script);
+	llm_double_script(slow_script);
 	agent_start("recording_enabled = true");
 	id = post_task(org.key, body, NULL);
+	fw.id = id;
 	cr_assert(wait_status(org.key, id, "running", 60));
-	/* Cancel during the wait, once the first action's screenshot is in. */
-	while (db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_action'", id) < 1)
-		sx_sleep_ms(100, NULL);
-	sx_sleep_ms(1500, NULL);
+	/*
+	 * Cancel during the wait: once the first action's screenshot is in,
+	 * and the recorder has captured a frame after it (the wait's own).
+	 */
+	wait_db_count("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_action'", id, 1, 60);
+	fw.min = frames_listed(id) + 1;
+	cr_assert(wait_until(frames_reached, &fw, 5000), "no frame captured during the wait (%zu listed)",
+		  frames_listed(id));
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
 	r = api_call("POST", path, org.key, NULL, 0, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
@@ -257,7 +300,7 @@ Test(recording, disabled_records_nothing)
 	json_object *t;
 	char *id;
 
-	double_script(job_script);
+	llm_double_script(job_script);
 	agent_start("recording_enabled = false");
 	id = post_task(org.key, body, NULL);
 	t = wait_final(org.key, id, 180);

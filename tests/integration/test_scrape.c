@@ -4,18 +4,16 @@
  * shadow-DOM and iframe fields found again by id, the modal, password
  * masking and the cap on a huge page.  Pages are loaded from file:// so no
  * server is needed; the element-list size of every fixture is logged for
- * the benchmark.  Needs chromedriver (SX_CHROMEDRIVER, default
- * /usr/bin/chromedriver) and Chromium.
+ * the benchmark.  Needs chromedriver and Chromium (browser.h).
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
-#include <ftw.h>
 #include <regex.h>
 #include <time.h>
 #include <unistd.h>
 #include "sx.h"
+#include "browser.h"
 #include "scrape.h"
-#include "chromedriver.h"
 #include "webdriver.h"
 
 #ifndef SRCDIR
@@ -25,43 +23,16 @@
 /* The element-list size every form fixture should stay under (≈ 2,000 tokens). */
 #define FORM_FIXTURE_AIM 8000
 
-static struct chromedriver *drv;
-static struct webdriver_session *sess;
-static char udd[] = "/tmp/sx-scrape-XXXXXX";
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
+static struct test_browser br;
 
 static void browser_up(void)
 {
-	const char *cd = getenv("SX_CHROMEDRIVER");
-	struct webdriver_options opt = {0};
-
-	cr_assert_eq(chromedriver_start(cd && *cd ? cd : "/usr/bin/chromedriver", 0, &drv), SX_OK,
-		     "chromedriver did not start");
-	cr_assert_not_null(mkdtemp(udd), "mkdtemp");
-	opt.endpoint = chromedriver_url(drv);
-	opt.user_data_dir = udd;
-	opt.window_width = 1280;
-	opt.window_height = 900;
-	opt.timeout_ms = 30000;
-	cr_assert_eq(webdriver_session_new(&opt, &sess), SX_OK, "session: %s",
-		     sess ? webdriver_last_error(sess) : "");
+	browser_start(&br, "scrape", 1280, 900, 30000);
 }
 
 static void browser_down(void)
 {
-	webdriver_session_delete(sess);
-	webdriver_session_free(sess);
-	sess = NULL;
-	chromedriver_stop(drv);
-	drv = NULL;
-	if (strcmp(udd, "/tmp/sx-scrape-XXXXXX") != 0)
-		nftw(udd, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	browser_stop(&br);
 }
 
 TestSuite(scrape, .init = browser_up, .fini = browser_down, .timeout = 60);
@@ -71,12 +42,12 @@ static void load(const char *page)
 	char url[1024];
 
 	snprintf(url, sizeof(url), "file://%s/tests/sites/%s", SRCDIR, page);
-	cr_assert_eq(webdriver_navigate(sess, url), SX_OK, "navigate %s: %s", url, webdriver_last_error(sess));
+	cr_assert_eq(webdriver_navigate(br.ses, url), SX_OK, "navigate %s: %s", url, webdriver_last_error(br.ses));
 }
 
 static void scrape(struct scrape_result *r)
 {
-	cr_assert_eq(scrape_page(sess, r), SX_OK, "scrape: %s", webdriver_last_error(sess));
+	cr_assert_eq(scrape_page(br.ses, r), SX_OK, "scrape: %s", webdriver_last_error(br.ses));
 	cr_assert_not_null(r->elements);
 	cr_assert_not_null(r->text);
 	cr_assert_not_null(r->fingerprint);
@@ -127,8 +98,8 @@ static char *locate(const struct scrape_result *r, const char *kind, const char 
 
 	need_line(r, kind, label, line, sizeof(line));
 	id_of(line, id, sizeof(id));
-	cr_assert_eq(scrape_locate(sess, r, id, &el), SX_OK, "locate %s: %s", id,
-		     webdriver_last_error(sess));
+	cr_assert_eq(scrape_locate(br.ses, r, id, &el), SX_OK, "locate %s: %s", id,
+		     webdriver_last_error(br.ses));
 	cr_assert_not_null(el);
 	return el;
 }
@@ -138,19 +109,19 @@ static void type_into(const struct scrape_result *r, const char *kind, const cha
 {
 	char *el = locate(r, kind, label);
 
-	cr_assert_eq(webdriver_element_send_keys(sess, el, text), SX_OK, "send keys: %s",
-		     webdriver_last_error(sess));
+	cr_assert_eq(webdriver_element_send_keys(br.ses, el, text), SX_OK, "send keys: %s",
+		     webdriver_last_error(br.ses));
 	free(el);
-	cr_assert_eq(webdriver_switch_frame(sess, NULL), SX_OK);
+	cr_assert_eq(webdriver_switch_frame(br.ses, NULL), SX_OK);
 }
 
 static void click(const struct scrape_result *r, const char *kind, const char *label)
 {
 	char *el = locate(r, kind, label);
 
-	cr_assert_eq(webdriver_element_click(sess, el), SX_OK, "click: %s", webdriver_last_error(sess));
+	cr_assert_eq(webdriver_element_click(br.ses, el), SX_OK, "click: %s", webdriver_last_error(br.ses));
 	free(el);
-	cr_assert_eq(webdriver_switch_frame(sess, NULL), SX_OK);
+	cr_assert_eq(webdriver_switch_frame(br.ses, NULL), SX_OK);
 }
 
 /* Every line is `[eN] kind "label"…` and the ids are unique; returns the count. */
@@ -231,16 +202,16 @@ Test(scrape, values_show_and_ids_stay_stable)
 	type_into(&a, "input:text", "Full name", "Chris P. Bacon");
 	el = locate(&a, "checkbox",
 		    "I agree to the processing of my personal data for recruitment purposes");
-	cr_assert_eq(webdriver_element_click(sess, el), SX_OK, "%s", webdriver_last_error(sess));
+	cr_assert_eq(webdriver_element_click(br.ses, el), SX_OK, "%s", webdriver_last_error(br.ses));
 	free(el);
 	/* The resume input is visually hidden behind its label, yet takes a file. */
-	snprintf(path, sizeof(path), "%s/resume.pdf", udd);
+	snprintf(path, sizeof(path), "%s/resume.pdf", br.root);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs("%PDF-1.4\n", f);
 	fclose(f);
 	type_into(&a, "input:file", "Upload resume", path);
-	cr_assert_eq(webdriver_execute(sess, "document.getElementById('source').value='referral';",
+	cr_assert_eq(webdriver_execute(br.ses, "document.getElementById('source').value='referral';",
 				NULL, &v), SX_OK);
 	json_object_put(v);
 	scrape(&b);
@@ -422,10 +393,10 @@ Test(scrape, locate_unknown_id_is_not_found)
 
 	load("product/index.html");
 	scrape(&r);
-	cr_assert_eq(scrape_locate(sess, &r, "e9999", &el), SX_ENOTFOUND);
+	cr_assert_eq(scrape_locate(br.ses, &r, "e9999", &el), SX_ENOTFOUND);
 	cr_assert_null(el);
-	cr_assert_eq(scrape_locate(sess, &r, "\"];alert(1)//", &el), SX_ENOTFOUND);
-	cr_assert_eq(scrape_locate(sess, NULL, "e1", &el), SX_ENOTFOUND);
+	cr_assert_eq(scrape_locate(br.ses, &r, "\"];alert(1)//", &el), SX_ENOTFOUND);
+	cr_assert_eq(scrape_locate(br.ses, NULL, "e1", &el), SX_ENOTFOUND);
 	cr_assert(strstr(r.text, "$39.95") && strstr(r.text, "In stock"), "%s", r.text);
 	cr_assert(strstr(r.text, "10 oz (300 ml)"), "%s", r.text);
 	scrape_release(&r);

@@ -326,7 +326,7 @@ static json_object *run_upload(struct listener *l, const char *host, const char 
 	char *id;
 	json_object *t;
 
-	double_script(script);
+	llm_double_script(script);
 	agent_start(overrides);
 	id = post_task(org.key, body, NULL);
 	t = wait_final(org.key, id, 180);

@@ -14,8 +14,10 @@
  * the agent reaches the prompt, from a verification URL (the TOTP endpoint
  * test double) that says "not yet" twice, and from a base32 secret in the
  * payload; with none, the task terminates with the documented reason.
- * Every test checks that the code is in no step output, no artifact file
- * and no agent log line.
+ * Where the agent must be waiting for a code, the task also names a
+ * verification URL that answers "not yet": its polls show the wait.  Every
+ * test that sees a code entered checks that the code is in no step output,
+ * no artifact file and no agent log line.
  */
 #include <signal.h>
 #include <sys/prctl.h>
@@ -34,33 +36,12 @@
 #include "sign.h"
 #include "timeutil.h"
 #include "totp_code.h"
+#include "wait.h"
 
 static struct test_org org;
 
-/* ---- the TOTP endpoint test double (tests/doubles/totp_endpoint.py) ----- */
-
+/* The TOTP endpoint test double (tests/doubles/totp_endpoint.py, doubles.h). */
 static struct test_double ep;
-#define ep_url (ep.url)
-
-static void ep_start(void)
-{
-	test_double_start(&ep, "totp_endpoint.py", 0);
-}
-
-static void ep_stop(void)
-{
-	test_double_stop(&ep);
-}
-
-/* The endpoint double's control API; its answer as JSON (caller puts). */
-static json_object *ep_call(const char *method, const char *path, const char *body)
-{
-	char *text = test_double_call(&ep, method, path, body);
-	json_object *o = json_tokener_parse(text);
-
-	free(text);
-	return o;
-}
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -120,6 +101,18 @@ static char *login_script(const char *const *codes, size_t n)
 	return sx_buf_detach(&b, NULL);
 }
 
+/* A fresh code, and the login script (given to the LLM double) that types it; caller frees. */
+static char *code_script(char code[8])
+{
+	const char *codes[1] = { code };
+	char *script;
+
+	random_code(code);
+	script = login_script(codes, 1);
+	llm_double_script(script);
+	return script;
+}
+
 /* A task on the fixture; extra_payload and extra_fields are JSON members (may be ""). */
 static char *login_task(const char *extra_payload, const char *extra_fields)
 {
@@ -137,7 +130,7 @@ static char *login_task(const char *extra_payload, const char *extra_fields)
 /* The code the fixture's last page showed, from the prompts the double received ("" if none). */
 static void shown_code(char out[16])
 {
-	json_object *reqs = double_requests();
+	json_object *reqs = llm_double_requests();
 	static const char mark[] = "Verified with code ";
 
 	out[0] = '\0';
@@ -153,20 +146,46 @@ static void shown_code(char out[16])
 	json_object_put(reqs);
 }
 
-/* True once the double has been asked to decide on the code page. */
-static bool reached_code_page(void)
+/* The code page's prompt, which the agent reaches after signing in. */
+#define CODE_PAGE "Enter the 6-digit code"
+
+/*
+ * Waits until the agent is waiting for a code: it has asked the model about
+ * the code page, and it polls the task's verification URL (the endpoint
+ * double, whose script says "not yet") at least polls times.  It must not
+ * ask the model again meanwhile: it waits for the code, it does not decide.
+ */
+static void wait_for_the_code_wait(size_t polls)
 {
-	json_object *reqs = double_requests();
+	struct llm_ask code_page = { "decide", CODE_PAGE, 1 };
+	struct double_count polled = { &ep, polls };
+
+	cr_assert(wait_until(llm_double_was_asked, &code_page, 120000), "the agent never reached the code page");
+	cr_assert(wait_until(test_double_count_reached, &polled, 30000),
+		  "the agent is not waiting for a code: %zu polls of the verification URL", test_double_count(&ep));
+	cr_assert_eq(llm_double_asked("decide", CODE_PAGE), 1, "the model was asked again instead of waiting");
+}
+
+/* True when a step of the task says its code came from source. */
+static bool code_came_from(const char *id, const char *source)
+{
+	char path[96];
+	struct resp *r;
 	bool hit = false;
 
-	for (size_t i = 0; i < json_object_array_length(reqs) && !hit; i++) {
-		json_object *r = json_object_array_get_idx(reqs, i);
-		const char *user = jstr(r, "user"), *kind = jstr(r, "kind");
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
+	r = api_get(path, org.key);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	for (size_t i = 0; i < json_object_array_length(r->json) && !hit; i++) {
+		json_object *o;
+		const char *src;
 
-		hit = kind && strcmp(kind, "decide") == 0 && user &&
-		      strstr(user, "Enter the 6-digit code");
+		if (!json_object_object_get_ex(json_object_array_get_idx(r->json, i), "output", &o))
+			continue;
+		src = jstr(o, "verification_code_source");
+		hit = src && strcmp(src, source) == 0;
 	}
-	json_object_put(reqs);
+	resp_free(r);
 	return hit;
 }
 
@@ -252,9 +271,13 @@ Test(totp_api, short_content_is_the_code)
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE id = ? AND used_at IS NULL "
 			       "AND code = '123456'", jstr(r->json, "totp_code_id")), 1);
 	resp_free(r);
-	/* A zone offset is turned into UTC. */
-	r = push(org.key, "{\"totp_identifier\":\"x\",\"content\":\"4242\","
-			  "\"expired_at\":\"2030-01-02T03:04:05.25+02:00\"}");
+}
+
+Test(totp_api, expiry_with_a_zone_offset_is_stored_in_utc)
+{
+	struct resp *r = push(org.key, "{\"totp_identifier\":\"x\",\"content\":\"4242\","
+				       "\"expired_at\":\"2030-01-02T03:04:05.25+02:00\"}");
+
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_assert_str_eq(jstr(r->json, "expired_at"), "2030-01-02T01:04:05.250000");
 	resp_free(r);
@@ -263,7 +286,6 @@ Test(totp_api, short_content_is_the_code)
 Test(totp_api, long_content_has_the_code_extracted)
 {
 	struct resp *r;
-	json_object *v;
 
 	r = push(org.key, "{\"totp_identifier\":\"bob@example.com\",\"content\":\"Hi Bob,\\n\\nYour "
 			  "Northwind verification code is 739104. It expires in 10 minutes.\\n\\nCall us "
@@ -271,50 +293,54 @@ Test(totp_api, long_content_has_the_code_extracted)
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_assert_str_eq(jstr(r->json, "code"), "739104");
 	resp_free(r);
-	/* No code in it: stored all the same, with a null code (the agent may ask its model). */
-	r = push(org.key, "{\"totp_identifier\":\"bob@example.com\",\"content\":\"Welcome to "
-			  "Northwind! Your statement for May is ready.\"}");
+}
+
+/* No code in it: stored all the same, with a null code (the agent may ask its model). */
+Test(totp_api, content_without_a_code_is_stored_with_a_null_code)
+{
+	struct resp *r = push(org.key, "{\"totp_identifier\":\"bob@example.com\",\"content\":\"Welcome to "
+				       "Northwind! Your statement for May is ready.\"}");
+	json_object *v;
+
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_assert(json_object_object_get_ex(r->json, "code", &v) && v == NULL, "%s", r->body);
 	resp_free(r);
 }
 
-Test(totp_api, task_id_of_own_task_and_of_another_org)
+Test(totp_api, task_id_of_own_task_is_kept)
 {
-	struct test_org other;
 	char *mine = create_task(org.key, "https://example.com/");
-	char *theirs;
-	char *body;
-	struct resp *r;
+	char *body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"55555\",\"task_id\":\"%s\"}", mine);
+	struct resp *r = push(org.key, body);
 
-	test_org_new(&other, "totp-api-other");
-	theirs = create_task(other.key, "https://example.com/");
-	body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"55555\",\"task_id\":\"%s\"}", mine);
-	r = push(org.key, body);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_assert_str_eq(jstr(r->json, "task_id"), mine);
 	resp_free(r);
 	free(body);
+	free(mine);
+}
 
-	/* Another organization's task is not found, exactly like an unknown one. */
+/* Another organization's task is not found, exactly like an unknown one. */
+Test(totp_api, task_id_of_another_org_is_not_found)
+{
+	struct test_org other;
+	char *theirs, *body, *want;
+	struct resp *r;
+
+	test_org_new(&other, "totp-api-other");
+	theirs = create_task(other.key, "https://example.com/");
 	body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"55555\",\"task_id\":\"%s\"}", theirs);
+	want = xasprintf("Task %s not found", theirs);
 	r = push(org.key, body);
 	cr_assert_eq(r->status, 404, "%s", r->body);
-	{
-		char want[96];
-
-		snprintf(want, sizeof(want), "Task %s not found", theirs);
-		cr_assert_str_eq(jstr(r->json, "detail"), want);
-	}
+	cr_assert_str_eq(jstr(r->json, "detail"), want);
 	resp_free(r);
-	free(body);
 	r = push(org.key, "{\"totp_identifier\":\"a\",\"content\":\"55555\",\"task_id\":\"tsk_nope\"}");
 	cr_assert_eq(r->status, 404, "%s", r->body);
 	resp_free(r);
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE task_id = ?", theirs), 0);
-
-	/* A code pushed by one organization is invisible to the other's tasks (the agent filters by org). */
-	free(mine);
+	free(want);
+	free(body);
 	free(theirs);
 }
 
@@ -343,11 +369,8 @@ static void expect_400(const char *body, const char *word)
 	resp_free(r);
 }
 
-Test(totp_api, bad_inputs)
+Test(totp_api, missing_or_mistyped_fields_are_422)
 {
-	struct resp *r;
-	char *big, *body;
-
 	expect_422("{\"content\":\"123456\"}", "totp_identifier", "missing");
 	expect_422("{\"totp_identifier\":\"a\"}", "content", "missing");
 	expect_422("{\"totp_identifier\":\"a\",\"content\":null}", "content", "missing");
@@ -357,6 +380,11 @@ Test(totp_api, bad_inputs)
 	expect_422("{\"totp_identifier\":\"a\",\"content\":\"1\",\"expired_at\":[]}", "expired_at", "string_type");
 	expect_422("{\"totp_identifier\":\"a\",", NULL, "json_invalid");
 	expect_422("[1,2]", NULL, "model_attributes_type");
+}
+
+Test(totp_api, empty_oversized_or_unreadable_values_are_400)
+{
+	char *big, *body;
 
 	expect_400("{\"totp_identifier\":\"\",\"content\":\"123456\"}", "totp_identifier");
 	big = xcalloc(1, 70000);
@@ -373,9 +401,13 @@ Test(totp_api, bad_inputs)
 	expect_400("{\"totp_identifier\":\"a\",\"content\":\"1\",\"expired_at\":\"tomorrow\"}", "expired_at");
 	expect_400("{\"totp_identifier\":\"a\",\"content\":\"1\",\"expired_at\":\"2030-13-02T00:00:00\"}",
 		   "expired_at");
+}
 
-	/* Over the API's body limit. */
-	big = xcalloc(1, (1 << 20) + 2000);
+Test(totp_api, body_over_the_limit_is_413)
+{
+	char *big = xcalloc(1, (1 << 20) + 2000), *body;
+	struct resp *r;
+
 	memset(big, 'z', (1 << 20) + 1000);
 	body = xasprintf("{\"totp_identifier\":\"a\",\"content\":\"%s\"}", big);
 	r = push(org.key, body);
@@ -383,14 +415,23 @@ Test(totp_api, bad_inputs)
 	resp_free(r);
 	free(body);
 	free(big);
+}
 
-	r = push(NULL, "{\"totp_identifier\":\"a\",\"content\":\"123456\"}");
+Test(totp_api, without_a_valid_key_is_403)
+{
+	struct resp *r = push(NULL, "{\"totp_identifier\":\"a\",\"content\":\"123456\"}");
+
 	cr_assert_eq(r->status, 403);
 	resp_free(r);
 	r = push("sx_wrongwrongwrong", "{\"totp_identifier\":\"a\",\"content\":\"123456\"}");
 	cr_assert_eq(r->status, 403);
 	resp_free(r);
-	r = api_get("/api/v1/totp", org.key);
+}
+
+Test(totp_api, get_is_405)
+{
+	struct resp *r = api_get("/api/v1/totp", org.key);
+
 	cr_assert_eq(r->status, 405);
 	resp_free(r);
 }
@@ -400,13 +441,13 @@ Test(totp_api, bad_inputs)
 static void agent_setup(void)
 {
 	agent_suite_init(&org, "totp-agent");
-	ep_start();
+	totp_endpoint_start(&ep);
 }
 
 static void agent_teardown(void)
 {
 	agent_suite_fini();
-	ep_stop();
+	test_double_stop(&ep);
 }
 
 TestSuite(totp_agent, .init = agent_setup, .fini = agent_teardown, .timeout = 180);
@@ -428,13 +469,9 @@ static json_object *run_login(const char *body, const char *overrides, char **id
 Test(totp_agent, code_pushed_before_the_prompt)
 {
 	char code[8], shown[16], *script, *body, *push_body, *id;
-	const char *codes[1];
 	json_object *t;
 
-	random_code(code);
-	codes[0] = code;
-	script = login_script(codes, 1);
-	double_script(script);
+	script = code_script(code);
 	/* Pushed for the identifier in another case: e-mail identifiers match case-insensitively. */
 	push_body = xasprintf("{\"totp_identifier\":\"alice@example.com\",\"content\":\"%s\"}", code);
 	push_ok(push_body);
@@ -452,34 +489,20 @@ Test(totp_agent, code_pushed_before_the_prompt)
 	free(script);
 }
 
+/*
+ * The code arrives while the agent waits at the code page.  The task also
+ * names a verification URL that answers "not yet": its polls show the wait.
+ */
 Test(totp_agent, code_pushed_after_the_prompt_as_an_sms)
 {
-	char code[8], shown[16], *script, *body, *push_body, *id;
-	const char *codes[1];
+	char code[8], shown[16], *script = code_script(code), *body, *fields, *push_body, *id;
 	json_object *t;
-	int waited = 0;
 
-	random_code(code);
-	codes[0] = code;
-	script = login_script(codes, 1);
-	double_script(script);
-	body = login_task("", ",\"totp_identifier\":\"+15550100\"");
+	fields = xasprintf(",\"totp_identifier\":\"+15550100\",\"totp_verification_url\":\"%s/totp\"", ep.url);
+	body = login_task("", fields);
 	agent_start(AGENT_OVERRIDES);
 	id = post_task(org.key, body, NULL);
-	while (!reached_code_page() && waited++ < 120)
-		sleep(1);
-	cr_assert(reached_code_page(), "the agent never reached the code page");
-	sleep(2);
-	/* The agent is waiting: the task still runs. */
-	{
-		char path[96];
-		struct resp *r;
-
-		snprintf(path, sizeof(path), "/api/v1/tasks/%s", id);
-		r = api_get(path, org.key);
-		cr_assert_str_eq(jstr(r->json, "status"), "running", "%s", r->body);
-		resp_free(r);
-	}
+	wait_for_the_code_wait(2);
 	/* A long SMS body, pushed for this task: the API reads the code out of it. */
 	push_body = xasprintf("{\"totp_identifier\":\"+15550100\",\"task_id\":\"%s\",\"source\":\"sms\","
 			      "\"content\":\"Northwind: %s is your verification code. Never share it. "
@@ -489,10 +512,12 @@ Test(totp_agent, code_pushed_after_the_prompt_as_an_sms)
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	shown_code(shown);
 	cr_assert_str_eq(shown, code);
+	cr_assert(code_came_from(id, "pushed code"), "the code did not come from the push");
 	assert_code_hidden(id, code);
 	json_object_put(t);
 	free(id);
 	free(body);
+	free(fields);
 	free(push_body);
 	free(script);
 }
@@ -500,19 +525,15 @@ Test(totp_agent, code_pushed_after_the_prompt_as_an_sms)
 Test(totp_agent, verification_url_not_yet_twice_then_a_code)
 {
 	char code[8], shown[16], *script, *body, *fields, *ep_script, *id;
-	const char *codes[1];
 	json_object *t, *reqs;
 	char *secret = NULL;
 	enum sign_mode mode = SIGN_SLACK;
 
-	random_code(code);
-	codes[0] = code;
-	script = login_script(codes, 1);
-	double_script(script);
+	script = code_script(code);
 	ep_script = xasprintf("{\"answers\":[{\"status\":404},{\"status\":200,\"body\":{}},"
 			      "{\"status\":200,\"body\":{\"verification_code\":\"%s\"}}]}", code);
-	json_object_put(ep_call("POST", "/__script", ep_script));
-	fields = xasprintf(",\"totp_verification_url\":\"%s/totp\"", ep_url);
+	test_double_script(&ep, ep_script);
+	fields = xasprintf(",\"totp_verification_url\":\"%s/totp\"", ep.url);
 	body = login_task("", fields);
 	t = run_login(body, NULL, &id);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
@@ -531,7 +552,7 @@ Test(totp_agent, verification_url_not_yet_twice_then_a_code)
 		cr_assert(sign_mode_parse(sx_rows_get(rows, 0, 1), &mode));
 		sx_rows_free(rows);
 	}
-	reqs = ep_call("GET", "/__requests", NULL);
+	reqs = test_double_requests(&ep);
 	cr_assert_eq(json_object_array_length(reqs), 3, "%s", json_object_to_json_string(reqs));
 	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
 		json_object *r = json_object_array_get_idx(reqs, i), *h, *b;
@@ -579,7 +600,7 @@ Test(totp_agent, base32_secret_in_the_payload)
 		cp[i] = codes[i];
 	}
 	script = login_script(cp, 16);
-	double_script(script);
+	llm_double_script(script);
 	body = login_task(",\"totp_secret\":\"jbsw y3dp ehpk 3pxp jbsw y3dp\"", "");
 	t = run_login(body, NULL, &id);
 	t1 = time(NULL);
@@ -613,17 +634,13 @@ Test(totp_agent, base32_secret_in_the_payload)
 	free(script);
 }
 
-Test(totp_agent, used_code_not_reused_then_no_code_terminates)
+/* A code a task used is not given to the next task with the same identifier. */
+Test(totp_agent, used_code_is_not_given_again)
 {
-	char code[8], shown[16], *script, *body, *push_body, *id1, *id2;
-	const char *codes[1];
-	const char *reason;
+	char code[8], shown[16], *script, *body, *push_body, *id1, *id2, line[64];
 	json_object *t;
 
-	random_code(code);
-	codes[0] = code;
-	script = login_script(codes, 1);
-	double_script(script);
+	script = code_script(code);
 	push_body = xasprintf("{\"totp_identifier\":\"reuse@example.com\",\"content\":\"%s\"}", code);
 	push_ok(push_body);
 	body = login_task("", ",\"totp_identifier\":\"reuse@example.com\"");
@@ -639,24 +656,9 @@ Test(totp_agent, used_code_not_reused_then_no_code_terminates)
 	id2 = post_task(org.key, body, NULL);
 	t = wait_final(org.key, id2, 120);
 	cr_assert_str_eq(jstr(t, "status"), "terminated", "%s", json_object_to_json_string(t));
-	reason = jstr(t, "failure_reason");
-	cr_assert(reason && strncmp(reason, "No TOTP verification code found", 31) == 0, "reason: %s", reason);
-	cr_assert_not_null(strstr(reason, "totp_identifier"), "reason names the sources: %s", reason);
 	/* The double never saw the code in the second task's prompts: it was never given. */
-	{
-		json_object *reqs = double_requests();
-		size_t gave = 0;
-		char line[64];
-
-		snprintf(line, sizeof(line), "Verification code to enter: %s", code);
-		for (size_t i = 0; i < json_object_array_length(reqs); i++) {
-			const char *user = jstr(json_object_array_get_idx(reqs, i), "user");
-
-			gave += user && strstr(user, line) ? 1 : 0;
-		}
-		cr_assert_eq(gave, 1, "the code was given %zu times", gave);
-		json_object_put(reqs);
-	}
+	snprintf(line, sizeof(line), "Verification code to enter: %s", code);
+	cr_assert_eq(llm_double_asked(NULL, line), 1, "the code was given %zu times", llm_double_asked(NULL, line));
 	assert_code_hidden(id1, code);
 	json_object_put(t);
 	free(id1);
@@ -666,21 +668,37 @@ Test(totp_agent, used_code_not_reused_then_no_code_terminates)
 	free(script);
 }
 
+/* With no code from any source, the task ends after totp_timeout with a reason naming the sources. */
+Test(totp_agent, no_code_terminates_naming_the_sources)
+{
+	char code[8], *script = code_script(code), *body, *id;
+	const char *reason;
+	json_object *t;
+
+	body = login_task("", ",\"totp_identifier\":\"no-code-ever@example.com\"");
+	t = run_login(body, AGENT_OVERRIDES "totp_timeout = 4\n", &id);
+	cr_assert_str_eq(jstr(t, "status"), "terminated", "%s", json_object_to_json_string(t));
+	reason = jstr(t, "failure_reason");
+	cr_assert(reason && strncmp(reason, "No TOTP verification code found", 31) == 0, "reason: %s", reason);
+	cr_assert_not_null(strstr(reason, "totp_identifier"), "reason names the sources: %s", reason);
+	json_object_put(t);
+	free(id);
+	free(body);
+	free(script);
+}
+
 /* Pushed content the patterns cannot read goes to the model once; its answer is the code. */
 Test(totp_agent, model_reads_a_message_the_patterns_miss)
 {
 	char code[8], shown[16], *script, *rules, *body, *push_body, *id;
-	const char *codes[1];
 	json_object *t, *r;
 	struct resp *pr;
 
-	random_code(code);
-	codes[0] = code;
-	script = login_script(codes, 1);
+	script = code_script(code);
 	/* Put a rule for the message-reading call in front of the login rules. */
 	rules = xasprintf("{\"rules\":[{\"kind\":\"any\",\"match\":\"Your security digits are\","
 			  "\"answers\":[{\"code\":\"%s\"}]},%s", code, script + strlen("{\"rules\":["));
-	double_script(rules);
+	llm_double_script(rules);
 	push_body = xasprintf("{\"totp_identifier\":\"carol@example.com\",\"content\":\"Hello Carol, "
 			      "Your security digits are %.2s-%.2s-%.2s (read them left to right).\"}",
 			      code, code + 2, code + 4);
@@ -706,39 +724,29 @@ Test(totp_agent, model_reads_a_message_the_patterns_miss)
 /* Waiting for a code (15 minutes by default) does not make the task deaf to a cancel. */
 Test(totp_agent, cancel_while_waiting_for_a_code)
 {
-	char code[8], *script, *body, *id, path[96];
-	const char *codes[1];
+	char code[8], *script = code_script(code), *body, *fields, *id, path[96];
 	json_object *t;
 	struct resp *r;
-	int waited = 0;
-	int64_t t0;
 
-	random_code(code);
-	codes[0] = code;
-	script = login_script(codes, 1);
-	double_script(script);
-	body = login_task("", ",\"totp_identifier\":\"nobody@example.com\"");
-	agent_start("outbound_allow = 127.0.0.0/8\ntotp_poll_interval = 1\ntotp_timeout = 900\n");
+	fields = xasprintf(",\"totp_identifier\":\"nobody@example.com\",\"totp_verification_url\":\"%s/totp\"",
+			   ep.url);
+	body = login_task("", fields);
+	agent_start(AGENT_OVERRIDES "totp_timeout = 900\n");
 	id = post_task(org.key, body, NULL);
-	while (!reached_code_page() && waited++ < 120)
-		sleep(1);
-	cr_assert(reached_code_page(), "the agent never reached the code page");
-	sleep(2);
+	wait_for_the_code_wait(1);
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
 	r = api_post_json(path, org.key, "{}");
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
-	t0 = sx_mono_ms();
 	/* The worker notices and closes its step: the step is marked canceled. */
-	while (db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id) == 0 &&
-	       sx_mono_ms() - t0 < 30000)
-		usleep(200 * 1000);
+	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id, 1, 30);
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id), 1,
-		     "the waiting step was not closed as canceled");
+		     "more than the waiting step was closed as canceled");
 	t = wait_final(org.key, id, 10);
 	cr_assert_str_eq(jstr(t, "status"), "canceled", "%s", json_object_to_json_string(t));
 	json_object_put(t);
 	free(id);
 	free(body);
+	free(fields);
 	free(script);
 }

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "sign.h"
 #include "timeutil.h"
+#include "wait.h"
 
 #define OVERRIDES "outbound_allow = 127.0.0.0/8\nwebhook_backoff_base_ms = 200\n" \
 	"webhook_backoff_max_ms = 1000\nwebhook_poll_ms = 100\nwebhook_timeout = 3\n"
@@ -31,7 +32,6 @@
 static struct test_org org;
 static char *secret;
 static struct test_double receiver;
-#define recv_port (receiver.port)
 
 /* Marks every pending delivery failed, so no agent here sends another test's. */
 static void clear_outbox(void)
@@ -48,15 +48,10 @@ static void setup(void)
 	cr_assert(secret && strlen(secret) >= 32, "org secret show printed no secret");
 }
 
-static void recv_stop(void)
-{
-	test_double_stop(&receiver);
-}
-
 static void teardown(void)
 {
 	agent_suite_fini();
-	recv_stop();
+	test_double_stop(&receiver);
 	clear_outbox();
 	free(secret);
 	secret = NULL;
@@ -115,34 +110,6 @@ static void unsign_urls(json_object *task, bool fetch)
 	}
 }
 
-/* Starts the receiver double on port (0: any); returns the port it took. */
-static int recv_start(int port)
-{
-	test_double_start(&receiver, "webhook_receiver.py", port);
-	return receiver.port;
-}
-
-static char *recv_call(const char *method, const char *path, const char *body)
-{
-	return test_double_call(&receiver, method, path, body);
-}
-
-static void recv_script(const char *json)
-{
-	free(recv_call("POST", "/__script", json));
-}
-
-/* Every request the receiver got (caller puts). */
-static json_object *recv_requests(void)
-{
-	char *s = recv_call("GET", "/__requests", NULL);
-	json_object *o = json_tokener_parse(s);
-
-	free(s);
-	cr_assert(o && json_object_is_type(o, json_type_array));
-	return o;
-}
-
 static const char *hdr(json_object *req, const char *name)
 {
 	json_object *h = NULL;
@@ -198,6 +165,25 @@ static char *canceled_task(const char *key, const char *url)
 	return id;
 }
 
+/*
+ * The receiver scripted with answers (NULL: 200 to every request), a task
+ * of key's organization canceled with its webhook pointing there, and an
+ * agent with overrides to send it; returns the task's id (caller frees).
+ */
+static char *hook_to_receiver(const char *key, const char *answers, const char *overrides)
+{
+	char *url, *id;
+
+	webhook_receiver_start(&receiver, 0);
+	if (answers)
+		test_double_script(&receiver, answers);
+	url = hook_url(receiver.port);
+	id = canceled_task(key, url);
+	agent_start(overrides);
+	free(url);
+	return id;
+}
+
 /* The task's deliveries, oldest first: id, status, attempts (caller frees). */
 static struct sx_rows *deliveries_of(const char *task_id)
 {
@@ -224,47 +210,73 @@ static struct sx_rows *attempts_of(const char *delivery_id)
 	return rows;
 }
 
+/* The task's only delivery, read at each poll until it has status. */
+struct delivery_wait {
+	const char *task_id;
+	const char *status;
+	char last[32];
+	char *id;
+};
+
+static bool delivery_has_status(void *arg)
+{
+	struct delivery_wait *w = arg;
+	struct sx_rows *r = deliveries_of(w->task_id);
+
+	cr_assert_leq(r->nrows, 1, "task %s has %zu deliveries", w->task_id, r->nrows);
+	if (r->nrows == 1) {
+		snprintf(w->last, sizeof(w->last), "%s", sx_rows_get(r, 0, 1));
+		if (strcmp(w->last, w->status) == 0)
+			w->id = xstrdup(sx_rows_get(r, 0, 0));
+	}
+	sx_rows_free(r);
+	return w->id != NULL;
+}
+
 /* Waits until the task's only delivery has status; returns its id (caller frees). */
 static char *wait_delivery(const char *task_id, const char *status, int timeout_s)
 {
-	int64_t t0 = sx_mono_ms();
-	char last[32] = "none";
+	struct delivery_wait w = { .task_id = task_id, .status = status, .last = "none" };
 
-	while (sx_mono_ms() - t0 < (int64_t)timeout_s * 1000) {
-		struct sx_rows *r = deliveries_of(task_id);
-
-		if (r->nrows == 1) {
-			snprintf(last, sizeof(last), "%s", sx_rows_get(r, 0, 1));
-			if (strcmp(last, status) == 0) {
-				char *id = xstrdup(sx_rows_get(r, 0, 0));
-
-				sx_rows_free(r);
-				return id;
-			}
-		}
-		cr_assert_leq(r->nrows, 1, "task %s has %zu deliveries", task_id, r->nrows);
-		sx_rows_free(r);
-		sx_sleep_ms(100, NULL);
-	}
-	cr_assert_fail("delivery of %s not %s within %d s (last: %s)", task_id, status, timeout_s, last);
-	return NULL;
+	cr_assert(wait_until(delivery_has_status, &w, timeout_s * 1000),
+		  "delivery of %s not %s within %d s (last: %s)", task_id, status, timeout_s, w.last);
+	return w.id;
 }
 
-/* Waits until the delivery has at least n attempts recorded. */
+/* A delivery polled until it has at least n attempts recorded. */
+struct attempts_wait {
+	const char *delivery_id;
+	size_t n;
+};
+
+static bool attempts_reached(void *arg)
+{
+	const struct attempts_wait *w = arg;
+	struct sx_rows *r = attempts_of(w->delivery_id);
+	size_t have = r->nrows;
+
+	sx_rows_free(r);
+	return have >= w->n;
+}
+
 static void wait_attempts(const char *delivery_id, size_t n, int timeout_s)
 {
-	int64_t t0 = sx_mono_ms();
+	struct attempts_wait w = { delivery_id, n };
 
-	while (sx_mono_ms() - t0 < (int64_t)timeout_s * 1000) {
-		struct sx_rows *r = attempts_of(delivery_id);
-		size_t have = r->nrows;
+	cr_assert(wait_until(attempts_reached, &w, timeout_s * 1000),
+		  "delivery %s: fewer than %zu attempts within %d s", delivery_id, n, timeout_s);
+}
 
-		sx_rows_free(r);
-		if (have >= n)
-			return;
-		sx_sleep_ms(100, NULL);
-	}
-	cr_assert_fail("delivery %s: fewer than %zu attempts within %d s", delivery_id, n, timeout_s);
+/*
+ * The receiver has n requests and gets no more for ms: a delivered webhook
+ * that came again would show here.
+ */
+static void assert_no_more_requests(size_t n, int ms)
+{
+	struct double_count c = { &receiver, n };
+
+	cr_assert(holds_for(test_double_count_is, &c, ms), "the receiver got %zu requests, want %zu",
+		  test_double_count(&receiver), n);
 }
 
 static char *pending_delivery_id(const char *task_id)
@@ -401,37 +413,49 @@ static bool readme_c_accepts(const char *dir, const char *bin)
 	return st == 0;
 }
 
-Test(webhook, completed_task_arrives_once_signed_and_matching)
+/*
+ * A completed extraction task whose webhook the receiver got once; returns
+ * the task's id and the delivery's (*did), and the one request (*req, in
+ * the array *reqs the caller puts).
+ */
+static char *completed_and_delivered(char **did, json_object **reqs, json_object **req)
 {
 	static const char script[] =
 		"{\"rules\":[{\"kind\":\"extract\",\"answers\":[{\"name\":\"Trailblazer 2 Tent\",\"price\":249.0,"
 		"\"availability\":\"in stock\"}]}]}";
-	char *url, *site, *body, *id, *did, *path, *dir, *bin, *bodyfile;
-	json_object *t, *reqs, *req, *sent, *got;
-	struct resp *r;
-	const char *ts, *sig, *raw;
-	long long tsv = 0;
-	char tmpl[] = "/tmp/sx-webhook-XXXXXX";
+	char *url, *site, *body, *id;
+	json_object *t;
 
-	recv_start(0);
-	url = hook_url(recv_port);
-	site = xasprintf("%s/sites/product/index.html", tenv("SX_URL"));
+	webhook_receiver_start(&receiver, 0);
+	url = hook_url(receiver.port);
+	site = site_url("product/index.html");
 	body = xasprintf("{\"url\":\"%s\",\"data_extraction_goal\":\"Extract the product name, price and "
 			 "availability\",\"extracted_information_schema\":%s,\"webhook_callback_url\":\"%s\"}",
 			 site, product_schema, url);
-	double_script(script);
+	llm_double_script(script);
 	agent_start(OVERRIDES);
 	id = post_task(org.key, body, NULL);
 	t = wait_final(org.key, id, 90);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	json_object_put(t);
-	did = wait_delivery(id, "delivered", 20);
-	sx_sleep_ms(1500, NULL);
+	*did = wait_delivery(id, "delivered", 20);
+	assert_no_more_requests(1, 1500);
+	*reqs = test_double_requests(&receiver);
+	*req = json_object_array_get_idx(*reqs, 0);
+	free(body);
+	free(site);
+	free(url);
+	return id;
+}
 
-	reqs = recv_requests();
-	cr_assert_eq(json_object_array_length(reqs), 1, "expected one request: %s",
-		     json_object_to_json_string(reqs));
-	req = json_object_array_get_idx(reqs, 0);
+Test(webhook, completed_task_arrives_once_signed)
+{
+	char *id, *did;
+	json_object *reqs, *req;
+	const char *ts, *sig, *raw;
+	long long tsv = 0;
+
+	id = completed_and_delivered(&did, &reqs, &req);
 	cr_assert_str_eq(jstr(req, "method"), "POST");
 	cr_assert_str_eq(hdr(req, "content-type"), "application/json");
 	cr_assert_str_eq(hdr(req, "x-sextant-delivery-id"), did);
@@ -444,8 +468,25 @@ Test(webhook, completed_task_arrives_once_signed_and_matching)
 	cr_assert(strncmp(sig, "v0=", 3) == 0 && strlen(sig) == 67, "signature %s", sig);
 	cr_assert(sign_verify(SIGN_SLACK, secret, tsv, raw, strlen(raw), sig));
 	cr_assert(!sign_verify(SIGN_SLACK, "not-the-secret", tsv, raw, strlen(raw), sig));
+	assert_no_repeat_after_2xx(reqs);
+	json_object_put(reqs);
+	free(did);
+	free(id);
+}
 
-	/* The README's snippets accept the real delivery, and reject a changed body. */
+/* The README's snippets accept a real delivery, and reject a changed body. */
+Test(webhook, readme_snippets_verify_a_real_delivery)
+{
+	char *id, *did, *dir, *bin, *bodyfile, *rm;
+	json_object *reqs, *req;
+	const char *ts, *sig, *raw;
+	char tmpl[] = "/tmp/sx-webhook-XXXXXX";
+
+	id = completed_and_delivered(&did, &reqs, &req);
+	ts = hdr(req, "x-skyvern-timestamp");
+	sig = hdr(req, "x-skyvern-signature");
+	raw = jstr(req, "body");
+	cr_assert(ts && sig && raw);
 	dir = mkdtemp(tmpl);
 	cr_assert_not_null(dir);
 	bodyfile = xasprintf("%s/body.json", dir);
@@ -456,8 +497,27 @@ Test(webhook, completed_task_arrives_once_signed_and_matching)
 	write_file(bodyfile, "{\"task_id\":\"tsk_forged\"}");
 	cr_assert(!readme_sh_accepts(dir, secret, ts, sig), "README shell snippet accepted a forged body");
 	cr_assert(!readme_c_accepts(dir, bin), "README C snippet accepted a forged body");
+	rm = xasprintf("rm -rf '%s'", dir);
+	cr_assert_eq(system(rm), 0);
+	free(rm);
+	json_object_put(reqs);
+	free(bodyfile);
+	free(bin);
+	free(did);
+	free(id);
+}
 
-	/* The body is GET /api/v1/tasks/{id} without "request". */
+/* The body is GET /api/v1/tasks/{id} without "request". */
+Test(webhook, body_is_the_task_without_its_request)
+{
+	char *id, *did, *path;
+	json_object *reqs, *req, *sent, *got;
+	struct resp *r;
+	const char *raw;
+
+	id = completed_and_delivered(&did, &reqs, &req);
+	raw = jstr(req, "body");
+	cr_assert_not_null(raw);
 	path = xasprintf("/api/v1/tasks/%s", id);
 	r = api_get(path, org.key);
 	cr_assert_eq(r->status, 200);
@@ -471,26 +531,13 @@ Test(webhook, completed_task_arrives_once_signed_and_matching)
 	unsign_urls(got, false);
 	cr_assert(json_object_equal(sent, got), "webhook body %s\n!= GET minus request %s", raw,
 		  json_object_to_json_string(got));
-	assert_no_repeat_after_2xx(reqs);
-
-	{
-		char *rm = xasprintf("rm -rf '%s'", dir);
-
-		cr_assert_eq(system(rm), 0);
-		free(rm);
-	}
 	json_object_put(sent);
 	json_object_put(got);
 	json_object_put(reqs);
 	resp_free(r);
 	free(path);
-	free(bodyfile);
-	free(bin);
 	free(did);
 	free(id);
-	free(body);
-	free(site);
-	free(url);
 }
 
 Test(webhook, receiver_down_then_up_same_delivery_id)
@@ -509,7 +556,7 @@ Test(webhook, receiver_down_then_up_same_delivery_id)
 		  "webhook_failure_reason: %s", reason ? reason : "(null)");
 	free(reason);
 
-	recv_start(port);
+	webhook_receiver_start(&receiver, port);
 	did2 = wait_delivery(id, "delivered", 30);
 	cr_assert_str_eq(did, did2);
 	att = attempts_of(did);
@@ -523,9 +570,8 @@ Test(webhook, receiver_down_then_up_same_delivery_id)
 	reason = failure_reason_of(org.key, id);
 	cr_assert_null(reason, "webhook_failure_reason not cleared: %s", reason);
 
-	sx_sleep_ms(1000, NULL);
-	reqs = recv_requests();
-	cr_assert_eq(json_object_array_length(reqs), 1);
+	assert_no_more_requests(1, 1000);
+	reqs = test_double_requests(&receiver);
 	cr_assert_eq(count_with_id(reqs, did), 1);
 	assert_no_repeat_after_2xx(reqs);
 	json_object_put(reqs);
@@ -538,20 +584,15 @@ Test(webhook, receiver_down_then_up_same_delivery_id)
 
 Test(webhook, status_500_then_200_same_delivery_id)
 {
-	char *url, *id, *did, *reason;
+	char *id, *did, *reason;
 	struct sx_rows *att;
 	json_object *reqs;
 
-	recv_start(0);
-	recv_script("{\"answers\":[{\"status\":500},{\"status\":503},{\"status\":200}]}");
-	url = hook_url(recv_port);
-	id = canceled_task(org.key, url);
-	agent_start(OVERRIDES);
+	id = hook_to_receiver(org.key, "{\"answers\":[{\"status\":500},{\"status\":503},{\"status\":200}]}",
+			      OVERRIDES);
 	did = wait_delivery(id, "delivered", 30);
-	sx_sleep_ms(1000, NULL);
-
-	reqs = recv_requests();
-	cr_assert_eq(json_object_array_length(reqs), 3, "%s", json_object_to_json_string(reqs));
+	assert_no_more_requests(3, 1000);
+	reqs = test_double_requests(&receiver);
 	cr_assert_eq(count_with_id(reqs, did), 3, "the delivery id changed between retries");
 	att = attempts_of(did);
 	cr_assert_eq(att->nrows, 3);
@@ -565,24 +606,20 @@ Test(webhook, status_500_then_200_same_delivery_id)
 	sx_rows_free(att);
 	free(did);
 	free(id);
-	free(url);
 }
 
 Test(webhook, retry_after_is_honoured)
 {
-	char *url, *id, *did;
+	char *id, *did;
 	json_object *reqs, *a, *b;
 	double gap;
 
-	recv_start(0);
-	recv_script("{\"answers\":[{\"status\":429,\"retry_after\":\"2\"},{\"status\":200}]}");
-	url = hook_url(recv_port);
-	id = canceled_task(org.key, url);
 	/* Backoff alone would retry within 100 ms. */
-	agent_start("outbound_allow = 127.0.0.0/8\nwebhook_backoff_base_ms = 50\n"
-		    "webhook_backoff_max_ms = 100\nwebhook_poll_ms = 50\n");
+	id = hook_to_receiver(org.key, "{\"answers\":[{\"status\":429,\"retry_after\":\"2\"},{\"status\":200}]}",
+			      "outbound_allow = 127.0.0.0/8\nwebhook_backoff_base_ms = 50\n"
+			      "webhook_backoff_max_ms = 100\nwebhook_poll_ms = 50\n");
 	did = wait_delivery(id, "delivered", 30);
-	reqs = recv_requests();
+	reqs = test_double_requests(&receiver);
 	cr_assert_eq(json_object_array_length(reqs), 2);
 	a = json_object_array_get_idx(reqs, 0);
 	b = json_object_array_get_idx(reqs, 1);
@@ -593,24 +630,18 @@ Test(webhook, retry_after_is_honoured)
 	json_object_put(reqs);
 	free(did);
 	free(id);
-	free(url);
 }
 
 Test(webhook, status_400_is_final)
 {
-	char *url, *id, *did, *reason;
+	char *id, *did, *reason;
 	struct sx_rows *att;
 	json_object *reqs;
 
-	recv_start(0);
-	recv_script("{\"answers\":[{\"status\":400}]}");
-	url = hook_url(recv_port);
-	id = canceled_task(org.key, url);
-	agent_start(OVERRIDES);
+	id = hook_to_receiver(org.key, "{\"answers\":[{\"status\":400}]}", OVERRIDES);
 	did = wait_delivery(id, "failed", 30);
-	sx_sleep_ms(2000, NULL);
-	reqs = recv_requests();
-	cr_assert_eq(json_object_array_length(reqs), 1, "a 400 was retried");
+	assert_no_more_requests(1, 2000);
+	reqs = test_double_requests(&receiver);
 	att = attempts_of(did);
 	cr_assert_eq(att->nrows, 1);
 	cr_assert_eq(sx_rows_i64(att, 0, 1, 0), 400);
@@ -622,7 +653,6 @@ Test(webhook, status_400_is_final)
 	sx_rows_free(att);
 	free(did);
 	free(id);
-	free(url);
 }
 
 Test(webhook, agent_sigkilled_while_due_delivers_after_restart)
@@ -648,13 +678,12 @@ Test(webhook, agent_sigkilled_while_due_delivers_after_restart)
 	cr_assert_str_eq(sx_rows_get(d, 0, 1), "pending");
 	sx_rows_free(d);
 
-	recv_start(port);
+	webhook_receiver_start(&receiver, port);
 	agent_start(OVERRIDES);
 	did2 = wait_delivery(id, "delivered", 60);
 	cr_assert_str_eq(did, did2);
-	sx_sleep_ms(1500, NULL);
-	reqs = recv_requests();
-	cr_assert_eq(json_object_array_length(reqs), 1);
+	assert_no_more_requests(1, 1500);
+	reqs = test_double_requests(&receiver);
 	cr_assert_eq(count_with_id(reqs, did), 1);
 	assert_no_repeat_after_2xx(reqs);
 	json_object_put(reqs);
@@ -669,18 +698,16 @@ Test(webhook, two_agents_never_send_one_delivery_twice)
 	char *url, *ids[8], *dids[8];
 	json_object *reqs;
 
-	recv_start(0);
-	url = hook_url(recv_port);
+	webhook_receiver_start(&receiver, 0);
+	url = hook_url(receiver.port);
 	for (size_t i = 0; i < SX_ARRAY_LEN(ids); i++)
 		ids[i] = canceled_task(org.key, url);
 	agent_start(OVERRIDES);
 	agent_start(OVERRIDES);
 	for (size_t i = 0; i < SX_ARRAY_LEN(ids); i++)
 		dids[i] = wait_delivery(ids[i], "delivered", 30);
-	sx_sleep_ms(2000, NULL);
-	reqs = recv_requests();
-	cr_assert_eq(json_object_array_length(reqs), SX_ARRAY_LEN(ids), "%s",
-		     json_object_to_json_string(reqs));
+	assert_no_more_requests(SX_ARRAY_LEN(ids), 2000);
+	reqs = test_double_requests(&receiver);
 	for (size_t i = 0; i < SX_ARRAY_LEN(ids); i++) {
 		cr_assert_eq(count_with_id(reqs, dids[i]), 1, "delivery %s arrived %zu times", dids[i],
 			     count_with_id(reqs, dids[i]));
@@ -695,7 +722,7 @@ Test(webhook, two_agents_never_send_one_delivery_twice)
 Test(webhook, skyvern_mode_and_rotated_secret)
 {
 	struct test_org o2;
-	char *sec2, *rotated, *shown, *mode, *url, *id;
+	char *sec2, *rotated, *shown, *mode, *id;
 	json_object *reqs, *req;
 	const char *sig, *raw, *ts;
 	long long tsv = 0;
@@ -711,12 +738,9 @@ Test(webhook, skyvern_mode_and_rotated_secret)
 	cr_assert_not_null(mode, "org signature-mode failed");
 	cr_assert_null(admin("org signature-mode --org %s bogus", o2.id));
 
-	recv_start(0);
-	url = hook_url(recv_port);
-	id = canceled_task(o2.key, url);
-	agent_start(OVERRIDES);
+	id = hook_to_receiver(o2.key, NULL, OVERRIDES);
 	free(wait_delivery(id, "delivered", 30));
-	reqs = recv_requests();
+	reqs = test_double_requests(&receiver);
 	cr_assert_eq(json_object_array_length(reqs), 1);
 	req = json_object_array_get_idx(reqs, 0);
 	sig = hdr(req, "x-skyvern-signature");
@@ -729,23 +753,31 @@ Test(webhook, skyvern_mode_and_rotated_secret)
 	cr_assert(!sign_verify(SIGN_SLACK, rotated, tsv, raw, strlen(raw), sig));
 	json_object_put(reqs);
 	free(id);
-	free(url);
 	free(mode);
 	free(shown);
 	free(rotated);
 	free(sec2);
 }
 
+/* The task has two deliveries and the second is delivered. */
+static bool second_delivered(void *arg)
+{
+	struct sx_rows *d = deliveries_of(arg);
+	bool done = d->nrows == 2 && strcmp(sx_rows_get(d, 1, 1), "delivered") == 0;
+
+	sx_rows_free(d);
+	return done;
+}
+
 Test(webhook, retry_webhook_queues_a_new_delivery)
 {
 	char *url, *id, *did, *path, *queued, *plain, *qpath, *ppath;
 	struct resp *r;
-	struct sx_rows *d;
 	json_object *reqs;
 	const char *did2;
 
-	recv_start(0);
-	url = hook_url(recv_port);
+	webhook_receiver_start(&receiver, 0);
+	url = hook_url(receiver.port);
 	/* Not finished: 409.  No agent runs yet, so the task stays queued. */
 	{
 		char *site = xasprintf("%s/sites/product/index.html", tenv("SX_URL"));
@@ -798,20 +830,8 @@ Test(webhook, retry_webhook_queues_a_new_delivery)
 	did2 = jstr(r->json, "delivery_id");
 	cr_assert(did2 && strncmp(did2, "whd_", 4) == 0 && strcmp(did2, did) != 0,
 		  "retry_webhook answered delivery_id %s", did2 ? did2 : "(null)");
-	{
-		int64_t t0 = sx_mono_ms();
-		bool done = false;
-
-		while (!done && sx_mono_ms() - t0 < 20000) {
-			d = deliveries_of(id);
-			done = d->nrows == 2 && strcmp(sx_rows_get(d, 1, 1), "delivered") == 0;
-			sx_rows_free(d);
-			if (!done)
-				sx_sleep_ms(100, NULL);
-		}
-		cr_assert(done, "the second delivery was not delivered");
-	}
-	reqs = recv_requests();
+	cr_assert(wait_until(second_delivered, (void *)id, 20000), "the second delivery was not delivered");
+	reqs = test_double_requests(&receiver);
 	/* Three: the canceled "queued" task's own webhook, then ours twice. */
 	cr_assert_eq(json_object_array_length(reqs), 3, "%s", json_object_to_json_string(reqs));
 	cr_assert_eq(count_with_id(reqs, did), 1);

@@ -50,11 +50,12 @@ import base64
 import copy
 import json
 import re
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from double_server import serve
 
 MARKERS = (("SEXTANT-DECIDE", "decide"), ("SEXTANT-VERIFY", "verify"),
            ("SEXTANT-EXTRACT", "extract"))
@@ -367,21 +368,7 @@ def main():
     args = ap.parse_args()
 
     Handler.verbose = args.verbose
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-
-    def on_term(signum, frame):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
-    print("PORT=%d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except (SystemExit, KeyboardInterrupt):
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve(Handler, args.port)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ Exits cleanly on SIGTERM.
 import argparse
 import copy
 import json
-import signal
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from double_server import serve
 
 LOCK = threading.Lock()
 SCRIPT = {"answers": [{"status": 404}], "cursor": 0}
@@ -107,22 +108,7 @@ def main():
     ap = argparse.ArgumentParser(description="TOTP endpoint test double")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
-
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-
-    def on_term(signum, frame):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
-    print("PORT=%d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except (SystemExit, KeyboardInterrupt):
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve(Handler, args.port)
 
 
 if __name__ == "__main__":

@@ -34,11 +34,12 @@ Exits cleanly on SIGTERM.
 import argparse
 import base64
 import json
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from double_server import serve
 
 
 class State:
@@ -158,17 +159,7 @@ def main():
     ap = argparse.ArgumentParser(description="webhook receiver test double")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer.allow_reuse_address = True
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
-    print("PORT=%d" % srv.server_address[1], flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    srv.server_close()
-    return 0
+    return serve(Handler, args.port)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <criterion/criterion.h>
 #include "sx.h"
@@ -15,6 +14,7 @@
 #include "doubles.h"
 #include "http.h"
 #include "timeutil.h"
+#include "procs.h"
 #include "wait.h"
 
 static pid_t agents[16];
@@ -144,37 +144,29 @@ void agents_stop_all(void)
 	nagents = 0;
 }
 
+/* What agent_workers collects: the children of a supervisor. */
+struct children {
+	pid_t parent;
+	pid_t *out;
+	size_t n, max;
+};
+
+static bool collect_child(const struct proc_info *p, void *arg)
+{
+	struct children *c = arg;
+
+	if (p->ppid == c->parent)
+		c->out[c->n++] = p->pid;
+	return c->n < c->max;
+}
+
 size_t agent_workers(pid_t supervisor, pid_t *out, size_t max)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	size_t n = 0;
+	struct children c = { supervisor, out, 0, max };
 
-	while (d && (e = readdir(d)) != NULL && n < max) {
-		char path[300], buf[512];
-		long long pid;
-		FILE *f;
-
-		if (!sx_parse_ll(e->d_name, 1, INT32_MAX, &pid))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f)) {
-			char *rp = strrchr(buf, ')');
-			int ppid = 0;
-			char state;
-
-			if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == supervisor &&
-			    state != 'Z')
-				out[n++] = (pid_t)pid;
-		}
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return n;
+	if (max > 0)
+		proc_each(collect_child, &c);
+	return c.n;
 }
 
 const char product_schema[] =
@@ -182,11 +174,47 @@ const char product_schema[] =
 	"\"name\":{\"type\":\"string\"},\"price\":{\"type\":\"number\"},"
 	"\"availability\":{\"type\":\"string\",\"enum\":[\"in stock\",\"out of stock\"]}}}";
 
+char *job_script(const char *first)
+{
+	return xasprintf(
+		"{\"rules\":["
+		" {\"kind\":\"decide\",\"match\":\"thanks.html\",\"answers\":[{\"reasoning\":\"The application was sent\","
+		"   \"actions\":[{\"action\":\"complete\"}]}]},"
+		" {\"kind\":\"decide\",\"match\":\"Submit application\",\"answers\":[{\"reasoning\":\"Fill the form\","
+		"   \"actions\":[%s"
+		"    {\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Chris P. Bacon\"},"
+		"    {\"action\":\"input_text\",\"label\":\"Email\",\"text\":\"chris@pbacon.com\"},"
+		"    {\"action\":\"select_option\",\"label\":\"How did you hear about us?\",\"option\":\"LinkedIn\"},"
+		"    {\"action\":\"check\",\"label\":\"I agree to the processing of my personal data for recruitment purposes\"},"
+		"    {\"action\":\"click\",\"label\":\"Submit application\"}]}]},"
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"The thank-you page is shown\"}]},"
+		" {\"kind\":\"extract\",\"answers\":[{\"application_successful\":true,\"message\":\"Application submitted!\"}]}"
+		"]}", first);
+}
+
+char *job_task(void)
+{
+	char *url = site_url("job/index.html");
+	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
+			       "\"data_extraction_goal\":\"Was the job application successful?\","
+			       "\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", url);
+
+	free(url);
+	return body;
+}
+
 void agent_suite_init(struct test_org *org, const char *name)
 {
 	llm_double_start();
 	agent_tests_clear_queue();
 	test_org_new(org, name);
+}
+
+struct test_org suite_org;
+
+void agent_suite_setup(void)
+{
+	agent_suite_init(&suite_org, program_invocation_short_name);
 }
 
 void agent_suite_fini(void)
@@ -274,4 +302,28 @@ char *post_task(const char *key, const char *body, const char *const *headers)
 	id = xstrdup(jstr(r->json, "task_id"));
 	resp_free(r);
 	return id;
+}
+
+char *start_task(const struct task_run *run, pid_t *agent)
+{
+	pid_t pid;
+
+	if (run->script)
+		llm_double_script(run->script);
+	pid = agent_start(run->overrides);
+	if (agent)
+		*agent = pid;
+	return post_task(run->key, run->body, run->headers);
+}
+
+json_object *run_task(const struct task_run *run, char **id_out)
+{
+	char *id = start_task(run, NULL);
+	json_object *t = wait_final(run->key, id, run->timeout_s > 0 ? run->timeout_s : 240);
+
+	if (id_out)
+		*id_out = id;
+	else
+		free(id);
+	return t;
 }

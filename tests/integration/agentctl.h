@@ -34,11 +34,25 @@ struct test_org;
 void agent_suite_init(struct test_org *org, const char *name);
 void agent_suite_fini(void);
 
+/* The organization agent_suite_setup makes for each test. */
+extern struct test_org suite_org;
+/* agent_suite_init(&suite_org, the test program's name): a suite's .init. */
+void agent_suite_setup(void);
+
 /* $SX_URL/sites/<path>: a fixture page served by the stack's nginx (caller frees). */
 char *site_url(const char *path);
 
 /* The product fixture's extraction schema (name, price, availability). */
 extern const char product_schema[];
+
+/*
+ * The LLM script that applies on the job fixture (fill the form, submit,
+ * complete, verify, extract), with first (a JSON action followed by a
+ * comma, or "") as the form step's first action.  Caller frees.
+ */
+char *job_script(const char *first);
+/* A task that applies on the job fixture with the payload's name and email (caller frees). */
+char *job_task(void);
 
 /* Cancels queued/running tasks other tests left, so agents here run only ours. */
 void agent_tests_clear_queue(void);
@@ -50,4 +64,25 @@ bool wait_status(const char *key, const char *id, const char *status, int timeou
 
 /* POSTs a task body; returns the id (caller frees). */
 char *post_task(const char *key, const char *body, const char *const *headers);
+
+/* One task for an agent to run: what start_task and run_task take. */
+struct task_run {
+	const char *key;             /* the organization's API key */
+	const char *script;          /* the LLM double's script; NULL keeps the current one */
+	const char *body;            /* the POST /api/v1/tasks body */
+	const char *const *headers;  /* extra request headers, NULL-terminated, or NULL */
+	const char *overrides;       /* the agent's config overrides (agent_start), or NULL */
+	int timeout_s;               /* run_task's wait for a final status; 0: 240 s */
+};
+
+/*
+ * Scripts the LLM double, starts an agent and POSTs the task.  Returns the
+ * task's id (caller frees); the agent's pid in *agent when agent is not NULL.
+ */
+char *start_task(const struct task_run *run, pid_t *agent);
+/*
+ * start_task, then waits for a final status.  Returns the task (caller
+ * puts) and, with id_out, its id (caller frees).
+ */
+json_object *run_task(const struct task_run *run, char **id_out);
 #endif

@@ -102,6 +102,23 @@ struct resp *api_post_json(const char *path, const char *key, const char *body)
 	return api_call("POST", path, key, body, body ? strlen(body) : 0, NULL);
 }
 
+json_object *api_get_json(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char path[512];
+	struct resp *r;
+	json_object *o;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	r = api_get(path, key);
+	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
+	o = json_object_get(r->json);
+	resp_free(r);
+	return o;
+}
+
 void resp_free(struct resp *r)
 {
 	if (!r)
@@ -205,13 +222,20 @@ struct sx_db *tdb(void)
 	return the_db;
 }
 
-long long db_count1(const char *sql, const char *param)
+struct sx_rows *db_rows1(const char *sql, const char *param)
 {
 	struct sx_param p[] = { sx_p_str(param) };
 	struct sx_rows *rows = NULL;
+
+	cr_assert(sx_db_query(tdb(), sql, p, 1, &rows) == SX_OK, "query failed: %s [%s]", sx_db_error(tdb()), sql);
+	return rows;
+}
+
+long long db_count1(const char *sql, const char *param)
+{
+	struct sx_rows *rows = db_rows1(sql, param);
 	long long n;
 
-	cr_assert(sx_db_query(tdb(), sql, p, 1, &rows) == SX_OK, "query failed: %s", sx_db_error(tdb()));
 	n = rows->nrows ? sx_rows_i64(rows, 0, 0, -1) : -1;
 	sx_rows_free(rows);
 	return n;

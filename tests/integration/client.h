@@ -40,6 +40,8 @@ void resp_free(struct resp *r);
  * surrounding blanks, into out; false when the response has none.
  */
 bool resp_header(const struct resp *r, const char *name, char *out, size_t outlen);
+/* GETs the path fmt names with key; asserts a 200 and returns the parsed body (caller puts). */
+json_object *api_get_json(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A member of the response's JSON object, or NULL. */
 json_object *jget(const struct resp *r, const char *key);
@@ -57,6 +59,8 @@ void test_org_new(struct test_org *o, const char *name);
 
 /* The test process's database connection (opened on first use). */
 struct sx_db *tdb(void);
+/* Runs a SELECT with one string parameter; asserts it ran and returns the rows (caller frees). */
+struct sx_rows *db_rows1(const char *sql, const char *param);
 /* SELECT COUNT(*) … with one string parameter. */
 long long db_count1(const char *sql, const char *param);
 /* A condition for wait.h: db_count1(sql, param) >= min. */

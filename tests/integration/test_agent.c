@@ -9,29 +9,17 @@
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <criterion/criterion.h>
 #include "sx.h"
 #include "agentctl.h"
 #include "buf.h"
 #include "client.h"
 #include "db.h"
+#include "procs.h"
 #include "timeutil.h"
 #include "wait.h"
 
-static struct test_org org;
-
-static void setup(void)
-{
-	agent_suite_init(&org, "agent");
-}
-
-static void teardown(void)
-{
-	agent_suite_fini();
-}
-
-TestSuite(agent, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(agent, .init = agent_suite_setup, .fini = agent_suite_fini, .timeout = 300);
 
 static const char *status_of(json_object *t)
 {
@@ -40,16 +28,7 @@ static const char *status_of(json_object *t)
 
 static json_object *steps_of(const char *id)
 {
-	char path[128];
-	struct resp *r;
-	json_object *o;
-
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
-	r = api_get(path, org.key);
-	cr_assert_eq(r->status, 200, "%s", r->body);
-	o = json_object_get(r->json);
-	resp_free(r);
-	return o;
+	return api_get_json(suite_org.key, "/api/v1/tasks/%s/steps", id);
 }
 
 static bool file_contains(const char *path, const char *needle)
@@ -65,20 +44,15 @@ static bool file_contains(const char *path, const char *needle)
 	return hit;
 }
 
-static const char job_script[] =
-	"{\"rules\":["
-	" {\"kind\":\"decide\",\"match\":\"thanks.html\",\"answers\":[{\"reasoning\":\"The application was sent\","
-	"   \"actions\":[{\"action\":\"complete\"}]}]},"
-	" {\"kind\":\"decide\",\"match\":\"Submit application\",\"answers\":[{\"reasoning\":\"Fill the form\","
-	"   \"actions\":["
-	"    {\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Chris P. Bacon\"},"
-	"    {\"action\":\"input_text\",\"label\":\"Email\",\"text\":\"chris@pbacon.com\"},"
-	"    {\"action\":\"select_option\",\"label\":\"How did you hear about us?\",\"option\":\"LinkedIn\"},"
-	"    {\"action\":\"check\",\"label\":\"I agree to the processing of my personal data for recruitment purposes\"},"
-	"    {\"action\":\"click\",\"label\":\"Submit application\"}]}]},"
-	" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"The thank-you page is shown\"}]},"
-	" {\"kind\":\"extract\",\"answers\":[{\"application_successful\":true,\"message\":\"Application submitted!\"}]}"
-	"]}";
+/* Runs one task with a script as suite_org; returns the final task object. */
+static json_object *run_scripted(const char *script, const char *body, const char *const *headers,
+				 const char *overrides, char **id_out)
+{
+	struct task_run run = { .key = suite_org.key, .script = script, .body = body, .headers = headers,
+				.overrides = overrides };
+
+	return run_task(&run, id_out);
+}
 
 Test(agent, seed_job_application_end_to_end)
 {
@@ -89,13 +63,10 @@ Test(agent, seed_job_application_end_to_end)
 		"\"proxy_location\":\"RESIDENTIAL\","
 		"\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", url);
 	char *log = xasprintf("%s/log/nginx-access.log", tenv("SX_VAR"));
+	char *script = job_script(""), *id;
 	json_object *t, *steps, *v, *ex;
-	char *id;
 
-	llm_double_script(job_script);
-	agent_start(NULL);
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
+	t = run_scripted(script, body, NULL, NULL, &id);
 	cr_assert_str_eq(status_of(t), "completed", "task: %s",
 			 json_object_to_json_string(t));
 	cr_assert(json_object_object_get_ex(t, "extracted_information", &ex) && ex);
@@ -131,10 +102,8 @@ Test(agent, seed_job_application_end_to_end)
 	cr_assert_geq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'llm_request'", id), 3);
 	{
 		static const char q[] = "SELECT path FROM artifacts WHERE task_id = ?";
-		struct sx_param p[] = { sx_p_str(id) };
-		struct sx_rows *rows = NULL;
+		struct sx_rows *rows = db_rows1(q, id);
 
-		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
 		for (size_t i = 0; i < rows->nrows; i++) {
 			char *path = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), sx_rows_get(rows, i, 0));
 			struct stat st;
@@ -164,24 +133,7 @@ Test(agent, seed_job_application_end_to_end)
 	free(body);
 	free(url);
 	free(log);
-}
-
-/* Runs one task with a script; returns the final task object. */
-static json_object *run_scripted(const char *script, const char *body, const char *const *headers,
-				 const char *overrides, char **id_out)
-{
-	char *id;
-	json_object *t;
-
-	llm_double_script(script);
-	agent_start(overrides);
-	id = post_task(org.key, body, headers);
-	t = wait_final(org.key, id, 240);
-	if (id_out)
-		*id_out = id;
-	else
-		free(id);
-	return t;
+	free(script);
 }
 
 Test(agent, insurance_wizard_three_pages)
@@ -283,10 +235,8 @@ Test(agent, form_behind_cookie_modal)
 	cr_assert_null(strstr(json_object_to_json_string(steps), "hunter2-secret"), "password in step output");
 	{
 		static const char q[] = "SELECT path FROM artifacts WHERE task_id = ? AND type LIKE 'llm_%'";
-		struct sx_param p[] = { sx_p_str(id) };
-		struct sx_rows *rows = NULL;
+		struct sx_rows *rows = db_rows1(q, id);
 
-		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
 		cr_assert_gt(rows->nrows, 0);
 		for (size_t i = 0; i < rows->nrows; i++) {
 			char *path = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), sx_rows_get(rows, i, 0));
@@ -384,19 +334,33 @@ static char *never_body(void)
 	return b;
 }
 
+/*
+ * Runs the callback form, on which no task succeeds, with script; asserts
+ * the task ended with status and a failure_reason holding word.  Returns
+ * the task (caller puts) and, with id_out, its id (caller frees).
+ */
+static json_object *run_never(const char *script, const char *const *headers, const char *overrides,
+			      const char *status, const char *word, char **id_out)
+{
+	char *body = never_body();
+	json_object *t = run_scripted(script, body, headers, overrides, id_out);
+	const char *reason = jstr(t, "failure_reason");
+
+	cr_assert_str_eq(status_of(t), status, "%s", json_object_to_json_string(t));
+	cr_assert(reason && strstr(reason, word), "reason: %s", reason ? reason : "(null)");
+	free(body);
+	return t;
+}
+
 Test(agent, model_answers_garbage)
 {
 	static const char script[] =
 		"{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"__raw\":\"I think you should click the blue button!\"}]}]}";
-	char *body = never_body();
 	char *id = NULL;
-	json_object *t = run_scripted(script, body, NULL, NULL, &id), *steps;
-	const char *reason;
+	json_object *t = run_never(script, NULL, NULL, "failed", "answer", &id), *steps;
 
-	cr_assert_str_eq(status_of(t), "failed", "%s", json_object_to_json_string(t));
-	reason = jstr(t, "failure_reason");
-	cr_assert(reason && strncmp(reason, "Max retries per step (3) exceeded: ", 35) == 0 &&
-		  strstr(reason, "answer"), "reason: %s", reason ? reason : "(null)");
+	cr_assert(strncmp(jstr(t, "failure_reason"), "Max retries per step (3) exceeded: ", 35) == 0,
+		  "reason: %s", jstr(t, "failure_reason"));
 	steps = steps_of(id);
 	cr_assert_eq(json_object_array_length(steps), 4, "1 try + 3 retries");
 	for (int i = 0; i < 4; i++) {
@@ -411,21 +375,15 @@ Test(agent, model_answers_garbage)
 	json_object_put(steps);
 	json_object_put(t);
 	free(id);
-	free(body);
 }
 
 Test(agent, llm_endpoint_down)
 {
-	static const char script[] = "{\"rules\":[]}";
-	char *body = never_body();
-	json_object *t = run_scripted(script, body, NULL, "llm_base_url = http://127.0.0.1:9/v1\n", NULL);
-	const char *reason = jstr(t, "failure_reason");
+	json_object *t = run_never("{\"rules\":[]}", NULL, "llm_base_url = http://127.0.0.1:9/v1\n", "failed",
+				   "language model", NULL);
 
-	cr_assert_str_eq(status_of(t), "failed", "%s", json_object_to_json_string(t));
-	cr_assert(reason && strstr(reason, "Max retries per step") && strstr(reason, "language model"),
-		  "reason: %s", reason ? reason : "(null)");
+	cr_assert(strstr(jstr(t, "failure_reason"), "Max retries per step"), "reason: %s", jstr(t, "failure_reason"));
 	json_object_put(t);
-	free(body);
 }
 
 Test(agent, submit_never_succeeds_hits_max_steps)
@@ -437,50 +395,30 @@ Test(agent, submit_never_succeeds_hits_max_steps)
 		" {\"actions\":[{\"action\":\"input_text\",\"label\":\"Phone number\",\"text\":\"5550100\"},{\"action\":\"click\",\"label\":\"Request callback\"}]},"
 		" {\"actions\":[{\"action\":\"click\",\"label\":\"Request callback\"}]}]}]}";
 	static const char *hdr[] = { "x-max-steps-override: 3", NULL };
-	char *body = never_body();
-	json_object *t = run_scripted(script, body, hdr, NULL, NULL);
+	json_object *t = run_never(script, hdr, NULL, "failed", "Max steps", NULL);
 
-	cr_assert_str_eq(status_of(t), "failed", "%s", json_object_to_json_string(t));
 	cr_assert_str_eq(jstr(t, "failure_reason"), "Max steps per task (3) exceeded");
 	json_object_put(t);
-	free(body);
 }
 
 Test(agent, same_action_on_unchanged_page_is_a_loop)
 {
 	static const char script[] =
 		"{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"click\",\"label\":\"Request callback\"}]}]}]}";
-	char *body = never_body();
-	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
-	const char *reason = jstr(t, "failure_reason");
-	json_object *reqs;
-	bool warned = false;
+	json_object *t = run_never(script, NULL, NULL, "terminated", "repeated the same action", NULL);
 
-	cr_assert_str_eq(status_of(t), "terminated", "%s", json_object_to_json_string(t));
-	cr_assert(reason && strstr(reason, "repeated the same action"), "reason: %s", reason ? reason : "(null)");
-	/* Before giving up, the model was asked again with a different prompt. */
-	reqs = llm_double_requests();
-	for (size_t i = 0; i < json_object_array_length(reqs); i++)
-		if (strstr(json_object_to_json_string(json_object_array_get_idx(reqs, i)), "did not change"))
-			warned = true;
-	cr_assert(warned, "no loop warning in any prompt");
-	json_object_put(reqs);
+	/* Before giving up, the model was asked again with a warning in its prompt. */
+	cr_assert_gt(llm_double_asked("decide", "WARNING: your last action did not change the page"), 0,
+		     "no loop warning in any prompt");
 	json_object_put(t);
-	free(body);
 }
 
 Test(agent, captcha_terminates)
 {
 	static const char script[] =
 		"{\"rules\":[{\"kind\":\"decide\",\"answers\":[{\"actions\":[{\"action\":\"solve_captcha\"}]}]}]}";
-	char *body = never_body();
-	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
-	const char *reason = jstr(t, "failure_reason");
 
-	cr_assert_str_eq(status_of(t), "terminated", "%s", json_object_to_json_string(t));
-	cr_assert(reason && strstr(reason, "CAPTCHA"), "reason: %s", reason ? reason : "(null)");
-	json_object_put(t);
-	free(body);
+	json_object_put(run_never(script, NULL, NULL, "terminated", "CAPTCHA", NULL));
 }
 
 static const char slow_script[] =
@@ -497,13 +435,11 @@ Test(agent, cancel_during_run)
 	struct resp *r;
 	json_object *t;
 
-	llm_double_script(slow_script);
-	agent_start(NULL);
-	id = post_task(org.key, body, NULL);
-	cr_assert(wait_status(org.key, id, "running", 60));
+	id = start_task(&(struct task_run){ .key = suite_org.key, .script = slow_script, .body = body }, NULL);
+	cr_assert(wait_status(suite_org.key, id, "running", 60));
 	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ?", id, 1, 60);
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
-	r = api_call("POST", path, org.key, NULL, 0, NULL);
+	r = api_call("POST", path, suite_org.key, NULL, 0, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
 	/* Within one action (a 4 s wait at most, plus a heartbeat), the run stops. */
@@ -511,7 +447,7 @@ Test(agent, cancel_during_run)
 	wait_db_count("SELECT COUNT(*) FROM tasks WHERE id = ? AND lease_owner IS NULL", id, 1, 20);
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'canceled'", id), 1,
 		     "more than the running step was marked canceled");
-	t = wait_final(org.key, id, 5);
+	t = wait_final(suite_org.key, id, 5);
 	cr_assert_str_eq(status_of(t), "canceled");
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status IN ('running','created')", id), 0);
 	json_object_put(t);
@@ -519,57 +455,17 @@ Test(agent, cancel_during_run)
 	free(body);
 }
 
-/* Pids of processes named `comm` whose ancestry includes `root`. */
-static size_t descendants_named(pid_t root, const char *comm, pid_t *out, size_t max)
+/* True when root is an ancestor of pid. */
+static bool descends_from(pid_t pid, pid_t root)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	size_t n = 0;
+	struct proc_info p;
 
-	while (d && (e = readdir(d)) != NULL && n < max) {
-		long long pid;
-		char path[300], name[64] = "";
-		FILE *f;
-
-		if (!sx_parse_ll(e->d_name, 1, INT32_MAX, &pid))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f))
-			name[strcspn(name, "\n")] = '\0';
-		fclose(f);
-		if (strcmp(name, comm) != 0)
-			continue;
-		/* Walk up the parents. */
-		for (long long p = pid; p > 1;) {
-			char buf[512];
-			char *rp;
-			int ppid = 0;
-			char st;
-
-			snprintf(path, sizeof(path), "/proc/%lld/stat", p);
-			f = fopen(path, "r");
-			if (!f || !fgets(buf, sizeof(buf), f)) {
-				if (f)
-					fclose(f);
-				break;
-			}
-			fclose(f);
-			rp = strrchr(buf, ')');
-			if (!rp || sscanf(rp + 2, "%c %d", &st, &ppid) != 2)
-				break;
-			if (ppid == root) {
-				out[n++] = (pid_t)pid;
-				break;
-			}
-			p = ppid;
-		}
+	while (pid > 1 && proc_read(pid, &p)) {
+		if (p.ppid == root)
+			return true;
+		pid = p.ppid;
 	}
-	if (d)
-		closedir(d);
-	return n;
+	return false;
 }
 
 /* The chromedriver processes under an agent, polled until there is one. */
@@ -579,11 +475,21 @@ struct driver_wait {
 	size_t n;
 };
 
+static bool collect_driver(const struct proc_info *p, void *arg)
+{
+	struct driver_wait *dw = arg;
+
+	if (strcmp(p->comm, "chromedriver") == 0 && descends_from(p->pid, dw->agent))
+		dw->pids[dw->n++] = p->pid;
+	return dw->n < SX_ARRAY_LEN(dw->pids);
+}
+
 static bool has_driver(void *arg)
 {
 	struct driver_wait *dw = arg;
 
-	dw->n = descendants_named(dw->agent, "chromedriver", dw->pids, SX_ARRAY_LEN(dw->pids));
+	dw->n = 0;
+	proc_each(collect_driver, dw);
 	return dw->n > 0;
 }
 
@@ -596,16 +502,14 @@ Test(agent, chromedriver_killed_mid_task)
 	json_object *t, *steps;
 	bool retried = false;
 
-	llm_double_script(slow_script);
-	dw.agent = agent_start(NULL);
-	id = post_task(org.key, body, NULL);
-	cr_assert(wait_status(org.key, id, "running", 60));
+	id = start_task(&(struct task_run){ .key = suite_org.key, .script = slow_script, .body = body }, &dw.agent);
+	cr_assert(wait_status(suite_org.key, id, "running", 60));
 	cr_assert(wait_until(has_driver, &dw, 30000), "no chromedriver under the agent");
 	/* Mid-task: the model has answered the first step, whose actions now run. */
 	cr_assert(wait_until(llm_double_was_asked, &first_decide, 60000), "the agent never asked the model");
 	for (size_t i = 0; i < dw.n; i++)
 		kill(dw.pids[i], SIGKILL);
-	t = wait_final(org.key, id, 180);
+	t = wait_final(suite_org.key, id, 180);
 	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
 	steps = steps_of(id);
 	for (size_t i = 0; i < json_object_array_length(steps); i++) {
@@ -646,10 +550,8 @@ Test(agent, sigterm_hands_the_task_back)
 	struct exit_wait ex = { 0 };
 	json_object *t;
 
-	llm_double_script(slow_script);
-	ex.pid = agent_start(NULL);
-	id = post_task(org.key, body, NULL);
-	cr_assert(wait_status(org.key, id, "running", 60));
+	id = start_task(&(struct task_run){ .key = suite_org.key, .script = slow_script, .body = body }, &ex.pid);
+	cr_assert(wait_status(suite_org.key, id, "running", 60));
 	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id, 1, 120);
 	kill(ex.pid, SIGTERM);
 	cr_assert(wait_until(exited, &ex, 30000), "the agent did not exit within 30 s of SIGTERM");
@@ -659,7 +561,7 @@ Test(agent, sigterm_hands_the_task_back)
 			       "AND lease_owner IS NULL AND lease_until <= UTC_TIMESTAMP(6) AND attempt = 0", id), 1,
 		     "the task was not handed back");
 	agent_start(NULL);
-	t = wait_final(org.key, id, 180);
+	t = wait_final(suite_org.key, id, 180);
 	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND step_order = 0 AND status = 'completed'", id), 1);
 	json_object_put(t);
@@ -675,22 +577,20 @@ Test(agent, worker_killed_task_resumed_by_another)
 	size_t n;
 	json_object *t;
 
-	llm_double_script(slow_script);
-	sup = agent_start("agent_workers = 2\n");
-	id = post_task(org.key, body, NULL);
-	cr_assert(wait_status(org.key, id, "running", 60));
+	id = start_task(&(struct task_run){ .key = suite_org.key, .script = slow_script, .body = body,
+					   .overrides = "agent_workers = 2\n" }, &sup);
+	cr_assert(wait_status(suite_org.key, id, "running", 60));
 	wait_db_count("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'completed'", id, 1, 120);
 	/* Kill the worker that holds the lease (the one whose pid is in lease_owner). */
 	n = agent_workers(sup, workers, 4);
 	cr_assert_geq(n, 2, "two task workers (and the webhook sender)");
 	{
 		static const char q[] = "SELECT lease_owner FROM tasks WHERE id = ?";
-		struct sx_param p[] = { sx_p_str(id) };
 		struct sx_rows *rows = NULL;
 		const char *owner;
 		bool killed = false;
 
-		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+		rows = db_rows1(q, id);
 		owner = sx_rows_get(rows, 0, 0);
 		cr_assert_not_null(owner);
 		for (size_t i = 0; i < n; i++) {
@@ -705,7 +605,7 @@ Test(agent, worker_killed_task_resumed_by_another)
 		cr_assert(killed, "no worker matches lease owner %s", owner);
 		sx_rows_free(rows);
 	}
-	t = wait_final(org.key, id, 180);
+	t = wait_final(suite_org.key, id, 180);
 	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
 	cr_assert_eq(db_count1("SELECT attempt FROM tasks WHERE id = ?", id), 2);
 	/* It resumed after its last completed step: order 0 ran once, to completion. */
@@ -726,11 +626,11 @@ Test(agent, two_daemons_run_each_task_once, .timeout = 600)
 
 	llm_double_script(script);
 	for (int i = 0; i < 20; i++)
-		ids[i] = post_task(org.key, body, NULL);
+		ids[i] = post_task(suite_org.key, body, NULL);
 	agent_start("agent_workers = 2\n");
 	agent_start("agent_workers = 2\n");
 	for (int i = 0; i < 20; i++) {
-		json_object *t = wait_final(org.key, ids[i], 400);
+		json_object *t = wait_final(suite_org.key, ids[i], 400);
 
 		cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
 		cr_assert_eq(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ?", ids[i]), 1);

@@ -15,34 +15,7 @@
 #include "timeutil.h"
 #include "wait.h"
 
-static struct test_org org;
-
-static void setup(void)
-{
-	agent_suite_init(&org, "artifacts");
-}
-
-static void teardown(void)
-{
-	agent_suite_fini();
-}
-
-TestSuite(artifacts, .init = setup, .fini = teardown, .timeout = 300);
-
-static const char job_script[] =
-	"{\"rules\":["
-	" {\"kind\":\"decide\",\"match\":\"thanks.html\",\"answers\":[{\"reasoning\":\"sent\","
-	"   \"actions\":[{\"action\":\"complete\"}]}]},"
-	" {\"kind\":\"decide\",\"match\":\"Submit application\",\"answers\":[{\"reasoning\":\"Fill the form\","
-	"   \"actions\":["
-	"    {\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Chris P. Bacon\"},"
-	"    {\"action\":\"input_text\",\"label\":\"Email\",\"text\":\"chris@pbacon.com\"},"
-	"    {\"action\":\"select_option\",\"label\":\"How did you hear about us?\",\"option\":\"LinkedIn\"},"
-	"    {\"action\":\"check\",\"label\":\"I agree to the processing of my personal data for recruitment purposes\"},"
-	"    {\"action\":\"click\",\"label\":\"Submit application\"}]}]},"
-	" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"thanks shown\"}]},"
-	" {\"kind\":\"extract\",\"answers\":[{\"application_successful\":true}]}"
-	"]}";
+TestSuite(artifacts, .init = agent_suite_setup, .fini = agent_suite_fini, .timeout = 300);
 
 /* The stack's artifact URL key (var/artifact_url.key), to craft URLs. */
 static char *url_key(void)
@@ -120,19 +93,12 @@ static char *scrape(void)
 /* The job application run to completion by a real agent; returns the task (caller puts), its id in *id. */
 static json_object *completed_task(char **id)
 {
-	char *site = site_url("job/index.html");
-	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
-			       "\"data_extraction_goal\":\"Was the application successful?\","
-			       "\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", site);
-	json_object *t;
+	char *script = job_script(""), *body = job_task();
+	json_object *t = run_task(&(struct task_run){ .key = suite_org.key, .script = script, .body = body }, id);
 
-	llm_double_script(job_script);
-	agent_start(NULL);
-	*id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, *id, 180);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	free(body);
-	free(site);
+	free(script);
 	return t;
 }
 
@@ -149,16 +115,7 @@ static const char *signed_shot(json_object *t)
 /* GET /api/v1/tasks/{id}/artifacts with key; asserts 200 and returns the list (caller puts). */
 static json_object *artifact_list(const char *id, const char *key)
 {
-	char path[128];
-	struct resp *r;
-	json_object *list;
-
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s/artifacts", id);
-	r = api_get(path, key);
-	cr_assert_eq(r->status, 200, "%s", r->body);
-	list = json_object_get(r->json);
-	resp_free(r);
-	return list;
+	return api_get_json(key, "/api/v1/tasks/%s/artifacts", id);
 }
 
 /* Every URL of the task object is fetchable without a key, with its type. */
@@ -182,7 +139,7 @@ Test(artifacts, task_urls_are_signed_and_served_without_a_key)
 Test(artifacts, list_has_every_artifact_with_a_url)
 {
 	char *id;
-	json_object *t = completed_task(&id), *list = artifact_list(id, org.key), *v;
+	json_object *t = completed_task(&id), *list = artifact_list(id, suite_org.key), *v;
 
 	cr_assert_eq((long long)json_object_array_length(list),
 		     db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ?", id));
@@ -206,11 +163,11 @@ Test(artifacts, list_has_every_artifact_with_a_url)
 /* Another organization cannot list a task's artifacts, nor can a caller without a key. */
 Test(artifacts, list_is_isolated_by_organization)
 {
-	char *id = create_task(org.key, "https://example.com/"), path[128];
+	char *id = create_task(suite_org.key, "https://example.com/"), path[128];
 	struct test_org other;
 	struct resp *r;
 
-	json_object_put(artifact_list(id, org.key));
+	json_object_put(artifact_list(id, suite_org.key));
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s/artifacts", id);
 	test_org_new(&other, "artifacts-other");
 	r = api_get(path, other.key);
@@ -228,7 +185,7 @@ Test(artifacts, list_is_isolated_by_organization)
 Test(artifacts, tampered_or_expired_urls_are_refused)
 {
 	char *key = url_key(), *id;
-	json_object *t = completed_task(&id), *list = artifact_list(id, org.key);
+	json_object *t = completed_task(&id), *list = artifact_list(id, suite_org.key);
 	const char *rel = rel_of(signed_shot(t));
 	char *bad = xstrdup(rel), *q = strchr(bad, '?'), *sig = strstr(bad, "&sig=") + 5;
 	const char *other_rel = rel_of(jstr(json_object_array_get_idx(list, 0), "url"));
@@ -422,11 +379,11 @@ static bool file_exists(const char *rel)
 
 Test(artifacts, gc_removes_old_artifacts_but_never_a_running_tasks)
 {
-	char *done = create_task(org.key, "https://example.com/");
-	char *running = create_task(org.key, "https://example.com/");
-	char *old_done = fake_artifact(org.id, done, "old.png", 40);
-	char *new_done = fake_artifact(org.id, done, "new.png", 1);
-	char *old_running = fake_artifact(org.id, running, "old.png", 40);
+	char *done = create_task(suite_org.key, "https://example.com/");
+	char *running = create_task(suite_org.key, "https://example.com/");
+	char *old_done = fake_artifact(suite_org.id, done, "old.png", 40);
+	char *new_done = fake_artifact(suite_org.id, done, "new.png", 1);
+	char *old_running = fake_artifact(suite_org.id, running, "old.png", 40);
 	char *out, path[128];
 	struct resp *r;
 
@@ -458,7 +415,7 @@ Test(artifacts, gc_removes_old_artifacts_but_never_a_running_tasks)
 
 	/* The task object no longer points at the removed file. */
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s", done);
-	r = api_get(path, org.key);
+	r = api_get(path, suite_org.key);
 	cr_assert_eq(r->status, 200);
 	cr_assert_null(jstr(r->json, "screenshot_url"), "%s", r->body);
 	{

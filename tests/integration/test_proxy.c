@@ -136,11 +136,10 @@ static int log_count(const char *path, const char *needle)
 static char *proxy_used(const char *id)
 {
 	static const char q[] = "SELECT proxy_used FROM tasks WHERE id = ?";
-	struct sx_param p[] = { sx_p_str(id) };
 	struct sx_rows *rows = NULL;
 	char *v;
 
-	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+	rows = db_rows1(q, id);
 	cr_assert_eq(rows->nrows, 1);
 	v = sx_rows_get(rows, 0, 0) ? xstrdup(sx_rows_get(rows, 0, 0)) : NULL;
 	sx_rows_free(rows);
@@ -203,10 +202,7 @@ static json_object *run_from(const char *location, char **id)
 	char *body = product_task(location);
 	json_object *t;
 
-	llm_double_script(script);
-	agent_start(overrides);
-	*id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, *id, 180);
+	t = run_task(&(struct task_run){ .key = org.key, .script = script, .body = body, .overrides = overrides }, id);
 	free(body);
 	free(overrides);
 	return t;

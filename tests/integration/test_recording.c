@@ -18,38 +18,22 @@
 #include "timeutil.h"
 #include "wait.h"
 
-static struct test_org org;
-
-static void setup(void)
-{
-	agent_suite_init(&org, "recording");
-}
-
-static void teardown(void)
-{
-	agent_suite_fini();
-}
-
-TestSuite(recording, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(recording, .init = agent_suite_setup, .fini = agent_suite_fini, .timeout = 300);
 
 /* The number of actions the task's steps report (GET …/steps). */
 static size_t actions_of(const char *id)
 {
-	char path[128];
-	struct resp *r;
+	json_object *steps = api_get_json(suite_org.key, "/api/v1/tasks/%s/steps", id);
 	size_t n = 0;
 
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
-	r = api_get(path, org.key);
-	cr_assert_eq(r->status, 200, "%s", r->body);
-	for (size_t i = 0; i < json_object_array_length(r->json); i++) {
+	for (size_t i = 0; i < json_object_array_length(steps); i++) {
 		json_object *o, *acts;
 
-		if (json_object_object_get_ex(json_object_array_get_idx(r->json, i), "output", &o) &&
+		if (json_object_object_get_ex(json_object_array_get_idx(steps, i), "output", &o) &&
 		    json_object_object_get_ex(o, "actions", &acts))
 			n += json_object_array_length(acts);
 	}
-	resp_free(r);
+	json_object_put(steps);
 	return n;
 }
 
@@ -63,10 +47,8 @@ static bool recording_set(void *arg)
 {
 	static const char q[] = "SELECT recording_artifact FROM tasks WHERE id = ?";
 	struct recording_wait *w = arg;
-	struct sx_param p[] = { sx_p_str(w->id) };
-	struct sx_rows *rows = NULL;
+	struct sx_rows *rows = db_rows1(q, w->id);
 
-	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
 	if (rows->nrows == 1 && sx_rows_get(rows, 0, 0))
 		w->rel = xstrdup(sx_rows_get(rows, 0, 0));
 	sx_rows_free(rows);
@@ -90,7 +72,7 @@ struct frames_wait {
 
 static size_t frames_listed(const char *id)
 {
-	char *path = xasprintf("%s/artifacts/%s/%s/frames/index.txt", tenv("SX_VAR"), org.id, id);
+	char *path = xasprintf("%s/artifacts/%s/%s/frames/index.txt", tenv("SX_VAR"), suite_org.id, id);
 	FILE *f = fopen(path, "r");
 	char line[128];
 	size_t n = 0;
@@ -202,37 +184,16 @@ static void check_recording(const char *id, size_t min_frames, double min_second
 }
 
 /* The job application, with a 2 s wait first: frames are captured during it. */
-static const char job_script[] =
-	"{\"rules\":["
-	" {\"kind\":\"decide\",\"match\":\"thanks.html\",\"answers\":[{\"reasoning\":\"The application was sent\","
-	"   \"actions\":[{\"action\":\"complete\"}]}]},"
-	" {\"kind\":\"decide\",\"match\":\"Submit application\",\"answers\":[{\"reasoning\":\"Fill the form\","
-	"   \"actions\":["
-	"    {\"action\":\"wait\",\"seconds\":2},"
-	"    {\"action\":\"input_text\",\"label\":\"Full name\",\"text\":\"Chris P. Bacon\"},"
-	"    {\"action\":\"input_text\",\"label\":\"Email\",\"text\":\"chris@pbacon.com\"},"
-	"    {\"action\":\"select_option\",\"label\":\"How did you hear about us?\",\"option\":\"LinkedIn\"},"
-	"    {\"action\":\"check\",\"label\":\"I agree to the processing of my personal data for recruitment purposes\"},"
-	"    {\"action\":\"click\",\"label\":\"Submit application\"}]}]},"
-	" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"The thank-you page is shown\"}]},"
-	" {\"kind\":\"extract\",\"answers\":[{\"application_successful\":true}]}"
-	"]}";
+#define WAIT_FIRST "{\"action\":\"wait\",\"seconds\":2},"
 
 Test(recording, completed_job_application_has_a_webm)
 {
-	char *url = site_url("job/index.html");
-	char *body = xasprintf(
-		"{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
-		"\"data_extraction_goal\":\"Was the job application successful?\","
-		"\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", url);
+	char *script = job_script(WAIT_FIRST), *body = job_task(), *id;
 	json_object *t;
-	char *id;
 	size_t actions;
 
-	llm_double_script(job_script);
-	agent_start("recording_enabled = true\nrecording_fps = 2");
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
+	t = run_task(&(struct task_run){ .key = suite_org.key, .script = script, .body = body,
+					 .overrides = "recording_enabled = true\nrecording_fps = 2" }, &id);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "task: %s", json_object_to_json_string(t));
 	actions = actions_of(id);
 	cr_assert_geq(actions, 7);
@@ -244,7 +205,7 @@ Test(recording, completed_job_application_has_a_webm)
 	json_object_put(t);
 	free(id);
 	free(body);
-	free(url);
+	free(script);
 }
 
 static const char slow_script[] =
@@ -265,11 +226,10 @@ Test(recording, canceled_task_has_a_webm)
 	json_object *t;
 	size_t actions;
 
-	llm_double_script(slow_script);
-	agent_start("recording_enabled = true");
-	id = post_task(org.key, body, NULL);
+	id = start_task(&(struct task_run){ .key = suite_org.key, .script = slow_script, .body = body,
+					   .overrides = "recording_enabled = true" }, NULL);
 	fw.id = id;
-	cr_assert(wait_status(org.key, id, "running", 60));
+	cr_assert(wait_status(suite_org.key, id, "running", 60));
 	/*
 	 * Cancel during the wait: once the first action's screenshot is in,
 	 * and the recorder has captured a frame after it (the wait's own).
@@ -279,10 +239,10 @@ Test(recording, canceled_task_has_a_webm)
 	cr_assert(wait_until(frames_reached, &fw, 5000), "no frame captured during the wait (%zu listed)",
 		  frames_listed(id));
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
-	r = api_call("POST", path, org.key, NULL, 0, NULL);
+	r = api_call("POST", path, suite_org.key, NULL, 0, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	resp_free(r);
-	t = wait_final(org.key, id, 60);
+	t = wait_final(suite_org.key, id, 60);
 	cr_assert_str_eq(jstr(t, "status"), "canceled");
 	actions = actions_of(id);
 	check_recording(id, actions > 0 ? actions : 1, 0.0);
@@ -294,21 +254,16 @@ Test(recording, canceled_task_has_a_webm)
 
 Test(recording, disabled_records_nothing)
 {
-	char *url = site_url("job/index.html");
-	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Apply for a job\","
-			       "\"data_extraction_goal\":\"Was the job application successful?\"}", url);
+	char *script = job_script(WAIT_FIRST), *body = job_task(), *id;
 	json_object *t;
-	char *id;
 
-	llm_double_script(job_script);
-	agent_start("recording_enabled = false");
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
+	t = run_task(&(struct task_run){ .key = suite_org.key, .script = script, .body = body,
+					 .overrides = "recording_enabled = false" }, &id);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "task: %s", json_object_to_json_string(t));
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'recording'", id), 0);
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE id = ? AND recording_artifact IS NULL", id), 1);
 	json_object_put(t);
 	free(id);
 	free(body);
-	free(url);
+	free(script);
 }

@@ -323,14 +323,9 @@ static json_object *run_upload(struct listener *l, const char *host, const char 
 		host, l->port);
 	char *body = xasprintf("{\"url\":\"%s/sites/job/index.html\",\"navigation_goal\":\"Upload the resume\"}",
 			       tenv("SX_URL"));
-	char *id;
-	json_object *t;
+	struct task_run run = { .key = org.key, .script = script, .body = body, .overrides = overrides };
+	json_object *t = run_task(&run, NULL);
 
-	llm_double_script(script);
-	agent_start(overrides);
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 180);
-	free(id);
 	free(body);
 	free(script);
 	return t;

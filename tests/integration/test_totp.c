@@ -150,42 +150,47 @@ static void shown_code(char out[16])
 #define CODE_PAGE "Enter the 6-digit code"
 
 /*
- * Waits until the agent is waiting for a code: it has asked the model about
- * the code page, and it polls the task's verification URL (the endpoint
- * double, whose script says "not yet") at least polls times.  It must not
- * ask the model again meanwhile: it waits for the code, it does not decide.
+ * Starts a login task for identifier whose verification URL is the
+ * endpoint double (its script says "not yet"), and waits until the agent is
+ * waiting for a code: it has asked the model about the code page, and it
+ * polls the URL at least polls times.  It must not ask the model again
+ * meanwhile: it waits for the code, it does not decide.  Returns the task's
+ * id (caller frees).
  */
-static void wait_for_the_code_wait(size_t polls)
+static char *start_waiting_for_a_code(const char *identifier, const char *overrides, size_t polls)
 {
 	struct llm_ask code_page = { "decide", CODE_PAGE, 1 };
 	struct double_count polled = { &ep, polls };
+	char *fields = xasprintf(",\"totp_identifier\":\"%s\",\"totp_verification_url\":\"%s/totp\"",
+				 identifier, ep.url);
+	char *body = login_task("", fields);
+	char *id = start_task(&(struct task_run){ .key = org.key, .body = body, .overrides = overrides }, NULL);
 
 	cr_assert(wait_until(llm_double_was_asked, &code_page, 120000), "the agent never reached the code page");
 	cr_assert(wait_until(test_double_count_reached, &polled, 30000),
 		  "the agent is not waiting for a code: %zu polls of the verification URL", test_double_count(&ep));
 	cr_assert_eq(llm_double_asked("decide", CODE_PAGE), 1, "the model was asked again instead of waiting");
+	free(body);
+	free(fields);
+	return id;
 }
 
 /* True when a step of the task says its code came from source. */
 static bool code_came_from(const char *id, const char *source)
 {
-	char path[96];
-	struct resp *r;
+	json_object *steps = api_get_json(org.key, "/api/v1/tasks/%s/steps", id);
 	bool hit = false;
 
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s/steps", id);
-	r = api_get(path, org.key);
-	cr_assert_eq(r->status, 200, "%s", r->body);
-	for (size_t i = 0; i < json_object_array_length(r->json) && !hit; i++) {
+	for (size_t i = 0; i < json_object_array_length(steps) && !hit; i++) {
 		json_object *o;
 		const char *src;
 
-		if (!json_object_object_get_ex(json_object_array_get_idx(r->json, i), "output", &o))
+		if (!json_object_object_get_ex(json_object_array_get_idx(steps, i), "output", &o))
 			continue;
 		src = jstr(o, "verification_code_source");
 		hit = src && strcmp(src, source) == 0;
 	}
-	resp_free(r);
+	json_object_put(steps);
 	return hit;
 }
 
@@ -212,7 +217,6 @@ static bool file_has(const char *path, const char *needle)
 static void assert_code_hidden(const char *id, const char *code)
 {
 	static const char q[] = "SELECT path, type FROM artifacts WHERE task_id = ?";
-	struct sx_param p[] = { sx_p_str(id) };
 	struct sx_rows *rows = NULL;
 	char path[128];
 	char *log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
@@ -230,7 +234,7 @@ static void assert_code_hidden(const char *id, const char *code)
 	cr_assert_null(strstr(r->body, code), "the code is in the task: %s", r->body);
 	resp_free(r);
 
-	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
+	rows = db_rows1(q, id);
 	for (size_t i = 0; i < rows->nrows; i++) {
 		char *f = xasprintf("%s/artifacts/%s", tenv("SX_VAR"), sx_rows_get(rows, i, 0));
 
@@ -456,27 +460,21 @@ TestSuite(totp_agent, .init = agent_setup, .fini = agent_teardown, .timeout = 18
 
 static json_object *run_login(const char *body, const char *overrides, char **id_out)
 {
-	char *id;
-	json_object *t;
+	struct task_run run = { .key = org.key, .body = body, .overrides = overrides ? overrides : AGENT_OVERRIDES };
 
-	agent_start(overrides ? overrides : AGENT_OVERRIDES);
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 150);
-	*id_out = id;
-	return t;
+	return run_task(&run, id_out);
 }
 
-Test(totp_agent, code_pushed_before_the_prompt)
+/*
+ * Runs a login task with identifier (the code is already pushed) and checks
+ * that the agent typed code, used it once, and showed it nowhere.
+ */
+static void login_uses_the_code(const char *identifier, const char *code)
 {
-	char code[8], shown[16], *script, *body, *push_body, *id;
-	json_object *t;
+	char shown[16], *id, *fields = xasprintf(",\"totp_identifier\":\"%s\"", identifier);
+	char *body = login_task("", fields);
+	json_object *t = run_login(body, NULL, &id);
 
-	script = code_script(code);
-	/* Pushed for the identifier in another case: e-mail identifiers match case-insensitively. */
-	push_body = xasprintf("{\"totp_identifier\":\"alice@example.com\",\"content\":\"%s\"}", code);
-	push_ok(push_body);
-	body = login_task("", ",\"totp_identifier\":\"Alice@Example.COM\"");
-	t = run_login(body, NULL, &id);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	shown_code(shown);
 	cr_assert_str_eq(shown, code);
@@ -485,6 +483,17 @@ Test(totp_agent, code_pushed_before_the_prompt)
 	json_object_put(t);
 	free(id);
 	free(body);
+	free(fields);
+}
+
+Test(totp_agent, code_pushed_before_the_prompt)
+{
+	char code[8], *script = code_script(code);
+	char *push_body = xasprintf("{\"totp_identifier\":\"alice@example.com\",\"content\":\"%s\"}", code);
+
+	/* Pushed for the identifier in another case: e-mail identifiers match case-insensitively. */
+	push_ok(push_body);
+	login_uses_the_code("Alice@Example.COM", code);
 	free(push_body);
 	free(script);
 }
@@ -495,14 +504,10 @@ Test(totp_agent, code_pushed_before_the_prompt)
  */
 Test(totp_agent, code_pushed_after_the_prompt_as_an_sms)
 {
-	char code[8], shown[16], *script = code_script(code), *body, *fields, *push_body, *id;
+	char code[8], shown[16], *script = code_script(code), *push_body, *id;
 	json_object *t;
 
-	fields = xasprintf(",\"totp_identifier\":\"+15550100\",\"totp_verification_url\":\"%s/totp\"", ep.url);
-	body = login_task("", fields);
-	agent_start(AGENT_OVERRIDES);
-	id = post_task(org.key, body, NULL);
-	wait_for_the_code_wait(2);
+	id = start_waiting_for_a_code("+15550100", AGENT_OVERRIDES, 2);
 	/* A long SMS body, pushed for this task: the API reads the code out of it. */
 	push_body = xasprintf("{\"totp_identifier\":\"+15550100\",\"task_id\":\"%s\",\"source\":\"sms\","
 			      "\"content\":\"Northwind: %s is your verification code. Never share it. "
@@ -516,8 +521,6 @@ Test(totp_agent, code_pushed_after_the_prompt_as_an_sms)
 	assert_code_hidden(id, code);
 	json_object_put(t);
 	free(id);
-	free(body);
-	free(fields);
 	free(push_body);
 	free(script);
 }
@@ -543,10 +546,8 @@ Test(totp_agent, verification_url_not_yet_twice_then_a_code)
 	/* Three signed POSTs of {"task_id": …}; each signature verifies with the org's secret. */
 	{
 		static const char q[] = "SELECT signing_secret, signature_mode FROM organizations WHERE id = ?";
-		struct sx_param p[] = { sx_p_str(org.id) };
-		struct sx_rows *rows = NULL;
+		struct sx_rows *rows = db_rows1(q, org.id);
 
-		cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
 		cr_assert_eq(rows->nrows, 1);
 		secret = xstrdup(sx_rows_get(rows, 0, 0));
 		cr_assert(sign_mode_parse(sx_rows_get(rows, 0, 1), &mode));
@@ -690,8 +691,8 @@ Test(totp_agent, no_code_terminates_naming_the_sources)
 /* Pushed content the patterns cannot read goes to the model once; its answer is the code. */
 Test(totp_agent, model_reads_a_message_the_patterns_miss)
 {
-	char code[8], shown[16], *script, *rules, *body, *push_body, *id;
-	json_object *t, *r;
+	char code[8], *script, *rules, *push_body;
+	json_object *r;
 	struct resp *pr;
 
 	script = code_script(code);
@@ -706,16 +707,7 @@ Test(totp_agent, model_reads_a_message_the_patterns_miss)
 	cr_assert_eq(pr->status, 200, "%s", pr->body);
 	cr_assert(json_object_object_get_ex(pr->json, "code", &r) && r == NULL, "%s", pr->body);
 	resp_free(pr);
-	body = login_task("", ",\"totp_identifier\":\"carol@example.com\"");
-	t = run_login(body, NULL, &id);
-	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
-	shown_code(shown);
-	cr_assert_str_eq(shown, code);
-	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE code = ? AND used_at IS NOT NULL", code), 1);
-	assert_code_hidden(id, code);
-	json_object_put(t);
-	free(id);
-	free(body);
+	login_uses_the_code("carol@example.com", code);
 	free(push_body);
 	free(rules);
 	free(script);
@@ -724,16 +716,11 @@ Test(totp_agent, model_reads_a_message_the_patterns_miss)
 /* Waiting for a code (15 minutes by default) does not make the task deaf to a cancel. */
 Test(totp_agent, cancel_while_waiting_for_a_code)
 {
-	char code[8], *script = code_script(code), *body, *fields, *id, path[96];
+	char code[8], *script = code_script(code), *id, path[96];
 	json_object *t;
 	struct resp *r;
 
-	fields = xasprintf(",\"totp_identifier\":\"nobody@example.com\",\"totp_verification_url\":\"%s/totp\"",
-			   ep.url);
-	body = login_task("", fields);
-	agent_start(AGENT_OVERRIDES "totp_timeout = 900\n");
-	id = post_task(org.key, body, NULL);
-	wait_for_the_code_wait(1);
+	id = start_waiting_for_a_code("nobody@example.com", AGENT_OVERRIDES "totp_timeout = 900\n", 1);
 	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", id);
 	r = api_post_json(path, org.key, "{}");
 	cr_assert_eq(r->status, 200, "%s", r->body);
@@ -746,7 +733,5 @@ Test(totp_agent, cancel_while_waiting_for_a_code)
 	cr_assert_str_eq(jstr(t, "status"), "canceled", "%s", json_object_to_json_string(t));
 	json_object_put(t);
 	free(id);
-	free(body);
-	free(fields);
 	free(script);
 }

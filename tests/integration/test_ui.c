@@ -155,16 +155,7 @@ static void keep_screenshot(const char *name)
 
 static json_object *task_get(const char *id)
 {
-	char path[128];
-	struct resp *r;
-	json_object *o;
-
-	snprintf(path, sizeof(path), "/api/v1/tasks/%s", id);
-	r = api_get(path, org.key);
-	cr_assert_eq(r->status, 200, "%s", r->body);
-	o = json_object_get(r->json);
-	resp_free(r);
-	return o;
+	return api_get_json(org.key, "/api/v1/tasks/%s", id);
 }
 
 /*
@@ -192,10 +183,7 @@ static char *completed_task(void)
 	json_object *t;
 	char *id;
 
-	llm_double_script(script);
-	agent_start(NULL);
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 120);
+	t = run_task(&(struct task_run){ .key = org.key, .script = script, .body = body }, &id);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	/* No agent from here on: a task the page creates must stay queued until canceled. */
 	agents_stop_all();

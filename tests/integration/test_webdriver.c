@@ -5,7 +5,6 @@
  * 127.0.0.1), and removes everything afterwards.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,39 +18,34 @@
 #include "browser.h"
 #include "http.h"
 #include "log.h"
+#include "procs.h"
 #include "wait.h"
 #include "chromedriver.h"
 #include "webdriver.h"
 
 static struct test_browser br;
 
+/* What live_in_group counts: the live processes of a group. */
+struct group_count {
+	pid_t pgid;
+	int live;
+};
+
+static bool count_member(const struct proc_info *p, void *arg)
+{
+	struct group_count *g = arg;
+
+	g->live += p->pgrp == g->pgid;
+	return true;
+}
+
 /* The processes of group pgid that are not zombies. */
 static int live_in_group(pid_t pgid)
 {
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
-	int live = 0;
+	struct group_count g = { pgid, 0 };
 
-	cr_assert_not_null(proc);
-	while ((de = readdir(proc))) {
-		char path[300], line[512], *rp, state;
-		int ppid, pg;
-		FILE *f;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(line, sizeof(line), f) && (rp = strrchr(line, ')')) &&
-		    sscanf(rp + 1, " %c %d %d", &state, &ppid, &pg) == 3 &&
-		    pg == pgid && state != 'Z' && state != 'X')
-			live++;
-		fclose(f);
-	}
-	closedir(proc);
-	return live;
+	proc_each(count_member, &g);
+	return g.live;
 }
 
 static bool group_gone(void *arg)

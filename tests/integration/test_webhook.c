@@ -190,11 +190,8 @@ static struct sx_rows *deliveries_of(const char *task_id)
 	static const char q[] =
 		"SELECT id, status, attempts FROM webhook_deliveries WHERE task_id = ? "
 		"ORDER BY created_at, id";
-	struct sx_param p[] = { sx_p_str(task_id) };
-	struct sx_rows *rows = NULL;
 
-	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
-	return rows;
+	return db_rows1(q, task_id);
 }
 
 /* The delivery's attempts in order: attempt, status_code, error (caller frees). */
@@ -203,11 +200,8 @@ static struct sx_rows *attempts_of(const char *delivery_id)
 	static const char q[] =
 		"SELECT attempt, status_code, error, duration_ms FROM webhook_attempts "
 		"WHERE delivery_id = ? ORDER BY attempt, id";
-	struct sx_param p[] = { sx_p_str(delivery_id) };
-	struct sx_rows *rows = NULL;
 
-	cr_assert_eq(sx_db_query(tdb(), q, p, 1, &rows), SX_OK);
-	return rows;
+	return db_rows1(q, delivery_id);
 }
 
 /* The task's only delivery, read at each poll until it has status. */
@@ -432,10 +426,7 @@ static char *completed_and_delivered(char **did, json_object **reqs, json_object
 	body = xasprintf("{\"url\":\"%s\",\"data_extraction_goal\":\"Extract the product name, price and "
 			 "availability\",\"extracted_information_schema\":%s,\"webhook_callback_url\":\"%s\"}",
 			 site, product_schema, url);
-	llm_double_script(script);
-	agent_start(OVERRIDES);
-	id = post_task(org.key, body, NULL);
-	t = wait_final(org.key, id, 90);
+	t = run_task(&(struct task_run){ .key = org.key, .script = script, .body = body, .overrides = OVERRIDES }, &id);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	json_object_put(t);
 	*did = wait_delivery(id, "delivered", 20);

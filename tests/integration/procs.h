@@ -1,0 +1,26 @@
+#ifndef SX_TEST_PROCS_H
+#define SX_TEST_PROCS_H
+/*
+ * The processes the tests start and watch (agents, workers, chromedriver,
+ * Chromium), read from /proc: one reader for all of them.
+ */
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct proc_info {
+	pid_t pid;
+	char comm[64];           /* the name in /proc/<pid>/stat (15 characters at most) */
+	char state;              /* R, S, Z, … */
+	pid_t ppid;
+	pid_t pgrp;
+};
+
+/* Reads /proc/<pid>/stat into out; false when there is no such process. */
+bool proc_read(pid_t pid, struct proc_info *out);
+
+/*
+ * Calls fn for every process that is neither a zombie nor dead, until fn
+ * returns false.
+ */
+void proc_each(bool (*fn)(const struct proc_info *p, void *arg), void *arg);
+#endif

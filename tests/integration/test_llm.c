@@ -350,42 +350,42 @@ Test(llm, client_error_not_retried)
 	json_object_put(r);
 }
 
-/* Prose instead of JSON comes back as text, and does not parse. */
-Test(llm, prose_comes_back_as_text)
+/*
+ * The double answers raw (a JSON string literal, escaped for the script)
+ * instead of an answer: the client returns the text as it came, want, and
+ * the parser refuses it with an error holding why.
+ */
+static void raw_answer_is_refused(const char *raw, const char *want, const char *why)
 {
 	struct sx_conf c;
 	struct call k = { 0 };
-	char err[128];
+	char err[128], *rules = xasprintf("{\"rules\":[{\"match\":null,\"kind\":\"decide\",\"answers\":"
+					  "[{\"__raw\":%s}]}]}", raw);
 
-	llm_double_script("{\"rules\":[{\"match\":null,\"kind\":\"decide\",\"answers\":"
-			  "[{\"__raw\":\"I think you should click the blue button.\"}]}]}");
+	llm_double_script(rules);
 	conf_for(&c, "anthropic");
-	call(&c, prompt_system_decide(), "first", false, &k);
+	call(&c, prompt_system_decide(), "Goal: x", false, &k);
 	cr_assert_eq(k.rc, SX_OK, "%s", k.res.error);
-	cr_assert_str_eq(k.res.text, "I think you should click the blue button.");
+	cr_assert_str_eq(k.res.text, want);
 	cr_assert_null(llm_parse_answer(k.res.text, err, sizeof(err)));
-	cr_assert(strstr(err, "not JSON"), "%s", err);
+	cr_assert(strstr(err, why), "%s", err);
 	call_release(&k);
 	sx_conf_release(&c);
+	free(rules);
+}
+
+/* Prose instead of JSON comes back as text, and does not parse. */
+Test(llm, prose_comes_back_as_text)
+{
+	raw_answer_is_refused("\"I think you should click the blue button.\"",
+			      "I think you should click the blue button.", "not JSON");
 }
 
 /* JSON cut off mid-way comes back as text, and parses as truncated. */
 Test(llm, truncated_json_comes_back_as_text)
 {
-	struct sx_conf c;
-	struct call k = { 0 };
-	char err[128];
-
-	llm_double_script("{\"rules\":[{\"match\":null,\"kind\":\"decide\",\"answers\":"
-			  "[{\"__raw\":\"{\\\"actions\\\": [{\\\"action\\\": \\\"cl\"}]}]}");
-	conf_for(&c, "anthropic");
-	call(&c, prompt_system_decide(), "second", false, &k);
-	cr_assert_eq(k.rc, SX_OK, "%s", k.res.error);
-	cr_assert_str_eq(k.res.text, "{\"actions\": [{\"action\": \"cl");
-	cr_assert_null(llm_parse_answer(k.res.text, err, sizeof(err)));
-	cr_assert(strstr(err, "truncated"), "%s", err);
-	call_release(&k);
-	sx_conf_release(&c);
+	raw_answer_is_refused("\"{\\\"actions\\\": [{\\\"action\\\": \\\"cl\"",
+			      "{\"actions\": [{\"action\": \"cl", "truncated");
 }
 
 static const char form_elements[] =

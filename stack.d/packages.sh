@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev
 	libjson-c-dev libcurl4-openssl-dev libmariadb-dev libssl-dev
 	libcriterion-dev mariadb-server mariadb-client nginx-light chromium
-	chromium-driver wrk curl python3 ffmpeg tinyproxy)
+	chromium-driver wrk curl python3 ffmpeg tinyproxy clang libclang-rt-14-dev)
 
 PRC=/usr/sbin/policy-rc.d
 PRC_CREATED=0

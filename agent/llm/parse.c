@@ -3,10 +3,13 @@
  * their JSON in ```json fences, put prose before or after it, leave trailing
  * commas, or get cut off at max_tokens.  The first three are tolerated; a
  * cut-off answer is reported as such so the step can say why it failed.
+ * What is returned is always JSON (RFC 8259, valid UTF-8): NaN, "1." or
+ * broken UTF-8 in a candidate make it not valid JSON.
  */
 #include "sx.h"
 #include "buf.h"
 #include "llm.h"
+#include "json.h"
 
 /* How many '{' / '[' starting points are tried before giving up on prose. */
 #define PARSE_MAX_CANDIDATES 64
@@ -69,6 +72,23 @@ static char *drop_trailing_commas(const char *s)
 	return out;
 }
 
+/*
+ * True when o serializes to JSON the project's strict parser reads back.
+ * The tolerant tokener used here also takes NaN, Infinity, "1." and bytes
+ * that are not UTF-8, and keeps a number's text as written, so such a value
+ * would be stored in steps.output and served as something that is not JSON.
+ */
+static bool strict_json(json_object *o, char *why, size_t whylen)
+{
+	size_t len = 0;
+	const char *text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	json_object *back = sx_json_parse(text, len, 0, why, whylen);
+	bool ok = back != NULL;
+
+	json_object_put(back);
+	return ok;
+}
+
 enum try_result { TRY_OK, TRY_NOT_JSON, TRY_TRUNCATED };
 
 /*
@@ -95,6 +115,10 @@ static enum try_result try_parse(const char *s, json_object **out, char *why, si
 		*out = NULL;
 		r = TRY_NOT_JSON;
 		snprintf(why, whylen, "not an object or array");
+	} else if (!strict_json(*out, why, whylen)) {
+		json_object_put(*out);
+		*out = NULL;
+		r = TRY_NOT_JSON;
 	}
 	json_tokener_free(tok);
 	free(clean);

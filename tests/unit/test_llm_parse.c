@@ -121,6 +121,22 @@ Test(llm_parse, invalid_json)
 	rejected("{action: click}", "not valid JSON");
 }
 
+/*
+ * Found by tests/fuzz/fuzz_llm_parse: the tolerant tokener takes these, and
+ * the value would be stored in steps.output and served as text that is
+ * not JSON.
+ */
+Test(llm_parse, what_is_not_json_is_not_an_answer)
+{
+	rejected("{\"x\": NaN}", "not valid JSON");
+	rejected("{\"x\": -Infinity}", "not valid JSON");
+	rejected("{\"x\": 1.}", "not valid JSON");
+	rejected("[-.5]", "not valid JSON");
+	rejected("{\"action\": \"click\", \"\xff\xfe\": 1}", "not valid JSON");
+	cr_assert_str_eq(parsed("{\"x\": 1.5e3, \"y\": \"caf\xc3\xa9\"}"),
+			 "{\"x\":1.5e3,\"y\":\"caf\xc3\xa9\"}");
+}
+
 Test(llm_parse, empty)
 {
 	rejected("", "empty");

@@ -48,10 +48,10 @@ void totp_code_at(const struct totp_params *p, int64_t t, char out[TOTP_CODE_MAX
 
 /*
  * Finds the one-time code in a message (an e-mail or SMS body) without a
- * model: 4 to 8 digits (or two groups of three, "123 456") near a word such
- * as code, verification, OTP or passcode, the closest one winning.  Years,
- * phone numbers, dates, times, amounts and digits glued to letters are not
- * codes.  Returns false, with out empty, when no candidate qualifies.
+ * model: 4 to 8 digits (or two groups of three, "123 456" or "123-456")
+ * near a word such as code, verification, OTP or passcode, the closest one
+ * winning.  Years, phone numbers, dates, times, amounts and digits glued to
+ * letters are not codes.  Returns false, with out empty, when no candidate qualifies.
  */
 bool totp_extract_code(const char *text, char out[TOTP_CODE_MAX]);
 

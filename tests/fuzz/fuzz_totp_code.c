@@ -6,8 +6,8 @@
  *
  * Beyond "no crash" it checks:
  *  - a code found is 4 to 8 ASCII digits that occur in the message, as
- *    they are or as two groups of three split by one blank; no code leaves
- *    out empty;
+ *    they are or as two groups of three split by one blank or dash; no
+ *    code leaves out empty;
  *  - a secret accepted has a key of TOTP_KEY_MIN..TOTP_KEY_MAX bytes, 6 to
  *    8 digits and a positive period, and the code it gives at any time is
  *    exactly that many digits;
@@ -18,17 +18,19 @@
 #include "crypto.h"
 #include "totp_code.h"
 
-/* True when code occurs in text, or as "ddd ddd" for a six-digit code. */
+/* True when code occurs in text, or as "ddd ddd" / "ddd-ddd" for a six-digit code. */
 static bool code_in_text(const char *text, const char *code)
 {
 	char split[TOTP_CODE_MAX + 1];
+	bool found = strstr(text, code) != NULL;
 
-	if (strstr(text, code))
-		return true;
-	if (strlen(code) != 6)
-		return false;
-	snprintf(split, sizeof(split), "%.3s %.3s", code, code + 3);
-	return strstr(text, split) != NULL;
+	if (!found && strlen(code) == 6) {
+		snprintf(split, sizeof(split), "%.3s %.3s", code, code + 3);
+		found = strstr(text, split) != NULL;
+		split[3] = '-';
+		found = found || strstr(text, split) != NULL;
+	}
+	return found;
 }
 
 static void check_extract(const char *text)

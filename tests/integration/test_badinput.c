@@ -144,6 +144,19 @@ Test(badinput, page_size_zero) { get_bad("/api/v1/tasks?page_size=0", 422); }
 Test(badinput, page_size_101) { get_bad("/api/v1/tasks?page_size=101", 422); }
 Test(badinput, page_size_abc) { get_bad("/api/v1/tasks?page_size=abc", 422); }
 Test(badinput, task_status_unknown) { get_bad("/api/v1/tasks?task_status=sleeping", 422); }
+/* json-c takes these numbers; they would be stored and served back as sent. */
+Test(badinput, numbers_not_in_json_form)
+{
+	static const char *const bad[] = { "1.", "-.5", "1.e5", "[0.]", "-00.25" };
+	char body[128];
+	int n;
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(bad); i++) {
+		n = snprintf(body, sizeof(body),
+			     "{\"url\":\"https://example.com\",\"navigation_payload\":%s}", bad[i]);
+		post_bad(body, (size_t)n, 422, "");
+	}
+}
 
 static void override_bad(const char *value)
 {

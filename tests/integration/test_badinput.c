@@ -144,10 +144,14 @@ Test(badinput, page_size_zero) { get_bad("/api/v1/tasks?page_size=0", 422); }
 Test(badinput, page_size_101) { get_bad("/api/v1/tasks?page_size=101", 422); }
 Test(badinput, page_size_abc) { get_bad("/api/v1/tasks?page_size=abc", 422); }
 Test(badinput, task_status_unknown) { get_bad("/api/v1/tasks?task_status=sleeping", 422); }
-/* json-c takes these numbers; they would be stored and served back as sent. */
+/*
+ * json-c takes these numbers: the first five would be served back as sent,
+ * the last stored as 18446744073709551615.
+ */
 Test(badinput, numbers_not_in_json_form)
 {
-	static const char *const bad[] = { "1.", "-.5", "1.e5", "[0.]", "-00.25" };
+	static const char *const bad[] = { "1.", "-.5", "1.e5", "[0.]", "-00.25",
+					   "123456789012345678901234567890" };
 	char body[128];
 	int n;
 

@@ -133,6 +133,7 @@ Test(llm_parse, what_is_not_json_is_not_an_answer)
 	rejected("{\"x\": 1.}", "not valid JSON");
 	rejected("[-.5]", "not valid JSON");
 	rejected("{\"n\": 99099999999999999999998e}", "not valid JSON");
+	rejected("{\"n\": -00002045418016144359422e}", "not valid JSON");
 	rejected("{\"action\": \"click\", \"\xff\xfe\": 1}", "not valid JSON");
 	cr_assert_str_eq(parsed("{\"x\": 1.5e3, \"y\": \"caf\xc3\xa9\"}"),
 			 "{\"x\":1.5e3,\"y\":\"caf\xc3\xa9\"}");

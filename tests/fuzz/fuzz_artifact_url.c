@@ -13,7 +13,8 @@
  *  - the input's expires, signed properly for its path, either verifies
  *    and re-signs to itself, or is refused;
  *  - a path is signable and verifiable only when it is a plain relative
- *    path (segments of [A-Za-z0-9._-], none empty or starting with '.');
+ *    path (segments of [A-Za-z0-9._-], none empty or starting with '.') of
+ *    at most 512 bytes;
  *  - every URL arturl_sign() makes for the input's path verifies before
  *    its expiry, is refused as expired after it, and is refused with one
  *    character of its signature changed.
@@ -82,7 +83,7 @@ static void check_signed(const char *path)
 	char expires[32], sig[80];
 	const char *q;
 
-	FUZZ_CHECK((url != NULL) == (path_plain(path) && strlen(path) < 512),
+	FUZZ_CHECK((url != NULL) == (path_plain(path) && strlen(path) <= 512),
 		   "signable %d for path %s", url != NULL, path);
 	if (!url)
 		return;
@@ -129,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_query_next(query, "sig", sig, sizeof(sig), &trunc2);
 	if (!trunc && !trunc2 && arturl_verify(KEY, path, expires, sig, NOW) == ARTURL_OK)
 		check_resigns(path, expires, sig);
-	if (path_plain(path) && n < 512 && !trunc) {
+	if (path_plain(path) && n <= 512 && !trunc) {
 		good_sig(path, strtoll(expires, NULL, 10), good);
 		if (arturl_verify(KEY, path, expires, good, NOW) == ARTURL_OK)
 			check_resigns(path, expires, good);

@@ -10,12 +10,9 @@
 #include "http.h"
 #include "id.h"
 #include "log.h"
-#include "org_db.h"
-#include "sign.h"
 #include "supervise.h"
-#include "task.h"
-#include "task_db.h"
 #include "timeutil.h"
+#include "webhook_msg.h"
 
 /* The lease outlasts the attempt's timeout by this much (the DB writes). */
 #define WEBHOOK_LEASE_SLACK_S 15
@@ -142,20 +139,13 @@ static void classify(const struct sender *s, const struct delivery *d, enum sx_r
 static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struct result *r)
 {
 	const struct sx_conf *c = s->conf;
-	struct task t;
-	json_object *o = NULL;
-	char secret[SX_SIGNING_SECRET_MAX], sig[72], ts[24];
-	enum sign_mode mode = SIGN_SLACK;
-	const char *body;
-	size_t len = 0;
-	long long tsv;
+	struct webhook_msg m;
 	struct http_response res;
 	int64_t t0;
 	enum sx_rc rc;
 
 	memset(&res, 0, sizeof(res));
-	secret[0] = '\0';
-	rc = task_db_get(s->db, d->org_id, d->task_id, c, &t);
+	rc = webhook_msg_build(s->db, c, d->org_id, d->task_id, &m);
 	if (rc == SX_ENOTFOUND) {
 		r->outcome = OUT_FAILED;
 		snprintf(r->error, sizeof(r->error), "task not found");
@@ -165,28 +155,17 @@ static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struc
 	}
 	if (rc)
 		goto out;
-	rc = org_db_signing_get(s->db, d->org_id, secret, &mode);
-	if (rc)
-		goto out;
-	o = task_to_json(&t, false);
-	body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	/* A fresh timestamp per attempt: receivers reject old ones. */
-	tsv = (long long)(sx_now_us() / 1000000);
-	snprintf(ts, sizeof(ts), "%lld", tsv);
-	sign_request(mode, secret, tsv, body, len, sig);
-	crypto_wipe(secret, sizeof(secret));
 	{
 		struct http_header h[] = {
 			{ "Content-Type", "application/json" },
-			{ "x-skyvern-timestamp", ts },
-			{ "x-skyvern-signature", sig },
+			{ "x-skyvern-timestamp", m.timestamp },
+			{ "x-skyvern-signature", m.signature },
 			{ "x-sextant-delivery-id", d->id },
 			{ "User-Agent", "Sextant-Webhook/1" },
 		};
 		struct http_request req = {
 			.method = "POST", .url = d->url, .headers = h, .nheaders = SX_ARRAY_LEN(h),
-			.body = body, .body_len = len, .timeout_ms = c->webhook_timeout * 1000,
+			.body = m.body, .body_len = m.len, .timeout_ms = c->webhook_timeout * 1000,
 			.max_response = WEBHOOK_MAX_RESPONSE,
 			.guarded = true, .allow = c->outbound_allow,
 		};
@@ -198,10 +177,8 @@ static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struc
 		classify(s, d, hrc, &res, r);
 	}
 out:
-	crypto_wipe(secret, sizeof(secret));
 	http_response_release(&res);
-	json_object_put(o);
-	task_release(&t);
+	webhook_msg_release(&m);
 	return rc;
 }
 

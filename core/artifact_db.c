@@ -17,11 +17,61 @@
 /* Rows handled per gc round: bounded memory whatever the backlog. */
 #define GC_BATCH 500
 
+/* Whether the row (type, step_id) passes f. */
+static bool artifact_wanted(const struct artifact_filter *f, const char *type, const char *step)
+{
+	bool ok = !f || f->ntypes == 0;
+
+	for (size_t i = 0; f && i < f->ntypes && !ok; i++)
+		ok = strcmp(type, f->types[i]) == 0;
+	if (ok && f && f->step_id)
+		ok = step && strcmp(step, f->step_id) == 0;
+	return ok;
+}
+
+/*
+ * One item: today's members (type, bytes, url) and Skyvern's Artifact
+ * model's, which a run's client reads.  row holds id, type, step_id,
+ * created_at, bytes, path, org_id, task_id.
+ */
+static json_object *artifact_item(const struct sx_rows *rows, size_t i, const char *url)
+{
+	static const char *const unknown[] = {
+		"checksum", "bundle_key", "workflow_run_id", "workflow_run_block_id",
+		"browser_session_id", "observer_cruise_id", "observer_thought_id", "ai_suggestion_id",
+	};
+	json_object *o = json_object_new_object();
+	const char *created = sx_rows_get(rows, i, 3), *path = sx_rows_get(rows, i, 5);
+	char *uri = xasprintf("/artifacts/%s", path ? path : "");
+	char iso[32];
+	bool has_time = created && sx_time_db_to_iso(created, iso);
+
+	json_object_object_add(o, "artifact_id", json_object_new_string(sx_rows_get(rows, i, 0)));
+	json_object_object_add(o, "type", json_object_new_string(sx_rows_get(rows, i, 1)));
+	json_object_object_add(o, "artifact_type", json_object_new_string(sx_rows_get(rows, i, 1)));
+	json_object_object_add(o, "uri", json_object_new_string(uri));
+	json_object_object_add(o, "organization_id", sx_json_string_or_null(sx_rows_get(rows, i, 6)));
+	json_object_object_add(o, "task_id", sx_json_string_or_null(sx_rows_get(rows, i, 7)));
+	json_object_object_add(o, "run_id", sx_json_string_or_null(sx_rows_get(rows, i, 7)));
+	json_object_object_add(o, "step_id", sx_json_string_or_null(sx_rows_get(rows, i, 2)));
+	json_object_object_add(o, "created_at", sx_json_string_or_null(has_time ? iso : NULL));
+	json_object_object_add(o, "modified_at", sx_json_string_or_null(has_time ? iso : NULL));
+	json_object_object_add(o, "bytes", json_object_new_int64(sx_rows_i64(rows, i, 4, 0)));
+	json_object_object_add(o, "file_size", json_object_new_int64(sx_rows_i64(rows, i, 4, 0)));
+	json_object_object_add(o, "url", sx_json_string_or_null(url));
+	json_object_object_add(o, "signed_url", sx_json_string_or_null(url));
+	json_object_object_add(o, "archived", json_object_new_boolean(false));
+	for (size_t k = 0; k < SX_ARRAY_LEN(unknown); k++)
+		json_object_object_add(o, unknown[k], NULL);
+	free(uri);
+	return o;
+}
+
 enum sx_rc artifact_db_list(struct sx_db *db, const struct sx_conf *conf, const char *org_id,
-			    const char *task_id, json_object **out)
+			    const char *task_id, const struct artifact_filter *f, json_object **out)
 {
 	static const char q_list[] =
-		"SELECT id, type, step_id, created_at, bytes, path FROM artifacts "
+		"SELECT id, type, step_id, created_at, bytes, path, org_id, task_id FROM artifacts "
 		"WHERE task_id = ? AND org_id = ? ORDER BY created_at, id";
 	struct sx_param p[] = { sx_p_str(task_id), sx_p_str(org_id) };
 	struct sx_rows *rows = NULL;
@@ -38,20 +88,13 @@ enum sx_rc artifact_db_list(struct sx_db *db, const struct sx_conf *conf, const 
 		goto out;
 	arr = json_object_new_array_ext((int)rows->nrows);
 	for (size_t i = 0; i < rows->nrows; i++) {
-		json_object *o = json_object_new_object();
-		const char *step = sx_rows_get(rows, i, 2), *created = sx_rows_get(rows, i, 3);
-		char iso[32];
-		char *url = arturl_sign(conf->public_base_url, conf->artifact_url_key,
-					conf->artifact_url_ttl, now, sx_rows_get(rows, i, 5));
+		char *url;
 
-		json_object_object_add(o, "artifact_id", json_object_new_string(sx_rows_get(rows, i, 0)));
-		json_object_object_add(o, "type", json_object_new_string(sx_rows_get(rows, i, 1)));
-		json_object_object_add(o, "step_id", step ? json_object_new_string(step) : NULL);
-		json_object_object_add(o, "created_at", created && sx_time_db_to_iso(created, iso) ?
-				       json_object_new_string(iso) : NULL);
-		json_object_object_add(o, "bytes", json_object_new_int64(sx_rows_i64(rows, i, 4, 0)));
-		json_object_object_add(o, "url", url ? json_object_new_string(url) : NULL);
-		json_object_array_add(arr, o);
+		if (!artifact_wanted(f, sx_rows_get(rows, i, 1), sx_rows_get(rows, i, 2)))
+			continue;
+		url = arturl_sign(conf->public_base_url, conf->artifact_url_key,
+				  conf->artifact_url_ttl, now, sx_rows_get(rows, i, 5));
+		json_object_array_add(arr, artifact_item(rows, i, url));
 		free(url);
 	}
 	*out = arr;

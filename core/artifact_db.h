@@ -42,13 +42,25 @@ enum sx_rc artifact_db_record(struct sx_db *db, const struct artifact_row *a);
 /* The number of artifacts of the type, all tasks together (for /metrics). */
 enum sx_rc artifact_db_count_type(struct sx_db *db, const char *type, long long *out);
 
+/* Which of a task's artifacts a listing wants; every member may be empty. */
+struct artifact_filter {
+	const char *const *types;  /* only these types (ntypes of them); all when 0 */
+	size_t ntypes;
+	const char *step_id;       /* only this step's; NULL for all */
+};
+
 /*
- * The task's artifacts as a JSON array of {artifact_id, type, step_id,
- * created_at, bytes, url}, oldest first, with a fresh signed url each (null
- * when artifact_url_key is empty).  SX_ENOTFOUND when org_id has no such task.
+ * The task's artifacts that pass f (NULL for all) as a JSON array, oldest
+ * first.  Each item has today's members {artifact_id, type, step_id,
+ * created_at, bytes, url} and those of Skyvern's Artifact model
+ * (artifact_type, uri, organization_id, modified_at, task_id, run_id,
+ * signed_url, file_size, archived, and the ones this server has no value
+ * for as null).  url and signed_url are a fresh signed URL (null when
+ * artifact_url_key is empty); uri is the path under /artifacts/.
+ * SX_ENOTFOUND when org_id has no such task.
  */
 enum sx_rc artifact_db_list(struct sx_db *db, const struct sx_conf *conf, const char *org_id,
-			    const char *task_id, json_object **out);
+			    const char *task_id, const struct artifact_filter *f, json_object **out);
 
 /* What one gc run did. */
 struct artifact_gc_stats {

@@ -30,6 +30,14 @@ enum sx_rc sx_invalid_set(struct sx_invalid *e, enum sx_invalid_kind kind, const
 			  const char *type, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/*
+ * When e is about the field `from` (static), makes it about `to` (static),
+ * in e->field and in the message: a validator's error then names the field
+ * as the client sent it (the run API's `prompt` for the task's
+ * `navigation_goal`).  Nothing changes when e is about another field.
+ */
+void sx_invalid_rename(struct sx_invalid *e, const char *from, const char *to);
+
 /* Frees e->msg and clears e; e may be NULL. */
 void sx_invalid_release(struct sx_invalid *e);
 #endif

@@ -227,14 +227,14 @@ static char *req_excerpt(const char *s)
  * them run before any value check, so a body with both kinds of problem
  * always gets the shape error, as FastAPI would answer.
  */
-static enum sx_rc req_check_types(json_object *body, struct sx_invalid *why)
+static enum sx_rc req_check_types(json_object *body, bool url_optional, struct sx_invalid *why)
 {
 	enum sx_rc rc = SX_OK;
 	static const char *const dict_fields[] = { "error_code_mapping", "extra_http_headers" };
 	json_object *v;
 	size_t i;
 
-	if (!sx_json_member(body, "url")) {
+	if (!url_optional && !sx_json_member(body, "url")) {
 		rc = sx_invalid_set(why, SX_INVALID_SHAPE, "url", "missing", "Field required");
 		goto out;
 	}
@@ -416,9 +416,45 @@ out:
 	return rc;
 }
 
+enum sx_rc task_body_parse(const char *body, size_t len, int max_depth, json_object **root,
+			   struct sx_invalid *why)
+{
+	enum sx_rc rc = SX_OK;
+	char perr[128];
+
+	memset(why, 0, sizeof(*why));
+	*root = sx_json_parse(body, len, max_depth > 0 ? max_depth : SX_JSON_MAX_DEPTH,
+			      perr, sizeof(perr));
+	if (!*root) {
+		rc = sx_invalid_set(why, SX_INVALID_SHAPE, NULL, "json_invalid",
+				    "JSON decode error: %s", perr);
+	} else if (!json_object_is_type(*root, json_type_object)) {
+		json_object_put(*root);
+		*root = NULL;
+		rc = sx_invalid_set(why, SX_INVALID_SHAPE, NULL, "model_attributes_type",
+				    "Input should be a valid dictionary or "
+				    "object to extract fields from");
+	}
+	return rc;
+}
+
 enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 			      const struct task_limits *lim,
 			      json_object **request, struct sx_invalid *why)
+{
+	json_object *root = NULL;
+	enum sx_rc rc;
+
+	*request = NULL;
+	rc = task_body_parse(body, len, max_depth, &root, why);
+	if (rc == SX_OK)
+		rc = task_request_from_json(root, max_depth, lim, false, request, why);
+	json_object_put(root);
+	return rc;
+}
+
+enum sx_rc task_request_from_json(json_object *root, int max_depth, const struct task_limits *lim,
+				  bool url_optional, json_object **request, struct sx_invalid *why)
 {
 	static const char *const plain_fields[] = {
 		"url", "navigation_goal", "data_extraction_goal", "navigation_payload",
@@ -430,27 +466,14 @@ enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 		"title", "error_code_mapping", "extra_http_headers", "max_steps",
 	};
 	enum sx_rc rc = SX_OK;
-	json_object *root = NULL, *schema = NULL, *req = NULL, *v;
-	char perr[128];
+	json_object *schema = NULL, *req = NULL, *v;
 	size_t i;
 
 	*request = NULL;
 	memset(why, 0, sizeof(*why));
 	if (max_depth <= 0)
 		max_depth = SX_JSON_MAX_DEPTH;
-	root = sx_json_parse(body, len, max_depth, perr, sizeof(perr));
-	if (!root) {
-		rc = sx_invalid_set(why, SX_INVALID_SHAPE, NULL, "json_invalid",
-				    "JSON decode error: %s", perr);
-		goto out;
-	}
-	if (!json_object_is_type(root, json_type_object)) {
-		rc = sx_invalid_set(why, SX_INVALID_SHAPE, NULL, "model_attributes_type",
-				    "Input should be a valid dictionary or "
-				    "object to extract fields from");
-		goto out;
-	}
-	rc = req_check_types(root, why);
+	rc = req_check_types(root, url_optional, why);
 	if (rc == SX_OK && lim)
 		rc = req_check_sizes(root, lim, why);
 	if (rc)
@@ -459,7 +482,7 @@ enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 	if (rc)
 		goto out;
 
-	/* Members are shared with root by reference count; root is dropped below. */
+	/* Members are shared with root by reference count; the caller drops root. */
 	req = json_object_new_object();
 	for (i = 0; i < SX_ARRAY_LEN(plain_fields); i++)
 		json_object_object_add(req, plain_fields[i],
@@ -481,7 +504,6 @@ enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 	*request = req;
 out:
 	json_object_put(schema);
-	json_object_put(root);
 	return rc;
 }
 
@@ -506,6 +528,7 @@ void task_release(struct task *t)
 	free(t->id);
 	free(t->org_id);
 	json_object_put(t->request);
+	json_object_put(t->run_request);
 	free(t->created_at);
 	free(t->modified_at);
 	free(t->queued_at);
@@ -592,4 +615,57 @@ json_object *step_to_json(const struct step *s)
 	json_object_object_add(o, "modified_at", sx_json_string_or_null(s->modified_at));
 	json_object_object_add(o, "output", json_object_get(s->output));
 	return o;
+}
+
+json_object *task_to_list_json(const struct task *t)
+{
+	json_object *o = task_to_json(t, true);
+
+	if (json_object_is_type(t->request, json_type_object)) {
+		json_object_object_foreach(t->request, key, val) {
+			if (!json_object_object_get_ex(o, key, NULL))
+				json_object_object_add(o, key, json_object_get(val));
+		}
+	}
+	return o;
+}
+
+/* One action of a step's output in Skyvern's Action shape, added to the action's own members. */
+static json_object *task_action_json(json_object *action, json_object *step, long long order)
+{
+	json_object *a = json_object_new_object(), *res = sx_json_member(action, "result");
+	json_object *ok = sx_json_member(res, "success");
+	const char *err = sx_json_string(res, "error");
+
+	json_object_object_foreach(action, key, val)
+		json_object_object_add(a, key, json_object_get(val));
+	json_object_object_add(a, "action_type", json_object_get(sx_json_member(action, "type")));
+	json_object_object_add(a, "element_id", json_object_get(sx_json_member(action, "element")));
+	json_object_object_add(a, "status", json_object_new_string(
+		!ok ? "pending" : json_object_get_boolean(ok) ? "completed" : "failed"));
+	json_object_object_add(a, "errors", json_object_new_array());
+	if (err)
+		json_object_array_add(sx_json_member(a, "errors"), json_object_new_string(err));
+	json_object_object_add(a, "task_id", json_object_get(sx_json_member(step, "task_id")));
+	json_object_object_add(a, "step_id", json_object_get(sx_json_member(step, "step_id")));
+	json_object_object_add(a, "step_order", json_object_get(sx_json_member(step, "order")));
+	json_object_object_add(a, "action_order", json_object_new_int64(order));
+	return a;
+}
+
+json_object *task_actions_json(json_object *steps)
+{
+	json_object *out = json_object_new_array(), *acts;
+	long long order = 0;
+
+	for (size_t i = 0; i < json_object_array_length(steps); i++) {
+		json_object *step = json_object_array_get_idx(steps, i);
+
+		acts = sx_json_member(sx_json_member(step, "output"), "actions");
+		for (size_t k = 0; json_object_is_type(acts, json_type_array) &&
+				   k < json_object_array_length(acts); k++)
+			json_object_array_add(out, task_action_json(json_object_array_get_idx(acts, k),
+								    step, order++));
+	}
+	return out;
 }

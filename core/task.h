@@ -82,6 +82,23 @@ enum sx_rc task_request_parse(const char *body, size_t len, int max_depth,
 			      json_object **request, struct sx_invalid *why);
 
 /*
+ * The first step of task_request_parse(), shared with the run API
+ * (core/run.h): body must be strict JSON nested at most max_depth deep and
+ * an object.  On success the caller owns *root; otherwise it is NULL and
+ * why is filled (SX_INVALID_SHAPE, as task_request_parse() describes).
+ */
+enum sx_rc task_body_parse(const char *body, size_t len, int max_depth, json_object **root,
+			   struct sx_invalid *why);
+
+/*
+ * task_request_parse() of a body already parsed into the object root
+ * (borrowed).  With url_optional, a missing url is no error and the
+ * normalized request has "url": null; the caller decides what that means.
+ */
+enum sx_rc task_request_from_json(json_object *root, int max_depth, const struct task_limits *lim,
+				  bool url_optional, json_object **request, struct sx_invalid *why);
+
+/*
  * The create-time address check of a parsed request's url: a literal IP
  * address the SSRF policy refuses (loopback, private, metadata, …) unless
  * allow (outbound_allow) lists it is SX_EINVAL with why filled
@@ -96,6 +113,7 @@ struct task {
 	char *org_id;
 	enum task_status status;
 	json_object *request;          /* normalized request (owned) */
+	json_object *run_request;      /* a run's other fields (core/run.h), or NULL */
 	char *created_at;              /* ISO 8601 strings */
 	char *modified_at;
 	char *queued_at;
@@ -124,6 +142,22 @@ void task_free(struct task *t);
  * the webhook body.  Absent values are null; the caller owns the result.
  */
 json_object *task_to_json(const struct task *t, bool with_request);
+
+/*
+ * A task as an item of GET /api/v1/tasks: task_to_json(t, true) with the
+ * request's members copied up to the top level as well (Skyvern's older
+ * SDK reads url, navigation_goal… there), never over a task member.
+ */
+json_object *task_to_list_json(const struct task *t);
+
+/*
+ * The actions of a task's steps (the JSON array task_db_steps() gives, in
+ * order), in order, each as the step recorded it plus Skyvern's Action
+ * members: action_type, element_id, status (completed, failed, or pending
+ * when no result was recorded), errors, task_id, step_id, step_order,
+ * action_order.  The caller owns the result.
+ */
+json_object *task_actions_json(json_object *steps);
 
 struct step {
 	char *id;

@@ -20,13 +20,13 @@
 	"id, org_id, status, request, max_steps, extracted_information, " \
 	"failure_reason, errors, webhook_failure_reason, step_count, attempt, " \
 	"created_at, modified_at, queued_at, started_at, finished_at, proxy_used, " \
-	"screenshot_artifact, recording_artifact, action_screenshot_artifacts, lease_owner"
+	"screenshot_artifact, recording_artifact, action_screenshot_artifacts, lease_owner, run_request"
 
 enum {
 	C_ID, C_ORG, C_STATUS, C_REQUEST, C_MAX_STEPS, C_EXTRACTED,
 	C_FAILURE, C_ERRORS, C_WEBHOOK_FAILURE, C_STEP_COUNT, C_ATTEMPT,
 	C_CREATED, C_MODIFIED, C_QUEUED, C_STARTED, C_FINISHED, C_PROXY,
-	C_SHOT, C_RECORDING, C_ACTION_SHOTS, C_LEASE_OWNER,
+	C_SHOT, C_RECORDING, C_ACTION_SHOTS, C_LEASE_OWNER, C_RUN_REQUEST,
 	/* the claim's read adds these */
 	C_CLAIM_ELAPSED, C_CLAIM_RESUMED, C_CLAIM_STEP_ORDER, C_CLAIM_STEP_OUTPUT, C_CLAIM_STEP_RETRY
 };
@@ -135,6 +135,7 @@ static void task_from_row(const struct sx_rows *r, size_t i, const struct sx_con
 	t->screenshot_url = artifact_url(base, now, sx_rows_get(r, i, C_SHOT));
 	t->recording_url = artifact_url(base, now, sx_rows_get(r, i, C_RECORDING));
 	t->lease_owner = dup_or_null(sx_rows_get(r, i, C_LEASE_OWNER));
+	t->run_request = stored_json(sx_rows_get(r, i, C_RUN_REQUEST));
 	t->action_screenshot_urls = json_object_new_array();
 	shots = stored_json(sx_rows_get(r, i, C_ACTION_SHOTS));
 	if (shots && json_object_is_type(shots, json_type_array)) {
@@ -154,6 +155,7 @@ static void task_from_row(const struct sx_rows *r, size_t i, const struct sx_con
 struct create_tx {
 	const char *org_id;
 	const char *request;
+	const char *run_request;     /* NULL for a task created through /api/v1/tasks */
 	long long max_steps;
 	const char *idem_key;
 	long long ttl;
@@ -165,13 +167,13 @@ struct create_tx {
 static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c)
 {
 	static const char q[] =
-		"INSERT INTO tasks (id, org_id, status, request, max_steps, "
-		"created_at, modified_at, queued_at) VALUES (?, ?, 'queued', ?, ?, "
+		"INSERT INTO tasks (id, org_id, status, request, run_request, max_steps, "
+		"created_at, modified_at, queued_at) VALUES (?, ?, 'queued', ?, ?, ?, "
 		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
-	struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->org_id),
-				sx_p_str(c->request), sx_p_i64(c->max_steps) };
+	struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->org_id), sx_p_str(c->request),
+				sx_p_str(c->run_request), sx_p_i64(c->max_steps) };
 
-	return sx_db_exec(db, q, p, 4, NULL);
+	return sx_db_exec(db, q, p, 5, NULL);
 }
 
 /*
@@ -277,13 +279,15 @@ static enum sx_rc create_idem(struct sx_db *db, struct create_tx *c)
 }
 
 enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
-			  json_object *request, long long max_steps,
+			  json_object *request, json_object *run_request, long long max_steps,
 			  const char *idem_key, long long ttl_seconds,
 			  char id_out[SX_ID_MAX], bool *existing)
 {
 	struct create_tx c = {
 		.org_id = org_id,
 		.request = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN),
+		.run_request = run_request ?
+			json_object_to_json_string_ext(run_request, JSON_C_TO_STRING_PLAIN) : NULL,
 		.max_steps = max_steps,
 		.idem_key = idem_key,
 		.ttl = ttl_seconds,
@@ -356,12 +360,13 @@ enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
 /*
  * An upper estimate of a task object's JSON from its stored cells: the
  * fixed members (names, ids, timestamps, counters) stay under 1 KiB, the
- * stored JSON re-serializes no longer than it is stored, a string may
+ * stored JSON re-serializes no longer than it is stored (the request counts
+ * twice: a list item copies its fields up), a string may
  * double when escaped, and each artifact path becomes a signed URL at most
  * 256 bytes longer.
  */
 #define LIST_ROW_BYTES \
-	"1024 + LENGTH(request) + IFNULL(LENGTH(extracted_information), 0) + " \
+	"1024 + 2 * LENGTH(request) + IFNULL(LENGTH(extracted_information), 0) + " \
 	"IFNULL(LENGTH(errors), 0) + 2 * IFNULL(LENGTH(failure_reason), 0) + " \
 	"2 * IFNULL(LENGTH(webhook_failure_reason), 0) + " \
 	"IFNULL(LENGTH(screenshot_artifact), 0) + IFNULL(LENGTH(recording_artifact), 0) + " \
@@ -449,11 +454,11 @@ enum sx_rc task_db_list(struct sx_db *db, const char *org_id, const struct task_
 		struct task t;
 
 		task_from_row(rows, i, artifact_base, &t);
-		json_object_array_add(out->tasks, task_to_json(&t, true));
+		json_object_array_add(out->tasks, task_to_list_json(&t));
 		task_release(&t);
 	}
 	/* page_rows is the column after TASK_COLUMNS. */
-	page_rows = rows->nrows ? (size_t)sx_rows_i64(rows, 0, C_LEASE_OWNER + 1, 0) : 0;
+	page_rows = rows->nrows ? (size_t)sx_rows_i64(rows, 0, C_RUN_REQUEST + 1, 0) : 0;
 	if (rows->nrows < page_rows) {
 		out->truncated = true;
 		snprintf(out->last_id, sizeof(out->last_id), "%s",

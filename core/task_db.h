@@ -33,9 +33,11 @@ struct sx_conf;
  * and concurrent creates with one key make one task.  A lost lock race is
  * retried with jittered backoff; SX_EDEADLOCK when it outlives the retries
  * (nothing stored), SX_EDBDOWN / SX_EDB for other database failures.
+ * run_request (may be NULL) is what a run created through /v1/run/tasks
+ * asked for beyond the task request (core/run.h), stored as it is.
  */
 enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
-			  json_object *request, long long max_steps,
+			  json_object *request, json_object *run_request, long long max_steps,
 			  const char *idem_key, long long ttl_seconds,
 			  char id_out[SX_ID_MAX], bool *existing);
 

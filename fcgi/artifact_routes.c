@@ -104,19 +104,19 @@ out:
 	return;
 }
 
-void tasks_artifacts(struct http_req *req, const char *task_id)
+/* Answers the task's artifacts that pass f (NULL for all), or 404 when it is not the caller's. */
+static void artifacts_reply(struct http_req *req, const char *task_id, const struct artifact_filter *f)
 {
 	json_object *arr = NULL;
+	char msg[96];
 	enum sx_rc rc;
 
 	if (!sx_id_valid(task_id, "tsk_")) {
 		http_reply_detail(req, 404, "Task not found");
 		goto out;
 	}
-	rc = artifact_db_list(req->db, req->conf, req->org_id, task_id, &arr);
+	rc = artifact_db_list(req->db, req->conf, req->org_id, task_id, f, &arr);
 	if (rc == SX_ENOTFOUND) {
-		char msg[96];
-
 		snprintf(msg, sizeof(msg), "Task %s not found", task_id);
 		http_reply_detail(req, 404, msg);
 	} else if (rc) {
@@ -126,4 +126,22 @@ void tasks_artifacts(struct http_req *req, const char *task_id)
 	}
 out:
 	return;
+}
+
+void tasks_artifacts(struct http_req *req, const char *task_id)
+{
+	artifacts_reply(req, task_id, NULL);
+}
+
+void tasks_step_artifacts(struct http_req *req, const char *ids)
+{
+	char task_id[SX_ID_MAX] = "";
+	const char *step = strstr(ids, "/steps/");
+	struct artifact_filter f = { NULL, 0, NULL };
+
+	if (step && (size_t)(step - ids) < sizeof(task_id)) {
+		snprintf(task_id, sizeof(task_id), "%.*s", (int)(step - ids), ids);
+		f.step_id = step + 7;
+	}
+	artifacts_reply(req, task_id, &f);
 }

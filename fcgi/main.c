@@ -17,6 +17,7 @@
 #include "sx.h"
 #include "conf.h"
 #include "db.h"
+#include "http.h"
 #include "request.h"
 #include "log.h"
 #include "router.h"
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 	if (status)
 		goto out;
 	status = 1;
+	/* Before the workers fork: retry_webhook on /v1/runs posts from the API. */
+	http_global_init();
 	if (FCGX_Init() != 0) {
 		log_error("api", "msg=\"FCGX_Init failed\"");
 		goto out;

@@ -5,8 +5,12 @@
 #include "router.h"
 #include "log.h"
 
-/* ARG_REST: everything after the prefix (e.g. an artifact path), no suffix. */
-enum route_arg { ARG_NONE, ARG_TASK, ARG_REST };
+/*
+ * ARG_REST: everything after the prefix (e.g. an artifact path), no suffix.
+ * ARG_TASK_STEP: "{task id}/steps/{step id}" then the suffix; the handler
+ * gets "<task id>/<step id>".
+ */
+enum route_arg { ARG_NONE, ARG_TASK, ARG_REST, ARG_TASK_STEP };
 
 struct route {
 	const char *method;
@@ -28,6 +32,15 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/tasks/", ARG_TASK, "/cancel", NULL, tasks_cancel, false },
 	{ "POST", "/api/v1/tasks/", ARG_TASK, "/retry_webhook", NULL, tasks_retry_webhook, false },
 	{ "GET", "/api/v1/tasks/", ARG_TASK, "/artifacts", NULL, tasks_artifacts, false },
+	{ "GET", "/api/v1/tasks/", ARG_TASK, "/actions", NULL, tasks_actions, false },
+	{ "GET", "/api/v1/tasks/", ARG_TASK_STEP, "/artifacts", NULL, tasks_step_artifacts, false },
+	/* Skyvern's older SDK spells this one with a singular "task". */
+	{ "GET", "/api/v1/task/", ARG_TASK, "/artifacts", NULL, tasks_artifacts, false },
+	{ "POST", "/v1/run/tasks", ARG_NONE, "", runs_create, NULL, false },
+	{ "GET", "/v1/runs/", ARG_TASK, "", NULL, runs_get, false },
+	{ "POST", "/v1/runs/", ARG_TASK, "/cancel", NULL, runs_cancel, false },
+	{ "GET", "/v1/runs/", ARG_TASK, "/artifacts", NULL, runs_artifacts, false },
+	{ "POST", "/v1/runs/", ARG_TASK, "/retry_webhook", NULL, runs_retry_webhook, false },
 	{ "POST", "/api/v1/totp", ARG_NONE, "", totp_push, NULL, false },
 	{ "GET", "/artifacts/", ARG_REST, "", NULL, artifacts_serve, true },
 	{ "GET", "/healthz", ARG_NONE, "", ops_healthz, NULL, true },
@@ -55,6 +68,14 @@ static bool route_match(const struct route *r, const char *path, char *id, size_
 	end = strchr(seg, '/');
 	if (!end)
 		end = seg + strlen(seg);
+	if (r->arg == ARG_TASK_STEP) {
+		/* Past "{task id}/steps/" to the end of the step id. */
+		if (end == seg || strncmp(end, "/steps/", 7) != 0 || !end[7] || end[7] == '/')
+			return false;
+		end = strchr(end + 7, '/');
+		if (!end)
+			return false;
+	}
 	if (end == seg || strcmp(end, r->suffix) != 0 || (slen == 0 && *end))
 		return false;
 	if ((size_t)(end - seg) >= idlen)

@@ -10,6 +10,7 @@
  */
 #include "request.h"
 #include "errors.h"
+#include "task.h"
 
 void router_dispatch(struct http_req *req);
 
@@ -21,6 +22,31 @@ void tasks_steps(struct http_req *req, const char *task_id);
 void tasks_cancel(struct http_req *req, const char *task_id);
 void tasks_retry_webhook(struct http_req *req, const char *task_id);
 
+/*
+ * The create both surfaces share (task_routes.c): x-max-steps-override and
+ * Idempotency-Key, the body under its cap, parse (the surface's validator),
+ * the url's address check, and the insert.  Writes the error answer itself
+ * and returns false; on true, id holds the task's id and nothing is written
+ * yet.
+ */
+typedef enum sx_rc (*create_parse_fn)(const char *body, size_t len, int max_depth,
+				      const struct task_limits *lim, json_object **request,
+				      json_object **run_extra, struct sx_invalid *why);
+bool tasks_create_stored(struct http_req *req, create_parse_fn parse, char id[SX_ID_MAX]);
+
+/* GET /api/v1/tasks/{id}/actions: the task's actions in order (task_routes.c). */
+void tasks_actions(struct http_req *req, const char *task_id);
+
+/*
+ * The run API (run_routes.c, docs/run-api.md): POST /v1/run/tasks and
+ * GET /v1/runs/{id}, its cancel, artifacts and retry_webhook.
+ */
+void runs_create(struct http_req *req);
+void runs_get(struct http_req *req, const char *run_id);
+void runs_cancel(struct http_req *req, const char *run_id);
+void runs_artifacts(struct http_req *req, const char *run_id);
+void runs_retry_webhook(struct http_req *req, const char *run_id);
+
 /* In totp_routes.c: POST /api/v1/totp, a pushed 2FA code or the message holding one. */
 void totp_push(struct http_req *req);
 
@@ -30,6 +56,8 @@ void totp_push(struct http_req *req);
  * credential), answered with X-Accel-Redirect to nginx's internal location.
  */
 void tasks_artifacts(struct http_req *req, const char *task_id);
+/* GET /api/v1/tasks/{id}/steps/{step_id}/artifacts; ids is "<task id>/steps/<step id>". */
+void tasks_step_artifacts(struct http_req *req, const char *ids);
 void artifacts_serve(struct http_req *req, const char *rest);
 
 /* In ops_routes.c: GET /healthz and GET /metrics (no key; nginx limits /metrics to loopback). */

@@ -59,17 +59,25 @@ static bool int_field(struct http_req *req, const char *where, const char *field
 	return true;
 }
 
-void tasks_create(struct http_req *req)
+/* task_request_parse() in the shape of a create_parse_fn: a v1 task has no run fields. */
+static enum sx_rc task_parse(const char *body, size_t len, int max_depth,
+			     const struct task_limits *lim, json_object **request,
+			     json_object **run_extra, struct sx_invalid *why)
+{
+	*run_extra = NULL;
+	return task_request_parse(body, len, max_depth, lim, request, why);
+}
+
+bool tasks_create_stored(struct http_req *req, create_parse_fn parse, char id[SX_ID_MAX])
 {
 	const struct sx_conf *c = req->conf;
 	const char *override = http_param(req, "HTTP_X_MAX_STEPS_OVERRIDE");
 	const char *idem = http_param(req, "HTTP_IDEMPOTENCY_KEY");
-	json_object *request = NULL, *resp, *ms;
+	json_object *request = NULL, *run_extra = NULL, *ms;
 	struct sx_invalid why = { 0 };
 	struct task_limits lim;
 	long long max_steps = c->max_steps_default;
-	char id[SX_ID_MAX];
-	bool existing = false;
+	bool existing = false, ok = false;
 	enum sx_rc rc;
 
 	if (override && !int_field(req, "header", "x-max-steps-override", override,
@@ -83,8 +91,8 @@ void tasks_create(struct http_req *req)
 	if (!http_read_body_or_reply(req))
 		goto out;
 	task_limits_init(&lim, c);
-	rc = task_request_parse(sx_buf_str(&req->body), req->body.len, SX_JSON_MAX_DEPTH,
-				&lim, &request, &why);
+	rc = parse(sx_buf_str(&req->body), req->body.len, SX_JSON_MAX_DEPTH, &lim, &request,
+		   &run_extra, &why);
 	if (rc == SX_OK)
 		rc = task_request_check_address(request, c->outbound_allow, &why);
 	if (rc) {
@@ -98,7 +106,7 @@ void tasks_create(struct http_req *req)
 		if (max_steps > c->max_steps_limit)
 			max_steps = c->max_steps_limit;
 	}
-	rc = task_db_create(req->db, req->org_id, request, max_steps,
+	rc = task_db_create(req->db, req->org_id, request, run_extra, max_steps,
 			    idem, c->idempotency_ttl, id, &existing);
 	if (rc) {
 		log_warn("api", "msg=\"create failed\" org=%s error=%s", req->org_id,
@@ -106,14 +114,26 @@ void tasks_create(struct http_req *req)
 		http_reply_db_error(req, rc);
 		goto out;
 	}
-	log_info("api", "msg=\"task created\" org=%s task=%s max_steps=%lld replay=%d",
-		 req->org_id, id, max_steps, existing);
-	resp = json_object_new_object();
-	json_object_object_add(resp, "task_id", json_object_new_string(id));
-	http_reply_json(req, 200, resp, NULL);
+	log_info("api", "msg=\"task created\" org=%s task=%s max_steps=%lld replay=%d run=%d",
+		 req->org_id, id, max_steps, existing, run_extra != NULL);
+	ok = true;
 out:
 	json_object_put(request);
+	json_object_put(run_extra);
 	sx_invalid_release(&why);
+	return ok;
+}
+
+void tasks_create(struct http_req *req)
+{
+	char id[SX_ID_MAX];
+	json_object *resp;
+
+	if (tasks_create_stored(req, task_parse, id)) {
+		resp = json_object_new_object();
+		json_object_object_add(resp, "task_id", json_object_new_string(id));
+		http_reply_json(req, 200, resp, NULL);
+	}
 }
 
 /*
@@ -255,22 +275,37 @@ void tasks_get(struct http_req *req, const char *task_id)
 	task_release(&t);
 }
 
-void tasks_steps(struct http_req *req, const char *task_id)
+/* Answers the task's steps, or with as_actions the actions they took (task_actions_json). */
+static void steps_reply(struct http_req *req, const char *task_id, bool as_actions)
 {
-	json_object *arr = NULL;
+	json_object *steps = NULL;
 	enum sx_rc rc;
 
 	if (!task_id_ok(task_id)) {
 		reply_not_found(req, task_id);
 		return;
 	}
-	rc = task_db_steps(req->db, req->org_id, task_id, &arr);
-	if (rc == SX_ENOTFOUND)
+	rc = task_db_steps(req->db, req->org_id, task_id, &steps);
+	if (rc == SX_ENOTFOUND) {
 		reply_not_found(req, task_id);
-	else if (rc)
+	} else if (rc) {
 		http_reply_db_error(req, rc);
-	else
-		http_reply_json(req, 200, arr, NULL);
+	} else if (as_actions) {
+		http_reply_json(req, 200, task_actions_json(steps), NULL);
+		json_object_put(steps);
+	} else {
+		http_reply_json(req, 200, steps, NULL);
+	}
+}
+
+void tasks_steps(struct http_req *req, const char *task_id)
+{
+	steps_reply(req, task_id, false);
+}
+
+void tasks_actions(struct http_req *req, const char *task_id)
+{
+	steps_reply(req, task_id, true);
 }
 
 void tasks_cancel(struct http_req *req, const char *task_id)
@@ -312,7 +347,9 @@ void tasks_cancel(struct http_req *req, const char *task_id)
 /*
  * POST /api/v1/tasks/{id}/retry_webhook: queues one more delivery of a
  * finished task's webhook, with a new delivery id, whatever became of the
- * earlier ones.  The agent's sender picks it up at its next poll.
+ * earlier ones.  The agent's sender picks it up at its next poll.  The
+ * answer is the task object (Skyvern's clients parse it as one) with the
+ * extra member delivery_id.
  */
 void tasks_retry_webhook(struct http_req *req, const char *task_id)
 {
@@ -326,7 +363,7 @@ void tasks_retry_webhook(struct http_req *req, const char *task_id)
 		reply_not_found(req, task_id);
 		goto out;
 	}
-	rc = task_db_get(req->db, req->org_id, task_id, NULL, &t);
+	rc = task_db_get(req->db, req->org_id, task_id, req->conf, &t);
 	if (rc == SX_ENOTFOUND) {
 		reply_not_found(req, task_id);
 		goto out;
@@ -352,8 +389,8 @@ void tasks_retry_webhook(struct http_req *req, const char *task_id)
 		goto out;
 	}
 	log_info("api", "msg=\"webhook requeued\" org=%s task=%s delivery=%s", req->org_id, task_id, id);
-	resp = json_object_new_object();
-	json_object_object_add(resp, "task_id", json_object_new_string(task_id));
+	/* The task object, as Skyvern's clients parse it, with the new delivery's id. */
+	resp = task_to_json(&t, true);
 	json_object_object_add(resp, "delivery_id", json_object_new_string(id));
 	http_reply_json(req, 200, resp, NULL);
 out:

@@ -1,0 +1,51 @@
+/*
+ * The signed webhook body of a task (see webhook_msg.h).
+ */
+#include "sx.h"
+#include "webhook_msg.h"
+#include "crypto.h"
+#include "org_db.h"
+#include "sign.h"
+#include "task.h"
+#include "task_db.h"
+#include "timeutil.h"
+
+enum sx_rc webhook_msg_build(struct sx_db *db, const struct sx_conf *c, const char *org_id,
+			     const char *task_id, struct webhook_msg *out)
+{
+	char secret[SX_SIGNING_SECRET_MAX];
+	enum sign_mode mode = SIGN_SLACK;
+	json_object *o = NULL;
+	const char *body;
+	long long ts;
+	struct task t;
+	enum sx_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&t, 0, sizeof(t));
+	secret[0] = '\0';
+	rc = task_db_get(db, org_id, task_id, c, &t);
+	if (rc == SX_OK)
+		rc = org_db_signing_get(db, org_id, secret, &mode);
+	if (rc)
+		goto out;
+	o = task_to_json(&t, false);
+	body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE, &out->len);
+	out->body = xstrdup(body);
+	/* A fresh timestamp per message: receivers reject old ones. */
+	ts = (long long)(sx_now_us() / 1000000);
+	snprintf(out->timestamp, sizeof(out->timestamp), "%lld", ts);
+	sign_request(mode, secret, ts, out->body, out->len, out->signature);
+out:
+	crypto_wipe(secret, sizeof(secret));
+	json_object_put(o);
+	task_release(&t);
+	return rc;
+}
+
+void webhook_msg_release(struct webhook_msg *m)
+{
+	free(m->body);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,33 @@
+#ifndef SX_WEBHOOK_MSG_H
+#define SX_WEBHOOK_MSG_H
+/*
+ * The signed body of a task's webhook, as the agent's sender posts it
+ * (agent/webhook.h) and as POST /v1/runs/{id}/retry_webhook delivers it at
+ * once: the task object without `request` (compact JSON), signed for the
+ * task's organization (core/sign.h) at the current time.  The signing
+ * secret never leaves webhook_msg_build().
+ */
+#include "sx.h"
+
+struct sx_db;
+struct sx_conf;
+
+struct webhook_msg {
+	char *body;              /* the JSON text that was signed (owned) */
+	size_t len;
+	char timestamp[24];      /* x-skyvern-timestamp: unix seconds */
+	char signature[72];      /* x-skyvern-signature */
+};
+
+/*
+ * Builds the message for task_id of org_id, with artifact URLs signed from
+ * c.  SX_ENOTFOUND when the task is not org_id's; database failures as
+ * task_db_get() and org_db_signing_get() report them.  The caller releases
+ * *out with webhook_msg_release() whatever the result.
+ */
+enum sx_rc webhook_msg_build(struct sx_db *db, const struct sx_conf *c, const char *org_id,
+			     const char *task_id, struct webhook_msg *out);
+
+/* Frees m's body and clears m. */
+void webhook_msg_release(struct webhook_msg *m);
+#endif

@@ -18,7 +18,7 @@ void fuzz_created_reset(void)
 }
 
 enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
-			  json_object *request, long long max_steps,
+			  json_object *request, json_object *run_request, long long max_steps,
 			  const char *idem_key, long long ttl_seconds,
 			  char id_out[SX_ID_MAX], bool *existing)
 {

@@ -73,8 +73,8 @@ config_nginx_user() {
 	printf 'user root;'
 }
 
-# Writes var/nginx.conf; sets NGINX_CHANGED=1 when it changed (nginx_start
-# reloads nginx then).
+# Writes var/nginx.conf; sets NGINX_CHANGED=1 when it or the shared rules it
+# includes changed (nginx_start reloads nginx then).
 # shellcheck disable=SC2034
 NGINX_CHANGED=0
 config_nginx() {
@@ -88,6 +88,14 @@ config_nginx() {
 	# shellcheck disable=SC2034
 	printf '%s\n' "$text" | write_private "$NGINX_CONF" && NGINX_CHANGED=1
 	chmod 644 "$NGINX_CONF"
+	# The generated file includes the shared rules from the tree: a change
+	# there (a pull, a branch switch) needs a reload too.
+	local sum
+	sum=$(cat "$NGINX_CONF" "$ROOT"/nginx/sextant-*.conf | sha256sum)
+	if [[ ! -f $VAR/nginx.sum || $(<"$VAR/nginx.sum") != "$sum" ]]; then
+		printf '%s\n' "$sum" >"$VAR/nginx.sum"
+		NGINX_CHANGED=1
+	fi
 	if ! nginx -t -q -c "$NGINX_CONF" -p "$VAR/" >"$LOG/nginx-t.log" 2>&1; then
 		cat "$LOG/nginx-t.log" >&2
 		die "nginx -t rejected $NGINX_CONF"

@@ -20,6 +20,11 @@ struct sx_conf;
 #define ART_LLM_REQUEST "llm_request"
 #define ART_LLM_RESPONSE "llm_response"
 #define ART_RECORDING "recording"
+/*
+ * Not a row type: the frames a recording is made of, named only by the
+ * errors entries of frames that could not be written (agent/recorder.h).
+ */
+#define ART_RECORDING_FRAME "recording_frame"
 
 /* A file of a task, already in place under artifacts_dir.  Every pointer is borrowed. */
 struct artifact_row {

@@ -3,8 +3,12 @@
  * from the tables' owners (task_db, artifact_db, delivery_db); this file
  * only formats them.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "sx.h"
 #include "metrics.h"
+#include "id.h"
 #include "artifact_db.h"
 #include "db.h"
 #include "delivery_db.h"
@@ -17,6 +21,32 @@ static const double step_buckets[STEP_COUNT_BOUNDS] = { 1, 2, 5, 10, 30, 60, 120
 enum sx_rc metrics_health(struct sx_db *db)
 {
 	return sx_db_ping(db);
+}
+
+enum sx_rc metrics_dir_writable(const char *dir, int *err)
+{
+	char id[SX_ID_MAX];
+	char *path;
+	int fd;
+
+	*err = 0;
+	sx_id_new(id, "hz_");
+	path = xasprintf("%s/.healthz-%s", dir, id);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*err = errno;
+		goto out;
+	}
+	errno = 0;
+	if (write(fd, "", 1) != 1)
+		*err = errno ? errno : EIO;
+	if (close(fd) != 0 && !*err)
+		*err = errno;
+	if (unlink(path) != 0 && !*err)
+		*err = errno;
+out:
+	free(path);
+	return *err ? SX_EIO : SX_OK;
 }
 
 static void emit_head(struct sx_buf *out, const char *name, const char *type, const char *help)
@@ -79,6 +109,29 @@ static enum sx_rc emit_steps(struct sx_db *db, struct sx_buf *out)
 	return SX_OK;
 }
 
+/*
+ * Artifact files the agent could not write, by type, from the tasks' errors
+ * (the agent records them there, so every API host counts the same).
+ */
+static enum sx_rc emit_artifact_failures(struct sx_db *db, struct sx_buf *out)
+{
+	static const char *const types[] = {
+		ART_SCREENSHOT_STEP, ART_SCREENSHOT_ACTION, ART_SCREENSHOT_FINAL, ART_LLM_REQUEST,
+		ART_LLM_RESPONSE, ART_RECORDING, ART_RECORDING_FRAME
+	};
+	long long n[SX_ARRAY_LEN(types)];
+	enum sx_rc rc = task_db_count_artifact_failures(db, types, SX_ARRAY_LEN(types), n);
+
+	if (rc == SX_OK) {
+		emit_head(out, "sextant_artifact_write_failures_total", "counter",
+			  "Artifact files the agent could not write (counted in the tasks' errors).");
+		for (size_t i = 0; i < SX_ARRAY_LEN(types); i++)
+			sx_buf_printf(out, "sextant_artifact_write_failures_total{type=\"%s\"} %lld\n",
+				      types[i], n[i]);
+	}
+	return rc;
+}
+
 static enum sx_rc emit_webhooks(struct sx_db *db, struct sx_buf *out)
 {
 	struct delivery_counts n;
@@ -101,6 +154,8 @@ enum sx_rc metrics_render(struct sx_db *db, struct sx_buf *out)
 
 	if (rc == SX_OK)
 		rc = emit_steps(db, out);
+	if (rc == SX_OK)
+		rc = emit_artifact_failures(db, out);
 	if (rc == SX_OK)
 		rc = emit_webhooks(db, out);
 	return rc;

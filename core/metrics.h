@@ -15,6 +15,14 @@ struct sx_db;
 enum sx_rc metrics_health(struct sx_db *db);
 
 /*
+ * Whether this host can write in dir (artifacts_dir): creates a file with a
+ * fresh name there, writes a byte to it (so a full file system shows too)
+ * and removes it.  SX_OK, or SX_EIO with the errno of the first step that
+ * failed in *err.
+ */
+enum sx_rc metrics_dir_writable(const char *dir, int *err);
+
+/*
  * Appends the Prometheus text exposition (format 0.0.4) of the service's
  * state to out.  On a database error nothing useful is appended and the
  * error is returned.

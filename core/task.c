@@ -554,6 +554,47 @@ void task_free(struct task *t)
 	}
 }
 
+/* True when entries a and b count the same kind of loss (task_errors_merge). */
+static bool errors_same_kind(json_object *a, json_object *b)
+{
+	const char *ca = sx_json_string(a, "error_code"), *cb = sx_json_string(b, "error_code");
+	const char *ta = sx_json_string(a, "artifact_type"), *tb = sx_json_string(b, "artifact_type");
+
+	return sx_json_member(a, "count") && sx_json_member(b, "count") && ca && cb &&
+	       strcmp(ca, cb) == 0 && (ta == tb || (ta && tb && strcmp(ta, tb) == 0));
+}
+
+/* Folds entry e (a counted one) into the entry of errors of its kind; false when there is none. */
+static bool errors_fold(json_object *errors, json_object *e)
+{
+	static const char *const latest[] = { "reasoning", "errno" };
+	json_object *old = NULL, *v;
+
+	for (size_t i = 0; !old && i < json_object_array_length(errors); i++)
+		if (errors_same_kind(json_object_array_get_idx(errors, i), e))
+			old = json_object_array_get_idx(errors, i);
+	if (old) {
+		json_object_object_add(old, "count", json_object_new_int64(
+			sx_json_int(old, "count", 0) + sx_json_int(e, "count", 0)));
+		for (size_t i = 0; i < SX_ARRAY_LEN(latest); i++)
+			if (json_object_object_get_ex(e, latest[i], &v))
+				json_object_object_add(old, latest[i], json_object_get(v));
+	}
+	return old != NULL;
+}
+
+void task_errors_merge(json_object *errors, json_object *add)
+{
+	for (size_t i = 0; i < json_object_array_length(add); i++) {
+		json_object *e = json_object_array_get_idx(add, i), *copy = NULL;
+
+		if (errors_fold(errors, e))
+			continue;
+		json_object_deep_copy(e, &copy, NULL);
+		json_object_array_add(errors, copy);
+	}
+}
+
 /*
  * The json members are shared with t by reference count, so t keeps its
  * own reference and the caller owns the returned object.

@@ -126,7 +126,7 @@ struct task {
 	json_object *action_screenshot_urls; /* array, newest first */
 	long long step_count;
 	long long max_steps;
-	json_object *errors;           /* array of {error_code, reasoning} */
+	json_object *errors;           /* array of {error_code, reasoning, …} */
 	char *webhook_failure_reason;
 	/* agent-side fields */
 	long long attempt;
@@ -136,6 +136,23 @@ struct task {
 
 void task_release(struct task *t);
 void task_free(struct task *t);
+
+/*
+ * The error_code of a tasks.errors entry that counts artifact files the
+ * agent could not write: {"error_code", "reasoning", "artifact_type",
+ * "count", "errno"} (errno a name such as "ENOSPC", or null when unknown).
+ */
+#define TASK_ERROR_ARTIFACT_WRITE "artifact_write_failed"
+
+/*
+ * Adds the entries of add (an array, borrowed) to errors (an array, changed
+ * in place).  An entry with a "count" whose error_code and artifact_type
+ * match an entry of errors that has one too is folded into it: the counts
+ * add up and the newer reasoning and errno replace the older ones, so a
+ * task keeps one entry per kind of loss however often, and over however
+ * many attempts, it happened.  Any other entry is appended (a copy).
+ */
+void task_errors_merge(json_object *errors, json_object *add);
 
 /*
  * The public task object (docs/api-contract.md).  with_request=false gives

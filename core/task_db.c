@@ -1019,6 +1019,55 @@ enum sx_rc task_hand_back(struct sx_db *db, const char *task_id, const char *own
 	return rc;
 }
 
+struct add_errors_tx {
+	const char *task_id;
+	const char *owner;
+	json_object *add;
+};
+
+static enum sx_rc add_errors_tx_fn(struct sx_db *db, void *arg)
+{
+	static const char q_read[] =
+		"SELECT errors FROM tasks WHERE id = ? AND lease_owner = ? FOR UPDATE";
+	static const char q_set[] =
+		"UPDATE tasks SET errors = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ?";
+	struct add_errors_tx *a = arg;
+	struct sx_param p[] = { sx_p_str(a->task_id), sx_p_str(a->owner) };
+	struct sx_rows *rows = NULL;
+	json_object *errors = NULL;
+	enum sx_rc rc = sx_db_query(db, q_read, p, 2, &rows);
+
+	if (rc == SX_OK && rows->nrows == 0)
+		rc = SX_ECONFLICT;
+	if (rc)
+		goto out;
+	errors = stored_json(sx_rows_get(rows, 0, 0));
+	if (!json_object_is_type(errors, json_type_array)) {
+		json_object_put(errors);
+		errors = json_object_new_array();
+	}
+	task_errors_merge(errors, a->add);
+	{
+		struct sx_param s[] = {
+			sx_p_str(json_object_to_json_string_ext(errors, JSON_C_TO_STRING_PLAIN)),
+			sx_p_str(a->task_id)
+		};
+
+		rc = sx_db_exec(db, q_set, s, 2, NULL);
+	}
+out:
+	json_object_put(errors);
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_add_errors(struct sx_db *db, const char *task_id, const char *owner, json_object *add)
+{
+	struct add_errors_tx a = { task_id, owner, add };
+
+	return sx_db_tx(db, add_errors_tx_fn, &a);
+}
+
 enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char *owner,
 			       const char *proxy_shown)
 {
@@ -1122,6 +1171,32 @@ enum sx_rc task_db_count(struct sx_db *db, struct task_counts *out)
 	}
 	rc = task_count_waiting(db, out);
 out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_db_count_artifact_failures(struct sx_db *db, const char *const *types, size_t ntypes,
+					   long long *counts)
+{
+	/* The LIKE keeps JSON_TABLE to the few rows that hold such an entry. */
+	static const char q[] =
+		"SELECT e.type, COALESCE(SUM(e.n), 0) FROM tasks, JSON_TABLE(tasks.errors, '$[*]' COLUMNS ("
+		"code VARCHAR(64) PATH '$.error_code', type VARCHAR(64) PATH '$.artifact_type', "
+		"n BIGINT PATH '$.count')) AS e "
+		"WHERE tasks.errors LIKE CONCAT('%', ?, '%') AND e.code = ? GROUP BY e.type";
+	struct sx_param p[] = { sx_p_str(TASK_ERROR_ARTIFACT_WRITE), sx_p_str(TASK_ERROR_ARTIFACT_WRITE) };
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc;
+
+	memset(counts, 0, ntypes * sizeof(*counts));
+	rc = sx_db_query(db, q, p, 2, &rows);
+	for (size_t i = 0; rc == SX_OK && i < rows->nrows; i++) {
+		const char *type = sx_rows_get(rows, i, 0);
+
+		for (size_t k = 0; type && k < ntypes; k++)
+			if (strcmp(types[k], type) == 0)
+				counts[k] = sx_rows_i64(rows, i, 1, 0);
+	}
 	sx_rows_free(rows);
 	return rc;
 }

@@ -196,6 +196,14 @@ enum sx_rc task_finish_canceled(struct sx_db *db, const char *task_id, const cha
  */
 enum sx_rc task_hand_back(struct sx_db *db, const char *task_id, const char *owner);
 
+/*
+ * Adds the entries of add (a JSON array, borrowed) to the errors of owner's
+ * running task (task_errors_merge: counted entries of one kind fold into
+ * one), reading the stored array under the row lock in one transaction.
+ * SX_ECONFLICT when the lease is no longer owner's.
+ */
+enum sx_rc task_add_errors(struct sx_db *db, const char *task_id, const char *owner, json_object *add);
+
 /* Records the proxy the task uses (without credentials; NULL when direct). */
 enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char *owner,
 			       const char *proxy_shown);
@@ -230,6 +238,14 @@ struct task_counts {
 };
 
 enum sx_rc task_db_count(struct sx_db *db, struct task_counts *out);
+
+/*
+ * The artifact files the agent could not write, summed over every task's
+ * errors (TASK_ERROR_ARTIFACT_WRITE entries): counts[i] for artifact type
+ * types[i], 0 when none.  Only rows whose errors name the code are parsed.
+ */
+enum sx_rc task_db_count_artifact_failures(struct sx_db *db, const char *const *types, size_t ntypes,
+					   long long *counts);
 
 /* The step latency histogram has this many bounds. */
 #define STEP_COUNT_BOUNDS 8

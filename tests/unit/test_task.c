@@ -288,3 +288,36 @@ Test(task, step_to_json)
 	step_release(&s);
 	cr_assert_null(s.output);
 }
+
+Test(task, errors_merge_folds_one_entry_per_kind_of_loss)
+{
+	json_object *errors = json_tokener_parse(
+		"[{\"error_code\":\"request_unreadable\",\"reasoning\":\"r\"},"
+		"{\"error_code\":\"artifact_write_failed\",\"reasoning\":\"old\",\"artifact_type\":\"screenshot_llm\","
+		"\"count\":2,\"errno\":\"EROFS\"}]");
+	json_object *add = json_tokener_parse(
+		"[{\"error_code\":\"artifact_write_failed\",\"reasoning\":\"new\",\"artifact_type\":\"screenshot_llm\","
+		"\"count\":3,\"errno\":\"ENOSPC\"},"
+		"{\"error_code\":\"artifact_write_failed\",\"reasoning\":\"rec\",\"artifact_type\":\"recording\","
+		"\"count\":1,\"errno\":null},"
+		"{\"error_code\":\"request_unreadable\",\"reasoning\":\"again\"}]");
+	json_object *e;
+
+	task_errors_merge(errors, add);
+	cr_assert_eq(json_object_array_length(errors), 4, "%s", json_object_to_json_string(errors));
+	e = json_object_array_get_idx(errors, 1);
+	cr_assert_eq(sx_json_int(e, "count", 0), 5);
+	cr_assert_str_eq(sx_json_string(e, "reasoning"), "new");
+	cr_assert_str_eq(sx_json_string(e, "errno"), "ENOSPC");
+	e = json_object_array_get_idx(errors, 2);
+	cr_assert_str_eq(sx_json_string(e, "artifact_type"), "recording");
+	cr_assert_eq(sx_json_int(e, "count", 0), 1);
+	/* Entries without a count are never folded: each is kept. */
+	cr_assert_str_eq(sx_json_string(json_object_array_get_idx(errors, 3), "reasoning"), "again");
+	/* add is borrowed: merging it again counts again, and add is unchanged. */
+	task_errors_merge(errors, add);
+	cr_assert_eq(sx_json_int(json_object_array_get_idx(errors, 1), "count", 0), 8);
+	cr_assert_eq(sx_json_int(json_object_array_get_idx(add, 0), "count", 0), 3);
+	json_object_put(add);
+	json_object_put(errors);
+}

@@ -11,83 +11,92 @@
 #include "buf.h"
 #include "id.h"
 #include "log.h"
+#include "task.h"
 
-/* mkdir -p for path (mode 0755). */
-static enum sx_rc mkdirs(const char *path)
+/* mkdir -p for path (mode 0755); the errno of a failure goes to *err (0 on success). */
+static enum sx_rc mkdirs(const char *path, int *err)
 {
 	char *p = xstrdup(path);
-	enum sx_rc rc = SX_OK;
 
+	*err = 0;
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			rc = SX_EIO;
+		if (mkdir(p, 0755) != 0 && errno != EEXIST && !*err)
+			*err = errno;
 		*s = '/';
 	}
-	if (rc == SX_OK && mkdir(p, 0755) != 0 && errno != EEXIST)
-		rc = SX_EIO;
-	if (rc)
+	if (!*err && mkdir(p, 0755) != 0 && errno != EEXIST)
+		*err = errno;
+	if (*err)
 		log_error("artifacts", "msg=\"mkdir failed\" path=%s error=%s", sx_log_quote(path),
-			  sx_log_quote(strerror(errno)));
+			  sx_log_quote(strerror(*err)));
 	free(p);
-	return rc;
+	return *err ? SX_EIO : SX_OK;
 }
 
 char *artifact_store_task_dir(const struct artifact_ctx *a)
 {
 	char *dir = xasprintf("%s/%s/%s", a->root, a->org_id, a->task_id);
+	int err;
 
-	mkdirs(dir);
+	mkdirs(dir, &err);
 	return dir;
 }
 
-static enum sx_rc write_file(const char *path, const void *data, size_t len)
+/* Writes data to path through path.tmp; the errno of a failure goes to *err. */
+static enum sx_rc write_file(const char *path, const void *data, size_t len, int *err)
 {
 	char *tmp = xasprintf("%s.tmp", path);
-	enum sx_rc rc = SX_OK;
 	const char *p = data;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
+	*err = 0;
 	if (fd < 0) {
-		rc = SX_EIO;
+		*err = errno;
 		goto out;
 	}
-	while (len > 0) {
+	while (len > 0 && !*err) {
 		ssize_t n = write(fd, p, len);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = SX_EIO;
-			break;
+		if (n < 0 && errno != EINTR)
+			*err = errno;
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
 		}
-		p += n;
-		len -= (size_t)n;
 	}
-	if (close(fd) != 0)
-		rc = SX_EIO;
-	if (rc == SX_OK && rename(tmp, path) != 0)
-		rc = SX_EIO;
+	if (close(fd) != 0 && !*err)
+		*err = errno;
+	if (!*err && rename(tmp, path) != 0)
+		*err = errno;
 out:
-	if (rc) {
+	if (*err) {
 		log_error("artifacts", "msg=\"write failed\" path=%s error=%s", sx_log_quote(path),
-			  sx_log_quote(strerror(errno)));
+			  sx_log_quote(strerror(*err)));
 		unlink(tmp);
 	}
 	free(tmp);
-	return rc;
+	return *err ? SX_EIO : SX_OK;
 }
 
-/* A new artifact of the task: its id, and its path relative to the root and absolute. */
-static void new_file(const struct artifact_ctx *a, const char *type, const char *ext,
-		     char id[SX_ID_MAX], char **rel, char **path)
+/*
+ * A new artifact of the task: its id, and its path relative to the root and
+ * absolute.  Returns the errno of creating the task's directory (0: there).
+ */
+static int new_file(const struct artifact_ctx *a, const char *type, const char *ext,
+		    char id[SX_ID_MAX], char **rel, char **path)
 {
+	char *dir = xasprintf("%s/%s/%s", a->root, a->org_id, a->task_id);
+	int err;
+
 	sx_id_new(id, "art_");
-	free(artifact_store_task_dir(a));
+	mkdirs(dir, &err);
+	free(dir);
 	*rel = xasprintf("%s/%s/%s_%s.%s", a->org_id, a->task_id, id + 4, type, ext);
 	*path = xasprintf("%s/%s", a->root, *rel);
+	return err;
 }
 
 /*
@@ -107,43 +116,101 @@ static enum sx_rc record_row(const struct artifact_ctx *a, const char *id, const
 	return rc;
 }
 
-enum sx_rc artifact_store_save(const struct artifact_ctx *a, const char *step_id, const char *type,
+enum sx_rc artifact_store_save(struct artifact_ctx *a, const char *step_id, const char *type,
 			       const char *ext, const void *data, size_t len, char **rel_out)
 {
 	char id[SX_ID_MAX];
 	char *rel = NULL, *path = NULL;
-	enum sx_rc rc;
+	enum sx_rc rc = SX_EIO;
+	int err;
 
 	if (rel_out)
 		*rel_out = NULL;
-	new_file(a, type, ext, id, &rel, &path);
-	rc = write_file(path, data, len);
-	if (rc == SX_OK)
+	err = new_file(a, type, ext, id, &rel, &path);
+	if (err)
+		artifact_store_lost(a, type, 1, err, "could not create the task's directory");
+	else if (write_file(path, data, len, &err) != SX_OK)
+		artifact_store_lost(a, type, 1, err, "could not write the file");
+	else
 		rc = record_row(a, id, step_id, type, &rel, len, rel_out);
 	free(rel);
 	free(path);
 	return rc;
 }
 
-enum sx_rc artifact_store_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
+enum sx_rc artifact_store_adopt(struct artifact_ctx *a, const char *step_id, const char *type,
 				const char *ext, const char *src, char **rel_out)
 {
 	char id[SX_ID_MAX];
 	char *rel = NULL, *path = NULL;
 	struct stat st;
-	enum sx_rc rc = SX_OK;
+	enum sx_rc rc = SX_EIO;
+	int err;
 
 	if (rel_out)
 		*rel_out = NULL;
-	new_file(a, type, ext, id, &rel, &path);
-	if (stat(src, &st) != 0 || rename(src, path) != 0) {
+	err = new_file(a, type, ext, id, &rel, &path);
+	if (!err && (stat(src, &st) != 0 || rename(src, path) != 0))
+		err = errno;
+	if (err) {
 		log_error("artifacts", "msg=\"could not move a file into place\" path=%s error=%s",
-			  sx_log_quote(src), sx_log_quote(strerror(errno)));
-		rc = SX_EIO;
+			  sx_log_quote(src), sx_log_quote(strerror(err)));
+		artifact_store_lost(a, type, 1, err, "could not move the file into place");
 	} else {
 		rc = record_row(a, id, step_id, type, &rel, (size_t)st.st_size, rel_out);
 	}
 	free(rel);
 	free(path);
 	return rc;
+}
+
+void artifact_store_lost(struct artifact_ctx *a, const char *type, long long count, int err,
+			 const char *what)
+{
+	struct artifact_loss *l = NULL;
+
+	for (size_t i = 0; !l && i < a->nlosses; i++)
+		if (strcmp(a->losses[i].type, type) == 0)
+			l = &a->losses[i];
+	if (!l && a->nlosses < ARTIFACT_LOSS_KINDS) {
+		l = &a->losses[a->nlosses++];
+		l->type = type;
+	}
+	/* Every ART_* type has a slot; an unknown one beyond them stays in the log only. */
+	if (l) {
+		l->count += count;
+		l->err = err;
+		snprintf(l->what, sizeof(l->what), "%s", what);
+	}
+}
+
+/* One tasks.errors entry for the loss l. */
+static json_object *loss_entry(const struct artifact_loss *l)
+{
+	json_object *e = json_object_new_object();
+	char *reason = xasprintf("%s files could not be saved: %s%s%s%s", l->type, l->what,
+				 l->err ? " (" : "", l->err ? strerror(l->err) : "", l->err ? ")" : "");
+	const char *name = l->err ? strerrorname_np(l->err) : NULL;
+
+	json_object_object_add(e, "error_code", json_object_new_string(TASK_ERROR_ARTIFACT_WRITE));
+	json_object_object_add(e, "reasoning", json_object_new_string(reason));
+	json_object_object_add(e, "artifact_type", json_object_new_string(l->type));
+	json_object_object_add(e, "count", json_object_new_int64(l->count));
+	json_object_object_add(e, "errno", name ? json_object_new_string(name) : NULL);
+	free(reason);
+	return e;
+}
+
+json_object *artifact_store_losses_take(struct artifact_ctx *a)
+{
+	json_object *arr = NULL;
+
+	for (size_t i = 0; i < a->nlosses; i++) {
+		if (!arr)
+			arr = json_object_new_array();
+		json_object_array_add(arr, loss_entry(&a->losses[i]));
+	}
+	memset(a->losses, 0, sizeof(a->losses));
+	a->nlosses = 0;
+	return arr;
 }

@@ -12,19 +12,35 @@
 
 struct sx_db;
 
+/* Kinds of lost files a run can tally: every ART_* type, with room to spare. */
+#define ARTIFACT_LOSS_KINDS 10
+#define ARTIFACT_LOSS_WHAT 96
+
+/* Files of one type that could not be written during the run. */
+struct artifact_loss {
+	const char *type;       /* an ART_* constant (static) */
+	long long count;
+	int err;                /* errno of the latest failure; 0 when unknown */
+	char what[ARTIFACT_LOSS_WHAT]; /* the step that failed, latest ("could not write the file") */
+};
+
 struct artifact_ctx {
 	struct sx_db *db;
 	const char *root;       /* artifacts_dir */
 	const char *org_id;
 	const char *task_id;
+	/* the files lost since the last artifact_store_losses_take(), one slot per type */
+	struct artifact_loss losses[ARTIFACT_LOSS_KINDS];
+	size_t nlosses;
 };
 
 /*
  * Writes data to a new file of the task (atomically: a temporary file
  * renamed into place) and records it.  step_id may be NULL.  The relative
- * path is written to rel_out when it is not NULL (caller frees).
+ * path is written to rel_out when it is not NULL (caller frees).  A file
+ * that cannot be written is tallied as lost (artifact_store_lost).
  */
-enum sx_rc artifact_store_save(const struct artifact_ctx *a, const char *step_id, const char *type,
+enum sx_rc artifact_store_save(struct artifact_ctx *a, const char *step_id, const char *type,
 			       const char *ext, const void *data, size_t len, char **rel_out);
 
 /*
@@ -33,8 +49,23 @@ enum sx_rc artifact_store_save(const struct artifact_ctx *a, const char *step_id
  * artifact_store_save does for data in memory.  On failure src is left
  * where it is.
  */
-enum sx_rc artifact_store_adopt(const struct artifact_ctx *a, const char *step_id, const char *type,
+enum sx_rc artifact_store_adopt(struct artifact_ctx *a, const char *step_id, const char *type,
 				const char *ext, const char *src, char **rel_out);
+
+/*
+ * Tallies count files of type (an ART_* constant) as lost: err is the errno
+ * of the failure (0 when unknown) and what the step that failed, in a few
+ * words.  For files written outside this module (the recording's frames).
+ */
+void artifact_store_lost(struct artifact_ctx *a, const char *type, long long count, int err,
+			 const char *what);
+
+/*
+ * The tally as tasks.errors entries (one TASK_ERROR_ARTIFACT_WRITE entry per
+ * type, task.h), and clears it: NULL when nothing was lost, else an array
+ * the caller puts.
+ */
+json_object *artifact_store_losses_take(struct artifact_ctx *a);
 
 /* The task's own directory (created when missing); caller frees. */
 char *artifact_store_task_dir(const struct artifact_ctx *a);

@@ -47,6 +47,9 @@
 
 struct recorder {
 	char *dir;                 /* <work_dir>/frames */
+	bool broken;               /* the frames directory could not be made: nothing is written */
+	int err;                   /* errno of the latest write that failed (0: none) */
+	long long frames_lost;     /* frames that could not be written */
 	const char *ffmpeg;        /* borrowed from the configuration */
 	long long interval_ms;     /* 1000 / recording_fps */
 	unsigned next;             /* the next frame's number */
@@ -110,10 +113,12 @@ void recorder_open(const struct sx_conf *c, const char *work_dir, struct recorde
 	r->ffmpeg = c->ffmpeg_path;
 	r->interval_ms = 1000 / (c->recording_fps > 0 ? c->recording_fps : 2);
 	if (mkdir(r->dir, 0755) != 0 && errno != EEXIST) {
+		/* Kept, so that recorder_finish() reports the lost recording on the task. */
+		r->broken = true;
+		r->err = errno;
 		log_warn("recorder", "msg=\"cannot create the frames directory; not recording\" path=%s error=%s",
-			 sx_log_quote(r->dir), sx_log_quote(strerror(errno)));
-		recorder_free(r);
-		r = NULL;
+			 sx_log_quote(r->dir), sx_log_quote(strerror(r->err)));
+		*out = r;
 		goto out;
 	}
 	/* A resumed task goes on numbering after the frames of its earlier attempt. */
@@ -134,7 +139,7 @@ void recorder_frame(struct recorder *r, const unsigned char *png, size_t len)
 	long long now = wall_ms();
 	bool ok;
 
-	if (!r || !png || len == 0)
+	if (!r || r->broken || !png || len == 0)
 		goto out;
 	path = xasprintf("%s/%06u.png", r->dir, r->next);
 	f = fopen(path, "wb");
@@ -152,8 +157,10 @@ void recorder_frame(struct recorder *r, const unsigned char *png, size_t len)
 		f = NULL;
 	}
 	if (!ok) {
+		r->err = errno;
+		r->frames_lost++;
 		log_warn("recorder", "msg=\"could not write a frame\" path=%s error=%s", sx_log_quote(path),
-			 sx_log_quote(strerror(errno)));
+			 sx_log_quote(strerror(r->err)));
 		remove(path);
 		goto out;
 	}
@@ -168,9 +175,11 @@ void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long m
 {
 	int64_t end = sx_mono_ms() + ms;
 
-	if (!r || !wd)
+	bool capture = r && !r->broken && wd;
+
+	if (!capture)
 		sx_sleep_ms(ms, stop);
-	while (r && wd && !(stop && *stop)) {
+	while (capture && !(stop && *stop)) {
 		int64_t now = sx_mono_ms(), shot = now;
 		unsigned char *png = NULL;
 		size_t len = 0;
@@ -187,13 +196,17 @@ void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long m
 	}
 }
 
-/* Writes the concat demuxer's list: each frame held until the next one. */
-static enum sx_rc write_list(const char *dir, const struct frame *v, size_t n)
+/*
+ * Writes the concat demuxer's list: each frame held until the next one.
+ * The errno of a failure goes to *err.
+ */
+static enum sx_rc write_list(const char *dir, const struct frame *v, size_t n, int *err)
 {
 	char *path = xasprintf("%s/list.txt", dir);
 	FILE *f = fopen(path, "w");
 	enum sx_rc rc = SX_OK;
 
+	*err = f ? 0 : errno;
 	if (!f) {
 		rc = SX_EIO;
 		goto out;
@@ -210,13 +223,18 @@ static enum sx_rc write_list(const char *dir, const struct frame *v, size_t n)
 	}
 	/* The concat demuxer ignores the last entry's duration unless the file is listed again. */
 	fprintf(f, "file %06u.png\n", v[n - 1].n);
-	if (ferror(f))
+	if (ferror(f)) {
 		rc = SX_EIO;
-	if (fclose(f) != 0)
+		*err = errno;
+	}
+	if (fclose(f) != 0) {
 		rc = SX_EIO;
+		*err = *err ? *err : errno;
+	}
 out:
 	if (rc)
-		log_warn("recorder", "msg=\"could not write the frame list\" path=%s", sx_log_quote(path));
+		log_warn("recorder", "msg=\"could not write the frame list\" path=%s error=%s", sx_log_quote(path),
+			 sx_log_quote(strerror(*err)));
 	free(path);
 	return rc;
 }
@@ -317,7 +335,7 @@ out:
 	return rc;
 }
 
-void recorder_finish(struct recorder *r, const struct artifact_ctx *a)
+void recorder_finish(struct recorder *r, struct artifact_ctx *a)
 {
 	struct frame *v = NULL;
 	char *webm = NULL;
@@ -325,10 +343,17 @@ void recorder_finish(struct recorder *r, const struct artifact_ctx *a)
 	size_t n;
 	int64_t t0 = sx_mono_ms();
 	long long limit;
+	int err;
 
 	if (!r)
 		goto done;
+	if (r->broken) {
+		artifact_store_lost(a, ART_RECORDING, 1, r->err, "could not create the frames directory");
+		goto out;
+	}
 	n = index_read(r->dir, &v);
+	if (n == 0 && r->frames_lost > 0)
+		artifact_store_lost(a, ART_RECORDING, 1, r->err, "no frame could be written");
 	if (n == 0) {
 		log_info("recorder", "msg=\"no frames; no recording\" task=%s", a->task_id);
 		goto out;
@@ -338,17 +363,24 @@ void recorder_finish(struct recorder *r, const struct artifact_ctx *a)
 			 sx_log_quote(r->ffmpeg));
 		goto out;
 	}
-	if (write_list(r->dir, v, n) != SX_OK)
+	if (write_list(r->dir, v, n, &err) != SX_OK) {
+		artifact_store_lost(a, ART_RECORDING, 1, err, "could not write the frame list");
 		goto out;
+	}
 	limit = ENCODE_BASE_S + (long long)n * ENCODE_PER_FRAME_MS / 1000;
-	if (encode(r->ffmpeg, r->dir, limit < ENCODE_MAX_S ? limit : ENCODE_MAX_S) != SX_OK)
+	if (encode(r->ffmpeg, r->dir, limit < ENCODE_MAX_S ? limit : ENCODE_MAX_S) != SX_OK) {
+		/* ffmpeg's own errno is not known here; its last line is in the agent's log. */
+		artifact_store_lost(a, ART_RECORDING, 1, 0, "ffmpeg could not encode it");
 		goto out;
+	}
 	webm = xasprintf("%s/recording.webm", r->dir);
 	if (artifact_store_adopt(a, NULL, ART_RECORDING, "webm", webm, &rel) != SX_OK)
 		goto out;
 	log_info("recorder", "msg=\"recording saved\" task=%s frames=%zu encode_ms=%lld path=%s", a->task_id,
 		 n, (long long)(sx_mono_ms() - t0), sx_log_quote(rel));
 out:
+	if (r->frames_lost > 0)
+		artifact_store_lost(a, ART_RECORDING_FRAME, r->frames_lost, r->err, "could not write the frame");
 	/* The frames go whatever happened: a recording is never retried. */
 	sx_rm_tree(r->dir);
 	free(rel);

@@ -12,7 +12,9 @@
  *
  * Nothing here fails a task: a frame that cannot be written is skipped, and
  * a missing or failing ffmpeg is logged and leaves the task without a
- * recording.
+ * recording.  Frames and recordings that could not be written (or encoded)
+ * are tallied as lost on the task's artifact_ctx (artifact_store_lost), so
+ * the task's errors say so; a missing ffmpeg is configuration, only logged.
  */
 #include <stdatomic.h>
 #include "sx.h"
@@ -26,6 +28,8 @@ struct recorder;
  * Opens the recorder of the task whose files live in work_dir, continuing
  * the frames an earlier attempt left there.  *out is NULL when recording is
  * disabled (every other function accepts a NULL recorder and does nothing).
+ * A frames directory that cannot be made gives a recorder that writes
+ * nothing and reports the lost recording when it finishes.
  */
 void recorder_open(const struct sx_conf *c, const char *work_dir, struct recorder **out);
 
@@ -41,9 +45,9 @@ void recorder_wait(struct recorder *r, struct webdriver_session *wd, long long m
 /*
  * Encodes the frames into a WebM, saves it as the task's recording artifact
  * (which sets tasks.recording_artifact), deletes the frames and frees r.
- * Accepts NULL.  Failures are logged and leave the task as it is.
+ * Accepts NULL.  Failures are logged and tallied on a (see above).
  */
-void recorder_finish(struct recorder *r, const struct artifact_ctx *a);
+void recorder_finish(struct recorder *r, struct artifact_ctx *a);
 
 /* Frees r and keeps its frames for the attempt that resumes the task.  Accepts NULL. */
 void recorder_free(struct recorder *r);

@@ -149,12 +149,30 @@ static void recording_end(struct run *run)
 	run->rec = NULL;
 }
 
+/*
+ * Writes the artifact files this attempt could not write into the task's
+ * errors (one entry per type).  Called before the task ends or is handed
+ * back, so the final task and its webhook name what was lost; a failure
+ * here is logged and never keeps the task from ending.
+ */
+static void losses_record(struct run *run)
+{
+	json_object *lost = artifact_store_losses_take(&run->art);
+	enum sx_rc rc = lost ? task_add_errors(run->r->db, run->t->id, run->r->owner, lost) : SX_OK;
+
+	if (lost)
+		log_warn("runner", "msg=\"artifacts lost\" task=%s kinds=%zu recorded=%s", run->t->id,
+			 json_object_array_length(lost), rc ? sx_log_quote(sx_strerror(rc)) : "yes");
+	json_object_put(lost);
+}
+
 static void finish(struct run *run, enum task_status st, const char *reason)
 {
 	const char *extracted = run->extracted ?
 		json_object_to_json_string_ext(run->extracted, JSON_C_TO_STRING_PLAIN) : NULL;
 
 	recording_end(run);
+	losses_record(run);
 	task_finish(run->r->db, run->t->id, run->r->owner, st, reason, extracted);
 }
 
@@ -310,12 +328,14 @@ static enum outcome run_next(struct run *run, struct agent_step *st, enum outcom
 	case OUT_CANCELED:
 		runner_screenshot(run, ART_SCREENSHOT_FINAL, NULL);
 		recording_end(run);
+		losses_record(run);
 		task_finish_canceled(run->r->db, run->t->id, run->r->owner);
 		break;
 	case OUT_LOST:
 		log_warn("runner", "msg=\"lease lost; stopping\" task=%s", run->t->id);
 		break;
 	case OUT_SHUTDOWN:
+		losses_record(run);
 		task_hand_back(run->r->db, run->t->id, run->r->owner);
 		break;
 	}

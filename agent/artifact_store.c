@@ -13,27 +13,15 @@
 #include "log.h"
 #include "task.h"
 
-/* mkdir -p for path (mode 0755); the errno of a failure goes to *err (0 on success). */
+/* sx_mkdirs, logged. */
 static enum sx_rc mkdirs(const char *path, int *err)
 {
-	char *p = xstrdup(path);
+	enum sx_rc rc = sx_mkdirs(path, err);
 
-	*err = 0;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST && !*err)
-			*err = errno;
-		*s = '/';
-	}
-	if (!*err && mkdir(p, 0755) != 0 && errno != EEXIST)
-		*err = errno;
-	if (*err)
+	if (rc)
 		log_error("artifacts", "msg=\"mkdir failed\" path=%s error=%s", sx_log_quote(path),
 			  sx_log_quote(strerror(*err)));
-	free(p);
-	return *err ? SX_EIO : SX_OK;
+	return rc;
 }
 
 char *artifact_store_task_dir(const struct artifact_ctx *a)

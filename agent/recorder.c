@@ -112,10 +112,9 @@ void recorder_open(const struct sx_conf *c, const char *work_dir, struct recorde
 	r->dir = xasprintf("%s/frames", work_dir);
 	r->ffmpeg = c->ffmpeg_path;
 	r->interval_ms = 1000 / (c->recording_fps > 0 ? c->recording_fps : 2);
-	if (mkdir(r->dir, 0755) != 0 && errno != EEXIST) {
+	if (sx_mkdirs(r->dir, &r->err) != SX_OK) {
 		/* Kept, so that recorder_finish() reports the lost recording on the task. */
 		r->broken = true;
-		r->err = errno;
 		log_warn("recorder", "msg=\"cannot create the frames directory; not recording\" path=%s error=%s",
 			 sx_log_quote(r->dir), sx_log_quote(strerror(r->err)));
 		*out = r;

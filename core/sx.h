@@ -66,5 +66,12 @@ bool sx_parse_double(const char *s, double min, double max, double *out);
 /* Removes dir and everything below it (symlinks are removed, not followed). */
 void sx_rm_tree(const char *dir);
 
+/*
+ * mkdir -p for path (mode 0755).  SX_OK when it is there, else SX_EIO with
+ * the errno of the first directory that could not be made in *err (so a
+ * read-only file system reads EROFS, not the ENOENT of the levels below).
+ */
+enum sx_rc sx_mkdirs(const char *path, int *err);
+
 #include "banned.h"
 #endif

@@ -243,3 +243,22 @@ void sx_rm_tree(const char *dir)
 	if (dir && *dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+enum sx_rc sx_mkdirs(const char *path, int *err)
+{
+	char *p = xstrdup(path);
+
+	*err = 0;
+	for (char *s = p + 1; *s && !*err; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			*err = errno;
+		*s = '/';
+	}
+	if (!*err && mkdir(p, 0755) != 0 && errno != EEXIST)
+		*err = errno;
+	free(p);
+	return *err ? SX_EIO : SX_OK;
+}

@@ -119,6 +119,29 @@ json_object *api_get_json(const char *key, const char *fmt, ...)
 	return o;
 }
 
+char *metrics_scrape(void)
+{
+	struct resp *r = api_get("/metrics", NULL);
+	char *text;
+
+	cr_assert_eq(r->status, 200, "/metrics: %ld", r->status);
+	cr_assert(strncmp(r->content_type, "text/plain; version=0.0.4", 25) == 0, "%s", r->content_type);
+	text = xstrdup(r->body);
+	resp_free(r);
+	return text;
+}
+
+double metric_value(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	const char *hit = NULL;
+
+	for (const char *p = text; !hit && p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			hit = p + n + 1;
+	return hit ? strtod(hit, NULL) : -1;
+}
+
 void resp_free(struct resp *r)
 {
 	if (!r)

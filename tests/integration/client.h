@@ -40,6 +40,13 @@ void resp_free(struct resp *r);
  * surrounding blanks, into out; false when the response has none.
  */
 bool resp_header(const struct resp *r, const char *name, char *out, size_t outlen);
+/* GETs /metrics; asserts a 200 in the Prometheus text format and returns the text (caller frees). */
+char *metrics_scrape(void);
+/*
+ * A metric's value in a scrape: the first line that starts with name (with
+ * its labels, e.g. `x_total{type="a"}`) and a space; -1 when there is none.
+ */
+double metric_value(const char *text, const char *name);
 /* GETs the path fmt names with key; asserts a 200 and returns the parsed body (caller puts). */
 json_object *api_get_json(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

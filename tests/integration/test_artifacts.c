@@ -66,30 +66,6 @@ static void fetch_403(const char *rel)
 	resp_free(r);
 }
 
-/* A metric's value in a scrape (first line starting with name + ' '), or -1. */
-static double metric(const char *text, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (strncmp(p, name, n) == 0 && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	}
-	return -1;
-}
-
-static char *scrape(void)
-{
-	struct resp *r = api_get("/metrics", NULL);
-	char *text;
-
-	cr_assert_eq(r->status, 200, "/metrics: %ld", r->status);
-	cr_assert(strncmp(r->content_type, "text/plain; version=0.0.4", 25) == 0, "%s", r->content_type);
-	text = xstrdup(r->body);
-	resp_free(r);
-	return text;
-}
-
 /* The job application run to completion by a real agent; returns the task (caller puts), its id in *id. */
 static json_object *completed_task(char **id)
 {
@@ -270,20 +246,20 @@ Test(artifacts, escaped_paths_never_leave_the_directory)
 /* The counters moved with the task. */
 Test(artifacts, metrics_move_with_a_completed_task)
 {
-	char *before = scrape(), *after, *id;
+	char *before = metrics_scrape(), *after, *id;
 	json_object *t = completed_task(&id);
 
-	after = scrape();
-	cr_assert_gt(metric(after, "sextant_tasks{status=\"completed\"}"),
-		     metric(before, "sextant_tasks{status=\"completed\"}"));
-	cr_assert_gt(metric(after, "sextant_steps_total"), metric(before, "sextant_steps_total"));
-	cr_assert_gt(metric(after, "sextant_llm_calls_total"), metric(before, "sextant_llm_calls_total"));
-	cr_assert_gt(metric(after, "sextant_llm_tokens_total{direction=\"input\"}"),
-		     metric(before, "sextant_llm_tokens_total{direction=\"input\"}"));
-	cr_assert_gt(metric(after, "sextant_step_duration_seconds_count"),
-		     metric(before, "sextant_step_duration_seconds_count"));
-	cr_assert_geq(metric(after, "sextant_queue_depth"), 0);
-	cr_assert_geq(metric(after, "sextant_webhook_backlog"), 0);
+	after = metrics_scrape();
+	cr_assert_gt(metric_value(after, "sextant_tasks{status=\"completed\"}"),
+		     metric_value(before, "sextant_tasks{status=\"completed\"}"));
+	cr_assert_gt(metric_value(after, "sextant_steps_total"), metric_value(before, "sextant_steps_total"));
+	cr_assert_gt(metric_value(after, "sextant_llm_calls_total"), metric_value(before, "sextant_llm_calls_total"));
+	cr_assert_gt(metric_value(after, "sextant_llm_tokens_total{direction=\"input\"}"),
+		     metric_value(before, "sextant_llm_tokens_total{direction=\"input\"}"));
+	cr_assert_gt(metric_value(after, "sextant_step_duration_seconds_count"),
+		     metric_value(before, "sextant_step_duration_seconds_count"));
+	cr_assert_geq(metric_value(after, "sextant_queue_depth"), 0);
+	cr_assert_geq(metric_value(after, "sextant_webhook_backlog"), 0);
 	json_object_put(t);
 	free(after);
 	free(before);

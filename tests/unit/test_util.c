@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <criterion/criterion.h>
 
 Test(util, strerror_describes_every_code)
@@ -154,4 +157,32 @@ Test(util, wipe_zeroes)
 	for (i = 0; i < sizeof(secret); i++)
 		cr_assert_eq(secret[i], 0);
 	crypto_wipe(NULL, 10);
+}
+
+Test(util, mkdirs_makes_every_level_and_names_the_first_failure)
+{
+	char tmpl[] = "/tmp/sx-mkdirs-XXXXXX";
+	char *deep, *file, *below;
+	struct stat st;
+	int err = -1, fd;
+
+	cr_assert_not_null(mkdtemp(tmpl));
+	deep = xasprintf("%s/a/b/c", tmpl);
+	cr_assert_eq(sx_mkdirs(deep, &err), SX_OK);
+	cr_assert_eq(err, 0);
+	cr_assert(stat(deep, &st) == 0 && S_ISDIR(st.st_mode));
+	/* Already there is fine. */
+	cr_assert_eq(sx_mkdirs(deep, &err), SX_OK);
+	/* A file in the way: the level that fails (ENOTDIR below it), not a later ENOENT. */
+	file = xasprintf("%s/f", tmpl);
+	fd = open(file, O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	below = xasprintf("%s/x/y", file);
+	cr_assert_eq(sx_mkdirs(below, &err), SX_EIO);
+	cr_assert_eq(err, ENOTDIR, "%s", strerror(err));
+	sx_rm_tree(tmpl);
+	free(below);
+	free(file);
+	free(deep);
 }

@@ -370,8 +370,14 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 		agent_step_init(&st, order);
 		run.step = &st;
 		if (step_create(&run, order) != SX_OK) {
-			/* The database is unreachable: hand the task back rather than lose it. */
+			/*
+			 * The database failed the step's row (unreachable, or a
+			 * conflict that outlived its retries): hand the task back now
+			 * rather than leave it to its lease.  If the hand-back fails
+			 * too, the lease's expiry returns it to the queue.
+			 */
 			sx_sleep_ms(1000, r->stopping);
+			task_hand_back(r->db, run.t->id, r->owner);
 			out = OUT_SHUTDOWN;
 		} else {
 			enum outcome step = agent_step_run(&run, &st);

@@ -79,7 +79,9 @@ void http_req_init(struct http_req *req, void *fcgi, const struct sx_conf *conf,
 	q = strchr(uri, '?');
 	n = q ? (size_t)(q - uri) : strlen(uri);
 	req->path = sx_arena_alloc(&req->arena, n + 1);
-	n = url_decode(uri, n, req->path, n + 1, false, NULL);
+	url_decode(uri, n, req->path, n + 1, false, NULL);
+	/* A %00 ends the C string here; the router refuses such a target (400). */
+	n = strlen(req->path);
 	while (n > 1 && req->path[n - 1] == '/')
 		req->path[--n] = '\0';
 	req->query = FCGX_GetParam("QUERY_STRING", fr->envp);
@@ -138,13 +140,16 @@ const char *http_api_key(const struct http_req *req)
 {
 	const char *key = http_param(req, "HTTP_X_API_KEY");
 
+	/* Blanks before a value are the header's whitespace, never the key's (RFC 9110 5.5). */
+	while (key && (*key == ' ' || *key == '\t'))
+		key++;
 	if (!key || !*key) {
 		const char *auth = http_param(req, "HTTP_AUTHORIZATION");
 
 		key = NULL;
 		if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
 			key = auth + 7;
-			while (*key == ' ')
+			while (*key == ' ' || *key == '\t')
 				key++;
 		}
 	}

@@ -54,8 +54,8 @@ static void check_api_key(const struct http_req *req)
 
 	if (!key)
 		return;
-	FUZZ_CHECK(*key && *key != ' ', "key empty or starting with a blank");
-	from = x && *x ? x : auth;
+	FUZZ_CHECK(*key && *key != ' ' && *key != '\t', "key empty or starting with a blank");
+	from = x && x[strspn(x, " \t")] ? x : auth;
 	FUZZ_CHECK(from != NULL, "a key without a header");
 	n = strlen(from);
 	FUZZ_CHECK(key >= from && key < from + n, "the key is not a tail of its header");

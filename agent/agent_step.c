@@ -52,7 +52,7 @@ static void save_exchange(struct run *run, struct agent_step *st, const char *js
 
 	if (!json)
 		return;
-	m = sx_arena_own(&st->arena, mask_text(run->mask, json));
+	m = sx_arena_own(&st->arena, mask_json_text(run->mask, json));
 	artifact_store_save(&run->art, st->id, type, "json", m, strlen(m), NULL);
 }
 

@@ -100,7 +100,8 @@ static enum sx_rc step_finish(struct run *run, enum step_status status, bool is_
 	struct step_end_info e = { status, is_last, run->step->in_tokens, run->step->out_tokens,
 				   run->step->cost, NULL };
 
-	mask_codes_in_json(run->mask, output);
+	/* Reasoning, typed text, page URLs: nothing in a step's row shows a secret. */
+	mask_json(run->mask, output);
 	e.output_json = json_object_to_json_string_ext(output, JSON_C_TO_STRING_PLAIN);
 	return step_end(run->r->db, run->t->id, run->step->id, &e);
 }
@@ -114,8 +115,9 @@ static void history_load(struct run *run)
 		const char *u = jmember(out, "url_after");
 
 		if (u) {
+			/* A URL with a secret masked out is no page: such a task starts over at its url. */
 			free(run->last_url);
-			run->last_url = xstrdup(u);
+			run->last_url = strstr(u, MASK_SHOWN) ? NULL : xstrdup(u);
 		}
 		if (out && json_object_object_get_ex(out, "actions", &acts)) {
 			for (size_t k = 0; k < json_object_array_length(acts); k++) {
@@ -166,14 +168,24 @@ static void losses_record(struct run *run)
 	json_object_put(lost);
 }
 
+/*
+ * Ends the task with status st.  The reason (the model's own words for a
+ * terminate, a page's error) and the extracted data are masked like
+ * everything else kept.
+ */
 static void finish(struct run *run, enum task_status st, const char *reason)
 {
-	const char *extracted = run->extracted ?
-		json_object_to_json_string_ext(run->extracted, JSON_C_TO_STRING_PLAIN) : NULL;
+	char *masked = reason ? mask_text(run->mask, reason) : NULL;
+	const char *extracted = NULL;
 
+	if (run->extracted) {
+		mask_json(run->mask, run->extracted);
+		extracted = json_object_to_json_string_ext(run->extracted, JSON_C_TO_STRING_PLAIN);
+	}
 	recording_end(run);
 	losses_record(run);
-	task_finish(run->r->db, run->t->id, run->r->owner, st, reason, extracted);
+	task_finish(run->r->db, run->t->id, run->r->owner, st, masked, extracted);
+	free(masked);
 }
 
 /*
@@ -226,7 +238,7 @@ static void run_init(struct run *run, struct runner *r, struct claimed_task *ct)
 		run->payload = v;
 		run->payload_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
-	run->mask = mask_new(run->payload);
+	run->mask = mask_new(run->payload, c->mask_keys);
 	if (json_object_object_get_ex(run->t->request, "extracted_information_schema", &v) && v) {
 		run->schema = v;
 		run->schema_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
@@ -293,7 +305,7 @@ static enum outcome run_next(struct run *run, struct agent_step *st, enum outcom
 			     long long *failures)
 {
 	const struct sx_conf *c = run->r->conf;
-	char reason[RUN_ERR_LEN + 64];
+	char reason[RUN_ERR_LEN + 64], *masked;
 	enum outcome out = step;
 
 	switch (step) {
@@ -302,8 +314,10 @@ static enum outcome run_next(struct run *run, struct agent_step *st, enum outcom
 		*failures = 0;
 		break;
 	case OUT_STEP_FAILED:
+		masked = mask_text(run->mask, st->reason);
 		log_info("runner", "msg=\"step failed\" task=%s order=%lld retry=%lld error=%s",
-			 run->t->id, *order, *failures, sx_log_quote(st->reason));
+			 run->t->id, *order, *failures, sx_log_quote(masked));
+		free(masked);
 		out = OUT_CONTINUE;
 		if (++*failures > c->max_retries_per_step) {
 			snprintf(reason, sizeof(reason), "Max retries per step (%lld) exceeded: %s",

@@ -106,6 +106,7 @@ static const struct conf_key conf_table[] = {
 	/* outbound requests on a user's behalf */
 	STR(outbound_allow, ""),
 	STR(proxy_map, ""),
+	STR(mask_keys, ""),
 	INT(webhook_timeout, "10", 1, 120),
 	INT(webhook_retry_window, "86400", 60, 604800),
 	INT(webhook_poll_ms, "500", 10, 60000),

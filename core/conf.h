@@ -74,6 +74,7 @@ struct sx_conf {
 	/* outbound requests on a user's behalf (webhooks, TOTP URLs, downloads) */
 	char *outbound_allow;       /* addresses/CIDRs the SSRF guard lets through, comma-separated */
 	char *proxy_map;            /* LOCATION=proxy-url,…; credentials never logged */
+	char *mask_keys;            /* navigation_payload key terms naming a secret, added to the built-in ones */
 	long long webhook_timeout;  /* seconds per delivery attempt */
 	long long webhook_retry_window; /* seconds a delivery keeps being retried */
 	long long webhook_poll_ms;

@@ -404,7 +404,7 @@ Test(secrets, no_secret_in_any_log_artifact_row_or_webhook)
 
 	sx_buf_init(&h.where, SIZE_MAX);
 	llm_double_script(sc);
-	agent_start("outbound_allow = 127.0.0.0/8\n");
+	agent_start("outbound_allow = 127.0.0.1/32\n");
 	id = post_task(org.key, body, NULL);
 	t = wait_final(org.key, id, 240);
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));

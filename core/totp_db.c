@@ -53,11 +53,16 @@ struct pick_tx {
 	char *unread;
 };
 
-/* Marks row id used; *used is false when another task used it first. */
+/*
+ * Marks row id used and erases its code and message: a used code is a
+ * secret with no further use, and a hash of six digits would hide nothing.
+ * *used is false when another task used it first.
+ */
 static enum sx_rc pick_use(struct sx_db *db, const char *id, bool *used)
 {
 	static const char q_use[] =
-		"UPDATE totp_codes SET used_at = UTC_TIMESTAMP(6) WHERE id = ? AND used_at IS NULL";
+		"UPDATE totp_codes SET used_at = UTC_TIMESTAMP(6), code = NULL, content = '' "
+		"WHERE id = ? AND used_at IS NULL";
 	struct sx_param p[] = { sx_p_str(id) };
 	unsigned long long n = 0;
 	enum sx_rc rc = sx_db_exec(db, q_use, p, 1, &n);

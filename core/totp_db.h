@@ -52,7 +52,8 @@ struct totp_db_want {
 /*
  * In one transaction, picks the newest unused, unexpired code pushed for
  * the task's id (any age) or its identifier (within max_age_s) and marks it
- * used, so two tasks never enter one code; writes it to code.  When the
+ * used, so two tasks never enter one code; writes it to code.  The used
+ * row keeps when it was used, not the code nor its message (both erased).  When the
  * newest candidate has no code (the patterns found none in its message) and
  * was not tried, its id is written to unread instead, for the model to
  * read.  Both are "" when nothing is usable yet.

@@ -213,6 +213,18 @@ static bool file_has(const char *path, const char *needle)
 	return hit;
 }
 
+/*
+ * A code pushed for identifier was used, and the table no longer holds it:
+ * the used row has neither a code nor a message, and no row has the code.
+ */
+static void assert_code_used_and_erased(const char *identifier, const char *code)
+{
+	cr_assert_geq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE LOWER(totp_identifier) = LOWER(?) "
+				"AND used_at IS NOT NULL AND code IS NULL AND content = ''", identifier), 1);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE code = ?", code), 0);
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE INSTR(content, ?) > 0", code), 0);
+}
+
 /* The code is in no step output, no artifact file of the task, and no agent log line. */
 static void assert_code_hidden(const char *id, const char *code)
 {
@@ -478,7 +490,7 @@ static void login_uses_the_code(const char *identifier, const char *code)
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
 	shown_code(shown);
 	cr_assert_str_eq(shown, code);
-	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE code = ? AND used_at IS NOT NULL", code), 1);
+	assert_code_used_and_erased(identifier, code);
 	assert_code_hidden(id, code);
 	json_object_put(t);
 	free(id);
@@ -651,7 +663,7 @@ Test(totp_agent, used_code_is_not_given_again)
 	shown_code(shown);
 	cr_assert_str_eq(shown, code);
 	json_object_put(t);
-	cr_assert_eq(db_count1("SELECT COUNT(*) FROM totp_codes WHERE code = ? AND used_at IS NOT NULL", code), 1);
+	assert_code_used_and_erased("reuse@example.com", code);
 
 	/* The second, same identifier, finds no unused code and gives up after the window. */
 	id2 = post_task(org.key, body, NULL);

@@ -224,6 +224,10 @@
 					err.status = res.status;
 					throw err;
 				}
+				// A list page cut by the server's byte budget says so (README:
+				// "List tasks"); the rest continues after its last task.
+				if (Array.isArray(json))
+					json.truncated = res.headers.get("X-Sextant-Truncated") === "true";
 				return json;
 			});
 		}, function (e) {
@@ -269,13 +273,14 @@
 	}
 
 	function parseQuery(hash) {
-		var q = { page: 1, page_size: 10, status: "" };
+		var q = { page: 1, page_size: 10, status: "", after: "" };
 		var i = hash.indexOf("?");
 		if (i >= 0) {
 			var p = new URLSearchParams(hash.slice(i + 1));
 			q.page = Math.max(1, parseInt(p.get("page"), 10) || 1);
 			q.page_size = Math.min(100, Math.max(1, parseInt(p.get("page_size"), 10) || 10));
 			q.status = STATUSES.indexOf(p.get("status")) >= 0 ? p.get("status") : "";
+			q.after = /^tsk_[0-9a-z]+$/.test(p.get("after") || "") ? p.get("after") : "";
 		}
 		return q;
 	}
@@ -286,7 +291,33 @@
 		p.set("page_size", q.page_size);
 		if (q.status)
 			p.set("status", q.status);
+		if (q.after)
+			p.set("after", q.after);
 		return "#/tasks?" + p.toString();
+	}
+
+	/*
+	 * The page after this one, or null.  A page the server cut short
+	 * (tasks.truncated) continues after its last task; a page that cursor
+	 * began keeps going by cursor; otherwise by page number.
+	 */
+	function olderHash(q, tasks) {
+		var next = { page: q.page + 1, page_size: q.page_size, status: q.status };
+		if (!tasks.length || (!tasks.truncated && tasks.length < q.page_size))
+			return null;
+		if (tasks.truncated || q.after)
+			next.after = tasks[tasks.length - 1].task_id;
+		return listHash(next);
+	}
+
+	/*
+	 * The page before this one.  A cursor page cannot be counted back from:
+	 * it leads to the newest page instead.
+	 */
+	function newerHash(q) {
+		if (q.after)
+			return listHash({ page: 1, page_size: q.page_size, status: q.status });
+		return listHash({ page: q.page - 1, page_size: q.page_size, status: q.status });
 	}
 
 	function renderNoKey() {
@@ -340,7 +371,11 @@
 			note, pager));
 
 		function load() {
-			var path = "/api/v1/tasks?page=" + q.page + "&page_size=" + q.page_size + "&order=desc";
+			// With a cursor the page starts after that task: page counts from there.
+			var path = "/api/v1/tasks?page=" + (q.after ? 1 : q.page) + "&page_size=" + q.page_size +
+				"&order=desc";
+			if (q.after)
+				path += "&after=" + encodeURIComponent(q.after);
 			if (q.status)
 				path += "&task_status=" + encodeURIComponent(q.status);
 			var gen = view.gen;
@@ -377,12 +412,12 @@
 			clear(pager);
 			append(pager, [
 				h("a", { class: "button" + (q.page <= 1 ? " disabled" : ""), id: "page-prev",
-					href: q.page > 1 ? listHash({ page: q.page - 1, page_size: q.page_size, status: q.status }) : null,
+					href: q.page > 1 ? newerHash(q) : null,
 					"aria-disabled": q.page <= 1 ? "true" : null }, "← Newer"),
 				h("span", { class: "muted" }, "Page " + q.page),
-				h("a", { class: "button" + (tasks.length < q.page_size ? " disabled" : ""), id: "page-next",
-					href: tasks.length >= q.page_size ? listHash({ page: q.page + 1, page_size: q.page_size, status: q.status }) : null,
-					"aria-disabled": tasks.length < q.page_size ? "true" : null }, "Older →")]);
+				h("a", { class: "button" + (olderHash(q, tasks) ? "" : " disabled"), id: "page-next",
+					href: olderHash(q, tasks),
+					"aria-disabled": olderHash(q, tasks) ? null : "true" }, "Older →")]);
 			if (live)
 				later(load, LIST_POLL_MS);
 		}

@@ -16,8 +16,6 @@
 
 /* The lease outlasts the attempt's timeout by this much (the DB writes). */
 #define WEBHOOK_LEASE_SLACK_S 15
-/* Receivers' answers are not used; an answer over this cap counts as a transport error (retried). */
-#define WEBHOOK_MAX_RESPONSE (1024 * 1024)
 #define WEBHOOK_REASON_MAX 512
 
 enum outcome { OUT_DELIVERED, OUT_RETRY, OUT_FAILED };
@@ -142,7 +140,7 @@ static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struc
 	struct webhook_msg m;
 	struct http_response res;
 	int64_t t0;
-	enum sx_rc rc;
+	enum sx_rc rc, hrc;
 
 	memset(&res, 0, sizeof(res));
 	rc = webhook_msg_build(s->db, c, d->org_id, d->task_id, &m);
@@ -155,27 +153,10 @@ static enum sx_rc attempt_send(struct sender *s, const struct delivery *d, struc
 	}
 	if (rc)
 		goto out;
-	{
-		struct http_header h[] = {
-			{ "Content-Type", "application/json" },
-			{ "x-skyvern-timestamp", m.timestamp },
-			{ "x-skyvern-signature", m.signature },
-			{ "x-sextant-delivery-id", d->id },
-			{ "User-Agent", "Sextant-Webhook/1" },
-		};
-		struct http_request req = {
-			.method = "POST", .url = d->url, .headers = h, .nheaders = SX_ARRAY_LEN(h),
-			.body = m.body, .body_len = m.len, .timeout_ms = c->webhook_timeout * 1000,
-			.max_response = WEBHOOK_MAX_RESPONSE,
-			.guarded = true, .allow = c->outbound_allow,
-		};
-		enum sx_rc hrc;
-
-		t0 = sx_mono_ms();
-		hrc = http_perform(s->http, &req, &res);
-		r->duration_ms = sx_mono_ms() - t0;
-		classify(s, d, hrc, &res, r);
-	}
+	t0 = sx_mono_ms();
+	hrc = webhook_msg_post(s->http, c, &m, d->url, d->id, &res);
+	r->duration_ms = sx_mono_ms() - t0;
+	classify(s, d, hrc, &res, r);
 out:
 	http_response_release(&res);
 	webhook_msg_release(&m);

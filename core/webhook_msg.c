@@ -4,6 +4,8 @@
 #include "sx.h"
 #include "webhook_msg.h"
 #include "crypto.h"
+#include "conf.h"
+#include "http.h"
 #include "org_db.h"
 #include "sign.h"
 #include "task.h"
@@ -48,4 +50,25 @@ void webhook_msg_release(struct webhook_msg *m)
 {
 	free(m->body);
 	memset(m, 0, sizeof(*m));
+}
+
+enum sx_rc webhook_msg_post(struct http_client *client, const struct sx_conf *c,
+			    const struct webhook_msg *m, const char *url, const char *delivery_id,
+			    struct http_response *res)
+{
+	struct http_header h[] = {
+		{ "Content-Type", "application/json" },
+		{ "x-skyvern-timestamp", m->timestamp },
+		{ "x-skyvern-signature", m->signature },
+		{ "User-Agent", "Sextant-Webhook/1" },
+		{ "x-sextant-delivery-id", delivery_id },
+	};
+	struct http_request req = {
+		.method = "POST", .url = url, .headers = h,
+		.nheaders = SX_ARRAY_LEN(h) - (delivery_id ? 0 : 1),
+		.body = m->body, .body_len = m->len, .timeout_ms = c->webhook_timeout * 1000,
+		.max_response = 1024 * 1024, .guarded = true, .allow = c->outbound_allow,
+	};
+
+	return http_perform(client, &req, res);
 }

@@ -30,4 +30,19 @@ enum sx_rc webhook_msg_build(struct sx_db *db, const struct sx_conf *c, const ch
 
 /* Frees m's body and clears m. */
 void webhook_msg_release(struct webhook_msg *m);
+
+struct http_client;
+struct http_response;
+
+/*
+ * POSTs m to url through client with the signature headers, through the
+ * outbound guard (c->outbound_allow) and c->webhook_timeout, reading at
+ * most 1 MiB of the answer into *res (a longer answer is a transport
+ * error, which the outbox retries; the caller releases *res with
+ * http_response_release).  delivery_id (may be NULL) goes out as
+ * x-sextant-delivery-id.  Returns http_perform's code.
+ */
+enum sx_rc webhook_msg_post(struct http_client *client, const struct sx_conf *c,
+			    const struct webhook_msg *m, const char *url, const char *delivery_id,
+			    struct http_response *res);
 #endif

@@ -19,8 +19,6 @@
 
 /* The receiver's answer shown in a retry_webhook report is cut here. */
 #define RUN_REPORT_BODY_MAX 2048
-/* Answers over this are a transport error, as the sender treats them. */
-#define RUN_WEBHOOK_MAX_RESPONSE (1024 * 1024)
 
 static bool run_id_ok(const char *id)
 {
@@ -173,20 +171,9 @@ static void retry_send(const struct sx_conf *c, const struct webhook_msg *m, con
 		       json_object *report)
 {
 	struct http_client *client = http_client_new();
-	struct http_header h[] = {
-		{ "Content-Type", "application/json" },
-		{ "x-skyvern-timestamp", m->timestamp },
-		{ "x-skyvern-signature", m->signature },
-		{ "User-Agent", "Sextant-Webhook/1" },
-	};
-	struct http_request hr = {
-		.method = "POST", .url = url, .headers = h, .nheaders = SX_ARRAY_LEN(h),
-		.body = m->body, .body_len = m->len, .timeout_ms = c->webhook_timeout * 1000,
-		.max_response = RUN_WEBHOOK_MAX_RESPONSE, .guarded = true, .allow = c->outbound_allow,
-	};
 	struct http_response res;
 	int64_t t0 = sx_mono_ms();
-	enum sx_rc rc = http_perform(client, &hr, &res);
+	enum sx_rc rc = webhook_msg_post(client, c, m, url, NULL, &res);
 	size_t n = res.body.len;
 
 	json_object_object_add(report, "status_code",

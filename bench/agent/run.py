@@ -307,14 +307,40 @@ def bench_memory(double, key, logdir):
         print("| %d | %.1f MiB | %.0f MiB |" % (n, worker_max / 1024.0, browser_max / 1024.0))
 
 
+def chromedriver_logging(log):
+    """A wrapper script that runs chromedriver with every command logged to log."""
+    real = "/usr/bin/chromedriver"
+    for line in open(ENV["SX_CONF"]):
+        k, _, v = line.partition("=")
+        if k.strip() == "chromedriver_path" and v.strip():
+            real = v.strip()
+    w = tempfile.NamedTemporaryFile("w", prefix="chromedriver-logging-", suffix=".sh", delete=False)
+    w.write('#!/bin/sh\nexec %s "$@" --log-level=ALL --append-log --log-path=%s\n'
+            % (real, os.path.abspath(log)))
+    w.close()
+    os.chmod(w.name, 0o755)
+    return w.name
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=5, help="tasks per fixture page")
     ap.add_argument("--recording", choices=("on", "off"), default="on",
                     help="the agent's recording_enabled (session recording)")
     ap.add_argument("--steps-only", action="store_true", help="skip the memory benchmark")
+    ap.add_argument("--pages", default="", help="only the pages whose name contains this text")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an agent configuration override (repeatable), e.g. chromedriver_path=...")
+    ap.add_argument("--webdriver-log", metavar="PATH",
+                    help="run chromedriver with its verbose log appended to PATH (read it with wdlog.py)")
     args = ap.parse_args()
     EXTRA_OVERRIDES["recording_enabled"] = "true" if args.recording == "on" else "false"
+    for kv in args.set:
+        k, _, v = kv.partition("=")
+        EXTRA_OVERRIDES[k.strip()] = v.strip()
+    PAGES[:] = [p for p in PAGES if args.pages in p[0]]
+    if args.webdriver_log:
+        EXTRA_OVERRIDES["chromedriver_path"] = chromedriver_logging(args.webdriver_log)
     logdir = os.path.join(ROOT, "var", "log")
     clear_queue()
     key = new_org()

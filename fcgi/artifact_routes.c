@@ -128,12 +128,12 @@ out:
 	return;
 }
 
-void tasks_artifacts(struct http_req *req, const char *task_id)
+void artifacts_of_task(struct http_req *req, const char *task_id)
 {
 	artifacts_reply(req, task_id, NULL);
 }
 
-void tasks_step_artifacts(struct http_req *req, const char *ids)
+void artifacts_of_step(struct http_req *req, const char *ids)
 {
 	char task_id[SX_ID_MAX] = "";
 	const char *step = strstr(ids, "/steps/");

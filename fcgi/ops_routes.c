@@ -17,7 +17,7 @@
  * The artifacts directory's problem for /healthz ("" when it is writable):
  * "not writable: EROFS (Read-only file system)".
  */
-static void artifacts_problem(const struct sx_conf *c, char *out, size_t outlen)
+static void ops_artifacts_problem(const struct sx_conf *c, char *out, size_t outlen)
 {
 	int err = 0;
 
@@ -45,7 +45,7 @@ void ops_healthz(struct http_req *req)
 	enum sx_rc rc = metrics_health(req->db);
 	char art[160];
 
-	artifacts_problem(req->conf, art, sizeof(art));
+	ops_artifacts_problem(req->conf, art, sizeof(art));
 	json_object_object_add(o, "status", json_object_new_string(rc ? "unhealthy" : art[0] ? "degraded" : "ok"));
 	if (rc)
 		json_object_object_add(o, "detail", json_object_new_string(

@@ -55,9 +55,9 @@ void totp_push(struct http_req *req);
  * GET /artifacts/<path>?expires=…&sig=… (no key: the signature is the
  * credential), answered with X-Accel-Redirect to nginx's internal location.
  */
-void tasks_artifacts(struct http_req *req, const char *task_id);
+void artifacts_of_task(struct http_req *req, const char *task_id);
 /* GET /api/v1/tasks/{id}/steps/{step_id}/artifacts; ids is "<task id>/steps/<step id>". */
-void tasks_step_artifacts(struct http_req *req, const char *ids);
+void artifacts_of_step(struct http_req *req, const char *ids);
 void artifacts_serve(struct http_req *req, const char *rest);
 
 /* In ops_routes.c: GET /healthz and GET /metrics (no key; nginx limits /metrics to loopback). */

@@ -94,6 +94,29 @@ PAGES = [
                              {"action": "click", "label": "Sign in"}]),
         (None, [{"action": "click", "label": "Accept"}])]),
     ("product (extraction)", "product/index.html", None, "Extract the product name and price", []),
+    ("application, 30 fields", "apply/index.html", "Apply for the Senior Data Analyst job", None, [
+        ("Thank you, your application was received", [{"action": "complete"}]),
+        (None, [{"action": "input_text", "label": "First name", "text": "Morgan"},
+                {"action": "input_text", "label": "Last name", "text": "Reyes"},
+                {"action": "input_text", "label": "Email address", "text": "morgan.reyes@example.com"},
+                {"action": "input_text", "label": "Phone number", "text": "+1 503 555 0148"},
+                {"action": "input_text", "label": "Street address", "text": "1220 SE Ash St"},
+                {"action": "input_text", "label": "City", "text": "Portland"},
+                {"action": "select_option", "label": "State / Province", "option": "Oregon"},
+                {"action": "input_text", "label": "ZIP / Postal code", "text": "97214"},
+                {"action": "select_option", "label": "Country", "option": "United States"},
+                {"action": "input_text", "label": "Current or most recent employer", "text": "Cascadia Clinics"},
+                {"action": "input_text", "label": "Current or most recent job title", "text": "Data Analyst"},
+                {"action": "select_option", "label": "Years of professional experience", "option": "7 years"},
+                {"action": "select_option", "label": "Highest level of education", "option": "Master's degree"},
+                {"action": "input_text", "label": "Earliest start date", "text": "2027-01-11"},
+                {"action": "click", "label": "Yes"},
+                {"action": "click", "label": "No", "nth": 2},
+                {"action": "check", "label": "I certify that the information in this application is true and complete"},
+                {"action": "click", "label": "Submit application"}])]),
+    ("catalog, 2,400 links (extraction)", "catalog/index.html", "Find the Summit Ridge 3 Tent",
+     "Extract the name and price of the Summit Ridge 3 Tent", [
+        (None, [{"action": "complete"}])]),
 ]
 
 
@@ -208,14 +231,15 @@ def comm(pid):
         return ""
 
 
-def bench_steps(double, key, per_page, logdir):
-    results = []
+def bench_steps(double, key, per_page, logdir, tokens=False):
+    results, calls = [], {}
     log = os.path.join(logdir, "agent-steps.log")
     with Agent(double.url, 1, log):
         for name, path, goal, extract, rules in PAGES:
             double.script(script_for(rules))
             tids = []
             for _ in range(per_page):
+                seen = len(http("GET", double.url + "/__requests"))
                 body = {"url": SITE + path}
                 if goal:
                     body["navigation_goal"] = goal
@@ -226,6 +250,7 @@ def bench_steps(double, key, per_page, logdir):
                 if t["status"] != "completed":
                     raise SystemExit("%s: task %s ended %s: %s" % (name, tid, t["status"], t["failure_reason"]))
                 tids.append(tid)
+                calls[tid] = http("GET", double.url + "/__requests")[seen:]
             results.append((name, tids))
     steps = {}
     for l in open(log):
@@ -250,6 +275,8 @@ def bench_steps(double, key, per_page, logdir):
             name, len(over), statistics.median(over), pct(over, 0.95), statistics.median(llm),
             max(toks), statistics.median(first) if first else float("nan")))
     bench_artifact_bytes(results, steps, log)
+    if tokens:
+        bench_tokens(results, calls)
 
 
 def bench_artifact_bytes(results, steps, log):
@@ -273,6 +300,43 @@ def bench_artifact_bytes(results, steps, log):
         print("| %s | %d | %.0f | %.0f | %s |" % (
             name, nsteps, int(total) / max(nsteps, 1), int(rec) / max(nsteps, 1),
             "%.0f ms" % statistics.median(enc) if enc else "-"))
+
+
+TOKENIZER = os.path.join(ROOT, "bench", "agent", "node_modules", "gpt-tokenizer")
+
+
+def count_tokens(requests):
+    """Input tokens per model call (tokens.mjs: o200k text, OpenAI's image tiles)."""
+    if not os.path.isdir(TOKENIZER):
+        here = os.path.join(ROOT, "bench", "agent")
+        subprocess.run(["npm", "install", "--silent", "--no-save", "--no-package-lock", "--prefix", here,
+                        "gpt-tokenizer@4"], check=True, cwd=here)
+    out = subprocess.run(["node", os.path.join(ROOT, "bench", "agent", "tokens.mjs")], input=json.dumps(requests),
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def bench_tokens(results, calls):
+    # Input tokens per task (o200k, images by OpenAI's tile formula), by call
+    # kind, and the last step's (its decide and what follows: verify, extract).
+    print()
+    print("| page | model calls per task | input tokens per task, median | decide | verify | extract | of which images | last step |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, tids in results:
+        per_task, kinds, images, last = [], {}, [], []
+        for t in tids:
+            counted = count_tokens(calls[t])
+            per_task.append(sum(c["total"] for c in counted))
+            images.append(sum(c["images"] for c in counted))
+            for c in counted:
+                kinds.setdefault(c["kind"], []).append(c["total"])
+            decides = [i for i, c in enumerate(counted) if c["kind"] == "decide"]
+            last.append(sum(c["total"] for c in counted[decides[-1] if decides else 0:]))
+        n = len(calls[tids[0]])
+        kind = lambda k: "%.0f" % (sum(kinds[k]) / len(tids)) if k in kinds else "-"
+        print("| %s | %d | %.0f | %s | %s | %s | %.0f | %.0f |" % (
+            name, n, statistics.median(per_task), kind("decide"), kind("verify"), kind("extract"),
+            statistics.median(images), statistics.median(last)))
 
 
 def bench_memory(double, key, logdir):
@@ -331,6 +395,8 @@ def main():
     ap.add_argument("--pages", default="", help="only the pages whose name contains this text")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="an agent configuration override (repeatable), e.g. chromedriver_path=...")
+    ap.add_argument("--tokens", action="store_true",
+                    help="count each task's input tokens (o200k; installs gpt-tokenizer with npm once)")
     ap.add_argument("--webdriver-log", metavar="PATH",
                     help="run chromedriver with its verbose log appended to PATH (read it with wdlog.py)")
     args = ap.parse_args()
@@ -345,7 +411,7 @@ def main():
     clear_queue()
     key = new_org()
     with Double() as double:
-        bench_steps(double, key, args.tasks, logdir)
+        bench_steps(double, key, args.tasks, logdir, args.tokens)
         if not args.steps_only:
             bench_memory(double, key, logdir)
 

@@ -34,9 +34,11 @@ Control API for the tests:
       name","text":"..."}.  The double finds the element line in the prompt
       ("[e12] input:text "Full name" ...") whose first double-quoted string is
       that label (exact match first, then case-insensitive) and writes
-      "element":"e12" in its place.  When no line matches it answers HTTP 500
-      "test double: no element labelled ..." without moving the cursor, so the
-      test fails visibly even through the client's retries.
+      "element":"e12" in its place; "nth": 2 picks the second element with
+      that label (two questions that both offer "Yes").  When no line
+      matches it answers HTTP 500 "test double: no element labelled ..."
+      without moving the cursor, so the test fails visibly even through the
+      client's retries.
   GET  /__requests   every request received: path, headers (the auth
                      header's value is never recorded, only that it was
                      there), the body with image data elided, the prompts.
@@ -94,22 +96,21 @@ def resolve_labels(answer, prompt):
     element id the prompt gives that label."""
     lines = [(m.group(1), unescape_label(m.group(2))) for m in ELEMENT_LINE.finditer(prompt)]
 
-    def find(label):
-        for eid, text in lines:
-            if text == label:
-                return eid
-        for eid, text in lines:
-            if text.casefold() == str(label).casefold():
-                return eid
+    def find(label, nth):
+        for same in (lambda t: t == label, lambda t: t.casefold() == str(label).casefold()):
+            hits = [eid for eid, text in lines if same(text)]
+            if len(hits) >= nth:
+                return hits[nth - 1]
         raise LabelNotFound(label)
 
     def fix(action):
         if isinstance(action, dict) and "label" in action and "element" not in action:
+            nth = int(action.get("nth", 1))
             out = {}
             for k, v in action.items():
                 if k == "label":
-                    out["element"] = find(v)
-                else:
+                    out["element"] = find(v, nth)
+                elif k != "nth":
                     out[k] = v
             return out
         return action
@@ -163,6 +164,21 @@ def elide_images(body):
 
     visit(body)
     return body, images
+
+
+def image_size(raw):
+    """(width, height) of a PNG or JPEG, or None: what a provider bills an image by."""
+    if raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) >= 24:
+        return [int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")]
+    i = 2
+    while raw[:2] == b"\xff\xd8" and i + 9 < len(raw):
+        if raw[i] != 0xFF:
+            return None
+        marker, seglen = raw[i + 1], int.from_bytes(raw[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return [int.from_bytes(raw[i + 7:i + 9], "big"), int.from_bytes(raw[i + 5:i + 7], "big")]
+        i += 2 + seglen
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -272,6 +288,7 @@ class Handler(BaseHTTPRequestHandler):
                   "auth_scheme": auth_scheme, "kind": kind, "body": shown,
                   "image": bool(images), "image_bytes": [len(i) for i in images],
                   "image_is_png": [i[:8] == b"\x89PNG\r\n\x1a\n" for i in images],
+                  "image_size": [image_size(i) for i in images],
                   "system": system, "user": user, "rule": None, "status": None}
 
         with STATE.lock:

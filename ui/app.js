@@ -125,7 +125,7 @@
 
 	/* Whether key names a secret by the product's rule (SECRET_TERMS above). */
 	function keyIsSecret(key) {
-		var words = [], cur = "", i, c;
+		var words = [], cur = "", joined, i, c;
 
 		for (i = 0; i < key.length; i++) {
 			c = key.charAt(i);
@@ -139,7 +139,8 @@
 		}
 		if (cur)
 			words.push(cur);
-		return SECRET_TERMS.some(function (t) { return words.join("").indexOf(t) >= 0; }) ||
+		joined = words.join("");
+		return SECRET_TERMS.some(function (t) { return joined.indexOf(t) >= 0; }) ||
 			SECRET_WORDS.some(function (w) { return words.indexOf(w) >= 0; });
 	}
 

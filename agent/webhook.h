@@ -9,7 +9,8 @@
  * length of the attempt, so two senders — on one machine or on two — never
  * send one delivery at the same time, and a sender that dies mid-attempt
  * only delays the delivery until its lease ends.  Each attempt POSTs the
- * task object without `request` (compact JSON), signed for the task's
+ * webhook body of core/webhook_msg.h (the task object without `request`
+ * merged with the run object without `run_request`), signed for the task's
  * organization (core/sign.h), with an x-sextant-delivery-id header that is
  * the same on every retry so receivers can drop duplicates.  Delivery is at
  * least once: a receiver's 2xx is recorded before the next claim, and only a

@@ -6,6 +6,7 @@
 #include "task.h"
 #include "ssrf.h"
 #include "conf.h"
+#include "step_output.h"
 
 #include <strings.h>
 
@@ -624,6 +625,8 @@ json_object *task_to_json(const struct task *t, bool with_request)
 	json_object_object_add(o, "errors",
 			       t->errors ? json_object_get(t->errors) : json_object_new_array());
 	json_object_object_add(o, "webhook_failure_reason", sx_json_string_or_null(t->webhook_failure_reason));
+	/* Only a run created through /v1/run/tasks stores a run_request (task_db_create). */
+	json_object_object_add(o, "created_via", json_object_new_string(t->run_request ? "run_api" : "task_api"));
 	return o;
 }
 
@@ -654,7 +657,7 @@ json_object *step_to_json(const struct step *s)
 	json_object_object_add(o, "step_cost", json_object_new_double(s->cost));
 	json_object_object_add(o, "created_at", sx_json_string_or_null(s->created_at));
 	json_object_object_add(o, "modified_at", sx_json_string_or_null(s->modified_at));
-	json_object_object_add(o, "output", json_object_get(s->output));
+	json_object_object_add(o, "output", step_output_json(s));
 	return o;
 }
 
@@ -671,29 +674,6 @@ json_object *task_to_list_json(const struct task *t)
 	return o;
 }
 
-/* One action of a step's output in Skyvern's Action shape, added to the action's own members. */
-static json_object *task_action_json(json_object *action, json_object *step, long long order)
-{
-	json_object *a = json_object_new_object(), *res = sx_json_member(action, "result");
-	json_object *ok = sx_json_member(res, "success");
-	const char *err = sx_json_string(res, "error");
-
-	json_object_object_foreach(action, key, val)
-		json_object_object_add(a, key, json_object_get(val));
-	json_object_object_add(a, "action_type", json_object_get(sx_json_member(action, "type")));
-	json_object_object_add(a, "element_id", json_object_get(sx_json_member(action, "element")));
-	json_object_object_add(a, "status", json_object_new_string(
-		!ok ? "pending" : json_object_get_boolean(ok) ? "completed" : "failed"));
-	json_object_object_add(a, "errors", json_object_new_array());
-	if (err)
-		json_object_array_add(sx_json_member(a, "errors"), json_object_new_string(err));
-	json_object_object_add(a, "task_id", json_object_get(sx_json_member(step, "task_id")));
-	json_object_object_add(a, "step_id", json_object_get(sx_json_member(step, "step_id")));
-	json_object_object_add(a, "step_order", json_object_get(sx_json_member(step, "order")));
-	json_object_object_add(a, "action_order", json_object_new_int64(order));
-	return a;
-}
-
 json_object *task_actions_json(json_object *steps)
 {
 	json_object *out = json_object_new_array(), *acts;
@@ -702,11 +682,17 @@ json_object *task_actions_json(json_object *steps)
 	for (size_t i = 0; i < json_object_array_length(steps); i++) {
 		json_object *step = json_object_array_get_idx(steps, i);
 
+		struct step_ref where = {
+			sx_json_string(step, "organization_id"), sx_json_string(step, "task_id"),
+			sx_json_string(step, "step_id"), sx_json_int(step, "order", 0),
+			sx_json_int(step, "retry_index", 0),
+		};
+
 		acts = sx_json_member(sx_json_member(step, "output"), "actions");
 		for (size_t k = 0; json_object_is_type(acts, json_type_array) &&
 				   k < json_object_array_length(acts); k++)
-			json_object_array_add(out, task_action_json(json_object_array_get_idx(acts, k),
-								    step, order++));
+			json_object_array_add(out, step_output_action(json_object_array_get_idx(acts, k),
+								      &where, order++));
 	}
 	return out;
 }

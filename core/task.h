@@ -155,8 +155,12 @@ void task_free(struct task *t);
 void task_errors_merge(json_object *errors, json_object *add);
 
 /*
- * The public task object (docs/api-contract.md).  with_request=false gives
- * the webhook body.  Absent values are null; the caller owns the result.
+ * The public task object (docs/api-contract.md), with one member of
+ * Sextant's own at the end: created_via, "run_api" for a run created through
+ * POST /v1/run/tasks and "task_api" for a task created through POST
+ * /api/v1/tasks.  with_request=false leaves `request` out (the webhook body
+ * starts from that, core/webhook_msg.h).  Absent values are null; the caller
+ * owns the result.
  */
 json_object *task_to_json(const struct task *t, bool with_request);
 
@@ -170,9 +174,8 @@ json_object *task_to_list_json(const struct task *t);
 /*
  * The actions of a task's steps (the JSON array task_db_steps() gives, in
  * order), in order, each as the step recorded it plus Skyvern's Action
- * members: action_type, element_id, status (completed, failed, or pending
- * when no result was recorded), errors, task_id, step_id, step_order,
- * action_order.  The caller owns the result.
+ * members (step_output_action() in core/step_output.h).  The caller owns
+ * the result.
  */
 json_object *task_actions_json(json_object *steps);
 
@@ -193,5 +196,6 @@ struct step {
 };
 
 void step_release(struct step *s);
+/* The public step object; its output as core/step_output.h shows it.  The caller owns the result. */
 json_object *step_to_json(const struct step *s);
 #endif

@@ -7,10 +7,24 @@
 #include "conf.h"
 #include "http.h"
 #include "org_db.h"
+#include "run.h"
 #include "sign.h"
 #include "task.h"
 #include "task_db.h"
 #include "timeutil.h"
+
+json_object *webhook_msg_body(const struct task *t, const char *app_base)
+{
+	json_object *body = task_to_json(t, false), *run = run_to_json(t, app_base);
+
+	/* json-c replaces an existing member in place, as a Python dict's update() does. */
+	json_object_object_foreach(run, key, val) {
+		if (strcmp(key, "run_request") != 0)
+			json_object_object_add(body, key, json_object_get(val));
+	}
+	json_object_put(run);
+	return body;
+}
 
 enum sx_rc webhook_msg_build(struct sx_db *db, const struct sx_conf *c, const char *org_id,
 			     const char *task_id, struct webhook_msg *out)
@@ -31,7 +45,7 @@ enum sx_rc webhook_msg_build(struct sx_db *db, const struct sx_conf *c, const ch
 		rc = org_db_signing_get(db, org_id, secret, &mode);
 	if (rc)
 		goto out;
-	o = task_to_json(&t, false);
+	o = webhook_msg_body(&t, c->public_base_url);
 	body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
 						 JSON_C_TO_STRING_NOSLASHESCAPE, &out->len);
 	out->body = xstrdup(body);

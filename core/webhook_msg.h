@@ -2,15 +2,21 @@
 #define SX_WEBHOOK_MSG_H
 /*
  * The signed body of a task's webhook, as the agent's sender posts it
- * (agent/webhook.h) and as POST /v1/runs/{id}/retry_webhook delivers it at
- * once: the task object without `request` (compact JSON), signed for the
- * task's organization (core/sign.h) at the current time.  The signing
- * secret never leaves webhook_msg_build().
+ * (agent/webhook.h) and as both retry_webhook routes send it: one body for
+ * a receiver written against either surface, whichever surface created the
+ * task.  It is the task object without `request`, updated with the run
+ * object without `run_request` (Skyvern's merge: a member both have takes
+ * the run's value and keeps the task's place; the run's other members follow
+ * in the run object's order), as compact JSON, signed for the task's
+ * organization (core/sign.h) at the current time.  The signing secret never
+ * leaves webhook_msg_build().
  */
 #include "sx.h"
+#include <json-c/json.h>
 
 struct sx_db;
 struct sx_conf;
+struct task;
 
 struct webhook_msg {
 	char *body;              /* the JSON text that was signed (owned) */
@@ -18,6 +24,13 @@ struct webhook_msg {
 	char timestamp[24];      /* x-skyvern-timestamp: unix seconds */
 	char signature[72];      /* x-skyvern-signature */
 };
+
+/*
+ * The webhook body of t before serialization (see above); app_base is the
+ * public base URL the run object's app_url is made from (may be NULL).  The
+ * caller owns the result.
+ */
+json_object *webhook_msg_body(const struct task *t, const char *app_base);
 
 /*
  * Builds the message for task_id of org_id, with artifact URLs signed from

@@ -21,8 +21,21 @@
 
 	/* State of the current view; replaced on every route change. */
 	var view = { gen: 0, timers: [] };
-	/* Payload reveal choice per task id, kept across polls of one page. */
+	/* Reveal choices ("payload:" or "run:" + task id), kept across polls of one page. */
 	var revealed = {};
+	/* How the product shows a masked secret (agent/mask.h, MASK_SHOWN). */
+	var MASK_SHOWN = "********";
+	/*
+	 * The product's rule for keys that name a secret (agent/mask.c,
+	 * mask_key_is_secret; README "Secrets"): the key split into words,
+	 * lower-cased and joined contains a term, or one of its words is a
+	 * short term.  Keep these lists equal to mask.c's.
+	 */
+	var SECRET_TERMS = ["pass", "pwd", "secret", "token", "otp", "pin", "ssn", "cvv", "cvc", "ccv",
+		"card", "iban", "apikey", "accesskey", "privatekey", "signingkey", "credential", "code", "mfa",
+		"2fa", "authorization", "bearer", "cookie", "session", "accountnumber", "routingnumber",
+		"socialsecurity", "taxid", "nationalid", "securityanswer", "mnemonic", "seedphrase"];
+	var SECRET_WORDS = ["pw", "key", "csc", "sin"];
 	/* Whether the artifacts route exists (null: not asked yet). */
 	var artifactsRoute = null;
 
@@ -108,6 +121,50 @@
 
 	function fmtTime(s) {
 		return s ? String(s).replace("T", " ").replace(/\.\d+$/, "") + " UTC" : "—";
+	}
+
+	/* Whether key names a secret by the product's rule (SECRET_TERMS above). */
+	function keyIsSecret(key) {
+		var words = [], cur = "", joined, i, c;
+
+		for (i = 0; i < key.length; i++) {
+			c = key.charAt(i);
+			if (!/[A-Za-z0-9]/.test(c) || (/[A-Z]/.test(c) && i > 0 && /[a-z]/.test(key.charAt(i - 1)))) {
+				if (cur)
+					words.push(cur);
+				cur = "";
+			}
+			if (/[A-Za-z0-9]/.test(c))
+				cur += c.toLowerCase();
+		}
+		if (cur)
+			words.push(cur);
+		joined = words.join("");
+		return SECRET_TERMS.some(function (t) { return joined.indexOf(t) >= 0; }) ||
+			SECRET_WORDS.some(function (w) { return words.indexOf(w) >= 0; });
+	}
+
+	/*
+	 * A run request as text with every value under a key that names a secret
+	 * shown as MASK_SHOWN.  The top level's keys are the run API's own field
+	 * names (totp_url, error_code_mapping…), not the client's data, so the
+	 * rule applies below it: header names, mapping keys.
+	 */
+	function maskSecrets(v) {
+		function mask(x, top) {
+			var o;
+
+			if (Array.isArray(x))
+				return x.map(function (y) { return mask(y, false); });
+			if (!x || typeof x !== "object")
+				return x;
+			o = {};
+			Object.keys(x).forEach(function (k) {
+				o[k] = !top && keyIsSecret(k) && x[k] !== null ? MASK_SHOWN : mask(x[k], false);
+			});
+			return o;
+		}
+		return pretty(mask(v, true));
 	}
 
 	function badge(status) {
@@ -400,7 +457,9 @@
 				var r = t.request || {};
 				live = live || !!LIVE[t.status];
 				append(tbody, h("tr", { "data-task-id": t.task_id },
-					h("td", null, h("a", { href: "#/tasks/" + encodeURIComponent(t.task_id), class: "mono" }, t.task_id)),
+					h("td", null, h("a", { href: "#/tasks/" + encodeURIComponent(t.task_id), class: "mono" }, t.task_id),
+						t.created_via === "run_api" ? h("span", { class: "tag", "data-run": "true",
+							title: "Created through the run API (POST /v1/run/tasks)" }, "run") : null),
 					h("td", null, badge(t.status)),
 					h("td", { class: "url" }, r.url || ""),
 					h("td", null, r.navigation_goal || r.data_extraction_goal || ""),
@@ -440,18 +499,19 @@
 			Promise.all([
 				api("GET", base),
 				api("GET", base + "/steps"),
-				loadArtifacts(base)
+				loadArtifacts(base),
+				loadRun(id)
 			]).then(function (r) {
 				if (gen !== view.gen)
 					return;
 				hideError();
-				var task = r[0], steps = Array.isArray(r[1]) ? r[1] : [], arts = r[2];
-				var key = JSON.stringify([task, steps, arts]);
+				var task = r[0], steps = Array.isArray(r[1]) ? r[1] : [], arts = r[2], run = r[3];
+				var key = JSON.stringify([task, steps, arts, run]);
 				/* Rebuild only on change, so a playing video or a scrolled page is left alone. */
 				if (key !== lastShown) {
 					lastShown = key;
 					clear(root);
-					append(root, taskPage(task, steps, arts, load));
+					append(root, taskPage(task, steps, arts, run, load));
 				}
 				if (LIVE[task.status])
 					later(load, TASK_POLL_MS);
@@ -489,11 +549,26 @@
 		});
 	}
 
+	/*
+	 * The task read as a run (GET /v1/runs/{id}): the members the run page
+	 * shows, or null when the run API does not answer, which never fails
+	 * the page.  Only these members, so signed URLs that change at every
+	 * read do not rebuild a finished page.
+	 */
+	function loadRun(id) {
+		return api("GET", "/v1/runs/" + encodeURIComponent(id)).then(function (run) {
+			return run && typeof run === "object" ? { run_id: run.run_id, run_type: run.run_type,
+				app_url: run.app_url, run_request: run.run_request } : null;
+		}, function () {
+			return null;
+		});
+	}
+
 	function field(label, value, cls) {
 		return [h("dt", null, label), h("dd", { class: cls || null }, value === null || value === undefined || value === "" ? "—" : value)];
 	}
 
-	function taskPage(t, steps, arts, reload) {
+	function taskPage(t, steps, arts, run, reload) {
 		var r = t.request || {};
 		var tokIn = 0, tokOut = 0, cost = 0;
 
@@ -523,23 +598,58 @@
 				return h("li", null, h("code", null, e.error_code || ""), " ", e.reasoning || "");
 			})) : null);
 
-		return [head, requestCard(t, r), resultCard(t), mediaCard(t, arts), stepsCard(steps, tokIn, tokOut, cost)];
+		return [head, runCard(t, run), requestCard(t, r), resultCard(t), mediaCard(t, arts),
+			stepsCard(steps, tokIn, tokOut, cost)];
+	}
+
+	/*
+	 * A <pre> (id preId) that shows masked(value) until its button (id
+	 * toggleId) reveals pretty(value); the choice is kept in revealed[key]
+	 * across polls.  Returns [button, pre].
+	 */
+	function maskedJson(preId, toggleId, key, what, value, masked) {
+		var shown = !!revealed[key];
+		var pre = h("pre", { id: preId, class: "json" + (shown ? "" : " masked") },
+			shown ? pretty(value) : masked(value));
+		var toggle = h("button", { type: "button", id: toggleId, "aria-controls": preId,
+			"aria-pressed": shown ? "true" : "false",
+			onclick: function () {
+				revealed[key] = !revealed[key];
+				pre.textContent = revealed[key] ? pretty(value) : masked(value);
+				pre.classList.toggle("masked", !revealed[key]);
+				toggle.textContent = (revealed[key] ? "Hide " : "Reveal ") + what;
+				toggle.setAttribute("aria-pressed", revealed[key] ? "true" : "false");
+			} }, (shown ? "Hide " : "Reveal ") + what);
+		return [toggle, pre];
+	}
+
+	/*
+	 * How the task came and how it reads as a run: the surface that created
+	 * it, run_id, run_type, app_url and the stored run_request, its secrets
+	 * masked until revealed.
+	 */
+	function runCard(t, run) {
+		var viaRun = t.created_via === "run_api";
+		var app = run ? safeUrl(run.app_url) : null;
+		var rr = run && run.run_request ? maskedJson("run-request", "run-request-toggle", "run:" + t.task_id,
+			"run request", run.run_request, maskSecrets) : null;
+
+		return h("section", { class: "card", id: "run" },
+			h("h2", null, "Run"),
+			h("dl", { class: "grid" },
+				field("Created through", h("span", { id: "created-via", "data-via": viaRun ? "run_api" : "task_api" },
+					viaRun ? "the run API (POST /v1/run/tasks)" : "the task API (POST /api/v1/tasks)")),
+				field("Run id", run ? h("span", { id: "run-id" }, run.run_id) : null, "mono"),
+				field("Run type", run ? h("span", { id: "run-type" }, run.run_type) : null),
+				field("App URL", app ? h("a", { id: "app-url", href: app }, run.app_url) : null, "url")),
+			rr ? [h("div", { class: "sub-head" }, h("h3", null, "Run request"), rr[0]), rr[1]] :
+				h("p", { class: "muted" }, "The run API did not answer."));
 	}
 
 	function requestCard(t, r) {
 		var hasPayload = r.navigation_payload !== null && r.navigation_payload !== undefined;
-		var shown = !!revealed[t.task_id];
-		var pre = h("pre", { id: "payload", class: "json" + (shown ? "" : " masked") },
-			hasPayload ? (shown ? pretty(r.navigation_payload) : maskJson(r.navigation_payload)) : "—");
-		var toggle = hasPayload ? h("button", { type: "button", id: "payload-toggle", "aria-controls": "payload",
-			"aria-pressed": shown ? "true" : "false",
-			onclick: function () {
-				revealed[t.task_id] = !revealed[t.task_id];
-				pre.textContent = revealed[t.task_id] ? pretty(r.navigation_payload) : maskJson(r.navigation_payload);
-				pre.classList.toggle("masked", !revealed[t.task_id]);
-				toggle.textContent = revealed[t.task_id] ? "Hide payload" : "Reveal payload";
-				toggle.setAttribute("aria-pressed", revealed[t.task_id] ? "true" : "false");
-			} }, shown ? "Hide payload" : "Reveal payload") : null;
+		var payload = hasPayload ? maskedJson("payload", "payload-toggle", "payload:" + t.task_id, "payload",
+			r.navigation_payload, maskJson) : [null, h("pre", { id: "payload", class: "json" }, "—")];
 		var url = safeUrl(r.url);
 
 		return h("section", { class: "card", id: "request" },
@@ -550,8 +660,8 @@
 				field("Data extraction goal", r.data_extraction_goal),
 				field("Proxy location", r.proxy_location),
 				field("Webhook", r.webhook_callback_url, "url")),
-			h("div", { class: "sub-head" }, h("h3", null, "Navigation payload"), toggle),
-			pre,
+			h("div", { class: "sub-head" }, h("h3", null, "Navigation payload"), payload[0]),
+			payload[1],
 			r.extracted_information_schema !== null && r.extracted_information_schema !== undefined ?
 				h("details", null, h("summary", null, "Extraction schema"),
 					h("pre", { class: "json" }, pretty(r.extracted_information_schema))) : null);

@@ -5,10 +5,12 @@
  * Chromium.  Each test checks one thing: the key prompt, the key's storage,
  * the list, the task page (steps, screenshots that load, the extracted
  * JSON, the recording when there is one), the masked payload, the create
- * form, cancel, the status filter, each checked through the API.  Where a
- * finished task is needed, a real sextant-agent with the LLM test double
- * first completes an extraction task on a fixture page.  A PNG of the main
- * pages is kept under $SX_VAR/test-artifacts/ui/.
+ * form, cancel, the status filter, runs created through the run API (the
+ * list's mark, the task page's run card with its masked run_request), each
+ * checked through the API.  Where a finished task is needed, a real
+ * sextant-agent with the LLM test double first completes an extraction task
+ * on a fixture page.  A PNG of the main pages is kept under
+ * $SX_VAR/test-artifacts/ui/.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -19,6 +21,7 @@
 #include "agentctl.h"
 #include "browser.h"
 #include "client.h"
+#include "json.h"
 #include "wait.h"
 #include "webdriver.h"
 
@@ -475,5 +478,104 @@ Test(ui, status_filter_lists_only_that_status)
 	free(path);
 	free(queued);
 	free(canceled);
+	free(product);
+}
+
+/* A queued run created through the run API, with a secret header and a plain one (caller frees). */
+static char *queued_run(void)
+{
+	char *url = site_url("product/index.html");
+	char *body = xasprintf("{\"prompt\":\"Find the price (run from the UI test)\",\"url\":\"%s\","
+			       "\"extra_http_headers\":{\"Authorization\":\"Bearer sekrit-ui-123\","
+			       "\"X-Trace\":\"trace-visible\"}}", url);
+	struct resp *r = api_post_json("/v1/run/tasks", org.key, body);
+	char *id;
+
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	id = xstrdup(jstr(r->json, "run_id"));
+	resp_free(r);
+	free(body);
+	free(url);
+	return id;
+}
+
+/* The list marks a task created through the run API, and only that one. */
+Test(ui, list_marks_runs)
+{
+	char *product = site_url("product/index.html");
+	char *task = create_task(org.key, product), *run = queued_run(), *cond;
+
+	sign_in();
+	cond = xasprintf("return !!document.querySelector('tr[data-task-id=\"%s\"] [data-run]')"
+			 " && !!document.querySelector('tr[data-task-id=\"%s\"]');", run, task);
+	wait_for(cond, 15000, "the run marked in the list");
+	free(cond);
+	cond = xasprintf("return document.querySelector('tr[data-task-id=\"%s\"] [data-run]') === null;", task);
+	cr_assert(js_true(cond), "a task created through /api/v1/tasks is marked as a run");
+	keep_screenshot("list-runs");
+	db_exec2("UPDATE tasks SET status = 'canceled' WHERE org_id = ? AND status = ?", org.id, "queued");
+	free(cond);
+	free(run);
+	free(task);
+	free(product);
+}
+
+/* Opens #/tasks/<id> and waits for its run card; returns #run-request's text (caller frees). */
+static char *open_run_card(const char *id, const char *via)
+{
+	char *go = xasprintf("location.hash = '#/tasks/%s'; return null;", id);
+	char *cond = xasprintf("var e = document.getElementById('task-id'), v = document.getElementById('created-via');"
+			       "return !!e && e.textContent === '%s' && !!v && v.getAttribute('data-via') === '%s'"
+			       " && !!document.getElementById('run-request');", id, via);
+
+	json_object_put(js(go, NULL));
+	wait_for(cond, 15000, "the task page's run card");
+	free(cond);
+	free(go);
+	return js_str("return document.getElementById('run-request').textContent;");
+}
+
+/*
+ * The task page of a run shows where it came from, run_id, run_type, app_url
+ * and its run_request, with the header that names a secret masked until
+ * revealed; a task created through /api/v1/tasks shows its run request too.
+ */
+Test(ui, task_page_shows_the_run)
+{
+	char *product = site_url("product/index.html");
+	char *task = create_task(org.key, product), *run = queued_run(), *text, *cond;
+	json_object *rr;
+
+	sign_in();
+	wait_for("return !!document.getElementById('task-rows');", 10000, "the list");
+	text = open_run_card(run, "run_api");
+	rr = json_tokener_parse(text);
+	cr_assert_not_null(rr, "run_request is not pretty-printed JSON: %s", text);
+	cr_assert_str_eq(jstr(rr, "prompt"), "Find the price (run from the UI test)");
+	cr_assert_str_eq(jstr(rr, "engine"), "skyvern-1.0", "defaults are shown as stored");
+	cr_assert_str_eq(jstr(sx_json_member(rr, "extra_http_headers"), "Authorization"), "********");
+	cr_assert_str_eq(jstr(sx_json_member(rr, "extra_http_headers"), "X-Trace"), "trace-visible");
+	cr_assert_null(strstr(text, "sekrit-ui-123"), "the secret header is shown: %s", text);
+	cr_assert(strchr(text, '\n'), "run_request is not pretty-printed");
+	json_object_put(rr);
+	free(text);
+	cond = xasprintf("return document.getElementById('run-id').textContent === '%s'"
+			 " && document.getElementById('run-type').textContent === 'task_v1'"
+			 " && document.getElementById('app-url').getAttribute('href').indexOf('#/tasks/%s') > 0;",
+			 run, run);
+	cr_assert(js_true(cond), "run_id, run_type or app_url is wrong");
+	free(cond);
+	keep_screenshot("task-run");
+	click("#run-request-toggle");
+	text = js_str("return document.getElementById('run-request').textContent;");
+	cr_assert_not_null(strstr(text, "Bearer sekrit-ui-123"), "not revealed: %s", text);
+	free(text);
+	text = open_run_card(task, "task_api");
+	cr_assert_not_null(strstr(text, "\"url\": \""), "a task's run request under the run API's names: %s", text);
+	cr_assert_not_null(strstr(text, "\"prompt\""), "%s", text);
+	free(text);
+	db_exec2("UPDATE tasks SET status = 'canceled' WHERE org_id = ? AND status = ?", org.id, "queued");
+	free(run);
+	free(task);
 	free(product);
 }

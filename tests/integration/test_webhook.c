@@ -22,6 +22,7 @@
 #include "client.h"
 #include "db.h"
 #include "http.h"
+#include "json.h"
 #include "sign.h"
 #include "timeutil.h"
 #include "wait.h"
@@ -82,15 +83,14 @@ static int free_port(void)
  */
 static void unsign_urls(json_object *task, bool fetch)
 {
-	static const char *const keys[] = { "screenshot_url", "recording_url" };
+	static const char *const keys[] = { "screenshot_url", "recording_url",
+					    "action_screenshot_urls", "screenshot_urls" };
 	json_object *v, *arr;
 
-	for (size_t i = 0; i < SX_ARRAY_LEN(keys) + 1; i++) {
-		bool is_arr = i == SX_ARRAY_LEN(keys);
-
-		if (!json_object_object_get_ex(task, is_arr ? "action_screenshot_urls" : keys[i], &v) || !v)
+	for (size_t i = 0; i < SX_ARRAY_LEN(keys); i++) {
+		if (!json_object_object_get_ex(task, keys[i], &v) || !v)
 			continue;
-		arr = is_arr ? v : NULL;
+		arr = json_object_is_type(v, json_type_array) ? v : NULL;
 		for (size_t k = 0; k < (arr ? json_object_array_length(arr) : 1); k++) {
 			json_object *u = arr ? json_object_array_get_idx(arr, k) : v;
 			const char *s = json_object_get_string(u), *rel = strstr(s, "/artifacts/");
@@ -498,35 +498,41 @@ Test(webhook, readme_snippets_verify_a_real_delivery)
 	free(id);
 }
 
-/* The body is GET /api/v1/tasks/{id} without "request". */
-Test(webhook, body_is_the_task_without_its_request)
+/*
+ * The body is GET /api/v1/tasks/{id} without "request", updated with GET
+ * /v1/runs/{id} without "run_request" (tests/integration/test_webhook_body.c
+ * checks the shape for tasks created through either surface).
+ */
+Test(webhook, body_is_the_task_merged_with_the_run)
 {
-	char *id, *did, *path;
-	json_object *reqs, *req, *sent, *got;
-	struct resp *r;
+	char *id, *did;
+	json_object *reqs, *req, *sent, *got, *run;
 	const char *raw;
 
 	id = completed_and_delivered(&did, &reqs, &req);
 	raw = jstr(req, "body");
 	cr_assert_not_null(raw);
-	path = xasprintf("/api/v1/tasks/%s", id);
-	r = api_get(path, org.key);
-	cr_assert_eq(r->status, 200);
-	got = json_object_get(r->json);
+	got = api_get_json(org.key, "/api/v1/tasks/%s", id);
+	run = api_get_json(org.key, "/v1/runs/%s", id);
 	json_object_object_del(got, "request");
+	json_object_object_del(run, "run_request");
+	json_object_object_foreach(run, key, val)
+		json_object_object_add(got, key, json_object_get(val));
 	sent = json_tokener_parse(raw);
 	cr_assert_not_null(sent);
 	cr_assert(!json_object_object_get_ex(sent, "request", NULL));
+	cr_assert(!json_object_object_get_ex(sent, "run_request", NULL));
+	cr_assert_str_eq(jstr(sent, "run_id"), id);
+	cr_assert_not_null(sx_json_member(sent, "output"), "the run's output is the extracted information");
 	/* Artifact URLs are signed when read, so only their paths can match. */
 	unsign_urls(sent, true);
 	unsign_urls(got, false);
-	cr_assert(json_object_equal(sent, got), "webhook body %s\n!= GET minus request %s", raw,
+	cr_assert(json_object_equal(sent, got), "webhook body %s\n!= GET task and run merged %s", raw,
 		  json_object_to_json_string(got));
 	json_object_put(sent);
 	json_object_put(got);
+	json_object_put(run);
 	json_object_put(reqs);
-	resp_free(r);
-	free(path);
 	free(did);
 	free(id);
 }

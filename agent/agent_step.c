@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "agent_step.h"
 #include "actions.h"
+#include "relevant.h"
 #include "browser.h"
 #include "conf.h"
 #include "history.h"
@@ -169,18 +170,17 @@ out:
 
 /* ---- decide -------------------------------------------------------------- */
 
-/* The decide prompt carries the start of the page text (messages, errors), not all of it. */
-static const char *decide_page_text(struct agent_step *st)
+/*
+ * The decide prompt carries the page's first lines (messages, errors) and
+ * the lines that bear on the goal, not all of a long page's text, and not
+ * the lines the element list already shows.
+ */
+static const char *decide_page_text(struct run *run, struct agent_step *st)
 {
-	const char *text = st->page.text;
-	size_t n = DECIDE_TEXT_MAX;
+	/* Text that only repeats an element's label adds nothing to the element list. */
+	char *unlisted = sx_arena_own(&st->arena, relevant_unlisted(st->page.text, st->page.elements));
 
-	if (!text || strlen(text) <= DECIDE_TEXT_MAX)
-		return text;
-	/* Cut on a character boundary, never inside a UTF-8 sequence. */
-	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-		n--;
-	return sx_arena_strndup(&st->arena, text, n);
+	return sx_arena_own(&st->arena, relevant_lines(unlisted, run->nav_goal, DECIDE_TEXT_MAX));
 }
 
 /* The actions of an answer, a bare array or {"actions": […]}: a new reference, or NULL. */
@@ -208,7 +208,7 @@ static enum outcome decide(struct run *run, struct agent_step *st, json_object *
 
 	*actions_out = NULL;
 	agent_step_prompt_ctx(run, st, &st->page, &ctx);
-	ctx.page_text = decide_page_text(st);
+	ctx.page_text = decide_page_text(run, st);
 	user = sx_arena_own(&st->arena, prompt_user_decide(&ctx));
 	/* The code the model asked for; the artifact of this prompt shows it masked. */
 	if (st->code[0])

@@ -10,12 +10,21 @@
 #include "history.h"
 #include "llm/llm.h"
 #include "prompt.h"
+#include "relevant.h"
 #include "runner.h"
 #include "schema.h"
 #include "scrape.h"
 #include "agent_step.h"
 
 #define WHY_LEN 400
+/*
+ * What verification and extraction read of a page: the lines that bear on
+ * the goal (relevant.h), within these budgets.  Verification needs the
+ * confirmation or the error, not the form; extraction needs the data.
+ */
+#define VERIFY_TEXT_MAX 2000
+#define EXTRACT_TEXT_MAX 6000
+#define EXTRACT_ELEMENTS_MAX 1500
 
 /* What the model's fresh look at the page says. */
 enum verdict {
@@ -49,11 +58,13 @@ static enum verdict verify(struct run *run, struct agent_step *st, struct scrape
 		verdict = rc == SX_ESESSION ? VERDICT_PAGE_LOST : VERDICT_UNUSABLE;
 		goto out;
 	}
-	if (run->r->conf->llm_vision) {
+	if (run->r->conf->llm_vision && run->r->conf->llm_verify_image) {
 		browser_screenshot(&run->browser, &png, &pnglen);
 		sx_arena_own(&st->arena, png);
 	}
 	agent_step_prompt_ctx(run, st, page, &ctx);
+	ctx.no_elements = true;
+	ctx.page_text = sx_arena_own(&st->arena, relevant_lines(page->text, run->nav_goal, VERIFY_TEXT_MAX));
 	if (agent_step_ask(run, st, sx_arena_own(&st->arena, prompt_system_verify()),
 		     sx_arena_own(&st->arena, prompt_user_verify(&ctx)), png, pnglen, &text) != SX_OK)
 		goto out;
@@ -113,6 +124,9 @@ enum outcome judge_extract(struct run *run, struct agent_step *st, const struct 
 	enum outcome out = OUT_TASK_FAILED;
 
 	agent_step_prompt_ctx(run, st, page, &ctx);
+	ctx.elements = sx_arena_own(&st->arena, relevant_lines(page->elements, run->extract_goal,
+								EXTRACT_ELEMENTS_MAX));
+	ctx.page_text = sx_arena_own(&st->arena, relevant_lines(page->text, run->extract_goal, EXTRACT_TEXT_MAX));
 	for (int attempt = 0; attempt < 2 && out == OUT_TASK_FAILED; attempt++) {
 		const char *user = sx_arena_own(&st->arena, prompt_user_extract(&ctx, run->schema_json,
 										 attempt ? problem : NULL));

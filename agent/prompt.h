@@ -28,7 +28,8 @@ struct prompt_ctx {
 	const char *navigation_goal;
 	const char *data_extraction_goal;
 	const char *payload_json;     /* navigation_payload as JSON text */
-	const char *elements;         /* scrape_result.elements, copied verbatim */
+	const char *elements;         /* scrape_result.elements (or the goal's lines of it), verbatim */
+	bool no_elements;             /* leave the element list out (verification reads the text) */
 	const char *history;          /* one earlier action per line with its result; numbered here */
 	int step;                     /* 0-based order of this step */
 	int max_steps;                /* <= 0: no cap shown */

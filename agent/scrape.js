@@ -411,6 +411,24 @@ function rankOf(el, kind, inView) {
 var state = {cands: [], opaque: [], texts: [], order: 0};
 
 /*
+ * The page text without the lines that are only a select's option: the
+ * element list shows a select's options (and how many more it has), so a
+ * 200-country list in the text would repeat it at length.
+ */
+function withoutOptions(text, doc) {
+	var opts = doc.querySelectorAll('select option');
+	if (!opts.length)
+		return text;
+	var seen = Object.create(null);
+	for (var i = 0; i < opts.length && i < 20000; i++)
+		seen[squash(opts[i].text)] = true;
+	return text.split('\n').filter(function (line) {
+		var t = squash(line);
+		return !t || !seen[t];
+	}).join('\n');
+}
+
+/*
  * Collects the candidates of doc (and its shadow roots and same-origin
  * frames).  path is the frame path of doc; dy is doc's offset from the top
  * viewport, used to rank elements by distance from what the user sees.
@@ -422,7 +440,7 @@ function scrapeDoc(doc, path, dy) {
 	try { modal = doc.querySelector('dialog:modal'); } catch (e) { /* old engine */ }
 	var frameNo = 0;
 	if (doc.body)
-		state.texts.push(doc.body.innerText || '');
+		state.texts.push(withoutOptions(doc.body.innerText || '', doc));
 	walk(doc.documentElement || doc, function (el) {
 		if (isFrame(el)) {
 			var idx = frameNo++;

@@ -65,6 +65,7 @@ struct sx_conf {
 	char *llm_model;
 	char *llm_api_key_env;      /* the *name* of the variable holding the key */
 	bool llm_vision;
+	bool llm_verify_image;       /* verification sees a screenshot too (llm_vision must be on) */
 	long long llm_timeout;
 	long long llm_max_tokens;
 	long long llm_max_retries;

@@ -145,6 +145,9 @@ class Double:
         self.p.wait(10)
 
 
+# Where --dump-calls writes every model call the double received, per page and task.
+DUMP_CALLS = None
+
 # Agent config overrides from the command line (--recording).
 EXTRA_OVERRIDES = {}
 
@@ -277,6 +280,9 @@ def bench_steps(double, key, per_page, logdir, tokens=False):
     bench_artifact_bytes(results, steps, log)
     if tokens:
         bench_tokens(results, calls)
+    if DUMP_CALLS:
+        with open(DUMP_CALLS, "w") as f:
+            json.dump({name: [calls[t] for t in tids] for name, tids in results}, f, indent=1)
 
 
 def bench_artifact_bytes(results, steps, log):
@@ -397,6 +403,8 @@ def main():
                     help="an agent configuration override (repeatable), e.g. chromedriver_path=...")
     ap.add_argument("--tokens", action="store_true",
                     help="count each task's input tokens (o200k; installs gpt-tokenizer with npm once)")
+    ap.add_argument("--dump-calls", metavar="PATH",
+                    help="write every model call (prompts, images elided) per page and task as JSON")
     ap.add_argument("--webdriver-log", metavar="PATH",
                     help="run chromedriver with its verbose log appended to PATH (read it with wdlog.py)")
     args = ap.parse_args()
@@ -405,6 +413,8 @@ def main():
         k, _, v = kv.partition("=")
         EXTRA_OVERRIDES[k.strip()] = v.strip()
     PAGES[:] = [p for p in PAGES if args.pages in p[0]]
+    global DUMP_CALLS
+    DUMP_CALLS = args.dump_calls
     if args.webdriver_log:
         EXTRA_OVERRIDES["chromedriver_path"] = chromedriver_logging(args.webdriver_log)
     logdir = os.path.join(ROOT, "var", "log")

@@ -125,8 +125,6 @@ Test(runapi, bad_input_writes_nothing)
 		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"start_fresh_browser\":1}", 422,
 		  "start_fresh_browser" },
 		{ "[1]", 422, NULL },
-		{ "{\"prompt\":\"p\"}", 400,
-		  "url is required (this server cannot yet choose a start URL from the prompt)" },
 		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"engine\":\"openai-cua\"}", 400,
 		  "engine openai-cua is not supported by this server: it runs the skyvern-1.0 task "
 		  "engine (skyvern-2.0 is accepted and runs the same)" },

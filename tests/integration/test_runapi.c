@@ -158,7 +158,7 @@ Test(runapi, bad_input_writes_nothing)
 	}
 	/* The webhook_url error names the field as the run API spells it. */
 	{
-		struct resp *r = api_post_json("/v1/run/tasks", org.key, cases[12].body);
+		struct resp *r = api_post_json("/v1/run/tasks", org.key, cases[SX_ARRAY_LEN(cases) - 1].body);
 
 		cr_assert(strstr(jstr(r->json, "detail"), "(webhook_url: "), "%s", r->body);
 		resp_free(r);

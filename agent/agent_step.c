@@ -12,6 +12,7 @@
 #include "relevant.h"
 #include "browser.h"
 #include "conf.h"
+#include "errcode.h"
 #include "history.h"
 #include "http.h"
 #include "judge.h"
@@ -22,6 +23,7 @@
 #include "task.h"
 #include "recorder.h"
 #include "runner.h"
+#include "start_url.h"
 #include "timeutil.h"
 
 #define DOWNLOAD_MAX (25u << 20)
@@ -39,6 +41,7 @@ void agent_step_release(struct agent_step *st)
 {
 	json_object_put(st->output);
 	json_object_put(st->actions);
+	json_object_put(st->errors);
 	scrape_release(&st->page);
 	free(st->png);
 	crypto_wipe(st->code, sizeof(st->code));
@@ -100,6 +103,7 @@ void agent_step_prompt_ctx(struct run *run, struct agent_step *st, const struct 
 	ctx->max_steps = (int)run->t->max_steps;
 	ctx->loop_warning = run->loop.warned;
 	ctx->page_text = page->text;
+	ctx->error_codes_json = run->error_codes_json;
 }
 
 void agent_step_record_action(struct run *run, struct agent_step *st, json_object *action, bool ok,
@@ -170,12 +174,7 @@ out:
 
 /* ---- decide -------------------------------------------------------------- */
 
-/*
- * The decide prompt carries the page's first lines (messages, errors) and
- * the lines that bear on the goal, not all of a long page's text, and not
- * the lines the element list already shows.
- */
-static const char *decide_page_text(struct run *run, struct agent_step *st)
+const char *agent_step_page_text(struct run *run, struct agent_step *st)
 {
 	/* Text that only repeats an element's label adds nothing to the element list. */
 	char *unlisted = sx_arena_own(&st->arena, relevant_unlisted(st->page.text, st->page.elements));
@@ -208,7 +207,7 @@ static enum outcome decide(struct run *run, struct agent_step *st, json_object *
 
 	*actions_out = NULL;
 	agent_step_prompt_ctx(run, st, &st->page, &ctx);
-	ctx.page_text = decide_page_text(run, st);
+	ctx.page_text = agent_step_page_text(run, st);
 	user = sx_arena_own(&st->arena, prompt_user_decide(&ctx));
 	/* The code the model asked for; the artifact of this prompt shows it masked. */
 	if (st->code[0])
@@ -405,6 +404,28 @@ static void wait_recording(void *arg, long long ms, const atomic_int *stop)
 	recorder_wait(run->rec, browser_session(&run->browser), ms, stop);
 }
 
+/*
+ * A terminate of a task with error codes: the decide prompt listed them, so
+ * the model has answered which apply (Skyvern folds the question into the
+ * same call).  Those it named become the step's errors and, as Skyvern
+ * reports them, the task's failure_reason; none named, the reason stays.
+ */
+static void terminate_errors(struct run *run, struct agent_step *st, json_object *a)
+{
+	char *joined;
+
+	if (!run->error_codes)
+		return;
+	st->errors_asked = true;
+	json_object_put(st->errors);
+	st->errors = errcode_answer_errors(a, run->error_codes);
+	if (st->errors) {
+		joined = errcode_failure_reason(st->errors);
+		snprintf(st->reason, sizeof(st->reason), "%s", joined);
+		free(joined);
+	}
+}
+
 /* The actions that end the step: terminate, solve_captcha (Sextant has no solver), complete. */
 static enum outcome act_final(struct run *run, struct agent_step *st, json_object *a, enum action_type t)
 {
@@ -418,6 +439,7 @@ static enum outcome act_final(struct run *run, struct agent_step *st, json_objec
 			why = jmember(a, "reasoning");
 		snprintf(st->reason, sizeof(st->reason), "%s",
 			 why && *why ? why : "The agent judged the goal impossible to reach");
+		terminate_errors(run, st, a);
 		action_signature(a, sig, sizeof(sig));
 		agent_step_record_action(run, st, a, true, NULL, NULL);
 		history_add(run, st->order, sig);
@@ -507,6 +529,8 @@ enum outcome agent_step_run(struct run *run, struct agent_step *st)
 	st->output = json_object_new_object();
 	st->actions = json_object_new_array();
 	out = runner_interrupted(run);
+	if (out == OUT_CONTINUE && !run->url && !run->last_url)
+		out = start_url_choose(run, st);
 	if (out == OUT_CONTINUE)
 		out = observe(run, st, &t_opened);
 	if (out != OUT_CONTINUE)

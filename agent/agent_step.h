@@ -1,7 +1,8 @@
 #ifndef SX_AGENT_STEP_H
 #define SX_AGENT_STEP_H
 /*
- * One step of a task: observe (open the browser if needed, scrape the page,
+ * One step of a task: choose a start URL when the task has none
+ * (start_url.h), observe (open the browser if needed, scrape the page,
  * screenshot it), decide (one LLM call, a second when the page asks for a
  * one-time code or the model repeats itself), act (the model's actions in
  * order through actions.c; `complete` goes to the judge, judge.h).
@@ -36,6 +37,8 @@ struct agent_step {
 	char code[TOTP_CODE_MAX];    /* the one-time code for this step's re-decide, or "" */
 	bool code_needed;            /* the last decide asked for a code */
 	char reason[RUN_ERR_LEN];    /* why the step (or the task) ends, when it is not OUT_CONTINUE */
+	json_object *errors;         /* the task's error codes that apply (core/errcode.h), or NULL */
+	bool errors_asked;           /* the model already chose them, in its terminate action */
 };
 
 /* An empty step of order (no allocation). */
@@ -57,6 +60,14 @@ enum outcome agent_step_run(struct run *run, struct agent_step *st);
  */
 enum sx_rc agent_step_ask(struct run *run, struct agent_step *st, const char *system, const char *user,
 		    const unsigned char *png, size_t pnglen, const char **text);
+
+/*
+ * The page text a decide-like prompt carries: the step's page text without
+ * the lines the element list already shows (labels, options), then its first
+ * lines (messages, errors) and the lines that bear on the task's goal, within
+ * DECIDE_TEXT_MAX bytes (relevant.h); in the step's arena.
+ */
+const char *agent_step_page_text(struct run *run, struct agent_step *st);
 
 /* The prompt context of page for step st (its strings are borrowed). */
 void agent_step_prompt_ctx(struct run *run, struct agent_step *st, const struct scrape_result *page,

@@ -82,6 +82,32 @@ static const char extract_system[] =
 	"invent one. When a piece of information is not on the page, use null if the schema allows "
 	"it, and otherwise the closest truthful value the schema allows.\n";
 
+static const char start_url_system[] =
+	PROMPT_MARK_START_URL "\n"
+	"You choose the web page where a browser task starts. You are given the user's goal; a web "
+	"browser will open the page you choose, and an agent will then work towards the goal from "
+	"there.\n"
+	"\n"
+	"Answer with ONLY a JSON object, with no prose and no code fences, of this shape:\n"
+	"{\"url\": \"https://example.com/page\", \"reasoning\": \"why this page\"}\n"
+	"\n"
+	"The url must be one absolute http or https URL of a public web site: the page the goal "
+	"names, or else the home page or search page of the site best suited to the goal. Never "
+	"invent a deep link you are not sure exists; prefer the site's home page.\n";
+
+static const char errors_system[] =
+	PROMPT_MARK_ERRORS "\n"
+	"A web browser task has failed or been stopped. The user defined error codes, each with the "
+	"condition under which it applies. You decide which of them apply, from the reason the task "
+	"ended, the actions taken and the last page seen.\n"
+	"\n"
+	"Answer with ONLY a JSON object, with no prose and no code fences, of this shape:\n"
+	"{\"reasoning\": \"why\", \"errors\": [{\"error_code\": \"a code from the list\", "
+	"\"reasoning\": \"why it applies, specifically\", \"confidence_float\": 0.9}]}\n"
+	"\n"
+	"Use only codes from the user's list, never another. confidence_float is from 0.0 (no "
+	"confidence) to 1.0 (certain). When no code's condition is met, answer \"errors\": [].\n";
+
 /* Appends or aborts: see PROMPT_MAX. */
 static void put(struct sx_buf *b, const char *s)
 {
@@ -190,6 +216,26 @@ char *prompt_system_extract(void)
 	return xstrdup(extract_system);
 }
 
+char *prompt_system_start_url(void)
+{
+	return xstrdup(start_url_system);
+}
+
+char *prompt_system_errors(void)
+{
+	return xstrdup(errors_system);
+}
+
+/* The task's error codes, and how a terminate action names those that apply. */
+static void error_codes_section(struct sx_buf *b, const char *codes_json)
+{
+	section(b, "Error codes (code: the condition under which it applies, as JSON)", codes_json, "");
+	put(b, "When you terminate, add to the terminate action \"errors\": [{\"error_code\": "
+	    "\"a code above\", \"reasoning\": \"why it applies, specifically\", "
+	    "\"confidence_float\": 0.9}] with each code whose condition is met (confidence_float "
+	    "from 0.0 to 1.0), or [] when none is. Use only the codes above.\n\n");
+}
+
 char *prompt_user_decide(const struct prompt_ctx *ctx)
 {
 	struct sx_buf b;
@@ -206,6 +252,8 @@ char *prompt_user_decide(const struct prompt_ctx *ctx)
 	else
 		putf(&b, "This is step %d.\n\n", ctx->step + 1);
 	history_section(&b, ctx->history);
+	if (!blank(ctx->error_codes_json))
+		error_codes_section(&b, ctx->error_codes_json);
 	if (ctx->loop_warning)
 		put(&b, "WARNING: your last action did not change the page. Do not repeat it: try "
 			"something different, or terminate with a specific reason.\n\n");
@@ -247,5 +295,34 @@ char *prompt_user_extract(const struct prompt_ctx *ctx, const char *schema_json,
 		putf(&b, "Your previous answer was rejected: %s\nAnswer again with a corrected JSON "
 		     "value that fixes this.\n\n", repair_error);
 	put(&b, "Answer with the extracted JSON value only.\n");
+	return finish(&b);
+}
+
+char *prompt_user_start_url(const struct prompt_ctx *ctx)
+{
+	struct sx_buf b;
+
+	sx_buf_init(&b, PROMPT_MAX);
+	section(&b, "Goal", ctx->navigation_goal, "(none)");
+	if (!blank(ctx->data_extraction_goal))
+		section(&b, "Data to extract", ctx->data_extraction_goal, "");
+	put(&b, "Where should the browser start? Answer with the JSON object only.\n");
+	return finish(&b);
+}
+
+char *prompt_user_errors(const struct prompt_ctx *ctx, const char *failure)
+{
+	struct sx_buf b;
+
+	sx_buf_init(&b, PROMPT_MAX);
+	section(&b, "Error codes (code: the condition under which it applies, as JSON)",
+		ctx->error_codes_json, "(none)");
+	section(&b, "Why the task ended", failure, "(unknown)");
+	section(&b, "Goal", ctx->navigation_goal, "(none)");
+	section(&b, "Navigation payload (the facts the task used, as JSON)", ctx->payload_json,
+		"(none)");
+	history_section(&b, ctx->history);
+	page_section(&b, ctx);
+	put(&b, "Which error codes apply? Answer with the JSON object only.\n");
 	return finish(&b);
 }

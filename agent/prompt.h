@@ -1,14 +1,16 @@
 #ifndef SX_PROMPT_H
 #define SX_PROMPT_H
 /*
- * The prompts of the three LLM calls the agent makes: decide (the next
- * actions of a step), verify (is the goal achieved, after "complete") and
- * extract (the data_extraction_goal as JSON).  Pure functions: no I/O, no
- * logging; each returns a new string the caller frees.
+ * The prompts of the LLM calls the agent makes: decide (the next actions
+ * of a step), verify (is the goal achieved, after "complete"), extract (the
+ * data_extraction_goal as JSON), start URL (where a run created without url
+ * begins) and errors (which of the task's error codes apply to its
+ * failure).  Pure functions: no I/O, no logging; each returns a new string
+ * the caller frees.
  *
  * Each system prompt starts with a marker line (SEXTANT-DECIDE,
- * SEXTANT-VERIFY, SEXTANT-EXTRACT) so artifacts and the LLM test double can
- * tell the calls apart.  The prompts carry the navigation payload and the
+ * SEXTANT-VERIFY, SEXTANT-EXTRACT, SEXTANT-START-URL, SEXTANT-ERRORS) so
+ * artifacts and the LLM test double can tell the calls apart.  The prompts carry the navigation payload and the
  * goals, which the model needs; they are secrets as far as logs go, so a
  * prompt is stored only as a (masked) artifact and never logged.
  */
@@ -17,6 +19,8 @@
 #define PROMPT_MARK_DECIDE "SEXTANT-DECIDE"
 #define PROMPT_MARK_VERIFY "SEXTANT-VERIFY"
 #define PROMPT_MARK_EXTRACT "SEXTANT-EXTRACT"
+#define PROMPT_MARK_START_URL "SEXTANT-START-URL"
+#define PROMPT_MARK_ERRORS "SEXTANT-ERRORS"
 
 /*
  * What the user prompts are built from; every pointer is borrowed and may
@@ -35,11 +39,15 @@ struct prompt_ctx {
 	int max_steps;                /* <= 0: no cap shown */
 	bool loop_warning;            /* the last action changed nothing */
 	const char *page_text;        /* visible text; NULL leaves it out */
+	const char *error_codes_json; /* error_code_mapping as JSON text; NULL leaves it out */
 };
 
 /*
  * Decide: the model answers only {"reasoning", "actions":[…],
  * "verification_code_needed"} with the action shapes listed in the prompt.
+ * With ctx->error_codes_json, the user prompt lists the codes and asks a
+ * terminate action to carry the "errors" that apply (as Skyvern's
+ * extract-action prompt does).
  */
 char *prompt_system_decide(void);
 char *prompt_user_decide(const struct prompt_ctx *ctx);
@@ -57,4 +65,20 @@ char *prompt_user_verify(const struct prompt_ctx *ctx);
 char *prompt_system_extract(void);
 char *prompt_user_extract(const struct prompt_ctx *ctx, const char *schema_json,
 			  const char *repair_error);
+
+/*
+ * Start URL: the model answers only {"url": "https://…", "reasoning": str},
+ * from the goals alone (ctx's navigation and data extraction goals).
+ */
+char *prompt_system_start_url(void);
+char *prompt_user_start_url(const struct prompt_ctx *ctx);
+
+/*
+ * Errors: the model answers only {"reasoning": str, "errors": [{"error_code",
+ * "reasoning", "confidence_float"}]} naming the codes of
+ * ctx->error_codes_json whose condition the task's failure (failure, the
+ * reason the task ends with) and its page meet, or [] when none does.
+ */
+char *prompt_system_errors(void);
+char *prompt_user_errors(const struct prompt_ctx *ctx, const char *failure);
 #endif

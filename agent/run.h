@@ -40,13 +40,16 @@ struct run {
 	struct runner *r;
 	struct claimed_task *ct;
 	const struct task *t;
-	const char *url;
+	const char *url;             /* the task's url, or the start URL chosen for it; NULL until then */
+	char *start_url;             /* the start URL chosen for a task without url (start_url.h), or NULL */
 	const char *nav_goal;
 	const char *extract_goal;
 	json_object *payload;
 	json_object *schema;
 	char *payload_json;
 	char *schema_json;
+	json_object *error_codes;    /* the task's error_code_mapping (borrowed), or NULL */
+	char *error_codes_json;
 	struct browser browser;
 	char *work_dir;
 	char *last_url;

@@ -16,6 +16,7 @@
 #include "chromedriver.h"
 #include "conf.h"
 #include "db.h"
+#include "errcodes.h"
 #include "history.h"
 #include "llm/llm.h"
 #include "log.h"
@@ -243,6 +244,11 @@ static void run_init(struct run *run, struct runner *r, struct claimed_task *ct)
 		run->schema = v;
 		run->schema_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
+	v = sx_json_member(run->t->request, "error_code_mapping");
+	if (json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0) {
+		run->error_codes = v;
+		run->error_codes_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
 	run->history = json_object_new_array();
 	run->art.db = r->db;
 	run->art.root = c->artifacts_dir;
@@ -268,6 +274,8 @@ static void run_release(struct run *run)
 	mask_free(run->mask);
 	crypto_wipe(&run->totp, sizeof(run->totp));
 	free(run->schema_json);
+	free(run->error_codes_json);
+	free(run->start_url);
 	free(run->work_dir);
 	free(run->last_url);
 	free(run->proxy);
@@ -280,6 +288,8 @@ static void step_record(struct run *run, struct agent_step *st, enum outcome ste
 		    step == OUT_TIMED_OUT;
 
 	json_object_object_add(st->output, "actions", json_object_get(st->actions));
+	if (st->errors)
+		json_object_object_add(st->output, "errors", json_object_get(st->errors));
 	browser_record_refusals(&run->browser, st->output);
 	if (step == OUT_STEP_FAILED || step == OUT_TASK_FAILED)
 		json_object_object_add(st->output, "error", json_object_new_string(st->reason));
@@ -287,6 +297,65 @@ static void step_record(struct run *run, struct agent_step *st, enum outcome ste
 			 step == OUT_CANCELED ? STEP_CANCELED :
 			 step == OUT_SHUTDOWN || step == OUT_LOST ? STEP_FAILED : STEP_COMPLETED,
 		    last, st->output);
+}
+
+/* The failure_reason of a task whose step failed once more than max_retries_per_step allows. */
+static void max_retries_reason(struct run *run, struct agent_step *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "Max retries per step (%lld) exceeded: %s", run->r->conf->max_retries_per_step,
+		 st->reason);
+}
+
+/* The failure_reason of a task out of steps. */
+static void max_steps_reason(struct run *run, char *buf, size_t len)
+{
+	snprintf(buf, len, "Max steps per task (%lld) exceeded", run->t->max_steps);
+}
+
+/*
+ * The reason the task will end with after step st's outcome, when it ends
+ * failed or terminated, into buf (or st->reason itself); NULL when the task
+ * goes on, or ends otherwise.  run_next then ends it with that reason.
+ */
+static const char *failure_ahead(struct run *run, struct agent_step *st, enum outcome step,
+				 long long order, long long failures, char *buf, size_t len)
+{
+	const char *reason = NULL;
+
+	if (step == OUT_TERMINATED || step == OUT_TASK_FAILED) {
+		reason = st->reason;
+	} else if (step == OUT_STEP_FAILED && failures + 1 > run->r->conf->max_retries_per_step) {
+		max_retries_reason(run, st, buf, len);
+		reason = buf;
+	} else if (step == OUT_CONTINUE && order + 1 >= run->t->max_steps) {
+		max_steps_reason(run, buf, len);
+		reason = buf;
+	}
+	return reason;
+}
+
+/*
+ * The error codes of step st, when the task has an error_code_mapping and
+ * the step ends it failed or terminated: asked for unless the model's
+ * terminate named them (errcodes.h), then added to the task's errors
+ * (secrets masked) before it ends.  Skyvern reports them on failed and
+ * terminated tasks only, never on a completed, canceled or timed-out one.
+ */
+static void step_errors(struct run *run, struct agent_step *st, enum outcome step, long long order,
+			long long failures)
+{
+	char buf[RUN_ERR_LEN + 64];
+	const char *failure = NULL;
+
+	if (run->error_codes && !st->errors_asked)
+		failure = failure_ahead(run, st, step, order, failures, buf, sizeof(buf));
+	if (failure)
+		errcodes_ask(run, st, failure);
+	if (!st->errors)
+		return;
+	mask_json(run->mask, st->errors);
+	if (task_add_errors(run->r->db, run->t->id, run->r->owner, st->errors) != SX_OK)
+		log_warn("runner", "msg=\"error codes not recorded\" task=%s", run->t->id);
 }
 
 /* Ends the task with status st and reason, after a last screenshot. */
@@ -320,8 +389,7 @@ static enum outcome run_next(struct run *run, struct agent_step *st, enum outcom
 		free(masked);
 		out = OUT_CONTINUE;
 		if (++*failures > c->max_retries_per_step) {
-			snprintf(reason, sizeof(reason), "Max retries per step (%lld) exceeded: %s",
-				 c->max_retries_per_step, st->reason);
+			max_retries_reason(run, st, reason, sizeof(reason));
 			finish_with_screenshot(run, TASK_FAILED, reason);
 			out = OUT_TASK_FAILED;
 		}
@@ -377,7 +445,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 		char reason[96];
 
 		if (order >= run.t->max_steps) {
-			snprintf(reason, sizeof(reason), "Max steps per task (%lld) exceeded", run.t->max_steps);
+			max_steps_reason(&run, reason, sizeof(reason));
 			finish_with_screenshot(&run, TASK_FAILED, reason);
 			break;
 		}
@@ -396,6 +464,7 @@ void runner_run_task(struct runner *r, struct claimed_task *ct)
 		} else {
 			enum outcome step = agent_step_run(&run, &st);
 
+			step_errors(&run, &st, step, order, failures);
 			step_record(&run, &st, step);
 			out = run_next(&run, &st, step, &order, &failures);
 		}

@@ -116,7 +116,7 @@ out:
 }
 
 /* The run-only value checks: what this server does not do is refused, never dropped. */
-static enum sx_rc run_check_values(json_object *root, json_object *request, struct sx_invalid *why)
+static enum sx_rc run_check_values(json_object *root, struct sx_invalid *why)
 {
 	const char *engine = sx_json_string(root, "engine"), *with = sx_json_string(root, "run_with");
 	json_object *v = sx_json_member(root, "publish_workflow");
@@ -155,12 +155,7 @@ static enum sx_rc run_check_values(json_object *root, json_object *request, stru
 				    "proxy_location as an object ({country, subdivision, city} or {url}) "
 				    "is not supported by this server: use a proxy name such as "
 				    "RESIDENTIAL, RESIDENTIAL_<country> or NONE");
-		goto out;
 	}
-	if (!sx_json_member(request, "url"))
-		rc = sx_invalid_set(why, SX_INVALID_VALUE, "url", NULL,
-				    "url is required (this server cannot yet choose a start URL "
-				    "from the prompt)");
 out:
 	return rc;
 }
@@ -215,7 +210,7 @@ enum sx_rc run_request_parse(const char *body, size_t len, int max_depth,
 	for (size_t i = 0; rc && i < SX_ARRAY_LEN(run_mapped); i++)
 		sx_invalid_rename(why, run_mapped[i].task, run_mapped[i].run);
 	if (rc == SX_OK)
-		rc = run_check_values(root, req, why);
+		rc = run_check_values(root, why);
 	if (rc)
 		goto out;
 	*request = req;

@@ -18,7 +18,11 @@
  * Those that would change what the run does and that this server does not
  * do (another engine, run_with "code", browser_session_id,
  * browser_profile_id, browser_address, model, publish_workflow true, a
- * proxy_location object, a missing url) are refused with a message.
+ * proxy_location object) are refused with a message.
+ *
+ * url may be left out, as in Skyvern: the task is stored with "url": null
+ * and the agent's first step asks the model for a start URL from the
+ * prompt (agent/start_url.h), which then becomes the task's url.
  */
 #include "sx.h"
 #include "task.h"

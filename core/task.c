@@ -4,6 +4,7 @@
  * its normalized form, and the JSON encodings of the task and step objects.
  */
 #include "task.h"
+#include "errcode.h"
 #include "ssrf.h"
 #include "conf.h"
 #include "step_output.h"
@@ -477,6 +478,8 @@ enum sx_rc task_request_from_json(json_object *root, int max_depth, const struct
 	rc = req_check_types(root, url_optional, why);
 	if (rc == SX_OK && lim)
 		rc = req_check_sizes(root, lim, why);
+	if (rc == SX_OK)
+		rc = errcode_mapping_check(sx_json_member(root, "error_code_mapping"), why);
 	if (rc)
 		goto out;
 	rc = req_check_values(root, max_depth, &schema, why);
@@ -521,6 +524,21 @@ enum sx_rc task_request_check_address(json_object *request, const char *allow, s
 				    "reaches only public addresses and those listed in outbound_allow (url)",
 				    reason);
 	ssrf_allow_free(a);
+	return rc;
+}
+
+enum sx_rc task_url_check(const char *url, const char *allow, struct sx_invalid *why)
+{
+	json_object *req = json_object_new_object(), *schema = NULL;
+	enum sx_rc rc;
+
+	memset(why, 0, sizeof(*why));
+	json_object_object_add(req, "url", json_object_new_string(url));
+	rc = req_check_values(req, SX_JSON_MAX_DEPTH, &schema, why);
+	if (rc == SX_OK)
+		rc = task_request_check_address(req, allow, why);
+	json_object_put(schema);
+	json_object_put(req);
 	return rc;
 }
 

@@ -73,7 +73,8 @@ void task_limits_init(struct task_limits *l, const struct sx_conf *c);
  * as FastAPI's model validation does); a field over its cap in lim is a
  * shape problem too (type string_too_long or too_long, as pydantic's
  * max_length is), checked after the types; lim may be NULL for no field
- * caps.  SX_INVALID_VALUE for a value of the right type that is
+ * caps; so is an error_code_mapping past errcode_mapping_check's caps
+ * (core/errcode.h).  SX_INVALID_VALUE for a value of the right type that is
  * unacceptable.  The caller owns *request on success and releases why
  * (sx_invalid_release) on failure.
  */
@@ -106,6 +107,15 @@ enum sx_rc task_request_from_json(json_object *root, int max_depth, const struct
  * pass: they are checked when the browser goes there (agent/egress.h).
  */
 enum sx_rc task_request_check_address(json_object *request, const char *allow, struct sx_invalid *why);
+
+/*
+ * The checks a client's url passes at create time (http or https, at most
+ * TASK_URL_MAX characters, then task_request_check_address), for a start
+ * URL that did not come from the client: the agent's choice for a run
+ * created without one.  SX_EINVAL with why filled (SX_INVALID_VALUE, the
+ * same messages a client gets) when refused; why is always initialized.
+ */
+enum sx_rc task_url_check(const char *url, const char *allow, struct sx_invalid *why);
 
 /* A task as stored.  Strings are owned; NULL means JSON null. */
 struct task {

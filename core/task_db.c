@@ -1079,6 +1079,22 @@ enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char
 	return sx_db_exec(db, q, p, 3, NULL);
 }
 
+enum sx_rc task_set_start_url(struct sx_db *db, const char *task_id, const char *owner, const char *url)
+{
+	/* The stored request nests at most SX_JSON_MAX_DEPTH deep, within what JSON_SET reads. */
+	static const char q[] =
+		"UPDATE tasks SET request = JSON_SET(request, '$.url', ?), modified_at = UTC_TIMESTAMP(6) "
+		"WHERE id = ? AND lease_owner = ? AND status = 'running' "
+		"AND JSON_VALUE(request, '$.url') IS NULL";
+	struct sx_param p[] = { sx_p_str(url), sx_p_str(task_id), sx_p_str(owner) };
+	unsigned long long changed = 0;
+	enum sx_rc rc = sx_db_exec(db, q, p, 3, &changed);
+
+	if (rc == SX_OK && changed != 1)
+		rc = SX_ECONFLICT;
+	return rc;
+}
+
 enum sx_rc step_begin(struct sx_db *db, const char *task_id, const char *org_id, long long order,
 		      char step_id[SX_ID_MAX])
 {

@@ -209,6 +209,13 @@ enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char
 			       const char *proxy_shown);
 
 /*
+ * Sets the url of owner's running task, stored without one (a run created
+ * without url), to the start URL the agent chose.  SX_ECONFLICT when the
+ * task is no longer owner's, or already has a url.
+ */
+enum sx_rc task_set_start_url(struct sx_db *db, const char *task_id, const char *owner, const char *url);
+
+/*
  * Starts step `order` of the task as running, with the next retry_index of
  * that order; writes its new id to step_id.
  */

@@ -18,11 +18,15 @@ the answer // 4).  Python 3 standard library only; listens on 127.0.0.1.
 Control API for the tests:
 
   POST /__script  {"rules":[{"match": "substring of the user prompt" | null,
-                             "kind": "decide" | "verify" | "extract" | "any",
+                             "kind": "decide" | "verify" | "extract" |
+                                     "start_url" | "errors" | "any",
                              "answers": [ ... ]}, ...]}
       Replaces the script.  The first rule whose kind and match fit a request
       answers it.  The kind comes from the marker at the top of the system
-      prompt (SEXTANT-DECIDE, SEXTANT-VERIFY, SEXTANT-EXTRACT).  Each rule has
+      prompt (SEXTANT-DECIDE, SEXTANT-VERIFY, SEXTANT-EXTRACT,
+      SEXTANT-START-URL: the start URL of a run created without url,
+      SEXTANT-ERRORS: which error codes apply to a failing task; any other
+      call is of kind "unknown").  Each rule has
       its own cursor; after its last answer it repeats the last.  An answer is
         - a JSON object or array: sent as the model's text, JSON-encoded;
         - {"__raw": "text"}: the text sent verbatim (for garbage answers);
@@ -60,7 +64,8 @@ from http.server import BaseHTTPRequestHandler
 from double_server import serve
 
 MARKERS = (("SEXTANT-DECIDE", "decide"), ("SEXTANT-VERIFY", "verify"),
-           ("SEXTANT-EXTRACT", "extract"))
+           ("SEXTANT-EXTRACT", "extract"), ("SEXTANT-START-URL", "start_url"),
+           ("SEXTANT-ERRORS", "errors"))
 AUTH_HEADERS = ("authorization", "x-api-key")
 ELEMENT_LINE = re.compile(r'^\s*\[([^\]\s]+)\]\s+\S+\s+"((?:[^"\\]|\\.)*)"', re.M)
 

@@ -671,22 +671,66 @@ json_object *task_to_list_json(const struct task *t)
 	return o;
 }
 
+/*
+ * Skyvern's ActionType for one of the agent's action names: check and
+ * uncheck are its "checkbox" (with is_checked); the other names are
+ * Skyvern's own.
+ */
+static const char *task_action_type(const char *name)
+{
+	if (name && (strcmp(name, "check") == 0 || strcmp(name, "uncheck") == 0))
+		return "checkbox";
+	return name;
+}
+
+/*
+ * The members Skyvern's Action model types strictly, replacing the step's
+ * own spelling: option is a SelectOption object ({label, value, index}), not
+ * the option's text, and errors are UserDefinedError objects ({error_code,
+ * reasoning, confidence_float}), not strings.
+ */
+static void task_action_typed(json_object *a, const char *name, const char *err)
+{
+	json_object *opt = sx_json_member(a, "option"), *errors = json_object_new_array();
+
+	if (json_object_is_type(opt, json_type_string)) {
+		json_object *so = json_object_new_object();
+
+		json_object_object_add(so, "label", json_object_get(opt));
+		json_object_object_add(so, "value", NULL);
+		json_object_object_add(so, "index", NULL);
+		json_object_object_add(a, "option", so);
+	}
+	if (name && (strcmp(name, "check") == 0 || strcmp(name, "uncheck") == 0))
+		json_object_object_add(a, "is_checked", json_object_new_boolean(name[0] == 'c'));
+	if (err) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "error_code", json_object_new_string("action_failed"));
+		json_object_object_add(e, "reasoning", json_object_new_string(err));
+		json_object_object_add(e, "confidence_float", json_object_new_double(1.0));
+		json_object_array_add(errors, e);
+	}
+	json_object_object_add(a, "errors", errors);
+}
+
 /* One action of a step's output in Skyvern's Action shape, added to the action's own members. */
 static json_object *task_action_json(json_object *action, json_object *step, long long order)
 {
 	json_object *a = json_object_new_object(), *res = sx_json_member(action, "result");
 	json_object *ok = sx_json_member(res, "success");
 	const char *err = sx_json_string(res, "error");
+	/* The agent records the name as "action"; "type" is the older spelling. */
+	const char *name = sx_json_string(action, "action") ? sx_json_string(action, "action")
+							     : sx_json_string(action, "type");
 
 	json_object_object_foreach(action, key, val)
 		json_object_object_add(a, key, json_object_get(val));
-	json_object_object_add(a, "action_type", json_object_get(sx_json_member(action, "type")));
+	json_object_object_add(a, "action_type", sx_json_string_or_null(task_action_type(name)));
 	json_object_object_add(a, "element_id", json_object_get(sx_json_member(action, "element")));
 	json_object_object_add(a, "status", json_object_new_string(
 		!ok ? "pending" : json_object_get_boolean(ok) ? "completed" : "failed"));
-	json_object_object_add(a, "errors", json_object_new_array());
-	if (err)
-		json_object_array_add(sx_json_member(a, "errors"), json_object_new_string(err));
+	task_action_typed(a, name, err);
 	json_object_object_add(a, "task_id", json_object_get(sx_json_member(step, "task_id")));
 	json_object_object_add(a, "step_id", json_object_get(sx_json_member(step, "step_id")));
 	json_object_object_add(a, "step_order", json_object_get(sx_json_member(step, "order")));

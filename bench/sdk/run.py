@@ -137,7 +137,7 @@ def main():
         post(llm + "/__script", LLM_SCRIPT)
         procs.agent(env, llm)
         denv = dict(os.environ, SX_URL=env["SX_URL"], SX_API_KEY=env["SX_API_KEY"],
-                    SDK_SITE=env["SX_URL"] + "/sites/", SDK_HOOK=hook, SDK_LLM=llm)
+                    SDK_SITE=env["SX_URL"] + "/sites/", SDK_HOOK=hook)
         py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         if args.skyvern:
             rows += run_driver([py, os.path.join(HERE, "sdk_py.py"), "--sdk", args.skyvern,

@@ -7,10 +7,10 @@ DIR holds a Skyvern checkout (or an export of it) with skyvern/client/ in it:
 "run" is today's SDK (the run API under /v1), "task" is the older one that
 speaks /api/v1/tasks (Skyvern's tree before the run API, e.g. the parent of
 4e7dd87f9).  Nothing from Skyvern is copied here: the SDK is imported from
-DIR.  bench/sdk/run.py starts this with the stack's URL and key and the test
-doubles' URLs in the environment (SX_URL, SX_API_KEY, SDK_SITE,
-SDK_HOOK, SDK_LLM), and has scripted the LLM double so that a task on the
-product fixture completes.
+DIR.  bench/sdk/run.py starts this with the stack's URL and key and the
+test doubles' URLs in the environment (SX_URL, SX_API_KEY, SDK_SITE for
+the fixture pages, SDK_HOOK for the webhook receiver), and has scripted the
+LLM double so that a task on the product fixture completes.
 
 Two accommodations, neither of which changes what the SDK sends or checks:
   * the package is loaded without skyvern/__init__.py (the server's

@@ -193,6 +193,14 @@ def run_surface(r, sx):
 
     r.call("get_run_artifacts (artifact_type filter, repeated and single)", artifacts_filtered)
 
+    run_surface_more(r, c, rid, T, errors)
+    return rid
+
+
+def run_surface_more(r, c, rid, T, errors):
+    """The run API's webhook, cancel, refusal and TOTP calls on the run rid."""
+    site, hook = env("SDK_SITE"), env("SDK_HOOK")
+
     def retry(body, target):
         rep = c.retry_run_webhook(rid, request=body) if body else c.retry_run_webhook(rid)
         check(rep.run_id == rid and rep.run_type == "task_v1", "run_id/run_type")
@@ -233,7 +241,6 @@ def run_surface(r, sx):
         return code
 
     r.call("send_totp_code (POST /v1/credentials/totp)", totp)
-    return rid
 
 
 def task_surface(r, sx):
@@ -282,6 +289,13 @@ def task_surface(r, sx):
         return items
 
     r.call("get_tasks (task_status repeated)", listing)
+    task_surface_more(r, a, key, tid, first, T)
+    return tid
+
+
+def task_surface_more(r, a, key, tid, first, T):
+    """The older SDK's reads of a finished task, its webhook, cancel and TOTP calls."""
+    site = env("SDK_SITE")
     steps = r.call("get_task_steps", lambda: steps_of(a, key, tid, T))
 
     r.call("get_task_actions", lambda: all_in_enum(
@@ -321,7 +335,6 @@ def task_surface(r, sx):
         return code
 
     r.call("save_totp_code (POST /api/v1/totp)", totp)
-    return tid
 
 
 def steps_of(a, key, tid, T):

@@ -123,6 +123,17 @@ def expect_error(fn, cls, status):
     raise AssertionError("expected HTTP %s, the call returned" % status)
 
 
+def validation_error(fn, errors, field):
+    """fn must raise the SDK's UnprocessableEntityError, its body parsed as
+    HTTPValidationError (FastAPI's shape), naming field in a loc."""
+    body = expect_error(fn, errors.UnprocessableEntityError, 422)
+    # The older SDK parses the body into its model; today's hands it over as JSON.
+    detail = body.get("detail") if isinstance(body, dict) else getattr(body, "detail", None)
+    locs = [d.get("loc") if isinstance(d, dict) else d.loc for d in detail or []]
+    check(any(field in [str(x) for x in loc] for loc in locs), "no loc names %s: %r" % (field, body))
+    return body
+
+
 def env(name):
     return os.environ[name]
 
@@ -234,6 +245,9 @@ def run_surface_more(r, c, rid, T, errors):
     r.call("run_task (refused url): BadRequestError 400",
            lambda: expect_error(lambda: c.run_task(prompt="x", url="ftp://example.com/"),
                                 errors.BadRequestError, 400))
+    r.call("run_task (max_steps of the wrong type): UnprocessableEntityError 422",
+           lambda: validation_error(lambda: c.run_task(prompt="x", url=site + "product/index.html",
+                                                       max_steps="many"), errors, "max_steps"))
 
     def totp():
         code = c.send_totp_code(totp_identifier="sdk@example.com", content="Your code is 482913", source="email")
@@ -327,6 +341,11 @@ def task_surface_more(r, a, key, tid, first, T):
     r.call("cancel_task (then get_task: canceled)", cancel)
     r.call("cancel_task (final task): 409", lambda: expect_error(
         lambda: a.cancel_task(tid, api_key=key), None, 409))
+    import skyvern.client.errors as errors
+    r.call("create_task (max_steps_override of the wrong type): UnprocessableEntityError 422",
+           lambda: validation_error(lambda: a.create_task(api_key=key, url=site + "product/index.html",
+                                                          navigation_goal="x", max_steps_override="many"),
+                                    errors, "x-max-steps-override"))
 
     def totp():
         code = a.save_totp_code(api_key=key, totp_identifier="sdk@example.com",

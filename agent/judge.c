@@ -102,8 +102,12 @@ enum outcome judge_complete(struct run *run, struct agent_step *st, json_object 
 		out = OUT_CONTINUE;
 		break;
 	case VERDICT_ACHIEVED:
-		/* Extraction, if any, reads the page the verification saw. */
-		out = run->extract_goal ? judge_extract(run, st, &page) : OUT_COMPLETED;
+		/*
+		 * Extraction, if any, reads the page the verification saw.  A schema
+		 * alone asks for it too (the run API's data_extraction_schema has no
+		 * goal beside it), as in Skyvern.
+		 */
+		out = run->extract_goal || run->schema ? judge_extract(run, st, &page) : OUT_COMPLETED;
 		if (out == OUT_COMPLETED) {
 			agent_step_record_action(run, st, action, true, NULL, NULL);
 			history_add(run, st->order, "complete (verified)");

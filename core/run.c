@@ -230,6 +230,16 @@ json_object *run_request_of(const struct task *t)
 	for (size_t i = 0; i < SX_ARRAY_LEN(run_mapped); i++)
 		json_object_object_add(o, run_mapped[i].run,
 				       json_object_get(sx_json_member(t->request, run_mapped[i].task)));
+	/*
+	 * Skyvern's SDK models require a prompt (a string).  A task created
+	 * through /api/v1/tasks may have no navigation_goal: its extraction
+	 * goal says what it does, else the prompt is empty.
+	 */
+	if (!sx_json_string(o, "prompt")) {
+		const char *goal = sx_json_string(t->request, "data_extraction_goal");
+
+		json_object_object_add(o, "prompt", json_object_new_string(goal ? goal : ""));
+	}
 	if (!json_object_is_type(extra, json_type_object))
 		extra = run_extra_of(NULL);
 	else

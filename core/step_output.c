@@ -36,6 +36,17 @@ static json_object *action_user_errors(json_object *action)
 	return out;
 }
 
+/* Skyvern's SelectOption for a recorded option's text: {label, value, index}. */
+static json_object *select_option(json_object *text)
+{
+	json_object *so = json_object_new_object();
+
+	json_object_object_add(so, "label", json_object_get(text));
+	json_object_object_add(so, "value", NULL);
+	json_object_object_add(so, "index", NULL);
+	return so;
+}
+
 json_object *step_output_action(json_object *action, const struct step_ref *where,
 				long long action_order)
 {
@@ -46,6 +57,9 @@ json_object *step_output_action(json_object *action, const struct step_ref *wher
 
 	json_object_object_foreach(action, key, val)
 		json_object_object_add(a, key, json_object_get(val));
+	/* Skyvern's Action types option as a SelectOption object, not the option's text. */
+	if (json_object_is_type(sx_json_member(action, "option"), json_type_string))
+		json_object_object_add(a, "option", select_option(sx_json_member(action, "option")));
 	json_object_object_add(a, "action_type", json_object_new_string(
 		checkbox ? "checkbox" : type ? type : "null_action"));
 	if (checkbox)

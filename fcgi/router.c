@@ -42,6 +42,8 @@ static const struct route routes[] = {
 	{ "GET", "/v1/runs/", ARG_TASK, "/artifacts", NULL, runs_artifacts, false },
 	{ "POST", "/v1/runs/", ARG_TASK, "/retry_webhook", NULL, runs_retry_webhook, false },
 	{ "POST", "/api/v1/totp", ARG_NONE, "", totp_push, NULL, false },
+	/* Today's Skyvern SDKs push codes here (send_totp_code). */
+	{ "POST", "/v1/credentials/totp", ARG_NONE, "", totp_push, NULL, false },
 	{ "GET", "/artifacts/", ARG_REST, "", NULL, artifacts_serve, true },
 	{ "GET", "/healthz", ARG_NONE, "", ops_healthz, NULL, true },
 	{ "GET", "/metrics", ARG_NONE, "", ops_metrics, NULL, true },

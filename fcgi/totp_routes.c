@@ -134,32 +134,42 @@ static bool check_types(struct http_req *req, json_object *body)
 	return err == NULL;
 }
 
-/* The stored row as the API answers it. */
-static json_object *code_object(const char *id, const char *ident, const char *task_id,
-				const char *source, const char *code, const char *created_db,
-				const char *expired_db)
-{
-	json_object *o = json_object_new_object();
-	char iso[32];
-
-	json_object_object_add(o, "totp_code_id", json_object_new_string(id));
-	json_object_object_add(o, "totp_identifier", json_object_new_string(ident));
-	json_object_object_add(o, "task_id", task_id ? json_object_new_string(task_id) : NULL);
-	json_object_object_add(o, "source", source ? json_object_new_string(source) : NULL);
-	json_object_object_add(o, "code", code ? json_object_new_string(code) : NULL);
-	json_object_object_add(o, "created_at", created_db && sx_time_db_to_iso(created_db, iso) ?
-			       json_object_new_string(iso) : NULL);
-	json_object_object_add(o, "expired_at", expired_db && sx_time_db_to_iso(expired_db, iso) ?
-			       json_object_new_string(iso) : NULL);
-	return o;
-}
-
 /* The body's fields, borrowed from the parsed body. */
 struct push_fields {
 	const char *ident, *content, *task_id, *source, *expired;
 	size_t clen;
 	char expired_db[32];
 };
+
+/*
+ * The stored row as the API answers it, in the shape of Skyvern's TOTPCode
+ * (whose SDK models require content, organization_id and modified_at).
+ * content is echoed from the request: the client sent it, and the row
+ * erases it once the code is used.
+ */
+static json_object *code_object(const struct http_req *req, const char *id,
+				const struct push_fields *f, const char *code,
+				const char *created_db, const char *expired_db)
+{
+	json_object *o = json_object_new_object();
+	char iso[32];
+
+	json_object_object_add(o, "totp_code_id", json_object_new_string(id));
+	json_object_object_add(o, "totp_identifier", json_object_new_string(f->ident));
+	json_object_object_add(o, "task_id", sx_json_string_or_null(f->task_id));
+	json_object_object_add(o, "workflow_id", NULL);
+	json_object_object_add(o, "workflow_run_id", NULL);
+	json_object_object_add(o, "source", sx_json_string_or_null(f->source));
+	json_object_object_add(o, "content", json_object_new_string_len(f->content, (int)f->clen));
+	json_object_object_add(o, "code", sx_json_string_or_null(code));
+	json_object_object_add(o, "organization_id", json_object_new_string(req->org_id));
+	json_object_object_add(o, "created_at", created_db && sx_time_db_to_iso(created_db, iso) ?
+			       json_object_new_string(iso) : NULL);
+	json_object_object_add(o, "modified_at", json_object_get(sx_json_member(o, "created_at")));
+	json_object_object_add(o, "expired_at", expired_db && sx_time_db_to_iso(expired_db, iso) ?
+			       json_object_new_string(iso) : NULL);
+	return o;
+}
 
 /*
  * Parses the body and answers 422 for a body that is not a JSON object or
@@ -297,9 +307,8 @@ void totp_push(struct http_req *req)
 	/* Neither the content nor the code is logged: only that one arrived, and for whom. */
 	log_info("api", "msg=\"totp code pushed\" org=%s id=%s task=%s code_found=%d", req->org_id,
 		 id, f.task_id ? f.task_id : "-", have_code);
-	http_reply_json(req, 200, code_object(id, f.ident, f.task_id, f.source,
-					      have_code ? code : NULL, created[0] ? created : NULL,
-					      expired[0] ? expired : NULL),
+	http_reply_json(req, 200, code_object(req, id, &f, have_code ? code : NULL,
+					      created[0] ? created : NULL, expired[0] ? expired : NULL),
 			NULL);
 out:
 	crypto_wipe(code, sizeof(code));

@@ -452,6 +452,8 @@ static enum outcome act_browser(struct run *run, struct agent_step *st, const st
 						    rc == SX_OK ? "" : err));
 	if (rc) {
 		snprintf(st->reason, sizeof(st->reason), "%s", err);
+		/* The retry of this step may propose the same action: a retry, not a loop. */
+		loop_forget(&run->loop);
 		if (rc == SX_ESESSION)
 			browser_close(&run->browser);
 		out = OUT_STEP_FAILED;

@@ -413,6 +413,45 @@ Test(agent, same_action_on_unchanged_page_is_a_loop)
 	json_object_put(t);
 }
 
+/*
+ * A retry is not a loop: the file server fails the first download, so the
+ * upload fails and the step is retried; the model rightly proposes the same
+ * upload on the same page, which now succeeds, and the task completes with
+ * the default max_retries_per_step (3) and no loop warning.
+ */
+Test(agent, failed_action_retried_is_not_a_loop)
+{
+	struct test_double files;
+	char *script, *body, *id = NULL;
+	json_object *t, *steps;
+
+	webhook_receiver_start(&files, 0);
+	test_double_script(&files, "{\"answers\":[{\"status\":500,\"body\":\"busy\"},"
+			   "{\"status\":200,\"body\":\"%PDF-1.4\"}]}");
+	script = xasprintf(
+		"{\"rules\":["
+		" {\"kind\":\"decide\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"upload_file\",\"label\":\"Upload resume\",\"url\":\"%s/resume.pdf\"},"
+		"   {\"action\":\"complete\"}]}]},"
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"uploaded\"}]}]}",
+		files.url);
+	body = xasprintf("{\"url\":\"%s/sites/job/index.html\",\"navigation_goal\":\"Upload the resume\"}",
+			 tenv("SX_URL"));
+	t = run_scripted(script, body, NULL, "max_retries_per_step = 3\noutbound_allow = \"127.0.0.0/8, ::1\"\n", &id);
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	cr_assert_eq(test_double_count(&files), 2, "one failed download, one that worked");
+	cr_assert_eq(llm_double_asked("decide", "WARNING: your last action did not change the page"), 0,
+		     "the retry was taken for a loop");
+	steps = steps_of(id);
+	cr_assert_eq(json_object_array_length(steps), 2, "the step and its one retry");
+	json_object_put(steps);
+	json_object_put(t);
+	test_double_stop(&files);
+	free(id);
+	free(body);
+	free(script);
+}
+
 Test(agent, captcha_terminates)
 {
 	static const char script[] =

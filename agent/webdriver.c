@@ -628,10 +628,11 @@ static bool webdriver_unknown_command(const struct webdriver_session *s)
 /*
  * Chrome's Page.captureScreenshot through chromedriver's CDP endpoint: the
  * same viewport PNG as the W3C command without the work chromedriver adds
- * around it.  The format stays PNG on purpose: measured on the fixture
- * pages (bench/README.md), JPEG, optimizeForSpeed and a half-scale clip
- * took as long as PNG (the wait for a compositor frame dominates), and
- * artifacts, recording frames and the model's image stay one format.
+ * around it.  The format stays PNG: artifacts, recording frames (one
+ * format per recording, for ffmpeg's concat demuxer) and the model's image
+ * share it.  JPEG with optimizeForSpeed measured as fast as PNG on a
+ * lightly loaded machine and about 20% faster under heavy CPU contention
+ * (bench/README.md); taking it means JPEG for all three at once.
  */
 static enum sx_rc webdriver_screenshot_cdp(struct webdriver_session *s, json_object **v)
 {

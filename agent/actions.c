@@ -1,9 +1,11 @@
 /*
  * Executing the model's actions (see actions.h).  Element actions find their
- * element again from the scrape id (scrape_locate switches into its frame),
- * act through WebDriver so the page sees real events, and switch back to the
- * top frame afterwards.  Form controls whose native UI WebDriver cannot type
- * into (date pickers, selects) are set with a script that fires the same
+ * element again from the scrape id (scrape_locate_op switches into its
+ * frame), scrolled into view and prepared in the same script call (a field
+ * emptied before typing, a checkbox's state read), act through WebDriver so
+ * the page sees real events, and switch back to the top frame afterwards.
+ * Form controls whose native UI WebDriver cannot type into (date pickers,
+ * selects) are set by that one script call, which fires the same
  * input/change events a user's change would.
  */
 #include <strings.h>
@@ -55,6 +57,17 @@ const char *action_type_name(enum action_type t)
 	return "unknown";
 }
 
+bool action_fills_field(enum action_type t)
+{
+	return t == ACT_INPUT_TEXT || t == ACT_SELECT_OPTION || t == ACT_CHECK || t == ACT_UNCHECK ||
+	       t == ACT_UPLOAD_FILE;
+}
+
+bool action_changes_view(enum action_type t)
+{
+	return !action_fills_field(t) || t == ACT_SELECT_OPTION;
+}
+
 static const char *member(json_object *o, const char *key)
 {
 	json_object *v;
@@ -95,44 +108,21 @@ static void set_err(char *err, size_t errlen, const char *what, const char *id,
 		 *detail ? ": " : "", detail);
 }
 
-/* Runs a one-argument script on the element; its boolean/string result into *res. */
-static enum sx_rc element_script(struct webdriver_session *wd, const char *el, const char *script,
-				 json_object *extra, json_object **res)
+/* Reads the element's checked state (checked, or aria-checked="true"): true, false, or an error. */
+static enum sx_rc element_checked(struct webdriver_session *wd, const char *el, bool *checked)
 {
-	json_object *args = json_object_new_array();
+	static const char js_checked[] =
+		"return !!arguments[0].checked || arguments[0].getAttribute('aria-checked') === 'true';";
+	json_object *args = json_object_new_array(), *res = NULL;
 	enum sx_rc rc;
 
 	json_object_array_add(args, webdriver_element_ref(el));
-	if (extra)
-		json_object_array_add(args, json_object_get(extra));
-	rc = webdriver_execute(wd, script, args, res);
+	rc = webdriver_execute(wd, js_checked, args, &res);
+	*checked = json_object_get_boolean(res);
+	json_object_put(res);
 	json_object_put(args);
 	return rc;
 }
-
-static const char js_set_value[] =
-	"var el = arguments[0], v = arguments[1];"
-	"var proto = el.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;"
-	"Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, v);"
-	"el.dispatchEvent(new Event('input', {bubbles: true}));"
-	"el.dispatchEvent(new Event('change', {bubbles: true}));"
-	"return el.value;";
-
-static const char js_select[] =
-	"var el = arguments[0], want = String(arguments[1]).trim().toLowerCase();"
-	"var opts = Array.prototype.slice.call(el.options || []);"
-	"var hit = opts.find(function (o) { return o.text.trim().toLowerCase() === want; })"
-	" || opts.find(function (o) { return o.value.trim().toLowerCase() === want; })"
-	" || opts.find(function (o) { return o.text.trim().toLowerCase().indexOf(want) >= 0; });"
-	"if (!hit) return null;"
-	"el.value = hit.value; hit.selected = true;"
-	"el.dispatchEvent(new Event('input', {bubbles: true}));"
-	"el.dispatchEvent(new Event('change', {bubbles: true}));"
-	"return hit.text;";
-
-static const char js_checked[] = "return !!arguments[0].checked || arguments[0].getAttribute('aria-checked') === 'true';";
-
-static const char js_scroll_into_view[] = "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});";
 
 /* WebDriver key codes for the key names a model uses. */
 static const char *key_code(const char *name)
@@ -162,96 +152,57 @@ static bool is_http_url(const char *u)
 	return u && (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0);
 }
 
-/* input_text: typed keys, or a script for the pickers that ignore them. */
-static enum sx_rc input_text(const struct action_env *env, json_object *action, const char *id,
-			     const char *el, char *err, size_t errlen)
+/* Native date/time pickers (and color, range) ignore typed keys in headless Chromium. */
+static bool takes_no_keys(const char *kind)
 {
-	struct webdriver_session *wd = env->wd;
-	const char *kind = element_kind(env->page, id);
-	const char *text = member(action, "text");
-	json_object *arg = NULL;
-	enum sx_rc rc;
-
-	if (!text) {
-		snprintf(err, errlen, "input_text on %s has no text", id);
-		rc = SX_EINVAL;
-		goto out;
-	}
-	/* Native date/time pickers ignore typed keys in headless Chromium. */
-	if (strncmp(kind, "input:date", 10) == 0 || strncmp(kind, "input:time", 10) == 0 ||
-	    strcmp(kind, "input:month") == 0 || strcmp(kind, "input:week") == 0 ||
-	    strcmp(kind, "input:color") == 0 || strcmp(kind, "input:range") == 0) {
-		arg = json_object_new_string(text);
-		rc = element_script(wd, el, js_set_value, arg, NULL);
-	} else {
-		rc = webdriver_element_clear(wd, el);
-		if (rc == SX_OK || rc == SX_EWEBDRIVER)
-			rc = webdriver_element_send_keys(wd, el, text);
-	}
-	if (rc)
-		set_err(err, errlen, "typing into", id, wd);
-out:
-	json_object_put(arg);
-	return rc;
+	return strncmp(kind, "input:date", 10) == 0 || strncmp(kind, "input:time", 10) == 0 ||
+	       strcmp(kind, "input:month") == 0 || strcmp(kind, "input:week") == 0 ||
+	       strcmp(kind, "input:color") == 0 || strcmp(kind, "input:range") == 0;
 }
 
-/* select_option: by visible text, then value, then a partial text match. */
-static enum sx_rc select_option(struct webdriver_session *wd, json_object *action, const char *id,
-				const char *el, char *err, size_t errlen)
+/*
+ * What the look-up script does to the element before the action (locate.js):
+ * its op, and the argument the op takes (borrowed from action), or NULL.
+ */
+static const char *prepare_op(const struct action_env *env, enum action_type t, json_object *action,
+			      const char *id, json_object **arg)
 {
-	const char *opt = member(action, "option");
-	json_object *res = NULL, *arg = NULL;
-	enum sx_rc rc;
+	json_object *v = NULL;
 
-	if (!opt)
-		opt = member(action, "text");
-	if (!opt) {
-		snprintf(err, errlen, "select_option on %s has no option", id);
-		rc = SX_EINVAL;
-		goto out;
+	*arg = NULL;
+	if (t == ACT_SELECT_OPTION) {
+		if (!json_object_object_get_ex(action, "option", &v) || !v)
+			json_object_object_get_ex(action, "text", &v);
+		*arg = v;
+		return "select";
 	}
-	arg = json_object_new_string(opt);
-	rc = element_script(wd, el, js_select, arg, &res);
-	if (rc) {
-		set_err(err, errlen, "select on", id, wd);
-	} else if (!res) {
-		snprintf(err, errlen, "element %s has no option \"%.80s\"", id, opt);
-		rc = SX_ENOTFOUND;
+	if (t == ACT_INPUT_TEXT) {
+		json_object_object_get_ex(action, "text", arg);
+		return takes_no_keys(element_kind(env->page, id)) ? "set" : "clear";
 	}
-out:
-	json_object_put(res);
-	json_object_put(arg);
-	return rc;
+	return "scroll";
 }
 
 /* check / uncheck: a click when the state differs, then a check that it changed. */
-static enum sx_rc set_checked(struct webdriver_session *wd, const char *id, const char *el, bool want,
-			      char *err, size_t errlen)
+static enum sx_rc set_checked(struct webdriver_session *wd, const char *id, const char *el, bool was,
+			      bool want, char *err, size_t errlen)
 {
-	json_object *res = NULL;
-	enum sx_rc rc;
+	enum sx_rc rc = SX_OK;
+	bool now;
 
-	rc = element_script(wd, el, js_checked, NULL, &res);
-	if (rc) {
-		set_err(err, errlen, "reading", id, wd);
-		goto out;
-	}
-	if (json_object_get_boolean(res) == want)
+	if (was == want)
 		goto out;
 	rc = webdriver_element_click(wd, el);
 	if (rc) {
 		set_err(err, errlen, "click on", id, wd);
 		goto out;
 	}
-	json_object_put(res);
-	res = NULL;
-	rc = element_script(wd, el, js_checked, NULL, &res);
-	if (rc == SX_OK && json_object_get_boolean(res) != want) {
+	rc = element_checked(wd, el, &now);
+	if (rc == SX_OK && now != want) {
 		snprintf(err, errlen, "element %s did not become %s", id, want ? "checked" : "unchecked");
 		rc = SX_ECONFLICT;
 	}
 out:
-	json_object_put(res);
 	return rc;
 }
 
@@ -286,20 +237,16 @@ out:
 	return rc;
 }
 
-static enum sx_rc do_element_action(const struct action_env *env, enum action_type t,
-				    json_object *action, const char *id, char *err, size_t errlen)
+/*
+ * The action on the element the look-up found and prepared: value is what
+ * the script answered (the checked state, the option chosen).
+ */
+static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_object *action,
+			 const char *id, const char *el, json_object *value, char *err, size_t errlen)
 {
 	struct webdriver_session *wd = env->wd;
-	char *el = NULL;
-	enum sx_rc rc;
+	enum sx_rc rc = SX_OK;
 
-	rc = scrape_locate(wd, env->page, id, &el);
-	if (rc) {
-		snprintf(err, errlen, "element %s not found on the page%s%.200s", id,
-			 *webdriver_last_error(wd) ? ": " : "", webdriver_last_error(wd));
-		goto out;
-	}
-	element_script(wd, el, js_scroll_into_view, NULL, NULL);
 	switch (t) {
 	case ACT_CLICK:
 		rc = webdriver_element_click(wd, el);
@@ -307,14 +254,23 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 			set_err(err, errlen, "click on", id, wd);
 		break;
 	case ACT_INPUT_TEXT:
-		rc = input_text(env, action, id, el, err, errlen);
+		/* A picker's value was set by the look-up; other fields were emptied for typing. */
+		if (!takes_no_keys(element_kind(env->page, id))) {
+			rc = webdriver_element_send_keys(wd, el, member(action, "text"));
+			if (rc)
+				set_err(err, errlen, "typing into", id, wd);
+		}
 		break;
 	case ACT_SELECT_OPTION:
-		rc = select_option(wd, action, id, el, err, errlen);
+		if (!json_object_is_type(value, json_type_string)) {
+			snprintf(err, errlen, "element %s has no option \"%.80s\"", id,
+				 member(action, "option") ? member(action, "option") : member(action, "text"));
+			rc = SX_ENOTFOUND;
+		}
 		break;
 	case ACT_CHECK:
 	case ACT_UNCHECK:
-		rc = set_checked(wd, id, el, t == ACT_CHECK, err, errlen);
+		rc = set_checked(wd, id, el, json_object_get_boolean(value), t == ACT_CHECK, err, errlen);
 		break;
 	case ACT_UPLOAD_FILE:
 		rc = upload_file(env, action, id, el, err, errlen);
@@ -324,8 +280,53 @@ static enum sx_rc do_element_action(const struct action_env *env, enum action_ty
 		snprintf(err, errlen, "not an element action");
 		break;
 	}
+	return rc;
+}
+
+/* Checks what an element action needs before the page is touched: its text or option. */
+static enum sx_rc element_action_valid(enum action_type t, json_object *action, const char *id, char *err,
+				       size_t errlen)
+{
+	enum sx_rc rc = SX_OK;
+
+	if (t == ACT_INPUT_TEXT && !member(action, "text")) {
+		snprintf(err, errlen, "input_text on %s has no text", id);
+		rc = SX_EINVAL;
+	} else if (t == ACT_SELECT_OPTION && !member(action, "option") && !member(action, "text")) {
+		snprintf(err, errlen, "select_option on %s has no option", id);
+		rc = SX_EINVAL;
+	}
+	return rc;
+}
+
+static enum sx_rc do_element_action(const struct action_env *env, enum action_type t,
+				    json_object *action, const char *id, char *err, size_t errlen)
+{
+	struct webdriver_session *wd = env->wd;
+	json_object *arg, *value = NULL;
+	const char *op;
+	char *el = NULL;
+	enum sx_rc rc;
+
+	rc = element_action_valid(t, action, id, err, errlen);
+	if (rc)
+		goto out;
+	op = prepare_op(env, t, action, id, &arg);
+	rc = scrape_locate_op(wd, env->page, id, op, arg, &el, &value);
+	if (rc == SX_ENOTFOUND) {
+		snprintf(err, errlen, "element %s not found on the page%s%.200s", id,
+			 *webdriver_last_error(wd) ? ": " : "", webdriver_last_error(wd));
+		goto out;
+	}
+	if (rc) {
+		set_err(err, errlen, t == ACT_SELECT_OPTION ? "select on" : t == ACT_INPUT_TEXT ? "typing into" :
+			"reaching", id, wd);
+		goto out;
+	}
+	rc = act_on(env, t, action, id, el, value, err, errlen);
 out:
 	webdriver_switch_frame(wd, NULL);
+	json_object_put(value);
 	free(el);
 	return rc;
 }

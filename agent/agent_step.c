@@ -453,13 +453,36 @@ static enum outcome act_final(struct run *run, struct agent_step *st, json_objec
 	return out;
 }
 
-/* Runs one browser action, screenshots its effect and records it; a failure fails the step. */
+/*
+ * Points the actions recorded before the last one that have no screenshot
+ * of their own (fields filled in a row) at shot, the screenshot taken after
+ * them: each action's result shows the state after it.
+ */
+static void share_screenshot(struct agent_step *st, const char *shot)
+{
+	json_object *res;
+
+	for (size_t i = json_object_array_length(st->actions) - 1; i-- > 0;) {
+		if (!json_object_object_get_ex(json_object_array_get_idx(st->actions, i), "result", &res) ||
+		    json_object_object_get_ex(res, "screenshot", NULL))
+			break;
+		json_object_object_add(res, "screenshot", json_object_new_string(shot));
+	}
+}
+
+/*
+ * Runs one browser action, screenshots its effect when it can change more
+ * than its field (action_changes_view), failed, or ends a run of field
+ * actions (last: the next action fills no field, or there is none), and
+ * records it; a failure fails the step.
+ */
 static enum outcome act_browser(struct run *run, struct agent_step *st, const struct action_env *env,
-				json_object *a, enum action_type t)
+				json_object *a, enum action_type t, bool last)
 {
 	char err[RUN_ERR_LEN] = "", sig[SIG_LEN], *shot = NULL;
 	size_t windows = t == ACT_CLICK ? browser_window_count(&run->browser) : 0;
 	enum outcome out = OUT_CONTINUE;
+	int64_t t0 = sx_mono_ms();
 	enum sx_rc rc;
 
 	action_signature(a, sig, sizeof(sig));
@@ -467,18 +490,34 @@ static enum outcome act_browser(struct run *run, struct agent_step *st, const st
 	/* A click may open a new tab: follow the newest window. */
 	if (rc == SX_OK && t == ACT_CLICK)
 		browser_follow_new_window(&run->browser, windows);
-	runner_screenshot(run, ART_SCREENSHOT_ACTION, &shot);
+	if (rc || last || action_changes_view(t))
+		runner_screenshot(run, ART_SCREENSHOT_ACTION, &shot);
 	agent_step_record_action(run, st, a, rc == SX_OK, err, shot);
+	if (shot)
+		share_screenshot(st, shot);
+	/* One line per action with its time, screenshot included (bench/agent reads these). */
+	log_info("runner", "msg=\"action done\" task=%s order=%lld kind=%s ok=%d screenshot=%d ms=%lld",
+		 run->t->id, st->order, action_type_name(t), rc == SX_OK, shot != NULL,
+		 (long long)(sx_mono_ms() - t0));
 	free(shot);
 	history_add(run, st->order, sx_arena_printf(&st->arena, "%s -> %s%s", sig, rc == SX_OK ? "ok" : "failed: ",
 						    rc == SX_OK ? "" : err));
 	if (rc) {
 		snprintf(st->reason, sizeof(st->reason), "%s", err);
+		/* The retry of this step may propose the same action: a retry, not a loop. */
+		loop_forget(&run->loop);
 		if (rc == SX_ESESSION)
 			browser_close(&run->browser);
 		out = OUT_STEP_FAILED;
 	}
 	return out;
+}
+
+/* Whether the action after index i fills no field (or there is none): a run of field actions ends at i. */
+static bool ends_field_run(json_object *actions, size_t i)
+{
+	return i + 1 >= json_object_array_length(actions) ||
+	       !action_fills_field(action_type_of(json_object_array_get_idx(actions, i + 1)));
 }
 
 /* Runs the model's actions in order, each after a check for cancel, timeout, lease and shutdown. */
@@ -501,7 +540,7 @@ static enum outcome act(struct run *run, struct agent_step *st, json_object *act
 			out = act_final(run, st, a, t);
 			break;
 		}
-		out = act_browser(run, st, &env, a, t);
+		out = act_browser(run, st, &env, a, t, ends_field_run(actions, i));
 	}
 	return out;
 }

@@ -57,6 +57,7 @@ void browser_close(struct browser *b)
 	webdriver_session_delete(b->wd);
 	webdriver_session_free(b->wd);
 	b->wd = NULL;
+	b->windows = 0;
 	sx_rm_tree(b->user_data_dir);
 	free(b->user_data_dir);
 	b->user_data_dir = NULL;
@@ -227,9 +228,12 @@ size_t browser_window_count(struct browser *b)
 	char **h = NULL;
 	size_t n = 0;
 
+	if (b->windows)
+		return b->windows;
 	if (webdriver_window_handles(b->wd, &h, &n) != SX_OK)
 		return 0;
 	handles_free(h, n);
+	b->windows = n;
 	return n;
 }
 
@@ -240,5 +244,6 @@ void browser_follow_new_window(struct browser *b, size_t before)
 
 	if (webdriver_window_handles(b->wd, &h, &n) == SX_OK && n > before && n > 0)
 		webdriver_switch_window(b->wd, h[n - 1]);
+	b->windows = n;
 	handles_free(h, n);
 }

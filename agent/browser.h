@@ -29,6 +29,7 @@ struct browser {
 	struct egress *egress;          /* the task's egress proxy, started on first open */
 	struct webdriver_session *wd;   /* NULL while closed */
 	char *user_data_dir;            /* the session's Chromium profile, removed on close */
+	size_t windows;                 /* the window count last read (0: not read in this session) */
 };
 
 /*
@@ -71,7 +72,12 @@ enum sx_rc browser_screenshot(struct browser *b, unsigned char **png, size_t *le
 /* The current URL (caller frees *url). */
 enum sx_rc browser_current_url(struct browser *b, char **url);
 
-/* The number of open windows (0 when it cannot be read). */
+/*
+ * The number of open windows (0 when it cannot be read): the count the last
+ * browser_follow_new_window read, without a command, when there is one.
+ * A window opened between the two (by a key press, a timer) is then
+ * followed at the next click's browser_follow_new_window.
+ */
 size_t browser_window_count(struct browser *b);
 /* Switches to the newest window when there are more than before (a click opened a tab). */
 void browser_follow_new_window(struct browser *b, size_t before);

@@ -1,9 +1,10 @@
 #!/bin/sh
-# gen-js.sh NAME IN.js OUT.c
+# gen-js.sh NAME OUT.c IN.js [IN.js...]
 #
-# Turns a JavaScript file into a C file defining `const char NAME[]` with the
-# file's text, so the scraper ships inside the binary and cannot drift
-# from it.  Backslashes, double quotes, tabs and carriage returns are escaped;
+# Turns JavaScript files, joined in order, into a C file defining
+# `const char NAME[]` with their text, so the page scripts ship inside the
+# binary and cannot drift from it (walk.js is joined to both scrape.js and
+# locate.js, so both number frames with the same tree walk).  Backslashes, double quotes, tabs and carriage returns are escaped;
 # every '?' becomes "\?" so no "??x" trigraph can form under -std=c11.  The
 # extern declaration comes first so strict warning sets (clang's
 # -Wmissing-variable-declarations) accept the definition.  A last line
@@ -11,13 +12,13 @@
 # so an interrupted build never leaves a half-written OUT.c behind.
 set -eu
 
-if [ "$#" -ne 3 ]; then
-	echo "usage: $0 NAME IN.js OUT.c" >&2
+if [ "$#" -lt 3 ]; then
+	echo "usage: $0 NAME OUT.c IN.js [IN.js...]" >&2
 	exit 2
 fi
 name=$1
-in=$2
-out=$3
+out=$2
+shift 2
 
 case $name in
 	[A-Za-z_]*) ;;
@@ -30,7 +31,7 @@ esac
 tmp="$out.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
 
-LC_ALL=C awk -v name="$name" -v src="$in" '
+LC_ALL=C awk -v name="$name" -v src="$*" '
 BEGIN {
 	printf "/* Generated from %s by gen-js.sh; do not edit. */\n", src
 	# The whole script is one literal, longer than ISO C minimum limits.
@@ -53,7 +54,7 @@ END {
 	if (n == 0)
 		printf "\t\"\"\n"
 	printf ";\n"
-}' "$in" >"$tmp"
+}' "$@" >"$tmp"
 
 mv "$tmp" "$out"
 trap - EXIT

@@ -26,3 +26,10 @@ void loop_record(struct loop_guard *g, const char *fp, const char *sig)
 	snprintf(g->last_sig, sizeof(g->last_sig), "%s", sig ? sig : "");
 	snprintf(g->last_fp, sizeof(g->last_fp), "%s", fp ? fp : "");
 }
+
+void loop_forget(struct loop_guard *g)
+{
+	g->last_sig[0] = '\0';
+	g->last_fp[0] = '\0';
+	g->warned = false;
+}

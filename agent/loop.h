@@ -6,6 +6,12 @@
  * asked again with a prompt that says so (LOOP_WARN); if it insists, the
  * task is stopped (LOOP_STOP).  Pages are compared by the scraper's
  * fingerprint, actions by action_signature().
+ *
+ * A retry is not a loop: an action that failed (a download that did not
+ * come, a stale element) left the page as it was, and the runner retries
+ * the step, where the model rightly proposes the same action again.  The
+ * step forgets the failed action (loop_forget), so the retry is judged as
+ * a first try; the retries are bounded by max_retries_per_step instead.
  */
 #include "sx.h"
 
@@ -21,4 +27,6 @@ enum loop_verdict { LOOP_OK, LOOP_WARN, LOOP_STOP };
 enum loop_verdict loop_judge(struct loop_guard *g, const char *fp, const char *sig);
 /* Records that sig is being acted on the page fp. */
 void loop_record(struct loop_guard *g, const char *fp, const char *sig);
+/* The action last recorded failed: forgets it, and any warning given about it. */
+void loop_forget(struct loop_guard *g);
 #endif

@@ -224,21 +224,29 @@ static enum sx_rc render_line(json_object *el, struct sx_buf *b)
 	return rc;
 }
 
-/* Runs scrape.js with one options object (consumed); *out is the script's value (caller puts). */
-static enum sx_rc run_js(struct webdriver_session *s, json_object *opts, json_object **out)
+/* Runs script with one options object (consumed); *out is the script's value (caller puts). */
+static enum sx_rc run_script(struct webdriver_session *s, const char *script, json_object *opts,
+			     json_object **out)
 {
 	enum sx_rc rc;
 	json_object *args = json_object_new_array();
 
 	json_object_array_add(args, opts);
-	rc = webdriver_execute(s, scrape_js, args, out);
+	rc = webdriver_execute(s, script, args, out);
 	json_object_put(args);
 	return rc;
 }
 
+/* Runs scrape.js with one options object (consumed). */
+static enum sx_rc run_js(struct webdriver_session *s, json_object *opts, json_object **out)
+{
+	return run_script(s, scrape_js, opts, out);
+}
+
 /*
- * Switches to the top document, then down the frame path, finding each
- * frame by its index in scrape.js's tree walk.  SX_ENOTFOUND when a frame
+ * Switches to the top document (no command when the session is there
+ * already), then down the frame path, finding each frame by its index in
+ * walk.js's tree walk with the small locate.js.  SX_ENOTFOUND when a frame
  * is gone.
  */
 static enum sx_rc enter_frame_path(struct webdriver_session *s, json_object *path)
@@ -255,7 +263,7 @@ static enum sx_rc enter_frame_path(struct webdriver_session *s, json_object *pat
 		json_object_object_add(opts, "op", json_object_new_string("frame"));
 		json_object_object_add(opts, "index",
 				       json_object_get(json_object_array_get_idx(path, i)));
-		rc = run_js(s, opts, &ref);
+		rc = run_script(s, locate_js, opts, &ref);
 		fid = rc ? NULL : webdriver_element_id(ref);
 		if (!rc && !fid)
 			rc = SX_ENOTFOUND;
@@ -663,14 +671,16 @@ void scrape_release(struct scrape_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result *last,
-			 const char *id, char **element_id)
+enum sx_rc scrape_locate_op(struct webdriver_session *s, const struct scrape_result *last, const char *id,
+			    const char *op, json_object *arg, char **element_id, json_object **value)
 {
 	enum sx_rc rc = SX_ENOTFOUND;
-	json_object *entry, *path, *opts = NULL, *ref = NULL;
+	json_object *entry, *path, *opts = NULL, *found = NULL;
 	const char *eid;
 
 	*element_id = NULL;
+	if (value)
+		*value = NULL;
 	if (!last || !last->index || !valid_id(id) ||
 	    !json_object_object_get_ex(last->index, id, &entry) ||
 	    !json_object_object_get_ex(entry, "frame", &path))
@@ -679,20 +689,32 @@ enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result
 	if (rc)
 		goto out;
 	opts = json_object_new_object();
-	json_object_object_add(opts, "op", json_object_new_string("find"));
+	json_object_object_add(opts, "op", json_object_new_string(op));
 	json_object_object_add(opts, "id", json_object_new_string(id));
-	rc = run_js(s, opts, &ref);
+	if (arg)
+		json_object_object_add(opts, "arg", json_object_get(arg));
+	rc = run_script(s, locate_js, opts, &found);
 	if (rc)
 		goto out;
-	eid = webdriver_element_id(ref);
+	/* [element, value], or null when the element is gone. */
+	eid = json_object_is_type(found, json_type_array) && json_object_array_length(found) == 2 ?
+	      webdriver_element_id(json_object_array_get_idx(found, 0)) : NULL;
 	if (!eid) {
 		rc = SX_ENOTFOUND;
 		goto out;
 	}
 	*element_id = xstrdup(eid);
+	if (value)
+		*value = json_object_get(json_object_array_get_idx(found, 1));
 out:
 	if (rc == SX_ENOTFOUND)
 		log_debug("scrape", "msg=\"element not found\" id=%s", sx_log_quote(id ? id : ""));
-	json_object_put(ref);
+	json_object_put(found);
 	return rc;
+}
+
+enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result *last,
+			 const char *id, char **element_id)
+{
+	return scrape_locate_op(s, last, id, "find", NULL, element_id, NULL);
 }

@@ -53,4 +53,18 @@ void scrape_release(struct scrape_result *r);
  */
 enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result *last,
 			 const char *id, char **element_id);
+
+/*
+ * scrape_locate, and in the same script call (locate.js) the preparation an
+ * action needs, named by op: "find" (none), "scroll" (into view; *value is
+ * the element's checked state as a boolean), "clear" (scroll, then empty
+ * the field as WebDriver's Element Clear does), "select" (scroll, then pick
+ * the option arg names; *value is its text, or NULL when none fits), "set"
+ * (scroll, then set the value to arg with input and change events).  arg is
+ * borrowed and may be NULL; *value, when value is not NULL, is the script's
+ * value (caller puts; NULL for null).  The script runs in the page: *value
+ * is page-controlled, check its type.
+ */
+enum sx_rc scrape_locate_op(struct webdriver_session *s, const struct scrape_result *last, const char *id,
+			    const char *op, json_object *arg, char **element_id, json_object **value);
 #endif

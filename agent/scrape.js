@@ -6,13 +6,10 @@
  *   (none)   scrape the current document:
  *            {url, title, elements:[…], text, truncated, dropped:{kind:n},
  *             opaque:[[frame path]…], next}
- *   "frame"  return the options.index-th iframe/frame element of the current
- *            document (an element reference), for a WebDriver frame switch.
- *   "find"   return the element tagged data-sx-id=options.id, searched in the
- *            current document and its open shadow roots (null when gone).
  *   "next"   raise the id counter of this window to options.next.
- * Both "frame" and "find" walk the tree with the same walk() as the scrape,
- * so a frame index recorded here means the same frame when found again.
+ * Finding a frame or an element again is locate.js's; both scripts walk the
+ * tree with walk() from walk.js, so a frame index recorded here means the
+ * same frame when locate.js finds it again.
  *
  * What is listed: every visible interactive element (inputs except hidden,
  * textareas, selects, buttons, a[href], [contenteditable], ARIA widgets,
@@ -62,25 +59,6 @@ var ROLES = {button: 1, link: 1, checkbox: 1, radio: 1, combobox: 1, option: 1,
 	tab: 1, menuitem: 1, switch: 1};
 var HINT_ATTRS = ['jsaction', 'ng-click', '@click', 'v-on:click', 'data-action'];
 var HINT_CLASS = /(^|[\s_-])(btn|button|clickable)([\s_-]|$)/i;
-
-/*
- * Visits every element under root in tree order; an element's open shadow
- * tree is visited right after the element, before its light children.
- */
-function walk(root, fn) {
-	var doc = root.ownerDocument || root;
-	var tw = doc.createTreeWalker(root, 1 /* NodeFilter.SHOW_ELEMENT */);
-	var n;
-	while ((n = tw.nextNode())) {
-		fn(n);
-		if (n.shadowRoot)
-			walk(n.shadowRoot, fn);
-	}
-}
-
-function isFrame(el) {
-	return el.localName === 'iframe' || el.localName === 'frame';
-}
 
 /* The highest ancestor window this script may touch (it holds the id counter). */
 function counterWindow() {
@@ -547,33 +525,6 @@ function scrape() {
 		text: text, truncated: truncated, dropped: dropped, opaque: state.opaque, next: next});
 }
 
-function findFrame(index) {
-	var n = 0, found = null;
-	walk(document.documentElement || document, function (el) {
-		if (isFrame(el) && n++ === index && !found)
-			found = el;
-	});
-	return found;
-}
-
-/*
- * The element tagged id, itself even when it is a visually hidden checkbox,
- * radio or file input listed for its visible label: callers read its state
- * (checked, files) from the element.
- */
-function findId(id) {
-	var found = null;
-	walk(document.documentElement || document, function (el) {
-		if (!found && el.getAttribute('data-sx-id') === id)
-			found = el;
-	});
-	return found;
-}
-
-if (opt.op === 'frame')
-	return findFrame(opt.index);
-if (opt.op === 'find')
-	return findId(opt.id);
 if (opt.op === 'next') {
 	var cwn = counterWindow();
 	cwn.__sxNext = Math.max(cwn.__sxNext || 1, opt.next || 1);

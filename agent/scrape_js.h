@@ -1,10 +1,13 @@
 #ifndef SX_SCRAPE_JS_H
 #define SX_SCRAPE_JS_H
 /*
- * The text of agent/scrape.js, compiled into the binary by gen-js.sh
- * (scrape_js.c is generated at build time).  One script serves the scrape
- * and the look-ups that find a frame or an element again, so the tree walk
- * that numbers frames is the same in both.
+ * The page scripts, compiled into the binary by gen-js.sh (scrape_js.c and
+ * locate_js.c are generated at build time): scrape_js is walk.js + scrape.js,
+ * the scrape; locate_js is walk.js + locate.js, the small script that finds
+ * a frame or an element again and prepares it for an action.  Both number
+ * frames with walk.js's tree walk, so a frame index means the same frame in
+ * both.
  */
 extern const char scrape_js[];
+extern const char locate_js[];
 #endif

@@ -83,10 +83,21 @@ enum sx_rc webdriver_element_send_keys(struct webdriver_session *s, const char *
 /* Sends one key (a WebDriver key code like "\xee\x80\x87" for Enter, or a character) via Perform Actions. */
 enum sx_rc webdriver_press_key(struct webdriver_session *s, const char *key);
 
-/* A PNG of the viewport; *png is malloc'd (caller frees). */
+/*
+ * A PNG of the viewport; *png is malloc'd (caller frees).  Taken with
+ * Chrome's Page.captureScreenshot through chromedriver's CDP endpoint
+ * (POST /session/{id}/goog/cdp/execute); an endpoint that does not know
+ * that command (a WebDriver that is not chromedriver) gets the W3C Take
+ * Screenshot, from then on for the whole session.
+ */
 enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png, size_t *len);
 
-/* Switches to a frame: NULL for the top document, else an element reference id. */
+/*
+ * Switches to a frame: NULL for the top document, else an element reference
+ * id.  Switching to the top when the session is there already (nothing
+ * since Navigate To, Switch To Window or the last switch to the top) sends
+ * no command.
+ */
 enum sx_rc webdriver_switch_frame(struct webdriver_session *s, const char *frame_element_id);
 enum sx_rc webdriver_switch_parent_frame(struct webdriver_session *s);
 

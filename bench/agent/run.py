@@ -5,8 +5,10 @@ answering instantly (tests/doubles/llm_double.py), on the fixture pages.
     ./stack up                       # once (a build without --enable-asan measures the product)
     python3 bench/agent/run.py [--tasks N] [--recording on|off] [--steps-only]
 
-Measures, from the agent's "step done" log lines and the database:
+Measures, from the agent's "step done" and "action done" log lines and the database:
   * overhead per step excluding LLM time (observe + act), median and p95, per page;
+  * time per browser action (the action, its screenshot when it takes one), median
+    and p95 per action kind, and how many actions took a screenshot;
   * element-list size in tokens (bytes / 4) per page;
   * time from the POST to the first browser action (first action screenshot);
   * resident memory of an agent worker and of its Chromium with 1, 2 and 4
@@ -277,12 +279,36 @@ def bench_steps(double, key, per_page, logdir, tokens=False):
         print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms |" % (
             name, len(over), statistics.median(over), pct(over, 0.95), statistics.median(llm),
             max(toks), statistics.median(first) if first else float("nan")))
+    bench_actions(log)
     bench_artifact_bytes(results, steps, log)
     if tokens:
         bench_tokens(results, calls)
     if DUMP_CALLS:
         with open(DUMP_CALLS, "w") as f:
             json.dump({name: [calls[t] for t in tids] for name, tids in results}, f, indent=1)
+
+
+def bench_actions(log):
+    # Per action kind: the agent's time for one browser action, screenshot included.
+    kinds = {}
+    for l in open(log):
+        if 'msg="action done"' in l:
+            f = dict(re.findall(r"(\w+)=(\S+)", l))
+            kinds.setdefault(f["kind"], []).append((int(f["ms"]), f["screenshot"] == "1"))
+    if not kinds:
+        return
+    print()
+    print("| action | n | time per action, median | p95 | with a screenshot |")
+    print("|---|---|---|---|---|")
+    for kind in sorted(kinds):
+        ms = [m for m, _ in kinds[kind]]
+        print("| %s | %d | %.0f ms | %.0f ms | %d |" % (kind, len(ms), statistics.median(ms), pct(ms, 0.95),
+                                                     sum(1 for _, s in kinds[kind] if s)))
+    form = [m for k in ("input_text", "select_option", "check", "uncheck") for m, _ in kinds.get(k, [])]
+    if form:
+        print("| form actions (type, select, check) | %d | %.0f ms | %.0f ms | %d |" % (
+            len(form), statistics.median(form), pct(form, 0.95),
+            sum(1 for k in ("input_text", "select_option", "check", "uncheck") for _, s in kinds.get(k, []) if s)))
 
 
 def bench_artifact_bytes(results, steps, log):

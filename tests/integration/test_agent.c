@@ -54,6 +54,33 @@ static json_object *run_scripted(const char *script, const char *body, const cha
 	return run_task(&run, id_out);
 }
 
+/* The screenshot of the action at index i of acts (its result's), or NULL. */
+static const char *action_shot(json_object *acts, size_t i)
+{
+	json_object *res;
+
+	if (!json_object_object_get_ex(json_object_array_get_idx(acts, i), "result", &res))
+		return NULL;
+	return jstr(res, "screenshot");
+}
+
+/*
+ * The job form's first step (type, type, select, check, click): the two
+ * fields typed in a row share the screenshot taken after the select, which
+ * may change what the page shows; the checkbox ends the run of field
+ * actions (the filled form before the click) and the click has its own.
+ * Every action still points at the state after it.
+ */
+static void first_step_screenshots(json_object *acts)
+{
+	for (size_t k = 0; k < 5; k++)
+		cr_assert_not_null(action_shot(acts, k), "action %zu has no screenshot", k);
+	cr_assert_str_eq(action_shot(acts, 0), action_shot(acts, 2));
+	cr_assert_str_eq(action_shot(acts, 1), action_shot(acts, 2));
+	cr_assert_str_neq(action_shot(acts, 2), action_shot(acts, 3));
+	cr_assert_str_neq(action_shot(acts, 3), action_shot(acts, 4));
+}
+
 Test(agent, seed_job_application_end_to_end)
 {
 	char *url = site_url("job/index.html");
@@ -91,13 +118,14 @@ Test(agent, seed_job_application_end_to_end)
 			cr_assert_eq(json_object_array_length(acts), 5);
 			cr_assert_str_eq(jstr(json_object_array_get_idx(acts, 0), "action"), "input_text");
 			cr_assert_str_eq(jstr(json_object_array_get_idx(acts, 0), "label"), "Full name");
+			first_step_screenshots(acts);
 		}
 	}
 	cr_assert_str_eq(jstr(json_object_array_get_idx(steps, json_object_array_length(steps) - 1), "status"),
 			 "completed");
 
 	/* Screenshots exist as rows and files, and the task's URLs serve them. */
-	cr_assert_geq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_action'", id), 5);
+	cr_assert_geq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_action'", id), 3);
 	cr_assert_eq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'screenshot_final'", id), 1);
 	cr_assert_geq(db_count1("SELECT COUNT(*) FROM artifacts WHERE task_id = ? AND type = 'llm_request'", id), 3);
 	{
@@ -411,6 +439,45 @@ Test(agent, same_action_on_unchanged_page_is_a_loop)
 	cr_assert_gt(llm_double_asked("decide", "WARNING: your last action did not change the page"), 0,
 		     "no loop warning in any prompt");
 	json_object_put(t);
+}
+
+/*
+ * A retry is not a loop: the file server fails the first download, so the
+ * upload fails and the step is retried; the model rightly proposes the same
+ * upload on the same page, which now succeeds, and the task completes with
+ * the default max_retries_per_step (3) and no loop warning.
+ */
+Test(agent, failed_action_retried_is_not_a_loop)
+{
+	struct test_double files;
+	char *script, *body, *id = NULL;
+	json_object *t, *steps;
+
+	webhook_receiver_start(&files, 0);
+	test_double_script(&files, "{\"answers\":[{\"status\":500,\"body\":\"busy\"},"
+			   "{\"status\":200,\"body\":\"%PDF-1.4\"}]}");
+	script = xasprintf(
+		"{\"rules\":["
+		" {\"kind\":\"decide\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"upload_file\",\"label\":\"Upload resume\",\"url\":\"%s/resume.pdf\"},"
+		"   {\"action\":\"complete\"}]}]},"
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true,\"reasoning\":\"uploaded\"}]}]}",
+		files.url);
+	body = xasprintf("{\"url\":\"%s/sites/job/index.html\",\"navigation_goal\":\"Upload the resume\"}",
+			 tenv("SX_URL"));
+	t = run_scripted(script, body, NULL, "max_retries_per_step = 3\noutbound_allow = \"127.0.0.0/8, ::1\"\n", &id);
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	cr_assert_eq(test_double_count(&files), 2, "one failed download, one that worked");
+	cr_assert_eq(llm_double_asked("decide", "WARNING: your last action did not change the page"), 0,
+		     "the retry was taken for a loop");
+	steps = steps_of(id);
+	cr_assert_eq(json_object_array_length(steps), 2, "the step and its one retry");
+	json_object_put(steps);
+	json_object_put(t);
+	test_double_stop(&files);
+	free(id);
+	free(body);
+	free(script);
 }
 
 Test(agent, captcha_terminates)

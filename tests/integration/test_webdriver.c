@@ -2,7 +2,9 @@
  * The WebDriver client against a real chromedriver and headless Chromium.
  * Every test starts its own driver and session (browser.h), uses only local
  * pages (file:// under the harness's directory, or a one-page server on
- * 127.0.0.1), and removes everything afterwards.
+ * 127.0.0.1), and removes everything afterwards.  The screenshot tests put
+ * tests/doubles/webdriver_nocdp.py in front of the driver, to see which
+ * route a screenshot takes and to be an endpoint without the CDP one.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -11,6 +13,7 @@
 #include <signal.h>
 #include <time.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -21,6 +24,7 @@
 #include "procs.h"
 #include "wait.h"
 #include "chromedriver.h"
+#include "doubles.h"
 #include "webdriver.h"
 
 static struct test_browser br;
@@ -564,4 +568,84 @@ Test(webdriver_start, session_on_a_dead_endpoint_is_esession, .timeout = 60)
 	opt.timeout_ms = 2000;
 	cr_assert_eq(webdriver_session_new(&opt, &s), SX_ESESSION);
 	cr_assert_null(s);
+}
+
+/* How many commands the WebDriver double received whose path holds what, with method. */
+static size_t commands_to(const struct test_double *d, const char *method, const char *what)
+{
+	json_object *reqs = test_double_requests(d);
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+		json_object *r = json_object_array_get_idx(reqs, i), *m, *p;
+
+		if (json_object_object_get_ex(r, "method", &m) && json_object_object_get_ex(r, "path", &p) &&
+		    strcmp(json_object_get_string(m), method) == 0 && strstr(json_object_get_string(p), what))
+			n++;
+	}
+	json_object_put(reqs);
+	return n;
+}
+
+/*
+ * Takes two screenshots through the WebDriver double in front of the test's
+ * chromedriver (cdp: whether the double lets the CDP route through) and
+ * leaves the double running for the caller to read and stop.
+ */
+static void two_screenshots_through(struct test_double *d, bool cdp, const char *profile)
+{
+	struct webdriver_options opt = { 0 };
+	struct webdriver_session *s = NULL;
+	char *script = xasprintf("{\"upstream\":\"%s\",\"cdp\":%s}", chromedriver_url(br.drv),
+				 cdp ? "true" : "false");
+	char *dir = xasprintf("%s/%s", br.root, profile), *url;
+	unsigned char *png = NULL;
+	size_t len = 0;
+
+	test_double_start(d, "webdriver_nocdp.py", 0);
+	test_double_script(d, script);
+	cr_assert_eq(mkdir(dir, 0700), 0, "mkdir %s", dir);
+	opt.endpoint = d->url;
+	opt.user_data_dir = dir;
+	opt.timeout_ms = 20000;
+	cr_assert_eq(webdriver_session_new(&opt, &s), SX_OK);
+	write_page("nocdp.html", "<!doctype html><title>nocdp</title><h1>Screenshots</h1>");
+	url = page_url("nocdp.html");
+	cr_assert_eq(webdriver_navigate(s, url), SX_OK, "%s", webdriver_last_error(s));
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(webdriver_screenshot(s, &png, &len), SX_OK, "%s", webdriver_last_error(s));
+		cr_assert(len > 8 && memcmp(png, "\x89PNG", 4) == 0);
+		free(png);
+	}
+	webdriver_session_delete(s);
+	webdriver_session_free(s);
+	free(url);
+	free(dir);
+	free(script);
+}
+
+/* Against chromedriver, screenshots go through its CDP endpoint, never the W3C command. */
+Test(webdriver, screenshot_through_the_cdp_endpoint)
+{
+	struct test_double d;
+
+	two_screenshots_through(&d, true, "cdp");
+	cr_assert_eq(commands_to(&d, "POST", "/goog/cdp/execute"), 2);
+	cr_assert_eq(commands_to(&d, "GET", "/screenshot"), 0);
+	test_double_stop(&d);
+}
+
+/*
+ * A WebDriver endpoint without chromedriver's CDP route (the double answers
+ * "unknown command" there): the first screenshot falls back to W3C Take
+ * Screenshot, and the session does not ask the CDP route again.
+ */
+Test(webdriver, screenshot_without_cdp_endpoint_takes_the_w3c_one)
+{
+	struct test_double d;
+
+	two_screenshots_through(&d, false, "nocdp");
+	cr_assert_eq(commands_to(&d, "POST", "/goog/cdp/execute"), 1, "the CDP route was asked again");
+	cr_assert_eq(commands_to(&d, "GET", "/screenshot"), 2);
+	test_double_stop(&d);
 }

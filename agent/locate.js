@@ -1,0 +1,115 @@
+/*
+ * Sextant's element look-up.  Runs through WebDriver "Execute Script" (the
+ * body of a function; arguments[0] is an options object) in the document
+ * that holds what it looks for, after walk.js (gen-js.sh joins them).  It is
+ * small on purpose: it is sent with every element action and every frame
+ * switch, where scrape.js (20 KB) used to be.
+ *
+ * Operations (options.op):
+ *   "frame"  the options.index-th iframe/frame element in walk() order (an
+ *            element reference, for a WebDriver frame switch), or null.
+ *   every other op first finds the element tagged data-sx-id=options.id in
+ *   the document and its open shadow roots, and answers null when it is
+ *   gone, else [element, value]:
+ *   "find"   value null; the element is not moved.
+ *   "scroll" scrolls the element into the middle of the viewport; value is
+ *            its checked state (checked, or aria-checked="true").
+ *   "clear"  scrolls, then empties an input, textarea or contenteditable the
+ *            way WebDriver's Element Clear does (focus, empty value, input
+ *            and change events), so typing follows without a Clear command;
+ *            value null.
+ *   "select" scrolls, then picks the option of a <select> whose text, then
+ *            value, then part of the text is options.arg (case-insensitive),
+ *            firing input and change; value is the option's text, or null
+ *            when none fits.
+ *   "set"    scrolls, then sets the value of a control whose native UI takes
+ *            no typed keys (date and time pickers, color, range) to
+ *            options.arg with input and change events; value is the value.
+ * The element found is itself even when it is a visually hidden checkbox,
+ * radio or file input listed for its visible label: callers read its state
+ * from it and send keys (a file path) to it.
+ */
+var opt = arguments[0] || {};
+
+function findFrame(index) {
+	var n = 0, found = null;
+	walk(document.documentElement || document, function (el) {
+		if (isFrame(el) && n++ === index && !found)
+			found = el;
+	});
+	return found;
+}
+
+function findId(id) {
+	var found = null;
+	walk(document.documentElement || document, function (el) {
+		if (!found && el.getAttribute('data-sx-id') === id)
+			found = el;
+	});
+	return found;
+}
+
+function fire(el) {
+	el.dispatchEvent(new Event('input', {bubbles: true}));
+	el.dispatchEvent(new Event('change', {bubbles: true}));
+}
+
+/* The native value setter, which frameworks that wrap `value` still observe. */
+function setValue(el, v) {
+	var proto = el.localName === 'textarea' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+	Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, v);
+}
+
+/* The fields WebDriver's Element Clear empties (its "mutable form control elements"). */
+var CLEARABLE = /^(text|search|url|tel|email|password|number|date|month|week|time|datetime-local|range|color|file)$/;
+
+function clear(el) {
+	if (el.localName === 'textarea' || (el.localName === 'input' && CLEARABLE.test(el.type))) {
+		if (el.readOnly || el.disabled || el.value === '')
+			return;
+		el.focus();
+		setValue(el, '');
+		fire(el);
+	} else if (el.isContentEditable && el.textContent !== '') {
+		el.focus();
+		el.textContent = '';
+		el.dispatchEvent(new Event('input', {bubbles: true}));
+	}
+}
+
+function select(el, arg) {
+	var want = String(arg).trim().toLowerCase();
+	var opts = Array.prototype.slice.call(el.options || []);
+	var hit = opts.find(function (o) { return o.text.trim().toLowerCase() === want; }) ||
+		opts.find(function (o) { return o.value.trim().toLowerCase() === want; }) ||
+		opts.find(function (o) { return o.text.trim().toLowerCase().indexOf(want) >= 0; });
+	if (!hit)
+		return null;
+	el.value = hit.value;
+	hit.selected = true;
+	fire(el);
+	return hit.text;
+}
+
+function act(el) {
+	if (opt.op === 'find')
+		return null;
+	el.scrollIntoView({block: 'center', inline: 'nearest'});
+	if (opt.op === 'clear') {
+		clear(el);
+		return null;
+	}
+	if (opt.op === 'select')
+		return select(el, opt.arg);
+	if (opt.op === 'set') {
+		setValue(el, String(opt.arg));
+		fire(el);
+		return el.value;
+	}
+	return !!el.checked || el.getAttribute('aria-checked') === 'true';
+}
+
+if (opt.op === 'frame')
+	return findFrame(opt.index);
+var target = findId(opt.id);
+return target ? [target, act(target)] : null;

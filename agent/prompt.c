@@ -70,6 +70,28 @@ static const char verify_system[] =
 	"is filled in but not yet submitted, a page showing validation errors, or a page that "
 	"merely looks unchanged is not evidence: answer false and say what is missing.\n";
 
+static const char verify_extract_system[] =
+	PROMPT_MARK_VERIFY_EXTRACT "\n"
+	"You check whether a web browser task has achieved its goal and, when it has, extract "
+	"information from the page for the user. You see the page's URL, title, the lines of its "
+	"visible text and interactive elements that bear on the goal and on the data asked for "
+	"(\"…\" marks lines left out) and, when available, a screenshot.\n"
+	"\n"
+	"Answer with ONLY a JSON object, with no prose and no code fences, of this shape:\n"
+	"{\"goal_achieved\": true, \"reasoning\": \"the evidence on the page\", \"extracted\": "
+	"<the extracted JSON value>}\n"
+	"\n"
+	"goal_achieved is true only when the page shows evidence that the goal has been achieved, "
+	"such as a confirmation or thank-you message, or the requested page or state. A form that "
+	"is filled in but not yet submitted, a page showing validation errors, or a page that "
+	"merely looks unchanged is not evidence: answer false, say what is missing, and set "
+	"extracted to null.\n"
+	"When goal_achieved is true, extracted is the data asked for. When a JSON Schema is given, "
+	"it must match it exactly: the types, the required properties, the allowed values, and no "
+	"properties it does not allow. Take every value from the page; never invent one. When a "
+	"piece of information is not on the page, use null if the schema allows it, and otherwise "
+	"the closest truthful value the schema allows.\n";
+
 static const char extract_system[] =
 	PROMPT_MARK_EXTRACT "\n"
 	"You extract information from a web page for a user: its URL, title, and the lines of its "
@@ -211,6 +233,11 @@ char *prompt_system_verify(void)
 	return xstrdup(verify_system);
 }
 
+char *prompt_system_verify_extract(void)
+{
+	return xstrdup(verify_extract_system);
+}
+
 char *prompt_system_extract(void)
 {
 	return xstrdup(extract_system);
@@ -262,17 +289,39 @@ char *prompt_user_decide(const struct prompt_ctx *ctx)
 	return finish(&b);
 }
 
+/* What a verification weighs besides the page: the goal, the facts used, the actions taken. */
+static void what_was_done(struct sx_buf *b, const struct prompt_ctx *ctx)
+{
+	section(b, "Goal", ctx->navigation_goal, "(none)");
+	section(b, "Navigation payload (the facts the task used, as JSON)", ctx->payload_json,
+		"(none)");
+	history_section(b, ctx->history);
+}
+
 char *prompt_user_verify(const struct prompt_ctx *ctx)
 {
 	struct sx_buf b;
 
 	sx_buf_init(&b, PROMPT_MAX);
-	section(&b, "Goal", ctx->navigation_goal, "(none)");
-	section(&b, "Navigation payload (the facts the task used, as JSON)", ctx->payload_json,
-		"(none)");
-	history_section(&b, ctx->history);
+	what_was_done(&b, ctx);
 	page_section(&b, ctx);
 	put(&b, "Has the goal been achieved? Answer with the JSON object only.\n");
+	return finish(&b);
+}
+
+char *prompt_user_verify_extract(const struct prompt_ctx *ctx, const char *schema_json)
+{
+	struct sx_buf b;
+
+	sx_buf_init(&b, PROMPT_MAX);
+	what_was_done(&b, ctx);
+	section(&b, "Data to extract once the goal is achieved", ctx->data_extraction_goal,
+		"(none given: extract what the JSON Schema describes)");
+	if (!blank(schema_json))
+		section(&b, "The extracted value must match this JSON Schema", schema_json, "");
+	page_section(&b, ctx);
+	put(&b, "Has the goal been achieved, and what is the data? Answer with the JSON object "
+		"only.\n");
 	return finish(&b);
 }
 

@@ -18,6 +18,7 @@
 
 #define PROMPT_MARK_DECIDE "SEXTANT-DECIDE"
 #define PROMPT_MARK_VERIFY "SEXTANT-VERIFY"
+#define PROMPT_MARK_VERIFY_EXTRACT "SEXTANT-VERIFY-EXTRACT"
 #define PROMPT_MARK_EXTRACT "SEXTANT-EXTRACT"
 #define PROMPT_MARK_START_URL "SEXTANT-START-URL"
 #define PROMPT_MARK_ERRORS "SEXTANT-ERRORS"
@@ -55,6 +56,15 @@ char *prompt_user_decide(const struct prompt_ctx *ctx);
 /* Verify: the model answers only {"goal_achieved": bool, "reasoning": str}. */
 char *prompt_system_verify(void);
 char *prompt_user_verify(const struct prompt_ctx *ctx);
+
+/*
+ * Verify and extract in one call, for a task with both a goal and data to
+ * extract: the model answers only {"goal_achieved": bool, "reasoning": str,
+ * "extracted": <the value, matching schema_json when given; null when the
+ * goal is not achieved>}.
+ */
+char *prompt_system_verify_extract(void);
+char *prompt_user_verify_extract(const struct prompt_ctx *ctx, const char *schema_json);
 
 /*
  * Extract: the model answers only the extracted JSON value, matching

@@ -352,8 +352,8 @@ def bench_tokens(results, calls):
     # Input tokens per task (o200k, images by OpenAI's tile formula), by call
     # kind, and the last step's (its decide and what follows: verify, extract).
     print()
-    print("| page | model calls per task | input tokens per task, median | decide | verify | extract | of which images | last step |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| page | model calls per task | input tokens per task, median | decide | verify | extract | verify + extract (one call) | of which images | last step |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, tids in results:
         per_task, kinds, images, last = [], {}, [], []
         for t in tids:
@@ -366,9 +366,9 @@ def bench_tokens(results, calls):
             last.append(sum(c["total"] for c in counted[decides[-1] if decides else 0:]))
         n = len(calls[tids[0]])
         kind = lambda k: "%.0f" % (sum(kinds[k]) / len(tids)) if k in kinds else "-"
-        print("| %s | %d | %.0f | %s | %s | %s | %.0f | %.0f |" % (
+        print("| %s | %d | %.0f | %s | %s | %s | %s | %.0f | %.0f |" % (
             name, n, statistics.median(per_task), kind("decide"), kind("verify"), kind("extract"),
-            statistics.median(images), statistics.median(last)))
+            kind("verify_extract"), statistics.median(images), statistics.median(last)))
 
 
 def bench_memory(double, key, logdir):

@@ -25,8 +25,12 @@ Control API for the tests:
       answers it.  The kind comes from the marker at the top of the system
       prompt (SEXTANT-DECIDE, SEXTANT-VERIFY, SEXTANT-EXTRACT,
       SEXTANT-START-URL: the start URL of a run created without url,
-      SEXTANT-ERRORS: which error codes apply to a failing task; any other
-      call is of kind "unknown").  Each rule has
+      SEXTANT-ERRORS: which error codes apply to a failing task,
+      SEXTANT-VERIFY-EXTRACT: the one call that verifies and extracts, kind
+      "verify_extract", answered by a rule of that kind or else composed
+      from the verify and extract rules as {"goal_achieved", "reasoning",
+      "extracted": <the extract answer>}; any other call is of kind
+      "unknown").  Each rule has
       its own cursor; after its last answer it repeats the last.  An answer is
         - a JSON object or array: sent as the model's text, JSON-encoded;
         - {"__raw": "text"}: the text sent verbatim (for garbage answers);
@@ -63,7 +67,8 @@ from http.server import BaseHTTPRequestHandler
 
 from double_server import serve
 
-MARKERS = (("SEXTANT-DECIDE", "decide"), ("SEXTANT-VERIFY", "verify"),
+MARKERS = (("SEXTANT-VERIFY-EXTRACT", "verify_extract"),
+           ("SEXTANT-DECIDE", "decide"), ("SEXTANT-VERIFY", "verify"),
            ("SEXTANT-EXTRACT", "extract"), ("SEXTANT-START-URL", "start_url"),
            ("SEXTANT-ERRORS", "errors"))
 AUTH_HEADERS = ("authorization", "x-api-key")
@@ -186,6 +191,44 @@ def image_size(raw):
     return None
 
 
+def pick_rule(kind, user, kinds=("any",)):
+    """(index, answer) of the first rule for kind (or one of kinds) whose match
+    fits the user prompt, or (None, None).  STATE.lock must be held."""
+    for i, r in enumerate(STATE.rules):
+        if r["kind"] not in kinds + (kind,):
+            continue
+        if r["match"] is not None and r["match"] not in user:
+            continue
+        return i, r["answers"][min(r["cursor"], len(r["answers"]) - 1)]
+    return None, None
+
+
+def is_special(answer):
+    return isinstance(answer, dict) and any(k in answer for k in ("__http", "__raw", "__delay"))
+
+
+def verify_extract_answer(user):
+    """The answer to the agent's one call that verifies and extracts, and the
+    rules it used: a "verify_extract" rule when the script has one, else the
+    verify rule's verdict with the extract rule's answer as "extracted" (only
+    when the goal is achieved), so scripts written for two calls answer one.
+    A special verify answer (HTTP error, raw text) is sent as it is; a
+    special extract answer is left for the separate extraction call the
+    agent then makes.  STATE.lock must be held."""
+    i, answer = pick_rule("verify_extract", user, ())
+    if i is not None:
+        return [i], answer
+    vi, verdict = pick_rule("verify", user)
+    if vi is None or is_special(verdict) or not isinstance(verdict, dict):
+        return ([] if vi is None else [vi]), verdict
+    if verdict.get("goal_achieved") is not True:
+        return [vi], verdict
+    ei, extracted = pick_rule("extract", user)
+    if ei is None or ei == vi or is_special(extracted):
+        return [vi], verdict
+    return [vi, ei], dict(verdict, extracted=extracted)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "llm-test-double/1"
@@ -300,21 +343,18 @@ class Handler(BaseHTTPRequestHandler):
             STATE.requests.append(record)
             STATE.counter += 1
             serial = STATE.counter
-            rule_index, answer = None, None
-            for i, r in enumerate(STATE.rules):
-                if r["kind"] not in ("any", kind):
-                    continue
-                if r["match"] is not None and r["match"] not in user:
-                    continue
-                rule_index = i
-                answer = r["answers"][min(r["cursor"], len(r["answers"]) - 1)]
-                break
-            record["rule"] = rule_index
+            if kind == "verify_extract":
+                used, answer = verify_extract_answer(user)
+            else:
+                rule_index, answer = pick_rule(kind, user)
+                used = [] if rule_index is None else [rule_index]
+            record["rule"] = used[0] if used else None
 
         def advance():
             with STATE.lock:
-                if rule_index is not None and rule_index < len(STATE.rules):
-                    STATE.rules[rule_index]["cursor"] += 1
+                for i in used:
+                    if i < len(STATE.rules):
+                        STATE.rules[i]["cursor"] += 1
 
         if answer is None:
             record["status"] = 500

@@ -188,3 +188,26 @@ Test(prompt, extract_system_demands_json_only)
 	cr_assert(strstr(s, "never invent"));
 	free(s);
 }
+
+/* One call verifies and extracts: its own marker (which the double tells from verify's), both questions. */
+Test(prompt, verify_extract_in_one_call)
+{
+	struct prompt_ctx c = ctx();
+	const char *schema = "{\"type\":\"object\",\"required\":[\"price\"]}";
+	char *sys = prompt_system_verify_extract(), *s = prompt_user_verify_extract(&c, schema);
+
+	cr_assert(strncmp(sys, PROMPT_MARK_VERIFY_EXTRACT "\n", strlen(PROMPT_MARK_VERIFY_EXTRACT) + 1) == 0);
+	cr_assert(strstr(sys, "\"goal_achieved\"") && strstr(sys, "\"extracted\""));
+	cr_assert(strstr(sys, "never invent one"));
+	cr_assert(strstr(s, "Apply for a job using the payload"));
+	cr_assert(strstr(s, "Data to extract once the goal is achieved:\nWas the job application successful?"));
+	cr_assert(strstr(s, "must match this JSON Schema:\n{\"type\":\"object\",\"required\":[\"price\"]}"), "%s", s);
+	cr_assert(strstr(s, elements), "the element lines the caller chose go in verbatim");
+	cr_assert(strstr(s, "1. click e9 -> success\n"));
+	free(sys);
+	free(s);
+	c.data_extraction_goal = NULL;
+	s = prompt_user_verify_extract(&c, schema);
+	cr_assert(strstr(s, "(none given: extract what the JSON Schema describes)"), "%s", s);
+	free(s);
+}

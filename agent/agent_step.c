@@ -44,6 +44,7 @@ void agent_step_release(struct agent_step *st)
 	json_object_put(st->errors);
 	scrape_release(&st->page);
 	free(st->png);
+	free(st->llm_png);
 	crypto_wipe(st->code, sizeof(st->code));
 	sx_arena_release(&st->arena);
 	agent_step_init(st, st->order);
@@ -167,9 +168,23 @@ static enum outcome observe(struct run *run, struct agent_step *st, int64_t *t_o
 		artifact_store_save(&run->art, st->id, ART_SCREENSHOT_STEP, "png", st->png, st->pnglen, NULL);
 		recorder_frame(run->rec, st->png, st->pnglen);
 	}
+	/* The model's copy, smaller: a provider bills an image by its size. */
+	if (run->r->conf->llm_vision && run->r->conf->llm_image_width > 0 &&
+	    run->r->conf->llm_image_width < run->r->conf->window_width)
+		browser_screenshot_width(b, (int)run->r->conf->llm_image_width, &st->llm_png, &st->llm_pnglen);
 	out = OUT_CONTINUE;
 out:
 	return out;
+}
+
+const unsigned char *agent_step_llm_image(const struct run *run, const struct agent_step *st,
+					  size_t *len)
+{
+	*len = 0;
+	if (!run->r->conf->llm_vision)
+		return NULL;
+	*len = st->llm_png ? st->llm_pnglen : st->pnglen;
+	return st->llm_png ? st->llm_png : st->png;
 }
 
 /* ---- decide -------------------------------------------------------------- */
@@ -204,6 +219,8 @@ static enum outcome decide(struct run *run, struct agent_step *st, json_object *
 	char perr[256];
 	json_object *v = NULL, *acts = NULL, *needed;
 	enum outcome out = OUT_STEP_FAILED;
+	size_t llm_pnglen = 0;
+	const unsigned char *llm_png = agent_step_llm_image(run, st, &llm_pnglen);
 
 	*actions_out = NULL;
 	agent_step_prompt_ctx(run, st, &st->page, &ctx);
@@ -212,7 +229,7 @@ static enum outcome decide(struct run *run, struct agent_step *st, json_object *
 	/* The code the model asked for; the artifact of this prompt shows it masked. */
 	if (st->code[0])
 		user = sx_arena_printf(&st->arena, "%sVerification code to enter: %s\n", user, st->code);
-	if (agent_step_ask(run, st, system, user, run->r->conf->llm_vision ? st->png : NULL, st->pnglen,
+	if (agent_step_ask(run, st, system, user, llm_png, llm_pnglen,
 		     &text) != SX_OK)
 		goto out;
 	v = llm_parse_answer(text, perr, sizeof(perr));

@@ -29,6 +29,8 @@ struct agent_step {
 	struct scrape_result page;   /* what the step observed */
 	unsigned char *png;          /* its screenshot, or NULL */
 	size_t pnglen;
+	unsigned char *llm_png;      /* the model's copy, scaled to llm_image_width, or NULL */
+	size_t llm_pnglen;
 	json_object *output;         /* what the step did, for its row (step_run creates it) */
 	json_object *actions;        /* the actions run, with their results */
 	long long in_tokens, out_tokens;
@@ -60,6 +62,13 @@ enum outcome agent_step_run(struct run *run, struct agent_step *st);
  */
 enum sx_rc agent_step_ask(struct run *run, struct agent_step *st, const char *system, const char *user,
 		    const unsigned char *png, size_t pnglen, const char **text);
+
+/*
+ * The screenshot the model is shown with this step's page (the scaled copy
+ * when there is one), or NULL when llm_vision is off or there is none.
+ */
+const unsigned char *agent_step_llm_image(const struct run *run, const struct agent_step *st,
+					  size_t *len);
 
 /*
  * The page text a decide-like prompt carries: the step's page text without

@@ -210,6 +210,13 @@ enum sx_rc browser_screenshot(struct browser *b, unsigned char **png, size_t *le
 	return b->wd ? webdriver_screenshot(b->wd, png, len) : SX_ESESSION;
 }
 
+enum sx_rc browser_screenshot_width(struct browser *b, int max_width, unsigned char **png, size_t *len)
+{
+	*png = NULL;
+	*len = 0;
+	return b->wd ? webdriver_screenshot_width(b->wd, max_width, png, len) : SX_ESESSION;
+}
+
 enum sx_rc browser_current_url(struct browser *b, char **url)
 {
 	return webdriver_current_url(b->wd, url);

@@ -69,6 +69,8 @@ struct webdriver_session *browser_session(struct browser *b);
 enum sx_rc browser_scrape(struct browser *b, struct scrape_result *page);
 /* A PNG of the viewport (caller frees *png); SX_ESESSION when closed. */
 enum sx_rc browser_screenshot(struct browser *b, unsigned char **png, size_t *len);
+/* The screenshot scaled down to at most max_width pixels wide (webdriver_screenshot_width). */
+enum sx_rc browser_screenshot_width(struct browser *b, int max_width, unsigned char **png, size_t *len);
 /* The current URL (caller frees *url). */
 enum sx_rc browser_current_url(struct browser *b, char **url);
 

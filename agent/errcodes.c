@@ -17,6 +17,8 @@ void errcodes_ask(struct run *run, struct agent_step *st, const char *failure)
 	struct prompt_ctx ctx;
 	char reason[RUN_ERR_LEN], perr[256];
 	const char *text = NULL, *user;
+	const unsigned char *png;
+	size_t pnglen;
 	json_object *answer = NULL;
 	enum sx_rc rc;
 
@@ -25,8 +27,9 @@ void errcodes_ask(struct run *run, struct agent_step *st, const char *failure)
 	agent_step_prompt_ctx(run, st, &st->page, &ctx);
 	ctx.page_text = agent_step_page_text(run, st);
 	user = sx_arena_own(&st->arena, prompt_user_errors(&ctx, failure));
+	png = agent_step_llm_image(run, st, &pnglen);
 	rc = agent_step_ask(run, st, sx_arena_own(&st->arena, prompt_system_errors()), user,
-			    run->r->conf->llm_vision ? st->png : NULL, st->pnglen, &text);
+			    png, pnglen, &text);
 	if (rc == SX_OK)
 		answer = llm_parse_answer(text, perr, sizeof(perr));
 	json_object_put(st->errors);

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "webdriver.h"
 
@@ -644,6 +645,76 @@ static enum sx_rc webdriver_screenshot_cdp(struct webdriver_session *s, json_obj
 	json_object_object_add(body, "params", params);
 	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_LARGE, 0, v);
 	json_object_put(body);
+	return rc;
+}
+
+/*
+ * The visible part of the page in CSS pixels (Page.getLayoutMetrics): a
+ * clip of Page.captureScreenshot is in page coordinates, so a scrolled
+ * page's viewport starts at its scroll offset.
+ */
+static enum sx_rc webdriver_visible_rect(struct webdriver_session *s, double rect[4])
+{
+	json_object *body = json_object_new_object(), *v = NULL, *vp;
+	static const char *const keys[4] = { "pageX", "pageY", "clientWidth", "clientHeight" };
+	enum sx_rc rc;
+
+	webdriver_add_str(body, "cmd", "Page.getLayoutMetrics");
+	json_object_object_add(body, "params", json_object_new_object());
+	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_SMALL, 0, &v);
+	vp = sx_json_member(v, "cssVisualViewport");
+	for (int i = 0; rc == SX_OK && i < 4; i++) {
+		json_object *n = sx_json_member(vp, keys[i]);
+
+		if (!json_object_is_type(n, json_type_double) && !json_object_is_type(n, json_type_int))
+			rc = SX_EPARSE;
+		else
+			rect[i] = json_object_get_double(n);
+	}
+	if (rc == SX_OK && (rect[2] < 1 || rect[3] < 1))
+		rc = SX_EPARSE;
+	json_object_put(body);
+	json_object_put(v);
+	return rc;
+}
+
+/* The viewport captured at scale (< 1) through the CDP endpoint. */
+static enum sx_rc webdriver_screenshot_cdp_scaled(struct webdriver_session *s, const double rect[4],
+						  double scale, json_object **v)
+{
+	json_object *body = json_object_new_object(), *params = json_object_new_object();
+	json_object *clip = json_object_new_object();
+	static const char *const keys[4] = { "x", "y", "width", "height" };
+	enum sx_rc rc;
+
+	for (int i = 0; i < 4; i++)
+		json_object_object_add(clip, keys[i], json_object_new_double(rect[i]));
+	json_object_object_add(clip, "scale", json_object_new_double(scale));
+	webdriver_add_str(body, "cmd", "Page.captureScreenshot");
+	webdriver_add_str(params, "format", "png");
+	json_object_object_add(params, "clip", clip);
+	json_object_object_add(body, "params", params);
+	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_LARGE, 0, v);
+	json_object_put(body);
+	return rc;
+}
+
+enum sx_rc webdriver_screenshot_width(struct webdriver_session *s, int max_width, unsigned char **png,
+				      size_t *len)
+{
+	double rect[4];
+	json_object *v = NULL;
+	enum sx_rc rc;
+
+	if (s->no_cdp || max_width <= 0 || webdriver_visible_rect(s, rect) != SX_OK ||
+	    rect[2] <= max_width)
+		return webdriver_screenshot(s, png, len);
+	*png = NULL;
+	*len = 0;
+	rc = webdriver_screenshot_cdp_scaled(s, rect, max_width / rect[2], &v);
+	if (rc == SX_OK)
+		rc = webdriver_png_decode(s, v, png, len);
+	json_object_put(v);
 	return rc;
 }
 

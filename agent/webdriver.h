@@ -91,6 +91,13 @@ enum sx_rc webdriver_press_key(struct webdriver_session *s, const char *key);
  * Screenshot, from then on for the whole session.
  */
 enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png, size_t *len);
+/*
+ * webdriver_screenshot scaled down to at most max_width pixels wide (the
+ * viewport as it is, for a narrower viewport, max_width <= 0 or an endpoint
+ * without chromedriver's CDP route).
+ */
+enum sx_rc webdriver_screenshot_width(struct webdriver_session *s, int max_width, unsigned char **png,
+				      size_t *len);
 
 /*
  * Switches to a frame: NULL for the top document, else an element reference

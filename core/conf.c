@@ -98,6 +98,7 @@ static const struct conf_key conf_table[] = {
 	STR(llm_api_key_env, ""),
 	BOOL(llm_vision, "true"),
 	BOOL(llm_verify_image, "false"),
+	INT(llm_image_width, "1024", 0, 7680),
 	INT(llm_timeout, "120", 1, 3600),
 	INT(llm_max_tokens, "2048", 16, 200000),
 	INT(llm_max_retries, "3", 0, 10),

@@ -649,3 +649,36 @@ Test(webdriver, screenshot_without_cdp_endpoint_takes_the_w3c_one)
 	cr_assert_eq(commands_to(&d, "GET", "/screenshot"), 2);
 	test_double_stop(&d);
 }
+
+static unsigned png_width(const unsigned char *png)
+{
+	return (unsigned)png[16] << 24 | (unsigned)png[17] << 16 | (unsigned)png[18] << 8 | png[19];
+}
+
+/*
+ * The model's copy of a screenshot, scaled down (Chrome's own scaled
+ * capture) on a page scrolled far down; a width at or above the viewport's
+ * is the screenshot as taken.
+ */
+Test(webdriver, screenshot_scaled_to_a_width)
+{
+	unsigned char *png = NULL, *full = NULL;
+	size_t len = 0, flen = 0;
+
+	write_page("long.html", "<!doctype html><title>long</title><body style=\"margin:0\">"
+		   "<div style=\"height:3000px;background:red\"></div>"
+		   "<div style=\"height:3000px;background:blue\"></div></body>");
+	navigate_to("long.html");
+	free(eval_string("window.scrollTo(0, 3500); return String(window.scrollY);"));
+	cr_assert_eq(webdriver_screenshot(br.ses, &full, &flen), SX_OK, "%s", webdriver_last_error(br.ses));
+	cr_assert_eq(webdriver_screenshot_width(br.ses, 400, &png, &len), SX_OK, "%s",
+		     webdriver_last_error(br.ses));
+	cr_assert_eq(memcmp(png, "\x89PNG", 4), 0);
+	cr_assert_eq(png_width(png), 400, "scaled to %u wide", png_width(png));
+	cr_assert_gt(png_width(full), 400);
+	free(png);
+	cr_assert_eq(webdriver_screenshot_width(br.ses, 7680, &png, &len), SX_OK);
+	cr_assert_eq(png_width(png), png_width(full), "a wider limit keeps the screenshot as taken");
+	free(png);
+	free(full);
+}

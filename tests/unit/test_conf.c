@@ -95,6 +95,7 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert_str_eq(c->llm_api_key_env, "OPENAI_API_KEY");
 	cr_assert(c->llm_vision);
 	cr_assert_not(c->llm_verify_image);
+	cr_assert_eq(c->llm_image_width, 1024);
 	cr_assert_eq(c->llm_timeout, 120);
 	cr_assert_eq(c->llm_max_tokens, 2048);
 	cr_assert_eq(c->llm_max_retries, 3);
@@ -392,7 +393,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	free(line);
 	fclose(in);
 	fclose(out);
-	cr_assert_eq(keys, 66);
+	cr_assert_eq(keys, 67);
 	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_OK, "%s", err);
 	assert_defaults(&c);
 	sx_conf_release(&c);

@@ -6,11 +6,10 @@
  * and oneOf, where the alternative that got furthest into the value
  * explains the failure best.
  */
+#include "sx.h"
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
 #include "jschema.h"
 
 #define JS_MAX_DEPTH 64

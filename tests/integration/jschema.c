@@ -8,6 +8,7 @@
  */
 #include "sx.h"
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
 #include "jschema.h"
@@ -182,12 +183,39 @@ static size_t js_chars(const char *s)
 	return n;
 }
 
+/*
+ * The compiled form of a pattern of the document, compiled once: compiling
+ * costs more than the rest of a check.  Keyed by the pattern's text, which
+ * the document owns for the life of the process; a mutex, because the load
+ * tests check answers from several threads.  NULL when it does not compile.
+ */
+static const regex_t *js_regex(const char *pattern)
+{
+	static struct { const char *pattern; regex_t re; bool ok; } cache[64];
+	static size_t used;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	const regex_t *re = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < used && cache[i].pattern != pattern; i++)
+		;
+	if (i == used && used < SX_ARRAY_LEN(cache)) {
+		cache[i].pattern = pattern;
+		cache[i].ok = regcomp(&cache[i].re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+		used++;
+	}
+	if (i < used && cache[i].ok)
+		re = &cache[i].re;
+	pthread_mutex_unlock(&lock);
+	return re;
+}
+
 static bool js_string(struct js *c, json_object *schema, json_object *v)
 {
 	const char *s = json_object_get_string(v);
 	json_object *k = NULL;
-	regex_t re;
-	bool ok = true;
+	const regex_t *re;
 
 	if (json_object_object_get_ex(schema, "minLength", &k) && (long long)js_chars(s) < json_object_get_int64(k))
 		return js_fail(c, "shorter than %lld characters", (long long)json_object_get_int64(k));
@@ -195,12 +223,13 @@ static bool js_string(struct js *c, json_object *schema, json_object *v)
 		return js_fail(c, "longer than %lld characters", (long long)json_object_get_int64(k));
 	if (!json_object_object_get_ex(schema, "pattern", &k))
 		return true;
-	if (regcomp(&re, json_object_get_string(k), REG_EXTENDED | REG_NOSUB) != 0)
-		return js_fail(c, "the schema's pattern %s does not compile", json_object_get_string(k));
-	if (regexec(&re, s, 0, NULL, 0) != 0)
-		ok = js_fail(c, "\"%.200s\" does not match %s", s, json_object_get_string(k));
-	regfree(&re);
-	return ok;
+	re = js_regex(json_object_get_string(k));
+	if (!re)
+		return js_fail(c, "the schema's pattern %s does not compile (or too many patterns)",
+			       json_object_get_string(k));
+	if (regexec(re, s, 0, NULL, 0) != 0)
+		return js_fail(c, "\"%.200s\" does not match %s", s, json_object_get_string(k));
+	return true;
 }
 
 static bool js_number(struct js *c, json_object *schema, json_object *v)

@@ -2,6 +2,7 @@
  * sextant-api: the Task API as a pre-forked FastCGI responder.
  *
  *   sextant-api --config FILE
+ *   sextant-api --routes        (prints the route table, see router.h)
  *
  * The supervisor opens the unix socket, forks api_workers workers and
  * replaces any that die.  Each worker holds one database connection and
@@ -88,6 +89,11 @@ int main(int argc, char **argv)
 	struct api_ctx ctx;
 	int listen_fd = -1, status = 1;
 
+	/* The route table, for the test that holds api/openapi.json to it. */
+	if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+		router_print_routes(stdout);
+		return 0;
+	}
 	status = sx_daemon_init(argc, argv, "sextant-api", &conf);
 	if (status)
 		goto out;

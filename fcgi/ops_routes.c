@@ -1,7 +1,8 @@
 /*
- * Operations endpoints: GET /healthz for load balancers and GET /metrics
- * for Prometheus.  Neither takes an API key; nginx lets /metrics through
- * from loopback only (nginx/sextant.conf).
+ * Operations endpoints: GET /healthz for load balancers, GET /metrics for
+ * Prometheus and GET /api/v1/openapi.json, the API's description.  None
+ * takes an API key; nginx lets /metrics through from loopback only
+ * (nginx/sextant.conf).
  */
 #include "sx.h"
 #include "router.h"
@@ -9,6 +10,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "conf.h"
+
+/* api/openapi.json, compiled in by gen-js.sh (fcgi/openapi_json.c). */
+extern const char openapi_json[];
 
 /* A scrape is a few hundred lines at most; the cap only guards a bug. */
 #define METRICS_MAX (1u << 20)
@@ -76,4 +80,13 @@ void ops_metrics(struct http_req *req)
 	http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", sx_buf_str(&b), b.len, NULL);
 out:
 	sx_buf_release(&b);
+}
+
+/*
+ * The OpenAPI document of this build, from memory: the binary and the
+ * document it answers with cannot disagree, and nothing is read from disk.
+ */
+void ops_openapi(struct http_req *req)
+{
+	http_reply_raw(req, 200, "application/json", openapi_json, strlen(openapi_json), NULL);
 }

@@ -45,6 +45,8 @@ static const struct route routes[] = {
 	/* Today's Skyvern SDKs push codes here (send_totp_code). */
 	{ "POST", "/v1/credentials/totp", ARG_NONE, "", totp_push, NULL, false },
 	{ "GET", "/artifacts/", ARG_REST, "", NULL, artifacts_serve, true },
+	/* The API's description needs no key, as FastAPI serves its own openly. */
+	{ "GET", "/api/v1/openapi.json", ARG_NONE, "", ops_openapi, NULL, true },
 	{ "GET", "/healthz", ARG_NONE, "", ops_healthz, NULL, true },
 	{ "GET", "/metrics", ARG_NONE, "", ops_metrics, NULL, true },
 };
@@ -85,6 +87,17 @@ static bool route_match(const struct route *r, const char *path, char *id, size_
 	memcpy(id, seg, (size_t)(end - seg));
 	id[end - seg] = '\0';
 	return true;
+}
+
+void router_print_routes(FILE *out)
+{
+	for (size_t i = 0; i < SX_ARRAY_LEN(routes); i++) {
+		const struct route *r = &routes[i];
+		const char *arg = r->arg == ARG_TASK ? "{id}" : r->arg == ARG_TASK_STEP ? "{id}/steps/{step_id}" :
+				  r->arg == ARG_REST ? "{path+}" : "";
+
+		fprintf(out, "%s %s%s%s\n", r->method, r->prefix, arg, r->suffix);
+	}
 }
 
 /*

@@ -14,6 +14,15 @@
 
 void router_dispatch(struct http_req *req);
 
+/*
+ * Writes the route table to out, one "METHOD TEMPLATE" line a route, in
+ * table order: {id} for the task (or run) id segment, {id}/steps/{step_id}
+ * for a step's, {path+} for "the rest of the path" (one or more segments).
+ * The test that holds api/openapi.json to the router reads it
+ * (sextant-api --routes), so the list is the table itself, not a copy.
+ */
+void router_print_routes(FILE *out);
+
 /* Handlers, in task_routes.c.  Each writes exactly one reply. */
 void tasks_create(struct http_req *req);
 void tasks_list(struct http_req *req);
@@ -63,4 +72,6 @@ void artifacts_serve(struct http_req *req, const char *rest);
 /* In ops_routes.c: GET /healthz and GET /metrics (no key; nginx limits /metrics to loopback). */
 void ops_healthz(struct http_req *req);
 void ops_metrics(struct http_req *req);
+/* In ops_routes.c: GET /api/v1/openapi.json, the document built into the binary (no key). */
+void ops_openapi(struct http_req *req);
 #endif

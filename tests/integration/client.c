@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "json.h"
 #include "wait.h"
+#include "openapi.h"
 
 const char *tenv(const char *name)
 {
@@ -28,6 +29,19 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return sx_buf_append(b, p, size * n) == SX_OK ? size * n : 0;
 }
 
+void resp_check_contract(const char *method, const char *path, const struct resp *r)
+{
+	char err[128], why[1536];
+
+	/* Every JSON answer, of every test, must be strict RFC 8259 JSON (issue 9). */
+	if (strncmp(r->content_type, "application/json", 16) == 0)
+		cr_assert_eq(sx_json_check(r->body, r->len, 512, err, sizeof(err)), SX_OK,
+			     "%s %s answered JSON that is not strict (%s): %.300s", method, path, err, r->body);
+	/* Every answer, of every test, must be what api/openapi.json says it is (issue 10). */
+	cr_assert(openapi_check(method, path, r->status, r->content_type, r->body, r->len, why, sizeof(why)),
+		  "the answer does not match api/openapi.json: %s", why);
+}
+
 struct resp *api_call(const char *method, const char *path, const char *key,
 		      const char *body, size_t len, const char *const *headers)
 {
@@ -38,7 +52,6 @@ struct resp *api_call(const char *method, const char *path, const char *key,
 	char *keyh = NULL;
 	CURL *c = curl_easy_init();
 	char *ct = NULL;
-	char err[128];
 
 	sx_buf_init(&b, 64 << 20);
 	sx_buf_init(&hb, 64 << 10);
@@ -81,10 +94,7 @@ struct resp *api_call(const char *method, const char *path, const char *key,
 		r->headers = xstrdup("");
 	/* A list page nests two levels deeper than the requests it shows. */
 	r->json = sx_json_parse_stored(r->body, r->len, 512, NULL, 0);
-	/* Every JSON answer, of every test, must be strict RFC 8259 JSON (issue 9). */
-	if (strncmp(r->content_type, "application/json", 16) == 0)
-		cr_assert_eq(sx_json_check(r->body, r->len, 512, err, sizeof(err)), SX_OK,
-			     "%s %s answered JSON that is not strict (%s): %.300s", method, path, err, r->body);
+	resp_check_contract(method, path, r);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	free(keyh);

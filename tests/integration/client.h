@@ -27,11 +27,18 @@ const char *tenv(const char *name);
  * Sends method path (appended to SX_URL) with an optional API key (NULL for
  * none), body (NULL for none, len bytes) and extra headers (NULL-terminated
  * "Name: value" strings, or NULL).  Always returns a response; status 0 on
- * a transport error.  An answer whose Content-Type is application/json
- * must be strict JSON (sx_json_check), or the test fails.
+ * a transport error.  Every answer goes through resp_check_contract, or
+ * the test fails.
  */
 struct resp *api_call(const char *method, const char *path, const char *key,
 		      const char *body, size_t len, const char *const *headers);
+/*
+ * The checks api_call makes of every answer, for tests that send requests
+ * of their own: a JSON answer is strict JSON, and the answer is what
+ * api/openapi.json says method path gets with that status (openapi.h).
+ * Fails the test otherwise.
+ */
+void resp_check_contract(const char *method, const char *path, const struct resp *r);
 struct resp *api_get(const char *path, const char *key);
 struct resp *api_post_json(const char *path, const char *key, const char *body);
 void resp_free(struct resp *r);

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "buf.h"
 #include "db.h"
+#include "openapi.h"
 
 #define IDEM_THREADS 16
 #define IDEM_PER_THREAD_DEFAULT 125
@@ -26,6 +27,7 @@ struct phase {
 	const char *shared_key;   /* NULL: request i uses key "seq-<i>" */
 	char **ids;               /* per request: the answered task_id or NULL */
 	long *statuses;
+	char **mismatches;        /* per request: what api/openapi.json finds wrong, or NULL */
 	char *url;
 };
 
@@ -76,6 +78,7 @@ static void *run(void *arg)
 		struct curl_slist *h = NULL;
 		struct sx_buf b;
 		json_object *o, *v;
+		char *ct = NULL, why[1024];
 
 		key_of(ph, i, key, sizeof(key));
 		snprintf(idemh, sizeof(idemh), "Idempotency-Key: %s", key);
@@ -85,8 +88,13 @@ static void *run(void *arg)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		sx_buf_init(&b, 1 << 16);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-		if (curl_easy_perform(c) == CURLE_OK)
+		if (curl_easy_perform(c) == CURLE_OK) {
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ph->statuses[i]);
+			curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+		}
+		if (!openapi_check("POST", "/api/v1/tasks", ph->statuses[i], ct ? ct : "", sx_buf_str(&b),
+				   b.len, why, sizeof(why)))
+			ph->mismatches[i] = xstrdup(why);
 		o = json_tokener_parse(sx_buf_str(&b));
 		if (ph->statuses[i] == 200 && o && json_object_object_get_ex(o, "task_id", &v))
 			ph->ids[i] = xstrdup(json_object_get_string(v));
@@ -123,6 +131,8 @@ static void phase_run(struct phase *ph, const struct test_org *org, int per, con
 	ph->shared_key = shared;
 	ph->ids = xcalloc((size_t)n, sizeof(*ph->ids));
 	ph->statuses = xcalloc((size_t)n, sizeof(*ph->statuses));
+	ph->mismatches = xcalloc((size_t)n, sizeof(*ph->mismatches));
+	openapi_doc();          /* loaded once, before the threads share it */
 	ph->url = xasprintf("%s/api/v1/tasks", tenv("SX_URL"));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int t = 0; t < IDEM_THREADS; t++) {
@@ -134,6 +144,8 @@ static void phase_run(struct phase *ph, const struct test_org *org, int per, con
 		pthread_join(th[t], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (int i = 0; i < n; i++) {
+		cr_assert_null(ph->mismatches[i], "the answer does not match api/openapi.json: %s",
+			       ph->mismatches[i]);
 		if (ph->statuses[i] != 200) {
 			bad++;
 			if (first_bad < 0)
@@ -149,9 +161,12 @@ static void phase_run(struct phase *ph, const struct test_org *org, int per, con
 
 static void phase_release(struct phase *ph)
 {
-	for (int i = 0; i < IDEM_THREADS * ph->per; i++)
+	for (int i = 0; i < IDEM_THREADS * ph->per; i++) {
 		free(ph->ids[i]);
+		free(ph->mismatches[i]);
+	}
 	free(ph->ids);
+	free(ph->mismatches);
 	free(ph->statuses);
 	free(ph->url);
 }

@@ -9,6 +9,7 @@
 #include "sx.h"
 #include "client.h"
 #include "buf.h"
+#include "openapi.h"
 
 #define LOAD_TOTAL 2000
 #define LOAD_CONNS 16
@@ -16,6 +17,8 @@
 static struct test_org org;
 static char *ids[LOAD_TOTAL];
 static long statuses[LOAD_TOTAL];
+/* What api/openapi.json says is wrong with an answer; asserted after the threads, not in them. */
+static char *mismatch[LOAD_TOTAL];
 
 struct worker {
 	int first, count;
@@ -47,11 +50,17 @@ static void *run(void *arg)
 	for (int i = w->first; i < w->first + w->count; i++) {
 		struct sx_buf b;
 		json_object *o, *v;
+		char *ct = NULL, why[1024];
 
 		sx_buf_init(&b, 1 << 16);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-		if (curl_easy_perform(c) == CURLE_OK)
+		if (curl_easy_perform(c) == CURLE_OK) {
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &statuses[i]);
+			curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+		}
+		if (!openapi_check("POST", "/api/v1/tasks", statuses[i], ct ? ct : "", sx_buf_str(&b), b.len,
+				   why, sizeof(why)))
+			mismatch[i] = xstrdup(why);
 		if (statuses[i] == 200 && (o = json_tokener_parse(sx_buf_str(&b))) != NULL) {
 			if (json_object_object_get_ex(o, "task_id", &v))
 				ids[i] = xstrdup(json_object_get_string(v));
@@ -72,6 +81,7 @@ Test(load, posts_2000_over_16_connections, .timeout = 600)
 	long ok = 0, other = 0;
 
 	test_org_new(&org, "load");
+	openapi_doc();          /* loaded once, before the threads share it */
 	url = xasprintf("%s/api/v1/tasks", tenv("SX_URL"));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (int i = 0; i < LOAD_CONNS; i++) {
@@ -83,6 +93,7 @@ Test(load, posts_2000_over_16_connections, .timeout = 600)
 	for (int i = 0; i < LOAD_CONNS; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < LOAD_TOTAL; i++) {
+		cr_assert_null(mismatch[i], "the answer does not match api/openapi.json: %s", mismatch[i]);
 		if (statuses[i] == 200) {
 			cr_assert_not_null(ids[i], "200 without task_id");
 			cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE id = ?", ids[i]), 1,

@@ -11,7 +11,7 @@ FUZZ_TESTS ?= tests/fuzz/fuzz_task_request tests/fuzz/fuzz_query \
 # What the targets exercise, plus the fuzz helpers and the database stand-in.
 # One archive: each target links only the members it needs.
 FUZZ_LIB_SOURCES = core/util.c core/buf.c core/log.c core/conf.c core/id.c core/json.c core/arena.c \
-	core/timeutil.c core/task.c core/errcode.c core/crypto.c core/invalid.c core/ssrf.c core/proxy.c core/sign.c core/artifact_url.c core/totp_code.c \
+	core/timeutil.c core/task.c core/step_output.c core/errcode.c core/crypto.c core/invalid.c core/ssrf.c core/proxy.c core/sign.c core/artifact_url.c core/totp_code.c \
 	fcgi/request.c fcgi/task_routes.c fcgi/errors.c agent/llm/parse.c \
 	tests/fuzz/fuzz_util.c tests/fuzz/fuzz_fcgi.c tests/fuzz/fuzz_stub_db.c
 

@@ -209,15 +209,20 @@ out:
 
 void browser_release(struct browser *b)
 {
+	if (b->pool)
+		browser_pool_refill(b->pool);
 	browser_close(b);
 	egress_free(b->egress);
 	b->egress = NULL;
 }
 
+/* The step that opened the browser is over: the pool may start the next warm one. */
 void browser_record_start(struct browser *b, json_object *output)
 {
 	if (b->started)
 		json_object_object_add(output, "browser", json_object_new_string(b->started));
+	if (b->started && b->pool)
+		browser_pool_refill(b->pool);
 	b->started = NULL;
 }
 

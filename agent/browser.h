@@ -61,7 +61,7 @@ enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t er
 void browser_options(const struct sx_conf *c, struct webdriver_options *o);
 /* Deletes the session, removes its profile directory; b may be opened again. */
 void browser_close(struct browser *b);
-/* browser_close, then stops the task's egress proxy: the task is over. */
+/* browser_close, then stops the task's egress proxy: the task is over (and the pool may refill). */
 void browser_release(struct browser *b);
 
 /*
@@ -72,7 +72,8 @@ void browser_record_refusals(struct browser *b, json_object *output);
 /*
  * Adds how the session opened since the last call started to a step's
  * output: "browser": "warm" (the pool's, browser_pool.h) or "cold" (started
- * for the task); nothing when no session was opened.
+ * for the task); nothing when no session was opened.  The step is over,
+ * so the pool may start the next warm browser.
  */
 void browser_record_start(struct browser *b, json_object *output);
 bool browser_is_open(const struct browser *b);

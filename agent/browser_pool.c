@@ -37,6 +37,7 @@ struct browser_pool {
 	bool stop;
 	bool starting;                    /* the thread is starting a session */
 	bool ready;                       /* warm holds a session */
+	bool wanted;                      /* the next may be started (browser_pool_refill) */
 	struct browser_pool_session warm;
 };
 
@@ -151,16 +152,16 @@ static void wait_locked(struct browser_pool *p, long ms)
 
 	if (ms <= 0) {
 		pthread_cond_wait(&p->cv, &p->mu);
-		return;
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 }
 
 /* The thread: keeps one warm session while the pool lives. */
@@ -170,7 +171,7 @@ static void *pool_main(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
-		if (p->ready) {
+		if (p->ready || !p->wanted) {
 			wait_locked(p, 0);
 			continue;
 		}
@@ -233,6 +234,7 @@ enum sx_rc browser_pool_new(const struct sx_conf *c, struct chromedriver **drive
 	pthread_condattr_destroy(&ca);
 	/* Set before the thread runs, so that a task claimed at once waits for its first start. */
 	p->starting = true;
+	p->wanted = true;
 	if (pthread_create(&p->thread, NULL, pool_main, p) != 0) {
 		log_warn("pool", "msg=\"cannot start the pool's thread; every task starts its own browser\"");
 		pthread_cond_destroy(&p->cv);
@@ -277,11 +279,23 @@ static bool take_one(struct browser_pool *p, int64_t deadline, struct browser_po
 		*s = p->warm;
 		memset(&p->warm, 0, sizeof(p->warm));
 		p->ready = false;
+		p->wanted = false;
 		got = true;
-		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return got;
+}
+
+void browser_pool_refill(struct browser_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->wanted) {
+		p->wanted = true;
+		/* Said here, not when the thread wakes, so that a take right after this waits for it. */
+		p->starting = !p->ready && !p->stop;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
 }
 
 bool browser_pool_take(struct browser_pool *p, const char *task_id, struct browser_pool_session *out)
@@ -291,7 +305,7 @@ bool browser_pool_take(struct browser_pool *p, const char *task_id, struct brows
 	char *at = NULL;
 	bool handed = false;
 
-	/* A dead one is replaced once: a second in a row means the pool cannot help now. */
+	/* A dead one is replaced at once, and once: a second in a row means the pool cannot help now. */
 	for (int i = 0; i < 2 && !handed && take_one(p, deadline, &s); i++) {
 		if (webdriver_current_url(s.wd, &at) == SX_OK) {
 			handed = true;
@@ -300,6 +314,7 @@ bool browser_pool_take(struct browser_pool *p, const char *task_id, struct brows
 		log_warn("pool", "msg=\"warm browser does not answer; replacing it\" task=%s profile=%s error=%s",
 			 task_id, sx_log_quote(s.user_data_dir), sx_log_quote(webdriver_last_error(s.wd)));
 		session_discard(&s);
+		browser_pool_refill(p);
 	}
 	if (handed) {
 		egress_adopt(s.egress, task_id);

@@ -5,9 +5,12 @@
  * chromedriver, with a Chromium that no task has touched (a fresh profile
  * directory, nothing navigated) and its own egress proxy (egress.h, the
  * configured outbound_allow, no upstream, no task).  A thread of the worker
- * starts it in the background and starts the next one as soon as a task
- * has taken it, so that a task's first action does not wait for Chromium
- * to start (browser.c takes it in its session start).
+ * starts it in the background, so that a task's first action does not
+ * wait for Chromium to start (browser.c takes it in its session start).
+ * The next one is started once the task that took it has finished its
+ * first step (browser_pool_refill), not at once: on a machine with few
+ * cores, a Chromium starting beside the task's first step slows that step
+ * by about what the pool saved it (bench/README.md).
  *
  * What a task is given is answered for: a warm browser that no longer
  * answers (its Chromium or chromedriver died) is deleted and replaced,
@@ -69,7 +72,14 @@ enum sx_rc browser_pool_endpoint(struct browser_pool *p, char *url, size_t len);
  * Hands the warm browser to task_id: waits (at most webdriver_timeout) for
  * one being started, checks that it answers, and adopts its egress proxy for
  * the task.  False when there is none to be had; *out is then untouched and
- * the caller starts a browser of its own.
+ * the caller starts a browser of its own.  The next warm browser waits
+ * for browser_pool_refill.
  */
 bool browser_pool_take(struct browser_pool *p, const char *task_id, struct browser_pool_session *out);
+
+/*
+ * Lets the thread start the next warm browser (when there is none): the
+ * task that took the last one is past its first step, or over.
+ */
+void browser_pool_refill(struct browser_pool *p);
 #endif

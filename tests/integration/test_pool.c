@@ -4,16 +4,19 @@
  * the next task and starts another; the step that opened a browser says
  * "browser": "warm" or "cold".  The cookie fixture greets a browser that
  * has been there before (a cookie and local storage), so a task that saw
- * another's profile would be greeted as a returning visitor.
+ * another's profile would be greeted as a returning visitor.  A proxied
+ * task's traffic is checked in a real forward proxy's log (proxyctl.h).
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "sx.h"
 #include "agentctl.h"
 #include "client.h"
 #include "procs.h"
+#include "proxyctl.h"
 #include "wait.h"
 
 TestSuite(pool, .init = agent_suite_setup, .fini = agent_suite_fini, .timeout = 300);
@@ -74,8 +77,9 @@ static bool logged(void *arg)
 	return worker_log_count(lw->sup, lw->needle) >= lw->n;
 }
 
-/* The browser process (not a renderer or helper) of a warm profile: its pid, 0 when none. */
+/* The browser process (not a renderer or helper) of a warm profile of one worker: its pid, 0 when none. */
 struct warm_find {
+	char arg[64];            /* --user-data-dir=/tmp/sextant-pool-<worker pid>- */
 	pid_t pid;
 };
 
@@ -98,7 +102,7 @@ static bool find_warm(const struct proc_info *p, void *arg)
 	for (ssize_t i = 0; i < n; i++)
 		if (cmd[i] == '\0')
 			cmd[i] = ' ';
-	if (strstr(cmd, "--user-data-dir=/tmp/sextant-pool-") && !strstr(cmd, "--type=") &&
+	if (strstr(cmd, wf->arg) && !strstr(cmd, "--type=") &&
 	    strstr(p->comm, "chrom")) {
 		wf->pid = p->pid;
 		return false;
@@ -177,12 +181,18 @@ Test(pool, dead_warm_browser_is_replaced)
 	struct log_wait ready = { 0, "msg=\"warm browser ready\"", 1 };
 	struct log_wait replaced = { 0, "msg=\"warm browser does not answer; replacing it\"", 1 };
 	struct warm_find wf = { 0 };
+	pid_t w[8];
+	size_t nw;
 	char *id, *br;
 
 	llm_double_script(cookie_script);
 	ready.sup = replaced.sup = agent_start("agent_workers = 1\n");
 	cr_assert(wait_until(logged, &ready, 60000), "the worker never had a warm browser ready");
-	proc_each(find_warm, &wf);
+	nw = agent_workers(ready.sup, w, SX_ARRAY_LEN(w));
+	for (size_t i = 0; i < nw && !wf.pid; i++) {
+		snprintf(wf.arg, sizeof(wf.arg), "--user-data-dir=/tmp/sextant-pool-%d-", (int)w[i]);
+		proc_each(find_warm, &wf);
+	}
 	cr_assert_gt(wf.pid, 0, "no warm Chromium found");
 	kill(wf.pid, SIGKILL);
 	id = run_cookie_task(NULL);
@@ -207,4 +217,51 @@ Test(pool, off_starts_a_browser_per_task)
 	cr_assert_not(logged(&warm), "the pool ran although it is off");
 	free(br);
 	free(id);
+}
+
+/*
+ * A proxied task does not take the warm browser (its Chromium must be on
+ * the task's own egress proxy, with the task's upstream, from launch): it
+ * gets one started for it, and every request of its page goes through its
+ * proxy.  The warm browser stays for the next unproxied task, whose
+ * requests do not.
+ */
+Test(pool, proxied_task_gets_a_browser_on_its_own_proxy)
+{
+	char dir[] = "/tmp/sextant-test-pool-XXXXXX";
+	struct log_wait ready = { 0, "msg=\"warm browser ready\"", 1 };
+	char *log = NULL, *over, *page, *proxied, *direct, *br;
+	int port, through;
+	pid_t proxy;
+
+	cr_assert(mkdtemp(dir));
+	proxy = tinyproxy_spawn(dir, "pool", false, &port, &log);
+	over = xasprintf("agent_workers = 1\nproxy_map = \"RESIDENTIAL=http://127.0.0.1:%d\"\n", port);
+	page = xasprintf("GET %s/sites/cookie/index.html", tenv("SX_URL"));
+	llm_double_script(cookie_script);
+	ready.sup = agent_start(over);
+	cr_assert(wait_until(logged, &ready, 60000), "the worker never had a warm browser ready");
+	proxied = run_cookie_task(",\"proxy_location\":\"RESIDENTIAL\"");
+	br = browsers_of(proxied);
+	cr_assert_str_eq(br, "cold,-", "the proxied task's steps: %s", br);
+	free(br);
+	through = tinyproxy_log_count(log, page);
+	cr_assert_geq(through, 2, "the proxy's log (%s) shows %d requests for the page, want both visits", log, through);
+	direct = run_cookie_task(",\"proxy_location\":\"RESIDENTIAL_JP\"");
+	br = browsers_of(direct);
+	cr_assert_str_eq(br, "warm,-", "the unproxied task's steps: %s", br);
+	cr_assert_eq(tinyproxy_log_count(log, page), through, "the unproxied task's requests went through the proxy");
+	kill(proxy, SIGTERM);
+	waitpid(proxy, NULL, 0);
+	unlink(log);
+	free(br);
+	free(log);
+	log = xasprintf("%s/pool.conf", dir);
+	unlink(log);
+	rmdir(dir);
+	free(log);
+	free(direct);
+	free(proxied);
+	free(page);
+	free(over);
 }

@@ -209,11 +209,11 @@ out:
 
 void browser_release(struct browser *b)
 {
-	if (b->pool)
-		browser_pool_refill(b->pool);
 	browser_close(b);
 	egress_free(b->egress);
 	b->egress = NULL;
+	if (b->pool)
+		browser_pool_refill(b->pool);
 }
 
 /* The step that opened the browser is over: the pool may start the next warm one. */

@@ -7,6 +7,7 @@
  * another's profile would be greeted as a returning visitor.  A proxied
  * task's traffic is checked in a real forward proxy's log (proxyctl.h).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -264,4 +265,71 @@ Test(pool, proxied_task_gets_a_browser_on_its_own_proxy)
 	free(proxied);
 	free(page);
 	free(over);
+}
+
+/* A worker's warm profile directories, /tmp/sextant-pool-<pid>-*, and a browser of it. */
+struct worker_trace {
+	pid_t worker;
+	pid_t browser;           /* its warm Chromium, or 0 */
+};
+
+static bool profile_of(pid_t worker)
+{
+	char prefix[64];
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	bool found = false;
+
+	snprintf(prefix, sizeof(prefix), "sextant-pool-%d-", (int)worker);
+	while (d && !found && (de = readdir(d)) != NULL)
+		found = strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The worker's warm Chromium and its profile are gone. */
+static bool trace_gone(void *arg)
+{
+	struct worker_trace *t = arg;
+	struct proc_info p;
+
+	return !(t->browser > 0 && proc_read(t->browser, &p)) && !profile_of(t->worker);
+}
+
+/*
+ * A worker killed with SIGKILL leaves neither its warm Chromium (its
+ * chromedriver's watchdog takes it down) nor, once the supervisor has
+ * started the next worker, its warm profile; an agent stopped with SIGTERM
+ * leaves neither either.
+ */
+Test(pool, killed_worker_leaves_no_browser_or_profile)
+{
+	struct log_wait ready = { 0, "msg=\"warm browser ready\"", 1 };
+	struct warm_find wf = { 0 };
+	struct worker_trace t = { 0 };
+	pid_t w[8];
+	size_t nw;
+
+	ready.sup = agent_start("agent_workers = 1\n");
+	cr_assert(wait_until(logged, &ready, 60000), "the worker never had a warm browser ready");
+	nw = agent_workers(ready.sup, w, SX_ARRAY_LEN(w));
+	for (size_t i = 0; i < nw && !wf.pid; i++) {
+		snprintf(wf.arg, sizeof(wf.arg), "--user-data-dir=/tmp/sextant-pool-%d-", (int)w[i]);
+		proc_each(find_warm, &wf);
+		t.worker = w[i];
+	}
+	cr_assert_gt(wf.pid, 0, "no warm Chromium found");
+	t.browser = wf.pid;
+	cr_assert(profile_of(t.worker));
+	kill(t.worker, SIGKILL);
+	/* The next worker sweeps the dead one's profile when its pool starts. */
+	cr_assert(wait_until(trace_gone, &t, 60000), "the killed worker's warm Chromium or profile is still there");
+	nw = agent_workers(ready.sup, w, SX_ARRAY_LEN(w));
+	agent_stop(ready.sup, 30000);
+	for (size_t i = 0; i < nw; i++) {
+		struct worker_trace after = { w[i], 0 };
+
+		cr_assert(wait_until(trace_gone, &after, 10000), "worker %d left a warm profile", (int)w[i]);
+	}
 }

@@ -11,6 +11,7 @@
 #include "sx.h"
 #include "crypto.h"
 #include "browser.h"
+#include "browser_pool.h"
 #include "chromedriver.h"
 #include "conf.h"
 #include "log.h"
@@ -37,6 +38,11 @@ static enum sx_rc endpoint(struct browser *b, const char **out)
 
 	if (c->webdriver_url && *c->webdriver_url) {
 		*out = c->webdriver_url;
+		goto out;
+	}
+	if (b->pool) {
+		rc = browser_pool_endpoint(b->pool, b->endpoint, sizeof(b->endpoint));
+		*out = b->endpoint;
 		goto out;
 	}
 	if (*b->driver && !chromedriver_alive(*b->driver)) {
@@ -79,10 +85,18 @@ out:
 	return rc;
 }
 
+void browser_options(const struct sx_conf *c, struct webdriver_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->chromium_path = c->chromium_path;
+	o->window_width = (int)c->window_width;
+	o->window_height = (int)c->window_height;
+	o->timeout_ms = c->webdriver_timeout * 1000;
+}
+
 /* Starts the session on endpoint ep with a fresh profile. */
 static enum sx_rc session_start(struct browser *b, const char *ep, char *err, size_t errlen)
 {
-	const struct sx_conf *c = b->conf;
 	struct webdriver_options o;
 	char tmpl[] = "/tmp/sextant-chromium-XXXXXX";
 	char *proxy_local = NULL;
@@ -97,13 +111,9 @@ static enum sx_rc session_start(struct browser *b, const char *ep, char *err, si
 		goto out;
 	}
 	b->user_data_dir = xstrdup(tmpl);
-	memset(&o, 0, sizeof(o));
+	browser_options(b->conf, &o);
 	o.endpoint = ep;
-	o.chromium_path = c->chromium_path;
 	o.user_data_dir = b->user_data_dir;
-	o.window_width = (int)c->window_width;
-	o.window_height = (int)c->window_height;
-	o.timeout_ms = c->webdriver_timeout * 1000;
 	o.download_dir = b->download_dir;
 	proxy_local = xasprintf("http://127.0.0.1:%d", egress_port(b->egress));
 	o.proxy = proxy_local;
@@ -135,13 +145,28 @@ static bool url_refused(struct browser *b, const char *url, char *err, size_t er
 	return refused;
 }
 
-enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t errlen)
+/*
+ * The task's first session is the pool's warm one when there is one to be
+ * had (browser_pool.h).  A proxied task never takes it: the warm Chromium
+ * was launched on a proxy without the task's upstream, and Chromium's proxy
+ * cannot be changed after launch, so the task's own egress proxy (with its
+ * upstream and credentials) gets a Chromium started for it.  A session
+ * opened again after one was lost keeps the task's egress proxy, so it is
+ * started cold too.
+ */
+static enum sx_rc session_open(struct browser *b, char *err, size_t errlen)
 {
+	struct browser_pool_session s;
 	const char *ep = NULL;
 	enum sx_rc rc = SX_OK;
 
-	if (b->wd)
+	if (b->pool && !(b->proxy && *b->proxy) && !b->egress && browser_pool_take(b->pool, b->task_id, &s)) {
+		b->wd = s.wd;
+		b->user_data_dir = s.user_data_dir;
+		b->egress = s.egress;
+		b->started = "warm";
 		goto out;
+	}
 	rc = endpoint(b, &ep);
 	if (rc) {
 		snprintf(err, errlen, "could not start chromedriver: %s", sx_strerror(rc));
@@ -149,6 +174,19 @@ enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t er
 		goto out;
 	}
 	rc = session_start(b, ep, err, errlen);
+	if (rc == SX_OK)
+		b->started = "cold";
+out:
+	return rc;
+}
+
+enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t errlen)
+{
+	enum sx_rc rc = SX_OK;
+
+	if (b->wd)
+		goto out;
+	rc = session_open(b, err, errlen);
 	if (rc)
 		goto out;
 	rc = webdriver_navigate(b->wd, url);
@@ -175,6 +213,18 @@ void browser_release(struct browser *b)
 	browser_close(b);
 	egress_free(b->egress);
 	b->egress = NULL;
+	if (b->pool)
+		browser_pool_refill(b->pool);
+}
+
+/* The step that opened the browser is over: the pool may start the next warm one. */
+void browser_record_start(struct browser *b, json_object *output)
+{
+	if (b->started)
+		json_object_object_add(output, "browser", json_object_new_string(b->started));
+	if (b->started && b->pool)
+		browser_pool_refill(b->pool);
+	b->started = NULL;
 }
 
 void browser_record_refusals(struct browser *b, json_object *output)

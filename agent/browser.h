@@ -17,8 +17,10 @@
 struct sx_conf;
 struct chromedriver;
 struct egress;
+struct browser_pool;
 struct scrape_result;
 struct webdriver_session;
+struct webdriver_options;
 
 struct browser {
 	const struct sx_conf *conf;
@@ -30,11 +32,15 @@ struct browser {
 	struct webdriver_session *wd;   /* NULL while closed */
 	char *user_data_dir;            /* the session's Chromium profile, removed on close */
 	size_t windows;                 /* the window count last read (0: not read in this session) */
+	struct browser_pool *pool;      /* the worker's warm browser (browser_pool.h), or NULL */
+	char endpoint[256];             /* the pool's chromedriver URL, as last asked */
+	const char *started;            /* "warm" or "cold" since browser_record_start, or NULL */
 };
 
 /*
  * A closed browser for the task task_id (no allocation); every pointer is
- * borrowed until browser_close.  Set b->proxy before the first open.
+ * borrowed until browser_close.  Set b->proxy and b->pool before the
+ * first open.
  */
 void browser_init(struct browser *b, const struct sx_conf *c, struct chromedriver **driver,
 		  const char *task_id, const char *download_dir);
@@ -48,9 +54,15 @@ void browser_init(struct browser *b, const struct sx_conf *c, struct chromedrive
  * go there, and err says why.
  */
 enum sx_rc browser_open(struct browser *b, const char *url, char *err, size_t errlen);
+/*
+ * The options every session of this agent starts with, from c: the binary,
+ * the window and the command timeout.  The caller adds the endpoint, the
+ * profile, the proxy and the download directory.
+ */
+void browser_options(const struct sx_conf *c, struct webdriver_options *o);
 /* Deletes the session, removes its profile directory; b may be opened again. */
 void browser_close(struct browser *b);
-/* browser_close, then stops the task's egress proxy: the task is over. */
+/* browser_close, then stops the task's egress proxy: the task is over (and the pool may refill). */
 void browser_release(struct browser *b);
 
 /*
@@ -58,6 +70,13 @@ void browser_release(struct browser *b);
  * step's output as "egress_refused" (nothing when there were none).
  */
 void browser_record_refusals(struct browser *b, json_object *output);
+/*
+ * Adds how the session opened since the last call started to a step's
+ * output: "browser": "warm" (the pool's, browser_pool.h) or "cold" (started
+ * for the task); nothing when no session was opened.  The step is over,
+ * so the pool may start the next warm browser.
+ */
+void browser_record_start(struct browser *b, json_object *output);
 bool browser_is_open(const struct browser *b);
 
 /* The last WebDriver error message ("" when none or closed). */

@@ -57,7 +57,7 @@ struct egress {
 	struct ssrf_allow *allow;
 	struct egress_upstream up;
 	bool has_up;
-	char *task_id;
+	char task_id[EGRESS_TASK_ID_MAX];   /* "-" when none; under mu once started (egress_adopt) */
 	unsigned max_conns;
 	long idle_ms, connect_ms;
 	egress_resolve_fn resolve;
@@ -81,7 +81,6 @@ static void destroy(struct egress *e)
 		close(e->wake[1]);
 	pthread_cond_destroy(&e->cv);
 	pthread_mutex_destroy(&e->mu);
-	free(e->task_id);
 	free(e);
 }
 
@@ -135,6 +134,7 @@ static void refusal_record(struct egress *e, const struct egress_request *r,
 			   const struct sockaddr_storage *addr, const char *why)
 {
 	struct refusal *f = NULL;
+	char task[EGRESS_TASK_ID_MAX];
 	bool fresh = false;
 
 	pthread_mutex_lock(&e->mu);
@@ -154,10 +154,11 @@ static void refusal_record(struct egress *e, const struct egress_request *r,
 	}
 	if (f)
 		f->count++;
+	memcpy(task, e->task_id, sizeof(task));
 	pthread_mutex_unlock(&e->mu);
 	if (fresh)
 		log_info("egress", "msg=\"refused\" task=%s host=%s port=%u reason=%s",
-			 e->task_id ? e->task_id : "-", sx_log_quote(r->host), r->port, sx_log_quote(why));
+			 task, sx_log_quote(r->host), r->port, sx_log_quote(why));
 }
 
 json_object *egress_take_refusals(struct egress *e)
@@ -337,7 +338,7 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 	struct egress_request r;
 	char *head = xmalloc(EGRESS_HEAD_MAX + 1);
-	char why[128];
+	char why[128], task[EGRESS_TASK_ID_MAX];
 	size_t len = 0, end;
 	uint64_t up = 0, down = 0;
 
@@ -351,8 +352,11 @@ static void *conn_main(void *arg)
 	if (!open_destination(c, &r) || !start_relay(c, &r, head, len))
 		goto out;
 	egress_net_relay(c->client, c->server, c->e->idle_ms, &c->e->stop, &up, &down);
+	pthread_mutex_lock(&c->e->mu);
+	memcpy(task, c->e->task_id, sizeof(task));
+	pthread_mutex_unlock(&c->e->mu);
 	log_debug("egress", "msg=\"relayed\" task=%s host=%s port=%u sent=%llu received=%llu",
-		  c->e->task_id ? c->e->task_id : "-", sx_log_quote(r.host), r.port,
+		  task, sx_log_quote(r.host), r.port,
 		  (unsigned long long)up, (unsigned long long)down);
 out:
 	free(head);
@@ -463,7 +467,7 @@ static enum sx_rc configure(struct egress *e, const struct egress_opts *o)
 		}
 		e->has_up = true;
 	}
-	e->task_id = o->task_id ? xstrdup(o->task_id) : NULL;
+	snprintf(e->task_id, sizeof(e->task_id), "%s", o->task_id ? o->task_id : "-");
 	e->max_conns = o->max_conns ? o->max_conns : 64;
 	e->idle_ms = o->idle_ms > 0 ? o->idle_ms : 120000;
 	e->connect_ms = o->connect_ms > 0 ? o->connect_ms : 15000;
@@ -502,7 +506,7 @@ enum sx_rc egress_start(const struct egress_opts *opts, struct egress **out)
 		goto out;
 	}
 	e->acceptor_running = true;
-	log_debug("egress", "msg=\"listening\" task=%s port=%d", e->task_id ? e->task_id : "-", e->port);
+	log_debug("egress", "msg=\"listening\" task=%s port=%d", e->task_id, e->port);
 	*out = e;
 out:
 	return rc;
@@ -511,6 +515,20 @@ out:
 int egress_port(const struct egress *e)
 {
 	return e->port;
+}
+
+void egress_adopt(struct egress *e, const char *task_id)
+{
+	pthread_mutex_lock(&e->mu);
+	snprintf(e->task_id, sizeof(e->task_id), "%s", task_id);
+	e->nrefusals = 0;
+	e->refused_total = 0;
+	for (struct conn *c = e->conns; c; c = c->next) {
+		shutdown(c->client, SHUT_RDWR);
+		if (c->server >= 0)
+			shutdown(c->server, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&e->mu);
 }
 
 void egress_stop(struct egress *e)

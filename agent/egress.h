@@ -50,6 +50,9 @@ struct egress_opts {
 
 struct egress;
 
+/* The longest task id the proxy's log lines carry (longer ones are cut). */
+#define EGRESS_TASK_ID_MAX 64
+
 /*
  * Starts a proxy listening on 127.0.0.1 (an ephemeral port) for one
  * browser session.  SX_ECONFIG when allow does not parse or upstream is a
@@ -59,6 +62,17 @@ struct egress;
 enum sx_rc egress_start(const struct egress_opts *opts, struct egress **out);
 /* The port the proxy listens on. */
 int egress_port(const struct egress *e);
+
+/*
+ * Hands a proxy started without a task (a warm browser's, browser_pool.h)
+ * to task_id: its log lines and refusals name that task from now on, the
+ * refusals recorded before are dropped, and the connections opened before
+ * are ended, so nothing the idle browser had open is carried into the
+ * task.  The address policy and the upstream are the ones it was started
+ * with: only a proxy started like the task's own (the same outbound_allow,
+ * no upstream) may be adopted.
+ */
+void egress_adopt(struct egress *e, const char *task_id);
 
 /*
  * Takes the refusals recorded since the last call: a JSON array (caller

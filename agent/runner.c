@@ -13,6 +13,7 @@
 #include "actions.h"
 #include "artifact_store.h"
 #include "browser.h"
+#include "browser_pool.h"
 #include "chromedriver.h"
 #include "conf.h"
 #include "db.h"
@@ -44,11 +45,14 @@ enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, const atomic_i
 		rc = sx_db_open(&r->hb_db, c);
 	if (rc == SX_OK)
 		rc = llm_client_new(c, &r->llm);
+	if (rc == SX_OK)
+		browser_pool_new(c, &r->driver, &r->pool);
 	return rc;
 }
 
 void runner_close(struct runner *r)
 {
+	browser_pool_free(r->pool);
 	if (r->driver)
 		chromedriver_stop(r->driver);
 	llm_client_free(r->llm);
@@ -256,6 +260,7 @@ static void run_init(struct run *run, struct runner *r, struct claimed_task *ct)
 	run->art.task_id = run->t->id;
 	run->work_dir = artifact_store_task_dir(&run->art);
 	browser_init(&run->browser, c, &r->driver, run->t->id, run->work_dir);
+	run->browser.pool = r->pool;
 	recorder_open(c, run->work_dir, &run->rec);
 	run->deadline_ms = sx_mono_ms() + (c->task_timeout - elapsed_seconds(run)) * 1000;
 	if (ct->resumed)
@@ -290,6 +295,7 @@ static void step_record(struct run *run, struct agent_step *st, enum outcome ste
 	json_object_object_add(st->output, "actions", json_object_get(st->actions));
 	if (st->errors)
 		json_object_object_add(st->output, "errors", json_object_get(st->errors));
+	browser_record_start(&run->browser, st->output);
 	browser_record_refusals(&run->browser, st->output);
 	if (step == OUT_STEP_FAILED || step == OUT_TASK_FAILED)
 		json_object_object_add(st->output, "error", json_object_new_string(st->reason));

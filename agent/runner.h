@@ -15,6 +15,7 @@ struct sx_conf;
 struct sx_db;
 struct llm_client;
 struct chromedriver;
+struct browser_pool;
 struct claimed_task;
 
 struct runner {
@@ -23,6 +24,7 @@ struct runner {
 	struct sx_db *hb_db;         /* the heartbeat thread's connection */
 	struct llm_client *llm;
 	struct chromedriver *driver;    /* local chromedriver, started on first use */
+	struct browser_pool *pool;      /* the warm browser (browser_pool.h), or NULL when off */
 	char owner[128];
 	const atomic_int *stopping; /* set on SIGTERM */
 };
@@ -34,7 +36,7 @@ struct runner {
  * runner_close either way.
  */
 enum sx_rc runner_open(struct runner *r, const struct sx_conf *c, const atomic_int *stopping);
-/* Stops the worker's chromedriver and closes what runner_open opened. */
+/* Stops the worker's warm browser and chromedriver and closes what runner_open opened. */
 void runner_close(struct runner *r);
 
 /* Runs ct to the end.  Errors are recorded on the task, not returned. */

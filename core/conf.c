@@ -86,6 +86,7 @@ static const struct conf_key conf_table[] = {
 	STR(chromedriver_path, "/usr/bin/chromedriver"),
 	STR(chromium_path, "/usr/bin/chromium"),
 	INT(chromedriver_port, "0", 0, 65535),
+	BOOL(browser_pool, "true"),
 	INT(window_width, "1280", 320, 7680),
 	INT(window_height, "900", 240, 4320),
 	INT(webdriver_timeout, "30", 1, 600),

@@ -53,6 +53,7 @@ struct sx_conf {
 	char *chromedriver_path;
 	char *chromium_path;
 	long long chromedriver_port;
+	bool browser_pool;          /* keep a warm browser per worker (local chromedriver only) */
 	long long window_width;
 	long long window_height;
 	long long webdriver_timeout;

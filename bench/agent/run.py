@@ -3,7 +3,7 @@
 answering instantly (tests/doubles/llm_double.py), on the fixture pages.
 
     ./stack up                       # once (a build without --enable-asan measures the product)
-    python3 bench/agent/run.py [--tasks N] [--recording on|off] [--steps-only]
+    python3 bench/agent/run.py [--tasks N] [--recording on|off] [--steps-only | --memory-only]
 
 Measures, from the agent's "step done" and "action done" log lines and the database:
   * overhead per step excluding LLM time (observe + act), median and p95, per page;
@@ -11,8 +11,13 @@ Measures, from the agent's "step done" and "action done" log lines and the datab
     and p95 per action kind, and how many actions took a screenshot;
   * element-list size in tokens (bytes / 4) per page;
   * time from the POST to the first browser action (first action screenshot);
-  * resident memory of an agent worker and of its Chromium with 1, 2 and 4
-    concurrent tasks.
+  * memory with 1, 2 and 4 concurrent tasks: the proportional set size
+    (PSS, /proc/PID/smaps_rollup) of an agent worker and of the whole
+    chromedriver + Chromium process tree under the agent, in total and per
+    task.  PSS divides each shared page among the processes that map it, so
+    the sum over a tree counts Chromium's shared pages once (summed RSS
+    counted them once per process).  With the warm browser pool on, the
+    tree includes the warm Chromium each worker keeps for its next task.
 Everything runs on loopback and stops by itself; prints Markdown tables.
 """
 import argparse, json, os, re, signal, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
@@ -219,14 +224,24 @@ def descendants(pid):
     return out
 
 
-def rss_kib(pid):
+def pss_kib(pid):
+    """The process's proportional set size; 0 when it is gone or unreadable."""
     try:
-        for l in open("/proc/%d/status" % pid):
-            if l.startswith("VmRSS:"):
+        for l in open("/proc/%d/smaps_rollup" % pid):
+            if l.startswith("Pss:"):
                 return int(l.split()[1])
     except OSError:
         pass
     return 0
+
+
+def is_browser(pid):
+    """A Chromium browser process (not one of its renderers, GPU or utility processes)."""
+    try:
+        args = open("/proc/%d/cmdline" % pid).read().split("\0")
+    except OSError:
+        return False
+    return any(a.startswith("--user-data-dir=") for a in args) and not any(a.startswith("--type=") for a in args)
 
 
 def comm(pid):
@@ -262,23 +277,29 @@ def bench_steps(double, key, per_page, logdir, tokens=False):
         if 'msg="step done"' in l:
             f = dict(re.findall(r"(\w+)=(\S+)", l))
             steps.setdefault(f["task"], []).append(f)
-    print("| page | steps | overhead per step, median | p95 | LLM wait (double), median | element list, tokens (max) | POST to first action, median |")
-    print("|---|---|---|---|---|---|---|")
+    print("| page | steps | overhead per step, median | p95 | LLM wait (double), median | element list, tokens (max) "
+          "| POST to first action, median | browser open + first load, median | warm |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, tids in results:
-        over, llm, toks = [], [], []
+        over, llm, toks, opened, warm = [], [], [], [], 0
         for t in tids:
             for f in steps.get(t, []):
                 over.append(int(f["observe_ms"]) + int(f["act_ms"]))
                 llm.append(int(f["llm_ms"]))
                 toks.append(int(f["element_bytes"]) // 4)
+                if f["order"] == "0" and int(f["session_ms"]) > 0:
+                    opened.append(int(f["session_ms"]))
+            warm += int(sql("SELECT COUNT(*) FROM steps WHERE task_id = '%s' AND "
+                            "JSON_VALUE(output, '$.browser') = 'warm'" % t)[0][0])
         ids = ",".join("'%s'" % t for t in tids)
         rows = sql("SELECT TIMESTAMPDIFF(MICROSECOND, t.created_at, MIN(a.created_at)) FROM tasks t "
                    "JOIN artifacts a ON a.task_id = t.id AND a.type IN ('screenshot_action','screenshot_final') "
                    "WHERE t.id IN (%s) GROUP BY t.id" % ids)
         first = [int(r[0]) / 1000.0 for r in rows if r[0] != "NULL"]
-        print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms |" % (
+        print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms | %.0f ms | %d of %d |" % (
             name, len(over), statistics.median(over), pct(over, 0.95), statistics.median(llm),
-            max(toks), statistics.median(first) if first else float("nan")))
+            max(toks), statistics.median(first) if first else float("nan"),
+            statistics.median(opened) if opened else float("nan"), warm, len(tids)))
     bench_actions(log)
     bench_artifact_bytes(results, steps, log)
     if tokens:
@@ -378,21 +399,23 @@ def bench_memory(double, key, logdir):
     b = {"actions": [{"action": "scroll", "direction": "down"}, wait, wait]}
     double.script({"rules": [{"kind": "decide", "answers": [a, b] * 5}]})
     print()
-    print("| concurrent tasks | agent worker RSS (each, max) | Chromium + chromedriver RSS (total, max) |")
-    print("|---|---|---|")
+    print("| concurrent tasks | agent worker PSS (each, max) | chromedriver + Chromium PSS (total, max) "
+          "| per task | Chromium browsers (max) |")
+    print("|---|---|---|---|---|")
     for n in (1, 2, 4):
         clear_queue()
         with Agent(double.url, n, os.path.join(logdir, "agent-mem-%d.log" % n)) as a:
             tids = [http("POST", ENV["SX_URL"] + "/api/v1/tasks",
                          {"url": SITE + "job/index.html", "navigation_goal": "wait"}, key,
                          )["task_id"] for _ in range(n)]
-            t0, worker_max, browser_max = time.time(), 0, 0
+            t0, worker_max, browser_max, browsers_max = time.time(), 0, 0, 0
             while time.time() - t0 < 25:
-                workers = [p for p in descendants(a.p.pid) if comm(p) == "sextant-agent"]
+                tree = descendants(a.p.pid)
+                workers = [p for p in tree if comm(p) == "sextant-agent"]
                 for w in workers:
-                    worker_max = max(worker_max, rss_kib(w))
-                browser = sum(rss_kib(p) for p in descendants(a.p.pid) if comm(p) != "sextant-agent")
-                browser_max = max(browser_max, browser)
+                    worker_max = max(worker_max, pss_kib(w))
+                browser_max = max(browser_max, sum(pss_kib(p) for p in tree if comm(p) != "sextant-agent"))
+                browsers_max = max(browsers_max, sum(1 for p in tree if is_browser(p)))
                 time.sleep(0.5)
             for t in tids:
                 try:
@@ -400,7 +423,8 @@ def bench_memory(double, key, logdir):
                 except urllib.error.HTTPError as e:
                     if e.code != 409:       # already finished: nothing to cancel
                         raise
-        print("| %d | %.1f MiB | %.0f MiB |" % (n, worker_max / 1024.0, browser_max / 1024.0))
+        print("| %d | %.1f MiB | %.0f MiB | %.0f MiB | %d |" % (
+            n, worker_max / 1024.0, browser_max / 1024.0, browser_max / 1024.0 / n, browsers_max))
 
 
 def chromedriver_logging(log):
@@ -424,6 +448,7 @@ def main():
     ap.add_argument("--recording", choices=("on", "off"), default="on",
                     help="the agent's recording_enabled (session recording)")
     ap.add_argument("--steps-only", action="store_true", help="skip the memory benchmark")
+    ap.add_argument("--memory-only", action="store_true", help="skip the per-step benchmark")
     ap.add_argument("--pages", default="", help="only the pages whose name contains this text")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="an agent configuration override (repeatable), e.g. chromedriver_path=...")
@@ -447,7 +472,8 @@ def main():
     clear_queue()
     key = new_org()
     with Double() as double:
-        bench_steps(double, key, args.tasks, logdir, args.tokens)
+        if not args.memory_only:
+            bench_steps(double, key, args.tasks, logdir, args.tokens)
         if not args.steps_only:
             bench_memory(double, key, logdir)
 

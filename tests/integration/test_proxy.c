@@ -6,12 +6,8 @@
  * proxy's own log shows what went through it, and tasks.proxy_used what the
  * task recorded.
  */
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
@@ -19,6 +15,7 @@
 #include "agentctl.h"
 #include "client.h"
 #include "db.h"
+#include "proxyctl.h"
 #include "timeutil.h"
 #include "wait.h"
 
@@ -28,82 +25,11 @@ static int proxy_port, auth_port;
 static char proxy_dir[] = "/tmp/sextant-test-proxy-XXXXXX";
 static char *proxy_log, *auth_log;
 
-static int free_loopback_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool port_open(void *arg)
-{
-	int port = *(int *)arg;
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)port);
-	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-/*
- * Starts a tinyproxy on 127.0.0.1 (name names its config and log) with a log
- * of every request it forwards; with auth it demands Basic credentials
- * sx-user / s3cret-pw.
- */
-static pid_t proxy_spawn(const char *name, bool auth, int *port, char **log)
-{
-	char *conf;
-	FILE *f;
-	pid_t pid;
-
-	*port = free_loopback_port();
-	conf = xasprintf("%s/%s.conf", proxy_dir, name);
-	*log = xasprintf("%s/%s.log", proxy_dir, name);
-	f = fopen(conf, "w");
-	cr_assert(f);
-	fprintf(f, "Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
-		"MaxClients 20\nAllow 127.0.0.1\nDisableViaHeader Yes\n%s", *port, *log,
-		auth ? "BasicAuth sx-user s3cret-pw\n" : "");
-	fclose(f);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		/* Bounded lifetime: the proxy dies with the test process. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("tinyproxy", "tinyproxy", "-d", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert(wait_until(port_open, port, 5000), "tinyproxy did not start (is the tinyproxy package installed?)");
-	free(conf);
-	return pid;
-}
-
 static void proxy_start(void)
 {
 	cr_assert(mkdtemp(proxy_dir), "mkdtemp");
-	proxy_pid = proxy_spawn("tinyproxy", false, &proxy_port, &proxy_log);
-	auth_pid = proxy_spawn("authproxy", true, &auth_port, &auth_log);
+	proxy_pid = tinyproxy_spawn(proxy_dir, "tinyproxy", false, &proxy_port, &proxy_log);
+	auth_pid = tinyproxy_spawn(proxy_dir, "authproxy", true, &auth_port, &auth_log);
 }
 
 static void proxy_stop(void)
@@ -117,20 +43,6 @@ static void proxy_stop(void)
 			*pids[i] = -1;
 		}
 	}
-}
-
-/* How many lines of the proxy's log hold needle. */
-static int log_count(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[8192];
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
 }
 
 static char *proxy_used(const char *id)
@@ -222,7 +134,7 @@ Test(proxy, residential_goes_through_the_mapped_proxy)
 	json_object *t = run_from("RESIDENTIAL", &id);
 
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
-	cr_assert_geq(log_count(proxy_log, page), 1, "the proxy's log (%s) shows no request for the page", proxy_log);
+	cr_assert_geq(tinyproxy_log_count(proxy_log, page), 1, "the proxy's log (%s) shows no request for the page", proxy_log);
 	used = proxy_used(id);
 	cr_assert(used && strcmp(used, want) == 0, "proxy_used %s, want %s", used ? used : "NULL", want);
 	json_object_put(t);
@@ -239,8 +151,8 @@ Test(proxy, unmapped_location_goes_direct)
 	json_object *t = run_from("RESIDENTIAL_JP", &id);
 
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
-	cr_assert_eq(log_count(proxy_log, page), 0, "an unmapped location went through the proxy");
-	cr_assert_eq(log_count(auth_log, page), 0, "an unmapped location went through the proxy");
+	cr_assert_eq(tinyproxy_log_count(proxy_log, page), 0, "an unmapped location went through the proxy");
+	cr_assert_eq(tinyproxy_log_count(auth_log, page), 0, "an unmapped location went through the proxy");
 	used = proxy_used(id);
 	cr_assert_null(used, "proxy_used %s for a direct task", used);
 	json_object_put(t);
@@ -262,12 +174,12 @@ Test(proxy, credentials_answer_the_proxy_challenge)
 	json_object *t = run_from("RESIDENTIAL_GB", &id);
 
 	cr_assert_str_eq(jstr(t, "status"), "completed", "%s", json_object_to_json_string(t));
-	cr_assert_geq(log_count(auth_log, page), 1, "the authenticating proxy's log (%s) shows no page request",
+	cr_assert_geq(tinyproxy_log_count(auth_log, page), 1, "the authenticating proxy's log (%s) shows no page request",
 		      auth_log);
 	cr_assert_null(strstr(json_object_to_json_string(t), "s3cret-pw"));
 	used = proxy_used(id);
 	cr_assert(used && strcmp(used, want) == 0, "proxy_used %s, want %s", used ? used : "NULL", want);
-	cr_assert_eq(log_count(agent_log, "s3cret-pw"), 0, "the agent logged a proxy password");
+	cr_assert_eq(tinyproxy_log_count(agent_log, "s3cret-pw"), 0, "the agent logged a proxy password");
 	json_object_put(t);
 	free(used);
 	free(id);
@@ -311,8 +223,8 @@ Test(proxy, bad_map_stops_startup)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "the agent started with a bad proxy_map");
 	free(cmd);
 	cmd = xasprintf("%s/bad.out", proxy_dir);
-	cr_assert_eq(log_count(cmd, "proxy_map: RESIDENTIAL"), 1, "no proxy_map message");
-	cr_assert_eq(log_count(cmd, "s3cret"), 0, "the message shows the password");
+	cr_assert_eq(tinyproxy_log_count(cmd, "proxy_map: RESIDENTIAL"), 1, "no proxy_map message");
+	cr_assert_eq(tinyproxy_log_count(cmd, "s3cret"), 0, "the message shows the password");
 	free(cmd);
 	free(conf);
 }

@@ -26,7 +26,10 @@ void test_double_stop(struct test_double *d);
 /* method path on the double; asserts a 200 and returns the body (caller frees). */
 char *test_double_call(const struct test_double *d, const char *method, const char *path,
 		       const char *body);
-/* Replaces the double's script with the JSON text (the LLM double keeps what it recorded: POST /__reset clears it). */
+/*
+ * Replaces the double's script with the JSON text.  The LLM double keeps
+ * what it recorded (POST /__reset clears it).
+ */
 void test_double_script(const struct test_double *d, const char *json);
 /* Every request the double received, oldest first: a JSON array (caller puts). */
 json_object *test_double_requests(const struct test_double *d);

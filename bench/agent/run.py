@@ -27,7 +27,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def load_env():
     env = {}
-    for line in open(os.path.join(ROOT, "var", "stack.env")):
+    for line in open(os.path.join(os.environ.get("SX_VAR_DIR") or os.path.join(ROOT, "var"), "stack.env")):
         m = re.match(r"^(\w+)='(.*)'$", line.strip())
         if m:
             env[m.group(1)] = m.group(2)
@@ -468,7 +468,7 @@ def main():
     DUMP_CALLS = args.dump_calls
     if args.webdriver_log:
         EXTRA_OVERRIDES["chromedriver_path"] = chromedriver_logging(args.webdriver_log)
-    logdir = os.path.join(ROOT, "var", "log")
+    logdir = os.path.join(os.environ.get("SX_VAR_DIR") or os.path.join(ROOT, "var"), "log")
     clear_queue()
     key = new_org()
     with Double() as double:

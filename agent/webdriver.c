@@ -34,6 +34,7 @@
 struct webdriver_session {
 	struct http_client *http;
 	char *endpoint;          /* base URL without a trailing slash */
+	char *endpoint_log;      /* the endpoint without user:password@, for logs */
 	char *id;                /* WebDriver session id */
 	char *base;              /* endpoint + "/session/" + id */
 	long timeout_ms;
@@ -337,6 +338,23 @@ static json_object *webdriver_capabilities(const struct webdriver_options *opt, 
  * the WebDriver message (a browser start-up error, never page content) is
  * logged, since there is no session left to ask webdriver_last_error() of.
  */
+/*
+ * url without the user:password@ a remote WebDriver's URL may carry
+ * (http://user:pass@grid:4444/wd/hub), so logs never hold the password.
+ */
+static char *endpoint_for_logs(const char *url)
+{
+	const char *host = strstr(url, "://");
+	const char *end, *at;
+
+	host = host ? host + 3 : url;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	if (!at)
+		return xstrdup(url);
+	return xasprintf("%.*s%s", (int)(host - url), url, at + 1);
+}
+
 enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct webdriver_session **out)
 {
 	enum sx_rc rc = SX_EINVAL;
@@ -357,6 +375,7 @@ enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct web
 	while (n && opt->endpoint[n - 1] == '/')
 		n--;
 	s->endpoint = xstrndup(opt->endpoint, n);
+	s->endpoint_log = endpoint_for_logs(s->endpoint);
 	/* Until the id is known, commands are relative to the endpoint. */
 	s->base = xstrdup(s->endpoint);
 	body = webdriver_capabilities(opt, w, h, s->timeout_ms);
@@ -365,14 +384,14 @@ enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct web
 		    s->timeout_ms + WEBDRIVER_HTTP_GRACE_MS : WEBDRIVER_NEW_SESSION_MIN_MS, &v);
 	if (rc) {
 		log_warn("webdriver", "msg=\"new session failed\" endpoint=%s error=%s",
-			 sx_log_quote(s->endpoint), sx_log_quote(s->err));
+			 sx_log_quote(s->endpoint_log), sx_log_quote(s->err));
 		goto out;
 	}
 	if (!json_object_object_get_ex(v, "sessionId", &sid) ||
 	    !json_object_is_type(sid, json_type_string) || !*json_object_get_string(sid)) {
 		rc = SX_EPARSE;
 		log_warn("webdriver", "msg=\"new session answer has no sessionId\" endpoint=%s",
-			 sx_log_quote(s->endpoint));
+			 sx_log_quote(s->endpoint_log));
 		goto out;
 	}
 	s->id = xstrdup(json_object_get_string(sid));
@@ -414,6 +433,7 @@ void webdriver_session_free(struct webdriver_session *s)
 		return;
 	http_client_free(s->http);
 	free(s->endpoint);
+	free(s->endpoint_log);
 	free(s->id);
 	free(s->base);
 	free(s);
@@ -731,7 +751,7 @@ enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png
 			/* Not chromedriver: the W3C command from now on, for this session. */
 			s->no_cdp = true;
 			log_info("webdriver", "msg=\"no CDP endpoint; W3C screenshots\" endpoint=%s",
-				 sx_log_quote(s->endpoint));
+				 sx_log_quote(s->endpoint_log));
 		}
 	}
 	if (s->no_cdp)

@@ -11,6 +11,7 @@
 #include "sx.h"
 #include "crypto.h"
 #include "browser.h"
+#include "browser_context.h"
 #include "browser_pool.h"
 #include "chromedriver.h"
 #include "conf.h"
@@ -58,30 +59,46 @@ out:
 	return rc;
 }
 
+/* Whether tasks get a context in the agent's shared browser (browser_host.h). */
+static bool shared_mode(const struct sx_conf *c)
+{
+	return strcmp(c->browser_mode, "shared") == 0 && !(c->webdriver_url && *c->webdriver_url);
+}
+
+/*
+ * An attached session's Delete Session leaves the shared browser as it is;
+ * disposing of the context closes the task's pages.
+ */
 void browser_close(struct browser *b)
 {
 	webdriver_session_delete(b->wd);
 	webdriver_session_free(b->wd);
 	b->wd = NULL;
+	browser_context_free(b->ctx);
+	b->ctx = NULL;
 	b->windows = 0;
 	sx_rm_tree(b->user_data_dir);
 	free(b->user_data_dir);
 	b->user_data_dir = NULL;
 }
 
-/* Starts the task's egress proxy once: the same one serves every session of the task. */
-static enum sx_rc egress_ensure(struct browser *b, char *err, size_t errlen)
+/*
+ * Starts the task's egress proxy once: the same one serves every session
+ * of the task.  *proxy_local is its URL for the browser (caller frees).
+ */
+static enum sx_rc egress_ensure(struct browser *b, char **proxy_local, char *err, size_t errlen)
 {
 	struct egress_opts eo = { .allow = b->conf->outbound_allow, .upstream = b->proxy,
 				  .task_id = b->task_id };
 	enum sx_rc rc = SX_OK;
 
-	if (b->egress)
-		goto out;
-	rc = egress_start(&eo, &b->egress);
+	*proxy_local = NULL;
+	if (!b->egress)
+		rc = egress_start(&eo, &b->egress);
 	if (rc)
 		snprintf(err, errlen, "could not start the browser's egress proxy: %s", sx_strerror(rc));
-out:
+	else
+		*proxy_local = xasprintf("http://127.0.0.1:%d", egress_port(b->egress));
 	return rc;
 }
 
@@ -94,33 +111,66 @@ void browser_options(const struct sx_conf *c, struct webdriver_options *o)
 	o->timeout_ms = c->webdriver_timeout * 1000;
 }
 
-/* Starts the session on endpoint ep with a fresh profile. */
+/*
+ * The options of a session that launches its own Chromium: a fresh profile
+ * directory (b->user_data_dir), the task's downloads folder and proxy.
+ */
+static enum sx_rc launch_options(struct browser *b, const char *proxy_local, struct webdriver_options *o,
+				 char *err, size_t errlen)
+{
+	char tmpl[] = "/tmp/sextant-chromium-XXXXXX";
+
+	if (!mkdtemp(tmpl)) {
+		snprintf(err, errlen, "could not create a browser profile directory");
+		return SX_EIO;
+	}
+	b->user_data_dir = xstrdup(tmpl);
+	o->user_data_dir = b->user_data_dir;
+	o->download_dir = b->download_dir;
+	o->proxy = proxy_local;
+	return SX_OK;
+}
+
+/*
+ * The options of a session attached to the shared browser: the task's
+ * context there (b->ctx), on its egress proxy and its downloads folder.
+ */
+static enum sx_rc attach_options(struct browser *b, const char *proxy_local, struct webdriver_options *o,
+				 char *err, size_t errlen)
+{
+	enum sx_rc rc = browser_context_open(b->conf, b->task_id, proxy_local, b->download_dir, &b->ctx,
+					     err, errlen);
+
+	if (rc == SX_OK)
+		o->debugger_address = browser_context_address(b->ctx);
+	return rc;
+}
+
+/*
+ * Starts the session on endpoint ep: with a Chromium of its own on a fresh
+ * profile, or in shared mode attached to the shared browser and switched
+ * to the task's context's page.
+ */
 static enum sx_rc session_start(struct browser *b, const char *ep, char *err, size_t errlen)
 {
 	struct webdriver_options o;
-	char tmpl[] = "/tmp/sextant-chromium-XXXXXX";
 	char *proxy_local = NULL;
 	enum sx_rc rc;
 
-	rc = egress_ensure(b, err, errlen);
-	if (rc)
-		goto out;
-	if (!mkdtemp(tmpl)) {
-		snprintf(err, errlen, "could not create a browser profile directory");
-		rc = SX_EIO;
-		goto out;
-	}
-	b->user_data_dir = xstrdup(tmpl);
 	browser_options(b->conf, &o);
 	o.endpoint = ep;
-	o.user_data_dir = b->user_data_dir;
-	o.download_dir = b->download_dir;
-	proxy_local = xasprintf("http://127.0.0.1:%d", egress_port(b->egress));
-	o.proxy = proxy_local;
+	rc = egress_ensure(b, &proxy_local, err, errlen);
+	if (rc == SX_OK)
+		rc = shared_mode(b->conf) ? attach_options(b, proxy_local, &o, err, errlen) :
+					    launch_options(b, proxy_local, &o, err, errlen);
+	if (rc)
+		goto out;
 	rc = webdriver_session_new(&o, &b->wd);
+	if (rc == SX_OK && b->ctx)
+		rc = webdriver_switch_window(b->wd, browser_context_page(b->ctx));
 	if (rc) {
-		snprintf(err, errlen, "could not start a browser session: %s", sx_strerror(rc));
-		b->wd = NULL;
+		snprintf(err, errlen, "could not start a browser session: %.300s",
+			 b->wd && *webdriver_last_error(b->wd) ? webdriver_last_error(b->wd) : sx_strerror(rc));
 		rc = SX_ESESSION;
 	}
 out:
@@ -175,7 +225,7 @@ static enum sx_rc session_open(struct browser *b, char *err, size_t errlen)
 	}
 	rc = session_start(b, ep, err, errlen);
 	if (rc == SX_OK)
-		b->started = "cold";
+		b->started = shared_mode(b->conf) ? "context" : "cold";
 out:
 	return rc;
 }
@@ -287,6 +337,10 @@ size_t browser_window_count(struct browser *b)
 
 	if (b->windows)
 		return b->windows;
+	if (b->ctx) {
+		b->windows = browser_context_pages(b->ctx, NULL);
+		return b->windows;
+	}
 	if (webdriver_window_handles(b->wd, &h, &n) != SX_OK)
 		return 0;
 	handles_free(h, n);
@@ -296,9 +350,17 @@ size_t browser_window_count(struct browser *b)
 
 void browser_follow_new_window(struct browser *b, size_t before)
 {
-	char **h = NULL;
+	char **h = NULL, *newest = NULL;
 	size_t n = 0;
 
+	/* The shared browser's windows are every task's: follow a new one of this context. */
+	if (b->ctx) {
+		b->windows = browser_context_pages(b->ctx, &newest);
+		if (newest && b->windows > before)
+			webdriver_switch_window(b->wd, newest);
+		free(newest);
+		return;
+	}
 	if (webdriver_window_handles(b->wd, &h, &n) == SX_OK && n > before && n > 0)
 		webdriver_switch_window(b->wd, h[n - 1]);
 	b->windows = n;

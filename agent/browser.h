@@ -8,6 +8,12 @@
  * through it, so the address policy holds for all of them), the page scrape,
  * screenshots and windows.  The endpoint is the configured webdriver_url or the
  * worker's own chromedriver, started (and restarted when dead) here.
+ *
+ * With browser_mode = shared (and no webdriver_url) the session does not
+ * launch a Chromium: the task gets a browser context of its own in the
+ * agent's shared browser (browser_context.h), and the worker's chromedriver
+ * attaches a session to that browser and drives the context's page; the
+ * windows the task counts and follows are its context's only.
  * Only this file, actions.c and the browser-level modules under it
  * (scrape.c, recorder.c) see webdriver.h.
  */
@@ -18,6 +24,7 @@ struct sx_conf;
 struct chromedriver;
 struct egress;
 struct browser_pool;
+struct browser_context;
 struct scrape_result;
 struct webdriver_session;
 struct webdriver_options;
@@ -35,6 +42,7 @@ struct browser {
 	struct browser_pool *pool;      /* the worker's warm browser (browser_pool.h), or NULL */
 	char endpoint[256];             /* the pool's chromedriver URL, as last asked */
 	const char *started;            /* "warm" or "cold" since browser_record_start, or NULL */
+	struct browser_context *ctx;    /* browser_mode = shared: the task's context, NULL while closed */
 };
 
 /*
@@ -72,8 +80,9 @@ void browser_release(struct browser *b);
 void browser_record_refusals(struct browser *b, json_object *output);
 /*
  * Adds how the session opened since the last call started to a step's
- * output: "browser": "warm" (the pool's, browser_pool.h) or "cold" (started
- * for the task); nothing when no session was opened.  The step is over,
+ * output: "browser": "warm" (the pool's, browser_pool.h), "cold" (started
+ * for the task) or "context" (a context in the shared browser); nothing
+ * when no session was opened.  The step is over,
  * so the pool may start the next warm browser.
  */
 void browser_record_start(struct browser *b, json_object *output);

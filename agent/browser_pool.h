@@ -30,7 +30,8 @@
  *
  * There is no pool with a configured webdriver_url (an idle session would
  * hold a remote grid's slot and be ended by its idle timeout), nor with
- * browser_pool = false: browser_pool_new then gives NULL, and browser.c
+ * browser_pool = false, nor with browser_mode = shared (a task's browser
+ * context in the shared browser is made in milliseconds, browser_host.h): browser_pool_new then gives NULL, and browser.c
  * does what it does without one.
  */
 #include "sx.h"

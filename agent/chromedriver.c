@@ -229,32 +229,19 @@ static void chromedriver_kill(struct chromedriver *d)
 }
 
 /*
- * One attempt: fork/exec chromedriver on port and wait until it is ready.
- * A process that exits early (a bad path, or the port was taken between
- * chromedriver_pick_port and its bind) is SX_EIO, which the caller may retry on
- * another port; not ready by the deadline is SX_ETIMEOUT.
+ * Forks the watchdog with path argv under it, into d (zeroed here): d->pid
+ * is the watchdog, d->driver_pid the program.  SX_EIO when either cannot
+ * be started; nothing is left running then.
  */
-static enum sx_rc chromedriver_try(const char *path, int port, int64_t deadline,
-				struct chromedriver *d)
+static enum sx_rc chromedriver_fork(const char *path, char *const argv[], struct chromedriver *d)
 {
 	enum sx_rc rc = SX_OK;
-	struct http_client *http = http_client_new();
-	char port_arg[32];
-	char *argv[] = { (char *)path, port_arg, (char *)"--log-level=WARNING", NULL };
 	pid_t agent = getpid(), driver = -1;
 	int fds[2] = { -1, -1 };
 	ssize_t n;
 
-	/*
-	 * No --allowed-ips: with that switch present (even empty) chromedriver
-	 * listens on every interface, while without it it binds 127.0.0.1 and
-	 * ::1 only and refuses remote peers.
-	 */
-	snprintf(port_arg, sizeof(port_arg), "--port=%d", port);
 	memset(d, 0, sizeof(*d));
-	d->port = port;
 	d->reaped = true;
-	snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", port);
 	if (pipe2(fds, O_CLOEXEC) != 0) {
 		log_error("chromedriver", "msg=\"pipe failed\" error=%s", sx_log_quote(strerror(errno)));
 		rc = SX_EIO;
@@ -283,7 +270,40 @@ static enum sx_rc chromedriver_try(const char *path, int port, int64_t deadline,
 		goto out;
 	}
 	d->driver_pid = driver;
-	for (;;) {
+out:
+	if (rc && !d->reaped)
+		chromedriver_kill(d);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	return rc;
+}
+
+/*
+ * One attempt: fork/exec chromedriver on port and wait until it is ready.
+ * A process that exits early (a bad path, or the port was taken between
+ * chromedriver_pick_port and its bind) is SX_EIO, which the caller may retry on
+ * another port; not ready by the deadline is SX_ETIMEOUT.
+ */
+static enum sx_rc chromedriver_try(const char *path, int port, int64_t deadline,
+				struct chromedriver *d)
+{
+	enum sx_rc rc;
+	struct http_client *http = http_client_new();
+	char port_arg[32];
+	char *argv[] = { (char *)path, port_arg, (char *)"--log-level=WARNING", NULL };
+
+	/*
+	 * No --allowed-ips: with that switch present (even empty) chromedriver
+	 * listens on every interface, while without it it binds 127.0.0.1 and
+	 * ::1 only and refuses remote peers.
+	 */
+	snprintf(port_arg, sizeof(port_arg), "--port=%d", port);
+	rc = chromedriver_fork(path, argv, d);
+	d->port = port;
+	snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", port);
+	for (; rc == SX_OK;) {
 		if (!chromedriver_poll(d)) {
 			rc = SX_EIO;
 			break;
@@ -296,13 +316,8 @@ static enum sx_rc chromedriver_try(const char *path, int port, int64_t deadline,
 		}
 		sx_sleep_ms(100, NULL);
 	}
-out:
 	if (rc && !d->reaped)
 		chromedriver_kill(d);
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
 	http_client_free(http);
 	return rc;
 }
@@ -343,6 +358,25 @@ enum sx_rc chromedriver_start(const char *path, int port, struct chromedriver **
 	d = NULL;
 out:
 	free(d);
+	return rc;
+}
+
+enum sx_rc chromedriver_spawn(char *const argv[], struct chromedriver **out)
+{
+	struct chromedriver *d = xcalloc(1, sizeof(*d));
+	enum sx_rc rc = chromedriver_fork(argv[0], argv, d);
+
+	*out = NULL;
+	if (rc) {
+		log_error("chromedriver", "msg=\"cannot start a process under the watchdog\" path=%s",
+			  sx_log_quote(argv[0]));
+		free(d);
+		goto out;
+	}
+	log_info("chromedriver", "msg=\"process started\" path=%s pid=%d watchdog=%d", sx_log_quote(argv[0]),
+		 (int)d->driver_pid, (int)d->pid);
+	*out = d;
+out:
 	return rc;
 }
 

@@ -17,6 +17,13 @@ struct chromedriver;
  * waits (bounded) until its /status says ready, and writes its base URL.
  */
 enum sx_rc chromedriver_start(const char *path, int port, struct chromedriver **out);
+/*
+ * Starts argv[0] (with argv, NULL-terminated) under the same watchdog, with
+ * no readiness probe: the shared Chromium of browser_host.h, which dies
+ * with the process that started it.  chromedriver_alive, chromedriver_pid
+ * and chromedriver_stop apply; its chromedriver_url is "".
+ */
+enum sx_rc chromedriver_spawn(char *const argv[], struct chromedriver **out);
 const char *chromedriver_url(const struct chromedriver *d);
 /*
  * chromedriver's process id, for tests and logs.  It runs under a small

@@ -4,7 +4,8 @@
  *   sextant-agent --config FILE
  *
  * A supervisor keeps agent_workers worker processes, and one more that
- * delivers webhooks (webhook.c).  Each worker claims
+ * delivers webhooks (webhook.c); with browser_mode = shared, one more that
+ * keeps the shared browser (browser_host.c).  Each worker claims
  * one queued task at a time from MariaDB and runs it to the end (runner.c).
  * A worker that dies is replaced; the task it held comes back through its
  * lease.  SIGTERM: workers stop claiming, stop at the next action boundary
@@ -12,6 +13,7 @@
  */
 
 #include "sx.h"
+#include "browser_host.h"
 #include "conf.h"
 #include "db.h"
 #include "http.h"
@@ -29,9 +31,11 @@ static int worker_main(int index, void *arg)
 	struct runner r;
 	enum sx_rc rc;
 
-	/* The worker after the task workers sends the webhook outbox. */
+	/* The worker after the task workers sends the webhook outbox; the next keeps the shared browser. */
 	if (index == (int)conf->agent_workers)
 		return webhook_sender_main(conf);
+	if (index == (int)conf->agent_workers + 1)
+		return browser_host_main(conf, &sx_stopping);
 	http_global_init();
 	rc = runner_open(&r, conf, &sx_stopping);
 	if (rc)
@@ -64,6 +68,12 @@ static int worker_main(int index, void *arg)
 	return 0;
 }
 
+/* 1 when the agent keeps a shared browser (browser_host.h): a process more to supervise. */
+static int shared_browser(const struct sx_conf *conf)
+{
+	return strcmp(conf->browser_mode, "shared") == 0 && !(conf->webdriver_url && *conf->webdriver_url);
+}
+
 static void warn_about_llm(const struct sx_conf *conf)
 {
 	struct llm_client *lc = NULL;
@@ -86,7 +96,7 @@ int main(int argc, char **argv)
 	status = 1;
 	sx_stop_signals_install();
 	warn_about_llm(&conf);
-	sx_supervise("agent", (int)conf.agent_workers + 1, worker_main, &conf);
+	sx_supervise("agent", (int)conf.agent_workers + 1 + shared_browser(&conf), worker_main, &conf);
 	status = 0;
 out:
 	sx_conf_release(&conf);

@@ -94,6 +94,8 @@ static enum sx_rc webdriver_map_error(const char *code, const char *message)
 		enum sx_rc rc;
 	} map[] = {
 		{ "invalid session id", SX_ESESSION },
+		/* The page's renderer died: what it held is lost, as with a crashed browser. */
+		{ "tab crashed", SX_ESESSION },
 		{ "no such element", SX_ENOTFOUND },
 		{ "stale element reference", SX_ENOTFOUND },
 		{ "no such frame", SX_ENOTFOUND },
@@ -268,15 +270,10 @@ static void webdriver_add_str(json_object *o, const char *key, const char *val)
 	json_object_object_add(o, key, json_object_new_string(val));
 }
 
-/* The New Session body: capabilities for headless Chromium on this host. */
-static json_object *webdriver_capabilities(const struct webdriver_options *opt, int w, int h, long t)
+/* goog:chromeOptions for a Chromium that chromedriver launches: headless, on this host's flags. */
+static void webdriver_launch_options(const struct webdriver_options *opt, int w, int h, json_object *chrome)
 {
-	json_object *root = json_object_new_object();
-	json_object *caps = json_object_new_object();
-	json_object *always = json_object_new_object();
-	json_object *chrome = json_object_new_object();
 	json_object *args = json_object_new_array();
-	json_object *timeouts = json_object_new_object();
 	static const char *const fixed[] = {
 		"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--disable-background-networking",
@@ -319,6 +316,25 @@ static json_object *webdriver_capabilities(const struct webdriver_options *opt, 
 				       json_object_new_boolean(0));
 		json_object_object_add(chrome, "prefs", prefs);
 	}
+}
+
+/*
+ * The New Session body: capabilities for headless Chromium on this host,
+ * launched, or attached to at opt->debugger_address (that browser's owner
+ * chose its flags).
+ */
+static json_object *webdriver_capabilities(const struct webdriver_options *opt, int w, int h, long t)
+{
+	json_object *root = json_object_new_object();
+	json_object *caps = json_object_new_object();
+	json_object *always = json_object_new_object();
+	json_object *chrome = json_object_new_object();
+	json_object *timeouts = json_object_new_object();
+
+	if (opt->debugger_address)
+		webdriver_add_str(chrome, "debuggerAddress", opt->debugger_address);
+	else
+		webdriver_launch_options(opt, w, h, chrome);
 	json_object_object_add(timeouts, "pageLoad", json_object_new_int64(t));
 	json_object_object_add(timeouts, "script", json_object_new_int64(t));
 	json_object_object_add(timeouts, "implicit", json_object_new_int64(0));

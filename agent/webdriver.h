@@ -8,7 +8,8 @@
  * Errors: WebDriver's {"value":{"error":…,"message":…}} answers are mapped to
  * enum sx_rc — "invalid session id" and a dead endpoint to SX_ESESSION,
  * "no such element"/"stale element reference"/"no such frame"/"no such
- * window" to SX_ENOTFOUND, "timeout"/"script timeout" to SX_ETIMEOUT,
+ * window" to SX_ENOTFOUND, "tab crashed" (the page's renderer died) to
+ * SX_ESESSION too, "timeout"/"script timeout" to SX_ETIMEOUT,
  * anything else to SX_EWEBDRIVER — and the message is kept in
  * webdriver_last_error().  Every call has the session's timeout.
  */
@@ -30,6 +31,13 @@ struct webdriver_options {
 	long timeout_ms;             /* per command */
 	const char *proxy;           /* "http://host:port" / "socks5://host:port", or NULL */
 	const char *download_dir;    /* may be NULL */
+	/*
+	 * "127.0.0.1:port" of a Chromium that is already running (the shared
+	 * browser, browser_host.h): the session attaches to it instead of
+	 * launching one, and the launch options above (binary, profile, proxy,
+	 * downloads, window) are not sent.  NULL to launch.
+	 */
+	const char *debugger_address;
 };
 
 struct webdriver_session;
@@ -40,6 +48,8 @@ struct webdriver_session;
  * --no-first-run --disable-background-networking --disable-component-update
  * --disable-sync, the user-data-dir and window size), page-load strategy
  * "normal", a page-load timeout and script timeout derived from timeout_ms.
+ * With opt->debugger_address the session attaches to that browser: Delete
+ * Session then leaves the browser and its windows as they are.
  */
 enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct webdriver_session **out);
 /*

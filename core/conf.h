@@ -54,6 +54,7 @@ struct sx_conf {
 	char *chromium_path;
 	long long chromedriver_port;
 	bool browser_pool;          /* keep a warm browser per worker (local chromedriver only) */
+	char *browser_mode;         /* "per_task": a Chromium per task; "shared": one per host, a context per task */
 	long long window_width;
 	long long window_height;
 	long long webdriver_timeout;

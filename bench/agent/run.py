@@ -17,7 +17,10 @@ Measures, from the agent's "step done" and "action done" log lines and the datab
     task.  PSS divides each shared page among the processes that map it, so
     the sum over a tree counts Chromium's shared pages once (summed RSS
     counted them once per process).  With the warm browser pool on, the
-    tree includes the warm Chromium each worker keeps for its next task.
+    tree includes the warm Chromium each worker keeps for its next task;
+    with browser_mode = shared, the one Chromium of the agent's browser
+    host and each worker's chromedriver.  --memory-modes pool,nopool,shared
+    runs each count in each set-up, interleaved.
 Everything runs on loopback and stops by itself; prints Markdown tables.
 """
 import argparse, json, os, re, signal, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
@@ -392,39 +395,65 @@ def bench_tokens(results, calls):
             kind("verify_extract"), statistics.median(images), statistics.median(last)))
 
 
-def bench_memory(double, key, logdir):
+# --memory-modes: the browser set-ups bench_memory compares, each a label and its agent overrides.
+MEMORY_MODES = {
+    "pool": ("per task, pool on", {"browser_mode": "per_task", "browser_pool": "true"}),
+    "nopool": ("per task, pool off", {"browser_mode": "per_task", "browser_pool": "false"}),
+    "shared": ("shared browser", {"browser_mode": "shared"}),
+}
+
+
+def bench_memory(double, key, logdir, modes=None):
+    """PSS at 1, 2 and 4 concurrent long tasks; with modes (keys of
+    MEMORY_MODES), each count runs once per mode, the modes interleaved."""
     # Long tasks (waits), so every worker holds a browser while we sample.
     wait = {"action": "wait", "seconds": 3}
     a = {"actions": [wait, wait, wait]}
     b = {"actions": [{"action": "scroll", "direction": "down"}, wait, wait]}
     double.script({"rules": [{"kind": "decide", "answers": [a, b] * 5}]})
+    runs = [(MEMORY_MODES[m][0], MEMORY_MODES[m][1]) for m in modes] if modes else [("", {})]
     print()
-    print("| concurrent tasks | agent worker PSS (each, max) | chromedriver + Chromium PSS (total, max) "
-          "| per task | Chromium browsers (max) |")
-    print("|---|---|---|---|---|")
+    print("| concurrent tasks |%s agent worker PSS (each, max) | chromedriver + Chromium PSS (total, max) "
+          "| per task | Chromium browsers (max) |" % (" browsers |" if modes else ""))
+    print("|---|%s---|---|---|---|" % ("---|" if modes else ""))
     for n in (1, 2, 4):
-        clear_queue()
-        with Agent(double.url, n, os.path.join(logdir, "agent-mem-%d.log" % n)) as a:
-            tids = [http("POST", ENV["SX_URL"] + "/api/v1/tasks",
-                         {"url": SITE + "job/index.html", "navigation_goal": "wait"}, key,
-                         )["task_id"] for _ in range(n)]
-            t0, worker_max, browser_max, browsers_max = time.time(), 0, 0, 0
-            while time.time() - t0 < 25:
-                tree = descendants(a.p.pid)
-                workers = [p for p in tree if comm(p) == "sextant-agent"]
-                for w in workers:
-                    worker_max = max(worker_max, pss_kib(w))
-                browser_max = max(browser_max, sum(pss_kib(p) for p in tree if comm(p) != "sextant-agent"))
-                browsers_max = max(browsers_max, sum(1 for p in tree if is_browser(p)))
-                time.sleep(0.5)
-            for t in tids:
-                try:
-                    http("POST", "%s/api/v1/tasks/%s/cancel" % (ENV["SX_URL"], t), None, key)
-                except urllib.error.HTTPError as e:
-                    if e.code != 409:       # already finished: nothing to cancel
-                        raise
-        print("| %d | %.1f MiB | %.0f MiB | %.0f MiB | %d |" % (
-            n, worker_max / 1024.0, browser_max / 1024.0, browser_max / 1024.0 / n, browsers_max))
+        for label, over in runs:
+            saved = dict(EXTRA_OVERRIDES)
+            EXTRA_OVERRIDES.update(over)
+            worker_max, browser_max, browsers_max = memory_run(double, key, logdir, n)
+            EXTRA_OVERRIDES.clear()
+            EXTRA_OVERRIDES.update(saved)
+            print("| %d |%s %.1f MiB | %.0f MiB | %.0f MiB | %d |" % (
+                n, " %s |" % label if modes else "", worker_max / 1024.0, browser_max / 1024.0,
+                browser_max / 1024.0 / n, browsers_max))
+            sys.stdout.flush()
+
+
+def memory_run(double, key, logdir, n):
+    """n long tasks on an agent of n workers, sampled for 25 s: the maxima
+    (KiB) of a task worker's PSS, of everything under the agent that is not
+    sextant-agent (chromedriver, Chromium), and the count of browsers."""
+    clear_queue()
+    with Agent(double.url, n, os.path.join(logdir, "agent-mem-%d.log" % n)) as a:
+        tids = [http("POST", ENV["SX_URL"] + "/api/v1/tasks",
+                     {"url": SITE + "job/index.html", "navigation_goal": "wait"}, key,
+                     )["task_id"] for _ in range(n)]
+        t0, worker_max, browser_max, browsers_max = time.time(), 0, 0, 0
+        while time.time() - t0 < 25:
+            tree = descendants(a.p.pid)
+            workers = [p for p in tree if comm(p) == "sextant-agent"]
+            for w in workers:
+                worker_max = max(worker_max, pss_kib(w))
+            browser_max = max(browser_max, sum(pss_kib(p) for p in tree if comm(p) != "sextant-agent"))
+            browsers_max = max(browsers_max, sum(1 for p in tree if is_browser(p)))
+            time.sleep(0.5)
+        for t in tids:
+            try:
+                http("POST", "%s/api/v1/tasks/%s/cancel" % (ENV["SX_URL"], t), None, key)
+            except urllib.error.HTTPError as e:
+                if e.code != 409:       # already finished: nothing to cancel
+                    raise
+    return worker_max, browser_max, browsers_max
 
 
 def chromedriver_logging(log):
@@ -449,6 +478,9 @@ def main():
                     help="the agent's recording_enabled (session recording)")
     ap.add_argument("--steps-only", action="store_true", help="skip the memory benchmark")
     ap.add_argument("--memory-only", action="store_true", help="skip the per-step benchmark")
+    ap.add_argument("--memory-modes", default="",
+                    help="compare browser set-ups in the memory benchmark, interleaved: a comma-separated "
+                         "list of %s" % ", ".join(MEMORY_MODES))
     ap.add_argument("--pages", default="", help="only the pages whose name contains this text")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="an agent configuration override (repeatable), e.g. chromedriver_path=...")
@@ -475,7 +507,7 @@ def main():
         if not args.memory_only:
             bench_steps(double, key, args.tasks, logdir, args.tokens)
         if not args.steps_only:
-            bench_memory(double, key, logdir)
+            bench_memory(double, key, logdir, [m for m in args.memory_modes.split(",") if m])
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
  * The shared browser's host process and the workers' way to it (see
  * browser_host.h).  Chromium is launched with the flags chromedriver gives
  * the Chromium it launches for a task (webdriver.c), so that a page
- * behaves the same in both modes, plus --remote-debugging-port=0: Chromium
- * picks a free loopback port and writes it to DevToolsActivePort.
+ * behaves the same in both modes, plus --remote-debugging-port=0 (Chromium
+ * picks a free loopback port and writes it to DevToolsActivePort) and
+ * HOST_FEATURES_OFF.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,13 @@
 #include "log.h"
 #include "timeutil.h"
 
+/*
+ * chromedriver's own two, and the omnibox popups that new headless
+ * Chromium makes for every window (two WebUI pages, each in a renderer of
+ * its own): a context's page is a window, and the popups doubled what each
+ * task cost (bench/README.md).
+ */
+#define HOST_FEATURES_OFF "--disable-features=IgnoreDuplicateNavs,Prewarm,WebUIOmniboxPopup,WebUIOmniboxAimPopup"
 #define HOST_DIR "/tmp"
 #define HOST_PREFIX "sextant-browser-"
 /* How often the host disposes of dead workers' contexts, and waits after a failed start. */
@@ -77,7 +85,8 @@ static enum sx_rc host_start(const struct sx_conf *c, const char *dir, struct ch
 		"--disable-backgrounding-occluded-windows", "--disable-client-side-phishing-detection",
 		"--disable-default-apps", "--disable-hang-monitor", "--disable-popup-blocking",
 		"--disable-prompt-on-repost", "--enable-automation", "--no-service-autorun",
-		"--password-store=basic", "--use-mock-keychain", "--remote-debugging-address=127.0.0.1",
+		"--password-store=basic", "--use-mock-keychain", HOST_FEATURES_OFF,
+		"--remote-debugging-address=127.0.0.1",
 		"--remote-debugging-port=0", user_data, window, "about:blank", NULL,
 	};
 	enum sx_rc rc;

@@ -313,6 +313,12 @@ static enum sx_rc cdp_answer(struct browser_cdp *c, const char *method, json_obj
 enum sx_rc browser_cdp_call(struct browser_cdp *c, const char *method, json_object *params,
 			    json_object **result)
 {
+	return browser_cdp_call_session(c, NULL, method, params, result);
+}
+
+enum sx_rc browser_cdp_call_session(struct browser_cdp *c, const char *session_id, const char *method,
+				    json_object *params, json_object **result)
+{
 	json_object *req = json_object_new_object(), *msg = NULL, *discard = NULL;
 	struct sx_buf in;
 	long long id = ++c->next_id;
@@ -328,6 +334,8 @@ enum sx_rc browser_cdp_call(struct browser_cdp *c, const char *method, json_obje
 	json_object_object_add(req, "id", json_object_new_int64(id));
 	json_object_object_add(req, "method", json_object_new_string(method));
 	json_object_object_add(req, "params", params ? json_object_get(params) : json_object_new_object());
+	if (session_id)
+		json_object_object_add(req, "sessionId", json_object_new_string(session_id));
 	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	rc = cdp_send_frame(c, WS_TEXT, text, strlen(text));
 	while (rc == SX_OK) {

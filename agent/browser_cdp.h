@@ -35,6 +35,12 @@ enum sx_rc browser_cdp_open(int port, const char *path, long timeout_ms, struct 
  */
 enum sx_rc browser_cdp_call(struct browser_cdp *c, const char *method, json_object *params,
 			    json_object **result);
+/*
+ * browser_cdp_call on the flat session session_id (from Target.attachToTarget
+ * with flatten), which speaks for one target: a page's own domains.
+ */
+enum sx_rc browser_cdp_call_session(struct browser_cdp *c, const char *session_id, const char *method,
+				    json_object *params, json_object **result);
 /* The last error's message ("" when none). */
 const char *browser_cdp_last_error(const struct browser_cdp *c);
 /* Closes the connection (a detach) and frees c; accepts NULL. */

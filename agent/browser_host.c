@@ -37,6 +37,8 @@
 /* The host's own calls are small; a worker's wait for the browser polls this often. */
 #define BROWSER_HOST_CALL_MS 10000L
 #define BROWSER_HOST_POLL_MS 100L
+/* How long a stopping host keeps the browser for the workers' last contexts. */
+#define BROWSER_HOST_DRAIN_MS 10000L
 
 char *browser_host_dir(pid_t sup)
 {
@@ -163,12 +165,10 @@ static pid_t context_owner(const char *file)
 static void dispose_orphan(const char *dir, struct browser_cdp **cdp, const char *id, pid_t worker)
 {
 	json_object *params = json_object_new_object();
-	char path[256];
-	int port;
 	enum sx_rc rc = SX_ESESSION;
 
-	if (!*cdp && active_port(dir, &port, path, sizeof(path)))
-		browser_cdp_open(port, path, BROWSER_HOST_CALL_MS, cdp);
+	if (!*cdp)
+		browser_host_open(dir, BROWSER_HOST_CALL_MS, cdp, NULL, 0);
 	json_object_object_add(params, "browserContextId", json_object_new_string(id));
 	if (*cdp)
 		rc = browser_cdp_call(*cdp, "Target.disposeBrowserContext", params, NULL);
@@ -211,6 +211,39 @@ static void sweep_contexts(const char *dir, struct browser_cdp **cdp)
 	free(folder);
 }
 
+/* Whether dir records no context. */
+static bool no_contexts(const char *dir)
+{
+	char *folder = context_path(dir, NULL);
+	DIR *d = opendir(folder);
+	struct dirent *de;
+	bool none = true;
+
+	while (d && none && (de = readdir(d)) != NULL)
+		none = de->d_name[0] == '.';
+	if (d)
+		closedir(d);
+	free(folder);
+	return none;
+}
+
+/*
+ * On a stop, the workers (stopped with this process) hand their tasks back
+ * and close their contexts: the browser is kept until they have, or for
+ * BROWSER_HOST_DRAIN_MS at most.
+ */
+static void drain(const char *dir, struct browser_cdp **cdp)
+{
+	int64_t deadline = sx_mono_ms() + BROWSER_HOST_DRAIN_MS;
+
+	while (sx_mono_ms() < deadline) {
+		sweep_contexts(dir, cdp);
+		if (no_contexts(dir))
+			break;
+		sx_sleep_ms(BROWSER_HOST_POLL_MS, NULL);
+	}
+}
+
 int browser_host_main(const struct sx_conf *c, const atomic_int *stop)
 {
 	char *dir = browser_host_dir(getppid());
@@ -240,6 +273,7 @@ int browser_host_main(const struct sx_conf *c, const atomic_int *stop)
 		}
 		sx_sleep_ms(200, stop);
 	}
+	drain(dir, &cdp);
 	browser_cdp_free(cdp);
 	chromedriver_stop(proc);
 	sx_rm_tree(dir);
@@ -248,30 +282,35 @@ int browser_host_main(const struct sx_conf *c, const atomic_int *stop)
 	return 0;
 }
 
+enum sx_rc browser_host_open(const char *dir, long timeout_ms, struct browser_cdp **out, char *addr,
+			     size_t addrlen)
+{
+	char path[256];
+	int port = 0;
+	enum sx_rc rc = SX_ENOTFOUND;
+
+	*out = NULL;
+	if (active_port(dir, &port, path, sizeof(path)))
+		rc = browser_cdp_open(port, path, timeout_ms, out);
+	if (rc == SX_OK && addr)
+		snprintf(addr, addrlen, "127.0.0.1:%d", port);
+	return rc;
+}
+
 enum sx_rc browser_host_connect(const struct sx_conf *c, struct browser_cdp **out, char *addr, size_t addrlen,
 				char *err, size_t errlen)
 {
-	char *dir = browser_host_dir(getppid()), path[256];
+	char *dir = browser_host_dir(getppid());
 	int64_t deadline = sx_mono_ms() + c->webdriver_timeout * 1000;
-	enum sx_rc rc = SX_ESESSION;
-	int port = 0;
+	enum sx_rc rc;
 
-	*out = NULL;
-	for (;;) {
-		if (active_port(dir, &port, path, sizeof(path))) {
-			rc = browser_cdp_open(port, path, c->webdriver_timeout * 1000, out);
-			if (rc == SX_OK)
-				break;
-		}
-		if (sx_mono_ms() >= deadline) {
-			snprintf(err, errlen, "the shared browser is not running (%s)", dir);
-			rc = SX_ESESSION;
-			break;
-		}
+	while ((rc = browser_host_open(dir, c->webdriver_timeout * 1000, out, addr, addrlen)) != SX_OK &&
+	       sx_mono_ms() < deadline)
 		sx_sleep_ms(BROWSER_HOST_POLL_MS, NULL);
+	if (rc) {
+		snprintf(err, errlen, "the shared browser is not running (%s)", dir);
+		rc = SX_ESESSION;
 	}
-	if (rc == SX_OK)
-		snprintf(addr, addrlen, "127.0.0.1:%d", port);
 	free(dir);
 	return rc;
 }

@@ -34,8 +34,9 @@ struct browser_cdp;
 char *browser_host_dir(pid_t sup);
 
 /*
- * The host process: keeps the shared Chromium until *stop, then stops it
- * and removes the directory.  Returns the process's exit status.
+ * The host process: keeps the shared Chromium until *stop, then, once the
+ * workers have closed their contexts (10 s at most), stops it and removes
+ * the directory.  Returns the process's exit status.
  */
 int browser_host_main(const struct sx_conf *c, const atomic_int *stop);
 
@@ -48,6 +49,15 @@ int browser_host_main(const struct sx_conf *c, const atomic_int *stop);
  */
 enum sx_rc browser_host_connect(const struct sx_conf *c, struct browser_cdp **out, char *addr, size_t addrlen,
 				char *err, size_t errlen);
+
+/*
+ * One connection, now, to the shared browser whose host directory is dir
+ * (browser_host_dir), with timeout_ms for each call; addr (may be NULL)
+ * gets its "127.0.0.1:<port>".  SX_ENOTFOUND while the browser has not
+ * written its port, SX_ESESSION when it does not answer.
+ */
+enum sx_rc browser_host_open(const char *dir, long timeout_ms, struct browser_cdp **out, char *addr,
+			     size_t addrlen);
 
 /*
  * Records context id as the calling worker's (for the sweep), or forgets

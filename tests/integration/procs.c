@@ -2,7 +2,9 @@
  * Processes from /proc (see procs.h).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include "sx.h"
 #include "procs.h"
@@ -48,4 +50,25 @@ void proc_each(bool (*fn)(const struct proc_info *p, void *arg), void *arg)
 	}
 	if (d)
 		closedir(d);
+}
+
+bool proc_cmdline(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, out, len - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	out[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+	return true;
 }

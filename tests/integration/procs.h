@@ -23,4 +23,9 @@ bool proc_read(pid_t pid, struct proc_info *out);
  * returns false.
  */
 void proc_each(bool (*fn)(const struct proc_info *p, void *arg), void *arg);
+/*
+ * The process's command line, its arguments joined by spaces (truncated to
+ * len - 1 bytes); false when it is gone or has none (a kernel thread).
+ */
+bool proc_cmdline(pid_t pid, char *out, size_t len);
 #endif

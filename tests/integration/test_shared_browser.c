@@ -419,22 +419,10 @@ struct browser_find {
 static bool find_browser(const struct proc_info *p, void *arg)
 {
 	struct browser_find *bf = arg;
-	char path[64], cmd[8192];
-	ssize_t n;
-	int fd;
+	char cmd[8192];
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p->pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (!proc_cmdline(p->pid, cmd, sizeof(cmd)))
 		return true;
-	n = read(fd, cmd, sizeof(cmd) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	cmd[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
-		if (cmd[i] == '\0')
-			cmd[i] = ' ';
 	if (strstr(cmd, bf->arg) && !strstr(cmd, "--type=")) {
 		bf->pid = p->pid;
 		return false;

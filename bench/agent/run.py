@@ -23,7 +23,7 @@ Measures, from the agent's "step done" and "action done" log lines and the datab
     runs each count in each set-up, interleaved.
 Everything runs on loopback and stops by itself; prints Markdown tables.
 """
-import argparse, json, os, re, signal, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import argparse, json, os, re, signal, statistics, struct, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -227,15 +227,69 @@ def descendants(pid):
     return out
 
 
-def pss_kib(pid):
-    """The process's proportional set size; 0 when it is gone or unreadable."""
+def pss_kib(pid, fields=("Pss:",)):
+    """The process's proportional set size (or the sum of other smaps_rollup
+    fields); 0 when it is gone or unreadable."""
+    total = 0
     try:
         for l in open("/proc/%d/smaps_rollup" % pid):
-            if l.startswith("Pss:"):
-                return int(l.split()[1])
+            if l.startswith(fields):
+                total += int(l.split()[1])
     except OSError:
         pass
-    return 0
+    return total
+
+
+def tree_kib(pids):
+    """The resident memory of a set of processes with every physical page
+    counted once, however many of them map it, and whatever other programs
+    on the machine (other agents' Chromiums) map it too, which summed PSS
+    would charge them part of.  A mapping with no shared page counts its
+    Rss; the pages of the others are looked up in /proc/PID/pagemap (root
+    only): those mapped exclusively count once, the rest by page frame."""
+    frames, private = set(), 0
+    for pid in pids:
+        try:
+            smaps = open("/proc/%d/smaps" % pid).read().splitlines()
+            pm = open("/proc/%d/pagemap" % pid, "rb")
+        except OSError:
+            continue
+        with pm:
+            for start, end, rss, shared in mappings(smaps):
+                if not shared:
+                    private += rss
+                    continue
+                try:
+                    pm.seek(start // 4096 * 8)
+                    data = pm.read((end - start) // 4096 * 8)
+                except OSError:
+                    continue
+                for (e,) in struct.iter_unpack("<Q", data):
+                    if not e >> 63:
+                        continue                      # not resident
+                    if e >> 56 & 1:
+                        private += 4                  # mapped by this process alone
+                    else:
+                        frames.add(e & ((1 << 55) - 1))
+    return private + len(frames) * 4
+
+
+def mappings(smaps):
+    """(start, end, Rss KiB, shared KiB) of every mapping in /proc/PID/smaps lines."""
+    cur = None
+    for line in smaps:
+        f = line.split()
+        if f and "-" in f[0] and not f[0].endswith(":"):
+            if cur:
+                yield cur
+            a, b = f[0].split("-")
+            cur = [int(a, 16), int(b, 16), 0, 0]
+        elif cur and len(f) > 1 and f[0] == "Rss:":
+            cur[2] = int(f[1])
+        elif cur and len(f) > 1 and f[0] in ("Shared_Clean:", "Shared_Dirty:"):
+            cur[3] += int(f[1])
+    if cur:
+        yield cur
 
 
 def is_browser(pid):
@@ -414,40 +468,45 @@ def bench_memory(double, key, logdir, modes=None):
     runs = [(MEMORY_MODES[m][0], MEMORY_MODES[m][1]) for m in modes] if modes else [("", {})]
     print()
     print("| concurrent tasks |%s agent worker PSS (each, max) | chromedriver + Chromium PSS (total, max) "
-          "| per task | Chromium browsers (max) |" % (" browsers |" if modes else ""))
-    print("|---|%s---|---|---|---|" % ("---|" if modes else ""))
+          "| per task | pages counted once, per task | Chromium browsers (max) |" % (" browsers |" if modes else ""))
+    print("|---|%s---|---|---|---|---|" % ("---|" if modes else ""))
     for n in (1, 2, 4):
         for label, over in runs:
             saved = dict(EXTRA_OVERRIDES)
             EXTRA_OVERRIDES.update(over)
-            worker_max, browser_max, browsers_max = memory_run(double, key, logdir, n)
+            worker_max, browser_max, own_max, browsers_max = memory_run(double, key, logdir, n)
             EXTRA_OVERRIDES.clear()
             EXTRA_OVERRIDES.update(saved)
-            print("| %d |%s %.1f MiB | %.0f MiB | %.0f MiB | %d |" % (
+            print("| %d |%s %.1f MiB | %.0f MiB | %.0f MiB | %.0f MiB | %d |" % (
                 n, " %s |" % label if modes else "", worker_max / 1024.0, browser_max / 1024.0,
-                browser_max / 1024.0 / n, browsers_max))
+                browser_max / 1024.0 / n, own_max / 1024.0 / n, browsers_max))
             sys.stdout.flush()
 
 
 def memory_run(double, key, logdir, n):
     """n long tasks on an agent of n workers, sampled for 25 s: the maxima
-    (KiB) of a task worker's PSS, of everything under the agent that is
-    neither sextant-agent nor ffmpeg (chromedriver, Chromium), and the count
-    of browsers."""
+    (KiB) of a task worker's PSS, of the summed PSS and of the pages
+    (tree_kib, every 5 s) of everything under the agent that is neither
+    sextant-agent nor ffmpeg (chromedriver, Chromium), and the count of
+    browsers."""
     clear_queue()
     with Agent(double.url, n, os.path.join(logdir, "agent-mem-%d.log" % n)) as a:
         tids = [http("POST", ENV["SX_URL"] + "/api/v1/tasks",
                      {"url": SITE + "job/index.html", "navigation_goal": "wait"}, key,
                      )["task_id"] for _ in range(n)]
-        t0, worker_max, browser_max, browsers_max = time.time(), 0, 0, 0
+        t0, worker_max, browser_max, own_max, browsers_max = time.time(), 0, 0, 0, 0
+        next_frames = t0 + 10
         while time.time() - t0 < 25:
             tree = descendants(a.p.pid)
             workers = [p for p in tree if comm(p) == "sextant-agent"]
             for w in workers:
                 worker_max = max(worker_max, pss_kib(w))
             # ffmpeg encodes a finished task's recording: not the browser's memory.
-            browser_max = max(browser_max, sum(pss_kib(p) for p in tree
-                                               if comm(p) not in ("sextant-agent", "ffmpeg")))
+            browser = [p for p in tree if comm(p) not in ("sextant-agent", "ffmpeg")]
+            browser_max = max(browser_max, sum(pss_kib(p) for p in browser))
+            if time.time() >= next_frames:      # reading the page maps takes a while
+                own_max = max(own_max, tree_kib(browser))
+                next_frames = time.time() + 5
             browsers_max = max(browsers_max, sum(1 for p in tree if is_browser(p)))
             time.sleep(0.5)
         for t in tids:
@@ -456,7 +515,7 @@ def memory_run(double, key, logdir, n):
             except urllib.error.HTTPError as e:
                 if e.code != 409:       # already finished: nothing to cancel
                     raise
-    return worker_max, browser_max, browsers_max
+    return worker_max, browser_max, own_max, browsers_max
 
 
 def chromedriver_logging(log):

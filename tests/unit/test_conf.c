@@ -85,6 +85,7 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert_str_eq(c->chromium_path, "/usr/bin/chromium");
 	cr_assert_eq(c->chromedriver_port, 0);
 	cr_assert(c->browser_pool);
+	cr_assert_str_eq(c->browser_mode, "per_task");
 	cr_assert_eq(c->window_width, 1280);
 	cr_assert_eq(c->window_height, 900);
 	cr_assert_eq(c->webdriver_timeout, 30);
@@ -254,6 +255,11 @@ Test(conf, enumerated_strings)
 	expect_error("llm_provider = gemini\n", 1,
 		     "bad value for llm_provider: 'gemini' (expected one of openai, anthropic)");
 	expect_error("log_level = INFO\n", 1, "bad value for log_level");
+	load_ok(&c, "browser_mode = shared\n");
+	cr_assert_str_eq(c.browser_mode, "shared");
+	sx_conf_release(&c);
+	expect_error("browser_mode = pooled\n", 1,
+		     "bad value for browser_mode: 'pooled' (expected one of per_task, shared)");
 }
 
 /* The LLM keys a file leaves out follow its llm_provider; the ones it sets stay. */
@@ -394,7 +400,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	free(line);
 	fclose(in);
 	fclose(out);
-	cr_assert_eq(keys, 68);
+	cr_assert_eq(keys, 69);
 	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_OK, "%s", err);
 	assert_defaults(&c);
 	sx_conf_release(&c);

@@ -56,24 +56,37 @@ static void cdp_error(struct browser_cdp *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Writes all of p, waiting for the socket until the deadline. */
+/* Writes all of p (a blocking socket: send returns once it is all queued or fails). */
 static enum sx_rc cdp_write(struct browser_cdp *c, const void *p, size_t n)
 {
 	const char *b = p;
+	enum sx_rc rc = SX_OK;
 
-	while (n > 0) {
+	while (rc == SX_OK && n > 0) {
 		ssize_t w = send(c->fd, b, n, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
 			cdp_error(c, "write to the browser failed: %s", strerror(errno));
-			return SX_ESESSION;
+			rc = SX_ESESSION;
+			break;
 		}
 		b += w;
 		n -= (size_t)w;
 	}
-	return SX_OK;
+	return rc;
+}
+
+/* Drops the bytes consumed so far, so that the cap bounds what is unread. */
+static void cdp_compact(struct browser_cdp *c)
+{
+	if (c->pos == 0)
+		return;
+	memmove(c->in.data, c->in.data + c->pos, c->in.len - c->pos);
+	c->in.len -= c->pos;
+	c->in.data[c->in.len] = '\0';
+	c->pos = 0;
 }
 
 /* Reads more bytes into c->in, waiting until the deadline. */
@@ -81,41 +94,35 @@ static enum sx_rc cdp_fill(struct browser_cdp *c)
 {
 	char chunk[16384];
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	ssize_t r;
+	enum sx_rc rc = SX_OK;
+	ssize_t r = -1;
 
-	for (;;) {
+	while (r < 0) {
 		int64_t left = c->deadline - sx_mono_ms();
-		int p;
 
 		if (left <= 0) {
 			cdp_error(c, "the browser did not answer in time");
-			return SX_ETIMEOUT;
+			rc = SX_ETIMEOUT;
+			goto out;
 		}
-		p = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
-		if (p < 0 && errno == EINTR)
-			continue;
-		if (p <= 0)
+		if (poll(&pfd, 1, (int)(left > 60000 ? 60000 : left)) <= 0)
 			continue;
 		r = recv(c->fd, chunk, sizeof(chunk), 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			cdp_error(c, "the browser closed the connection");
-			return SX_ESESSION;
-		}
-		/* Drop what was consumed before growing, so the cap bounds one message. */
-		if (c->pos > 0) {
-			memmove(c->in.data, c->in.data + c->pos, c->in.len - c->pos);
-			c->in.len -= c->pos;
-			c->in.data[c->in.len] = '\0';
-			c->pos = 0;
-		}
-		if (sx_buf_append(&c->in, chunk, (size_t)r) != SX_OK) {
-			cdp_error(c, "a message from the browser exceeds %u bytes", CDP_MESSAGE_MAX);
-			return SX_ETOOBIG;
-		}
-		return SX_OK;
+		if (r < 0 && errno != EINTR && errno != EAGAIN)
+			r = 0;
 	}
+	if (r == 0) {
+		cdp_error(c, "the browser closed the connection");
+		rc = SX_ESESSION;
+		goto out;
+	}
+	cdp_compact(c);
+	if (sx_buf_append(&c->in, chunk, (size_t)r) != SX_OK) {
+		cdp_error(c, "a message from the browser exceeds %u bytes", CDP_MESSAGE_MAX);
+		rc = SX_ETOOBIG;
+	}
+out:
+	return rc;
 }
 
 /* Makes n unread bytes available at c->in.data + c->pos. */

@@ -224,6 +224,8 @@ static enum outcome decide(struct run *run, struct agent_step *st, json_object *
 
 	*actions_out = NULL;
 	agent_step_prompt_ctx(run, st, &st->page, &ctx);
+	ctx.elements = sx_arena_own(&st->arena, scrape_elements_brief(&st->page, sx_arena_printf(
+		&st->arena, "%s\n%s", run->nav_goal ? run->nav_goal : "", run->extract_goal ? run->extract_goal : "")));
 	ctx.page_text = agent_step_page_text(run, st);
 	user = sx_arena_own(&st->arena, prompt_user_decide(&ctx));
 	/* The code the model asked for; the artifact of this prompt shows it masked. */

@@ -121,18 +121,31 @@ PAGES = [
                 {"action": "click", "label": "No", "nth": 2},
                 {"action": "check", "label": "I certify that the information in this application is true and complete"},
                 {"action": "click", "label": "Submit application"}])]),
+    # The ideal model completes only when the prompt shows the tent, and
+    # extracts only what the verify + extract prompt shows of it.
     ("catalog, 2,400 links (extraction)", "catalog/index.html", "Find the Summit Ridge 3 Tent",
      "Extract the name and price of the Summit Ridge 3 Tent", [
-        (None, [{"action": "complete"}])]),
+        ('"Summit Ridge 3 Tent $349.00"', [{"action": "complete"}]),
+        {"kind": "verify_extract", "match": "Summit Ridge 3 Tent $349.00",
+         "answers": [{"goal_achieved": True, "reasoning": "the catalog lists it",
+                      "extracted": {"name": "Summit Ridge 3 Tent", "price": 349}}]}]),
 ]
 
 
 def script_for(rules):
+    """The double's script for a page: its decide rules (match, actions), and
+    rules of other kinds given whole (dicts), before the default verify and
+    extract answers; a page with its own verify_extract rule gets no defaults,
+    so a prompt its rule does not match fails the task."""
     out = []
-    for match, actions in rules:
-        out.append({"kind": "decide", "match": match, "answers": [{"actions": actions}]})
-    out.append({"kind": "verify", "answers": [{"goal_achieved": True}]})
-    out.append({"kind": "extract", "answers": [{"name": "Trailblazer 2 Tent", "price": 249}]})
+    for r in rules:
+        if isinstance(r, dict):
+            out.append(dict(r))
+        else:
+            out.append({"kind": "decide", "match": r[0], "answers": [{"actions": r[1]}]})
+    if not any(r["kind"] == "verify_extract" for r in out):
+        out.append({"kind": "verify", "answers": [{"goal_achieved": True}]})
+        out.append({"kind": "extract", "answers": [{"name": "Trailblazer 2 Tent", "price": 249}]})
     return {"rules": out}
 
 

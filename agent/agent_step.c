@@ -169,9 +169,9 @@ static enum outcome observe(struct run *run, struct agent_step *st, int64_t *t_o
 		recorder_frame(run->rec, st->png, st->pnglen);
 	}
 	/* The model's copy, smaller: a provider bills an image by its size. */
-	if (run->r->conf->llm_vision && run->r->conf->llm_image_width > 0 &&
-	    run->r->conf->llm_image_width < run->r->conf->window_width)
-		browser_screenshot_width(b, (int)run->r->conf->llm_image_width, &st->llm_png, &st->llm_pnglen);
+	if (run->r->conf->llm_vision && llm_screenshot_width(run->r->conf) > 0 &&
+	    llm_screenshot_width(run->r->conf) < run->r->conf->window_width)
+		browser_screenshot_width(b, llm_screenshot_width(run->r->conf), &st->llm_png, &st->llm_pnglen);
 	out = OUT_CONTINUE;
 out:
 	return out;

@@ -99,7 +99,7 @@ static enum verdict verify(struct run *run, struct agent_step *st, struct scrape
 		goto out;
 	}
 	if (run->r->conf->llm_vision && run->r->conf->llm_verify_image) {
-		browser_screenshot_width(&run->browser, (int)run->r->conf->llm_image_width, &png, &pnglen);
+		browser_screenshot_width(&run->browser, llm_screenshot_width(run->r->conf), &png, &pnglen);
 		sx_arena_own(&st->arena, png);
 	}
 	verify_prompts(run, st, page, &system, &user);

@@ -97,6 +97,7 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert(c->llm_vision);
 	cr_assert_not(c->llm_verify_image);
 	cr_assert_eq(c->llm_image_width, 1024);
+	cr_assert_str_eq(c->llm_image_detail, "auto");
 	cr_assert_eq(c->llm_timeout, 120);
 	cr_assert_eq(c->llm_max_tokens, 2048);
 	cr_assert_eq(c->llm_max_retries, 3);
@@ -254,6 +255,11 @@ Test(conf, enumerated_strings)
 	expect_error("llm_provider = gemini\n", 1,
 		     "bad value for llm_provider: 'gemini' (expected one of openai, anthropic)");
 	expect_error("log_level = INFO\n", 1, "bad value for log_level");
+	load_ok(&c, "llm_image_detail = low\n");
+	cr_assert_str_eq(c.llm_image_detail, "low");
+	sx_conf_release(&c);
+	expect_error("llm_image_detail = medium\n", 1,
+		     "bad value for llm_image_detail: 'medium' (expected one of auto, low, high)");
 }
 
 /* The LLM keys a file leaves out follow its llm_provider; the ones it sets stay. */

@@ -2,8 +2,11 @@
  * Executing the model's actions (see actions.h).  Element actions find their
  * element again from the scrape id (scrape_locate_op switches into its
  * frame), scrolled into view and prepared in the same script call (a field
- * emptied before typing, a checkbox's state read), act through WebDriver so
- * the page sees real events, and switch back to the top frame afterwards.
+ * emptied and focused before typing, a checkbox's state read), act through
+ * WebDriver so the page sees real events (typing into a field of the page
+ * inserts the text as one edit and presses its last key, through the CDP
+ * endpoint: webdriver_type_focused), and switch back to the top frame
+ * afterwards.
  * Form controls whose native UI WebDriver cannot type into (date pickers,
  * selects) are set by that one script call, which fires the same
  * input/change events a user's change would.
@@ -254,9 +257,15 @@ static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_
 			set_err(err, errlen, "click on", id, wd);
 		break;
 	case ACT_INPUT_TEXT:
-		/* A picker's value was set by the look-up; other fields were emptied for typing. */
+		/*
+		 * A picker's value was set by the look-up; other fields were emptied
+		 * for typing, and a text field of the page that took the focus gets
+		 * the text inserted and its last key pressed (webdriver.h).
+		 */
 		if (!takes_no_keys(element_kind(env->page, id))) {
-			rc = webdriver_element_send_keys(wd, el, member(action, "text"));
+			rc = json_object_is_type(value, json_type_boolean) && json_object_get_boolean(value) ?
+			     webdriver_type_focused(wd, el, member(action, "text")) :
+			     webdriver_element_send_keys(wd, el, member(action, "text"));
 			if (rc)
 				set_err(err, errlen, "typing into", id, wd);
 		}

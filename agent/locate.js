@@ -16,8 +16,11 @@
  *            its checked state (checked, or aria-checked="true").
  *   "clear"  scrolls, then empties an input, textarea or contenteditable the
  *            way WebDriver's Element Clear does (focus, empty value, input
- *            and change events), so typing follows without a Clear command;
- *            value null.
+ *            and change events), so typing follows without a Clear command,
+ *            and focuses it; value is true when it is a text field of the
+ *            top document, enabled, writable and now focused (the agent may
+ *            then insert the text itself, webdriver_type_focused), else
+ *            false.
  *   "select" scrolls, then picks the option of a <select> whose text, then
  *            value, then part of the text is options.arg (case-insensitive),
  *            firing input and change; value is the option's text, or null
@@ -77,6 +80,20 @@ function clear(el) {
 	}
 }
 
+/* A field that takes typed text: a text-like input, a textarea or an editable. */
+function typable(el) {
+	return el.localName === 'textarea' || el.isContentEditable ||
+		(el.localName === 'input' && /^(text|search|url|tel|email|password|number)$/.test(el.type));
+}
+
+/* Focuses el for typing: true when it is a writable text field of the top document and has the focus. */
+function focusForTyping(el) {
+	if (window !== window.top || !typable(el) || el.readOnly || el.disabled)
+		return false;
+	el.focus();
+	return el.getRootNode().activeElement === el;
+}
+
 function select(el, arg) {
 	var want = String(arg).trim().toLowerCase();
 	var opts = Array.prototype.slice.call(el.options || []);
@@ -97,7 +114,7 @@ function act(el) {
 	el.scrollIntoView({block: 'center', inline: 'nearest'});
 	if (opt.op === 'clear') {
 		clear(el);
-		return null;
+		return focusForTyping(el);
 	}
 	if (opt.op === 'select')
 		return select(el, opt.arg);

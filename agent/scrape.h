@@ -74,7 +74,8 @@ enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result
  * scrape_locate, and in the same script call (locate.js) the preparation an
  * action needs, named by op: "find" (none), "scroll" (into view; *value is
  * the element's checked state as a boolean), "clear" (scroll, then empty
- * the field as WebDriver's Element Clear does), "select" (scroll, then pick
+ * the field as WebDriver's Element Clear does and focus it; *value is true
+ * when it is a writable text field of the top document that has the focus), "select" (scroll, then pick
  * the option arg names; *value is its text, or NULL when none fits), "set"
  * (scroll, then set the value to arg with input and change events).  arg is
  * borrowed and may be NULL; *value, when value is not NULL, is the script's

@@ -21,6 +21,11 @@
  *            top document, enabled, writable and now focused (the agent may
  *            then insert the text itself, webdriver_type_focused), else
  *            false.
+ *   "check"  scrolls; value is {checked, at}: the checked state, and the
+ *            point [x, y] of the viewport a person would click to toggle it
+ *            (its centre, or its label's for a box too small to aim at)
+ *            when that point shows the element or its label in the top
+ *            document, else null (the agent then clicks through WebDriver).
  *   "select" scrolls, then picks the option of a <select> whose text, then
  *            value, then part of the text is options.arg (case-insensitive),
  *            firing input and change; value is the option's text, or null
@@ -94,6 +99,29 @@ function focusForTyping(el) {
 	return el.getRootNode().activeElement === el;
 }
 
+/* The point to click el at, or null: see "check" above. */
+function clickPoint(el) {
+	var target = el, r = el.getBoundingClientRect();
+	if (window !== window.top)
+		return null;
+	if ((r.width < 4 || r.height < 4) && el.labels && el.labels.length) {
+		target = el.labels[0];
+		r = target.getBoundingClientRect();
+	}
+	var x = r.left + r.width / 2, y = r.top + r.height / 2;
+	if (r.width < 1 || r.height < 1 || x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight)
+		return null;
+	var root = el.getRootNode();
+	var hit = root.elementFromPoint ? root.elementFromPoint(x, y) : null;
+	if (!hit || !(hit === el || el.contains(hit) || hit === target || target.contains(hit)))
+		return null;
+	return [x, y];
+}
+
+function checked(el) {
+	return !!el.checked || el.getAttribute('aria-checked') === 'true';
+}
+
 function select(el, arg) {
 	var want = String(arg).trim().toLowerCase();
 	var opts = Array.prototype.slice.call(el.options || []);
@@ -123,7 +151,9 @@ function act(el) {
 		fire(el);
 		return el.value;
 	}
-	return !!el.checked || el.getAttribute('aria-checked') === 'true';
+	if (opt.op === 'check')
+		return {checked: checked(el), at: clickPoint(el)};
+	return checked(el);
 }
 
 if (opt.op === 'frame')

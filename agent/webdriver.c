@@ -864,6 +864,31 @@ enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, c
 	return rc;
 }
 
+enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, double x, double y)
+{
+	static const char *const types[] = { "mousePressed", "mouseReleased" };
+	enum sx_rc rc = SX_OK;
+
+	if (s->no_cdp)
+		return webdriver_element_click(s, el);
+	for (size_t i = 0; rc == SX_OK && i < SX_ARRAY_LEN(types); i++) {
+		json_object *p = json_object_new_object();
+
+		webdriver_add_str(p, "type", types[i]);
+		json_object_object_add(p, "x", json_object_new_double(x));
+		json_object_object_add(p, "y", json_object_new_double(y));
+		webdriver_add_str(p, "button", "left");
+		json_object_object_add(p, "buttons", json_object_new_int(i == 0));
+		json_object_object_add(p, "clickCount", json_object_new_int(1));
+		rc = webdriver_cdp_void(s, "Input.dispatchMouseEvent", p);
+	}
+	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
+		s->no_cdp = true;
+		rc = webdriver_element_click(s, el);
+	}
+	return rc;
+}
+
 /*
  * The session remembers whether it may be in a frame: a switch to the top
  * while it is there already sends nothing.  Any other switch, failed ones

@@ -92,6 +92,15 @@ enum sx_rc webdriver_element_send_keys(struct webdriver_session *s, const char *
  * endpoint without chromedriver's CDP route, get Element Send Keys.
  */
 enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, const char *text);
+/*
+ * A left click at the viewport point (x, y) in CSS pixels, through the CDP
+ * endpoint (mousePressed, mouseReleased: the trusted events a person's
+ * click gives), for a point the caller found shows el.  Without
+ * chromedriver's CDP route it is Element Click on el.  Unlike Element
+ * Click it waits for no navigation: for controls that change in place (a
+ * checkbox), not for links and buttons.
+ */
+enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, double x, double y);
 /* Sends one key (a WebDriver key code like "\xee\x80\x87" for Enter, or a character) via Perform Actions. */
 enum sx_rc webdriver_press_key(struct webdriver_session *s, const char *key);
 

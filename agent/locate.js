@@ -115,6 +115,9 @@ function clickPoint(el) {
 	var hit = root.elementFromPoint ? root.elementFromPoint(x, y) : null;
 	if (!hit || !(hit === el || el.contains(hit) || hit === target || target.contains(hit)))
 		return null;
+	/* A link or button inside the label ("I agree to the terms") is not the box. */
+	if (hit !== el && hit.closest && hit.closest('a[href],button') && !el.contains(hit))
+		return null;
 	return [x, y];
 }
 

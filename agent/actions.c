@@ -2,8 +2,11 @@
  * Executing the model's actions (see actions.h).  Element actions find their
  * element again from the scrape id (scrape_locate_op switches into its
  * frame), scrolled into view and prepared in the same script call (a field
- * emptied before typing, a checkbox's state read), act through WebDriver so
- * the page sees real events, and switch back to the top frame afterwards.
+ * emptied and focused before typing, a checkbox's state read), act through
+ * WebDriver so the page sees real events (typing into a field of the page
+ * inserts the text as one edit and presses its last key, through the CDP
+ * endpoint: webdriver_type_focused), and switch back to the top frame
+ * afterwards.
  * Form controls whose native UI WebDriver cannot type into (date pickers,
  * selects) are set by that one script call, which fires the same
  * input/change events a user's change would.
@@ -11,6 +14,7 @@
 #include <strings.h>
 #include "sx.h"
 #include "actions.h"
+#include "json.h"
 #include "log.h"
 #include "scrape.h"
 #include "timeutil.h"
@@ -180,19 +184,46 @@ static const char *prepare_op(const struct action_env *env, enum action_type t, 
 		json_object_object_get_ex(action, "text", arg);
 		return takes_no_keys(element_kind(env->page, id)) ? "set" : "clear";
 	}
+	if (t == ACT_CHECK || t == ACT_UNCHECK)
+		return "check";
 	return "scroll";
 }
 
-/* check / uncheck: a click when the state differs, then a check that it changed. */
-static enum sx_rc set_checked(struct webdriver_session *wd, const char *id, const char *el, bool was,
-			      bool want, char *err, size_t errlen)
+/* Reads the point [x, y] the look-up gave (page-controlled: checked here); false when there is none. */
+static bool click_point(json_object *at, double xy[2])
 {
+	if (!json_object_is_type(at, json_type_array) || json_object_array_length(at) != 2)
+		return false;
+	for (size_t i = 0; i < 2; i++) {
+		json_object *v = json_object_array_get_idx(at, i);
+
+		if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+			return false;
+		xy[i] = json_object_get_double(v);
+	}
+	return true;
+}
+
+/*
+ * check / uncheck: a click when the state the look-up read (state, the
+ * script's {checked, at}) differs, then a check that it changed.  The
+ * click goes to the point the look-up found showing the box or its label
+ * (webdriver_click_at), else through Element Click.
+ */
+static enum sx_rc set_checked(struct webdriver_session *wd, const char *id, const char *el,
+			      json_object *state, bool want, char *err, size_t errlen)
+{
+	bool was = json_object_get_boolean(sx_json_member(state, "checked"));
+	double xy[2];
 	enum sx_rc rc = SX_OK;
 	bool now;
 
 	if (was == want)
 		goto out;
-	rc = webdriver_element_click(wd, el);
+	if (click_point(sx_json_member(state, "at"), xy))
+		rc = webdriver_click_at(wd, el, xy[0], xy[1]);
+	else
+		rc = webdriver_element_click(wd, el);
 	if (rc) {
 		set_err(err, errlen, "click on", id, wd);
 		goto out;
@@ -254,9 +285,15 @@ static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_
 			set_err(err, errlen, "click on", id, wd);
 		break;
 	case ACT_INPUT_TEXT:
-		/* A picker's value was set by the look-up; other fields were emptied for typing. */
+		/*
+		 * A picker's value was set by the look-up; other fields were emptied
+		 * for typing, and a text field of the page that took the focus gets
+		 * the text inserted and its last key pressed (webdriver.h).
+		 */
 		if (!takes_no_keys(element_kind(env->page, id))) {
-			rc = webdriver_element_send_keys(wd, el, member(action, "text"));
+			rc = json_object_is_type(value, json_type_boolean) && json_object_get_boolean(value) ?
+			     webdriver_type_focused(wd, el, member(action, "text")) :
+			     webdriver_element_send_keys(wd, el, member(action, "text"));
 			if (rc)
 				set_err(err, errlen, "typing into", id, wd);
 		}
@@ -270,7 +307,7 @@ static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_
 		break;
 	case ACT_CHECK:
 	case ACT_UNCHECK:
-		rc = set_checked(wd, id, el, json_object_get_boolean(value), t == ACT_CHECK, err, errlen);
+		rc = set_checked(wd, id, el, value, t == ACT_CHECK, err, errlen);
 		break;
 	case ACT_UPLOAD_FILE:
 		rc = upload_file(env, action, id, el, err, errlen);

@@ -169,9 +169,9 @@ static enum outcome observe(struct run *run, struct agent_step *st, int64_t *t_o
 		recorder_frame(run->rec, st->png, st->pnglen);
 	}
 	/* The model's copy, smaller: a provider bills an image by its size. */
-	if (run->r->conf->llm_vision && run->r->conf->llm_image_width > 0 &&
-	    run->r->conf->llm_image_width < run->r->conf->window_width)
-		browser_screenshot_width(b, (int)run->r->conf->llm_image_width, &st->llm_png, &st->llm_pnglen);
+	if (run->r->conf->llm_vision && llm_screenshot_width(run->r->conf) > 0 &&
+	    llm_screenshot_width(run->r->conf) < run->r->conf->window_width)
+		browser_screenshot_width(b, llm_screenshot_width(run->r->conf), &st->llm_png, &st->llm_pnglen);
 	out = OUT_CONTINUE;
 out:
 	return out;
@@ -224,6 +224,8 @@ static enum outcome decide(struct run *run, struct agent_step *st, json_object *
 
 	*actions_out = NULL;
 	agent_step_prompt_ctx(run, st, &st->page, &ctx);
+	ctx.elements = sx_arena_own(&st->arena, scrape_elements_brief(&st->page, sx_arena_printf(
+		&st->arena, "%s\n%s", run->nav_goal ? run->nav_goal : "", run->extract_goal ? run->extract_goal : "")));
 	ctx.page_text = agent_step_page_text(run, st);
 	user = sx_arena_own(&st->arena, prompt_user_decide(&ctx));
 	/* The code the model asked for; the artifact of this prompt shows it masked. */

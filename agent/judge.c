@@ -66,8 +66,8 @@ static void verify_prompts(struct run *run, struct agent_step *st, const struct 
 	}
 	goals = sx_arena_printf(&st->arena, "%s\n%s", run->nav_goal ? run->nav_goal : "",
 				run->extract_goal ? run->extract_goal : "");
-	ctx.elements = sx_arena_own(&st->arena, relevant_lines(page->elements, goals, EXTRACT_ELEMENTS_MAX));
-	ctx.page_text = sx_arena_own(&st->arena, relevant_lines(page->text, goals, EXTRACT_TEXT_MAX));
+	ctx.elements = sx_arena_own(&st->arena, relevant_data_lines(page->elements, goals, EXTRACT_ELEMENTS_MAX));
+	ctx.page_text = sx_arena_own(&st->arena, relevant_data_lines(page->text, goals, EXTRACT_TEXT_MAX));
 	*system = sx_arena_own(&st->arena, prompt_system_verify_extract());
 	*user = sx_arena_own(&st->arena, prompt_user_verify_extract(&ctx, run->schema_json));
 }
@@ -99,7 +99,7 @@ static enum verdict verify(struct run *run, struct agent_step *st, struct scrape
 		goto out;
 	}
 	if (run->r->conf->llm_vision && run->r->conf->llm_verify_image) {
-		browser_screenshot_width(&run->browser, (int)run->r->conf->llm_image_width, &png, &pnglen);
+		browser_screenshot_width(&run->browser, llm_screenshot_width(run->r->conf), &png, &pnglen);
 		sx_arena_own(&st->arena, png);
 	}
 	verify_prompts(run, st, page, &system, &user);
@@ -198,9 +198,10 @@ static enum outcome extract_with_repair(struct run *run, struct agent_step *st,
 	if (problem_in)
 		snprintf(problem, sizeof(problem), "%s", problem_in);
 	agent_step_prompt_ctx(run, st, page, &ctx);
-	ctx.elements = sx_arena_own(&st->arena, relevant_lines(page->elements, run->extract_goal,
-								EXTRACT_ELEMENTS_MAX));
-	ctx.page_text = sx_arena_own(&st->arena, relevant_lines(page->text, run->extract_goal, EXTRACT_TEXT_MAX));
+	ctx.elements = sx_arena_own(&st->arena, relevant_data_lines(page->elements, run->extract_goal,
+								     EXTRACT_ELEMENTS_MAX));
+	ctx.page_text = sx_arena_own(&st->arena, relevant_data_lines(page->text, run->extract_goal,
+								      EXTRACT_TEXT_MAX));
 	for (int attempt = 0; attempt < 2 && out == OUT_TASK_FAILED; attempt++) {
 		const char *user = sx_arena_own(&st->arena, prompt_user_extract(&ctx, run->schema_json,
 										 *problem ? problem : NULL));

@@ -16,8 +16,16 @@
  *            its checked state (checked, or aria-checked="true").
  *   "clear"  scrolls, then empties an input, textarea or contenteditable the
  *            way WebDriver's Element Clear does (focus, empty value, input
- *            and change events), so typing follows without a Clear command;
- *            value null.
+ *            and change events), so typing follows without a Clear command,
+ *            and focuses it; value is true when it is a text field of the
+ *            top document, enabled, writable and now focused (the agent may
+ *            then insert the text itself, webdriver_type_focused), else
+ *            false.
+ *   "check"  scrolls; value is {checked, at}: the checked state, and the
+ *            point [x, y] of the viewport a person would click to toggle it
+ *            (its centre, or its label's for a box too small to aim at)
+ *            when that point shows the element or its label in the top
+ *            document, else null (the agent then clicks through WebDriver).
  *   "select" scrolls, then picks the option of a <select> whose text, then
  *            value, then part of the text is options.arg (case-insensitive),
  *            firing input and change; value is the option's text, or null
@@ -77,6 +85,46 @@ function clear(el) {
 	}
 }
 
+/* A field that takes typed text: a text-like input, a textarea or an editable. */
+function typable(el) {
+	return el.localName === 'textarea' || el.isContentEditable ||
+		(el.localName === 'input' && /^(text|search|url|tel|email|password|number)$/.test(el.type));
+}
+
+/* Focuses el for typing: true when it is a writable text field of the top document and has the focus. */
+function focusForTyping(el) {
+	if (window !== window.top || !typable(el) || el.readOnly || el.disabled)
+		return false;
+	el.focus();
+	return el.getRootNode().activeElement === el;
+}
+
+/* The point to click el at, or null: see "check" above. */
+function clickPoint(el) {
+	var target = el, r = el.getBoundingClientRect();
+	if (window !== window.top)
+		return null;
+	if ((r.width < 4 || r.height < 4) && el.labels && el.labels.length) {
+		target = el.labels[0];
+		r = target.getBoundingClientRect();
+	}
+	var x = r.left + r.width / 2, y = r.top + r.height / 2;
+	if (r.width < 1 || r.height < 1 || x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight)
+		return null;
+	var root = el.getRootNode();
+	var hit = root.elementFromPoint ? root.elementFromPoint(x, y) : null;
+	if (!hit || !(hit === el || el.contains(hit) || hit === target || target.contains(hit)))
+		return null;
+	/* A link or button inside the label ("I agree to the terms") is not the box. */
+	if (hit !== el && hit.closest && hit.closest('a[href],button') && !el.contains(hit))
+		return null;
+	return [x, y];
+}
+
+function checked(el) {
+	return !!el.checked || el.getAttribute('aria-checked') === 'true';
+}
+
 function select(el, arg) {
 	var want = String(arg).trim().toLowerCase();
 	var opts = Array.prototype.slice.call(el.options || []);
@@ -97,7 +145,7 @@ function act(el) {
 	el.scrollIntoView({block: 'center', inline: 'nearest'});
 	if (opt.op === 'clear') {
 		clear(el);
-		return null;
+		return focusForTyping(el);
 	}
 	if (opt.op === 'select')
 		return select(el, opt.arg);
@@ -106,7 +154,9 @@ function act(el) {
 		fire(el);
 		return el.value;
 	}
-	return !!el.checked || el.getAttribute('aria-checked') === 'true';
+	if (opt.op === 'check')
+		return {checked: checked(el), at: clickPoint(el)};
+	return checked(el);
 }
 
 if (opt.op === 'frame')

@@ -15,12 +15,23 @@
 #define RELEVANT_WORD_MAX 32
 /* The share of the budget kept for the page's first lines. */
 #define RELEVANT_HEAD_SHARE 8
+/* The weight of a run of goal words that names a thing ("Summit Ridge 3 Tent"). */
+#define RELEVANT_NAMED_MIN 3
 
 struct line {
 	const char *at;
 	size_t len;
 	int score;
+	int phrase;             /* the weight of the longest run of the goal's words in a row */
 	bool keep;
+};
+
+/* The goal as a sequence of tokens, for the phrase it names (relevant_data_lines). */
+#define RELEVANT_MAX_TOKENS 64
+struct goal_tokens {
+	char t[RELEVANT_MAX_TOKENS][RELEVANT_WORD_MAX];
+	bool weighs[RELEVANT_MAX_TOKENS];   /* a content word or a number, not "of" or "the" */
+	size_t n;
 };
 
 /* Words that say how to ask, not what about. */
@@ -62,6 +73,70 @@ static size_t goal_words(const char *goal, char words[][RELEVANT_WORD_MAX])
 			memcpy(words[n++], w, len + 1);
 	}
 	return n;
+}
+
+/*
+ * The next token (a run of ASCII letters and digits, lower-cased and cut
+ * to RELEVANT_WORD_MAX - 1) at or after *p and before end, into w; false
+ * when there is none.  *p moves past it.
+ */
+static bool next_token(const char **p, const char *end, char w[RELEVANT_WORD_MAX])
+{
+	size_t len = 0;
+
+	while (*p < end && !isalnum((unsigned char)**p))
+		(*p)++;
+	if (*p >= end)
+		return false;
+	while (*p < end && isalnum((unsigned char)**p)) {
+		if (len + 1 < RELEVANT_WORD_MAX)
+			w[len++] = (char)tolower((unsigned char)**p);
+		(*p)++;
+	}
+	w[len] = '\0';
+	return true;
+}
+
+/* A token that carries meaning in a phrase: a number, or a word of 3+ letters that is not filler. */
+static bool token_weighs(const char *w)
+{
+	return isdigit((unsigned char)w[0]) || (strlen(w) >= 3 && !is_filler(w));
+}
+
+static void goal_tokens_init(struct goal_tokens *g, const char *goal)
+{
+	const char *end = goal ? goal + strlen(goal) : NULL;
+
+	g->n = 0;
+	while (goal && g->n < RELEVANT_MAX_TOKENS && next_token(&goal, end, g->t[g->n])) {
+		g->weighs[g->n] = token_weighs(g->t[g->n]);
+		g->n++;
+	}
+}
+
+/*
+ * The longest run of the goal's tokens that the line (len bytes at s) holds
+ * in the same order, one after the other, weighed by the tokens in it that
+ * carry meaning: "Summit Ridge 3 Tent $349.00" holds 4 of "the price of
+ * the Summit Ridge 3 Tent", "Summit Ridge 1 Tent" 2.
+ */
+static int phrase_weight(const struct goal_tokens *g, const char *s, size_t len)
+{
+	int prev[RELEVANT_MAX_TOKENS + 1] = { 0 }, cur[RELEVANT_MAX_TOKENS + 1];
+	const char *p = s, *end = s + len;
+	char w[RELEVANT_WORD_MAX];
+	int best = 0;
+
+	while (g->n && next_token(&p, end, w)) {
+		cur[0] = 0;
+		for (size_t i = 0; i < g->n; i++) {
+			cur[i + 1] = strcmp(w, g->t[i]) == 0 ? prev[i] + g->weighs[i] : 0;
+			if (cur[i + 1] > best)
+				best = cur[i + 1];
+		}
+		memcpy(prev, cur, sizeof(prev));
+	}
+	return best;
 }
 
 /* True when the line (len bytes at s) contains w, ignoring case. */
@@ -150,22 +225,13 @@ static void choose(struct line *lines, size_t n, size_t budget)
 	keep_in_order(lines, n, used, budget);
 }
 
-char *relevant_lines(const char *text, const char *goal, size_t budget)
+/* The kept lines in page order, a "…" line for each gap (caller frees). */
+static char *render(const struct line *lines, size_t n, size_t budget)
 {
-	char words[RELEVANT_MAX_WORDS][RELEVANT_WORD_MAX];
-	size_t nwords, n = 0;
-	struct line *lines;
 	struct sx_buf b;
 	bool gap = false;
 	char *s;
 
-	if (!text)
-		return xstrdup("");
-	if (strlen(text) <= budget)
-		return xstrdup(text);
-	nwords = goal_words(goal, words);
-	lines = split_lines(text, budget, words, nwords, &n);
-	choose(lines, n, budget);
 	/* Room for every kept byte and a "…" line per gap: the appends below cannot fail. */
 	sx_buf_init(&b, budget + n * 5 + 16);
 	for (size_t i = 0; i < n; i++) {
@@ -181,9 +247,110 @@ char *relevant_lines(const char *text, const char *goal, size_t budget)
 	}
 	if (gap)
 		sx_buf_puts(&b, "…\n");
-	free(lines);
 	s = sx_buf_detach(&b, NULL);
 	return s ? s : xstrdup("");
+}
+
+/* Keeps the line when it fits the budget; true when it is kept (now or before). */
+static bool keep_line(struct line *l, size_t *used, size_t budget)
+{
+	if (!l->keep && *used + l->len + 1 <= budget) {
+		l->keep = true;
+		*used += l->len + 1;
+	}
+	return l->keep;
+}
+
+/*
+ * The goal names a thing the page shows (lines holding best, the heaviest
+ * run of its words): the page's first lines, each such line with the line
+ * before it and the two after it (a price or a status under a name), then
+ * for each goal word no kept line has yet, the line that shares the most
+ * goal words among those that have it.
+ */
+static void choose_named(struct line *lines, size_t n, size_t budget, int best,
+			 char words[][RELEVANT_WORD_MAX], size_t nwords)
+{
+	size_t used = keep_in_order(lines, n, 0, budget / RELEVANT_HEAD_SHARE);
+
+	for (size_t i = 0; i < n; i++) {
+		if (lines[i].phrase != best)
+			continue;
+		for (size_t j = i ? i - 1 : 0; j < n && j <= i + 2; j++)
+			keep_line(&lines[j], &used, budget);
+	}
+	for (size_t w = 0; w < nwords; w++) {
+		size_t pick = n;
+		bool covered = false;
+
+		for (size_t i = 0; i < n && !covered; i++) {
+			if (!line_has(lines[i].at, lines[i].len, words[w]))
+				continue;
+			covered = lines[i].keep;
+			if (pick == n || lines[i].score > lines[pick].score)
+				pick = i;
+		}
+		if (!covered && pick < n)
+			keep_line(&lines[pick], &used, budget);
+	}
+}
+
+int relevant_score(const char *goal, const char *line, size_t len)
+{
+	char words[RELEVANT_MAX_WORDS][RELEVANT_WORD_MAX];
+	struct goal_tokens g;
+	size_t nwords = goal_words(goal, words);
+	int score = 0, phrase;
+
+	for (size_t i = 0; i < nwords; i++)
+		score += line_has(line, len, words[i]);
+	goal_tokens_init(&g, goal);
+	phrase = phrase_weight(&g, line, len);
+	return score + (phrase >= 2 ? phrase : 0);
+}
+
+/*
+ * The lines of text chosen for goal within budget: by choose_named when
+ * named is set and a line names something of the goal, else by choose.
+ */
+static char *pick(const char *text, const char *goal, size_t budget, bool named)
+{
+	char words[RELEVANT_MAX_WORDS][RELEVANT_WORD_MAX];
+	struct goal_tokens g;
+	size_t nwords, n = 0;
+	struct line *lines;
+	int best = 0;
+	char *s;
+
+	if (!text)
+		return xstrdup("");
+	if (strlen(text) <= budget)
+		return xstrdup(text);
+	nwords = goal_words(goal, words);
+	goal_tokens_init(&g, named ? goal : NULL);
+	lines = split_lines(text, budget, words, nwords, &n);
+	for (size_t i = 0; i < n; i++) {
+		lines[i].phrase = phrase_weight(&g, lines[i].at, lines[i].len);
+		if (lines[i].phrase > best)
+			best = lines[i].phrase;
+	}
+	if (best >= RELEVANT_NAMED_MIN)
+		choose_named(lines, n, budget, best, words, nwords);
+	else
+		choose(lines, n, budget);
+	s = render(lines, n, budget);
+	free(lines);
+	return s;
+}
+
+char *relevant_lines(const char *text, const char *goal, size_t budget)
+{
+	return pick(text, goal, budget, false);
+}
+
+char *relevant_data_lines(const char *text, const char *goal, size_t budget)
+{
+	return pick(text, goal, budget, true);
 }
 
 /* ---- text the element list already shows -------------------------------- */

@@ -20,6 +20,25 @@
 char *relevant_lines(const char *text, const char *goal, size_t budget);
 
 /*
+ * How much one line (len bytes at line) bears on goal: the goal words it
+ * has, plus the weight of the run of the goal's words it holds in a row
+ * when that is 2 or more; 0 when nothing.
+ */
+int relevant_score(const char *goal, const char *line, size_t len);
+
+/*
+ * relevant_lines for extraction, where the goal usually names the thing
+ * whose data it wants: when some line holds a run of the goal's words that
+ * names something (3 or more of its numbers and content words in a row,
+ * "Summit Ridge 3 Tent"), only the page's first lines, the lines holding
+ * the heaviest such run with the line before and the two after each, and
+ * for every goal word still missing the line that best covers it are kept,
+ * rather than filling the budget with lines that share a word or two.
+ * Otherwise it is relevant_lines.  Same contract.
+ */
+char *relevant_data_lines(const char *text, const char *goal, size_t budget);
+
+/*
  * A new string (caller frees): text without the lines that only repeat the
  * label of an element in elements (the scraper's "[e1] kind \"label\"" lines),
  * and without runs of blank lines.  The element list already shows those

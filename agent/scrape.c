@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "scrape.h"
+#include "relevant.h"
 #include "scrape_js.h"
 #include "webdriver.h"
 
@@ -38,6 +39,7 @@
 
 /* The buckets the trailer line counts dropped elements in. */
 enum scrape_bucket { B_FIELD, B_BUTTON, B_LINK, B_OTHER, B_MAX };
+_Static_assert(B_MAX == SCRAPE_BUCKETS, "scrape_result.dropped has a count per bucket");
 static const char *const bucket_names[B_MAX][2] = {
 	{"form field", "form fields"}, {"button", "buttons"}, {"link", "links"},
 	{"other element", "other elements"}
@@ -486,16 +488,16 @@ static void acc_pack(struct scrape_acc *a)
 }
 
 /* Appends the last line, e.g. "… 2603 more links, 2 more buttons not shown (…)". */
-static enum sx_rc put_trailer(struct sx_buf *b, const struct scrape_acc *a)
+static enum sx_rc put_trailer(struct sx_buf *b, const size_t dropped[B_MAX])
 {
 	enum sx_rc rc = SX_OK;
 	bool first = true;
 
 	for (size_t i = 0; !rc && i < B_MAX; i++) {
-		if (!a->dropped[i])
+		if (!dropped[i])
 			continue;
 		rc = sx_buf_printf(b, "%s%zu more %s", first ? "\xe2\x80\xa6 " : ", ",
-				   a->dropped[i], bucket_names[i][a->dropped[i] != 1]);
+				   dropped[i], bucket_names[i][dropped[i] != 1]);
 		first = false;
 	}
 	if (!rc && !first)
@@ -551,18 +553,21 @@ static enum sx_rc acc_finish(struct scrape_acc *a, struct scrape_result *out)
 		json_object_object_add(entry, "kind", json_object_new_string(sx_json_string(it->el, "kind")));
 		json_object_object_add(entry, "label",
 				       json_object_new_string(sx_json_string(it->el, "label") ? sx_json_string(it->el, "label") : ""));
+		if (sx_json_bool(it->el, "far"))
+			json_object_object_add(entry, "far", json_object_new_int64(it->prio));
 		json_object_object_add(out->index, id, entry);
 		out->nelements++;
 	}
 	for (size_t i = 0; i < B_MAX; i++)
 		dropped = dropped || a->dropped[i];
 	if (!rc)
-		rc = put_trailer(&lines, a);
+		rc = put_trailer(&lines, a->dropped);
 	if (rc) {
 		/* Cannot happen: acc_pack left room.  Say so rather than send a cut list. */
 		log_error("scrape", "msg=\"element list over its cap\" bytes=%zu", lines.len);
 		goto out;
 	}
+	memcpy(out->dropped, a->dropped, sizeof(out->dropped));
 	out->truncated = a->truncated || dropped;
 	out->elements = sx_buf_detach(&lines, NULL);
 	out->text = sx_buf_detach(&a->text, NULL);
@@ -717,4 +722,119 @@ enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result
 			 const char *id, char **element_id)
 {
 	return scrape_locate_op(s, last, id, "find", NULL, element_id, NULL);
+}
+
+/* ---- the decide prompt's element list ------------------------------------ */
+
+/* One far element line of a brief list. */
+struct brief_line {
+	const char *at;
+	size_t len;
+	long long far;          /* the scraper's rank: nearer to the viewport first */
+	int score;              /* how much it bears on the goal */
+	bool keep;
+};
+
+static int cmp_brief(const void *x, const void *y)
+{
+	const struct brief_line *const *a = x, *const *b = y;
+
+	if ((*a)->score != (*b)->score)
+		return (*a)->score > (*b)->score ? -1 : 1;
+	return (*a)->far < (*b)->far ? -1 : (*a)->far > (*b)->far;
+}
+
+/* The "far" rank of the element line at p (its id looked up in the index), or -1 when it is near. */
+static long long line_far(const struct scrape_result *page, const char *p, size_t len)
+{
+	char id[16];
+	const char *close = memchr(p, ']', len);
+	json_object *entry, *far;
+
+	if (p[0] != '[' || !close || close - p - 1 >= (ptrdiff_t)sizeof(id))
+		return -1;
+	snprintf(id, sizeof(id), "%.*s", (int)(close - p - 1), p + 1);
+	if (!json_object_object_get_ex(page->index, id, &entry) ||
+	    !json_object_object_get_ex(entry, "far", &far))
+		return -1;
+	return json_object_get_int64(far);
+}
+
+/* The bucket of the element line at p, from its kind (the word after "] "). */
+static enum scrape_bucket line_bucket(const char *p, size_t len)
+{
+	const char *k = memchr(p, ']', len);
+	char kind[33];
+
+	if (!k || k + 2 >= p + len)
+		return B_OTHER;
+	snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(k + 2, " "), k + 2);
+	return bucket_of(kind);
+}
+
+char *scrape_elements_brief(const struct scrape_result *page, const char *goal)
+{
+	struct brief_line *far = NULL, **order = NULL;
+	size_t nfar = 0, cap = 1, far_bytes = 0, used = 0, i, dropped[B_MAX];
+	const char *p, *end;
+	struct sx_buf b;
+	char *s;
+
+	if (!page->elements)
+		return xstrdup("");
+	for (p = page->elements; *p; p++)
+		cap += *p == '\n';
+	far = xcalloc(cap, sizeof(*far));
+	for (p = page->elements; *p; p = *end ? end + 1 : end) {
+		long long rank;
+
+		end = strchr(p, '\n');
+		if (!end)
+			end = p + strlen(p);
+		rank = line_far(page, p, (size_t)(end - p));
+		if (rank < 0)
+			continue;
+		far[nfar] = (struct brief_line){ p, (size_t)(end - p), rank,
+						 relevant_score(goal, p, (size_t)(end - p)), false };
+		far_bytes += far[nfar].len + 1;
+		nfar++;
+	}
+	if (far_bytes <= SCRAPE_BRIEF_FAR_BYTES) {
+		free(far);
+		return xstrdup(page->elements);
+	}
+	order = xcalloc(nfar, sizeof(*order));
+	for (i = 0; i < nfar; i++)
+		order[i] = &far[i];
+	qsort(order, nfar, sizeof(*order), cmp_brief);
+	memcpy(dropped, page->dropped, sizeof(dropped));
+	for (i = 0; i < nfar; i++) {
+		if (used + order[i]->len + 1 <= SCRAPE_BRIEF_FAR_BYTES) {
+			order[i]->keep = true;
+			used += order[i]->len + 1;
+		} else {
+			dropped[line_bucket(order[i]->at, order[i]->len)]++;
+		}
+	}
+	/* The kept lines in their order, then the trailer counting what is left out. */
+	sx_buf_init(&b, strlen(page->elements) + 256);
+	for (p = page->elements, i = 0; *p; p = *end ? end + 1 : end) {
+		bool left_out = false;
+
+		end = strchr(p, '\n');
+		if (!end)
+			end = p + strlen(p);
+		if (i < nfar && far[i].at == p)
+			left_out = !far[i++].keep;
+		/* The scraper's trailer is written again below, with the far lines left out added. */
+		if (left_out || strncmp(p, "\xe2\x80\xa6 ", 4) == 0)
+			continue;
+		sx_buf_append(&b, p, (size_t)(end - p));
+		sx_buf_putc(&b, '\n');
+	}
+	put_trailer(&b, dropped);
+	s = sx_buf_detach(&b, NULL);
+	free(order);
+	free(far);
+	return s ? s : xstrdup("");
 }

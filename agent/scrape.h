@@ -23,6 +23,8 @@
 
 struct webdriver_session;
 
+#define SCRAPE_BUCKETS 4
+
 struct scrape_result {
 	char *url;
 	char *title;
@@ -31,12 +33,26 @@ struct scrape_result {
 	char *text;          /* visible page text, capped (owned) */
 	bool truncated;      /* the element list or text hit its cap */
 	char *fingerprint;   /* a hash of URL + elements + values, for loop detection */
-	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…} (owned) */
+	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…, "far":rank} (owned) */
+	size_t dropped[SCRAPE_BUCKETS]; /* left out by the caps: fields, buttons, links, others */
 };
 
 /* Caps: the element list and the page text, in bytes. */
 #define SCRAPE_MAX_ELEMENTS_BYTES (12 * 1024)
 #define SCRAPE_MAX_TEXT_BYTES (16 * 1024)
+
+/*
+ * The element list for the decide prompt.  Links and other clickables out
+ * of the viewport (the index marks them "far") are kept within
+ * SCRAPE_BRIEF_FAR_BYTES: first those that bear on goal (relevant_score),
+ * then the nearest; the others are counted in the last line ("… 2150 more
+ * links not shown (scroll to reach them)") with what the scraper left
+ * out.  What the viewport shows, every form field and every button stay.
+ * A list whose far lines fit is returned as it is.  A new string (caller
+ * frees).
+ */
+#define SCRAPE_BRIEF_FAR_BYTES 2048
+char *scrape_elements_brief(const struct scrape_result *page, const char *goal);
 
 /*
  * Scrapes the current page into out.  SX_ESESSION when the browser is gone;
@@ -58,7 +74,8 @@ enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result
  * scrape_locate, and in the same script call (locate.js) the preparation an
  * action needs, named by op: "find" (none), "scroll" (into view; *value is
  * the element's checked state as a boolean), "clear" (scroll, then empty
- * the field as WebDriver's Element Clear does), "select" (scroll, then pick
+ * the field as WebDriver's Element Clear does and focus it; *value is true
+ * when it is a writable text field of the top document that has the focus), "select" (scroll, then pick
  * the option arg names; *value is its text, or NULL when none fits), "set"
  * (scroll, then set the value to arg with input and change events).  arg is
  * borrowed and may be NULL; *value, when value is not NULL, is the script's

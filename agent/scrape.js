@@ -41,7 +41,9 @@
  * ("+N more").  scrape.c then packs the lines into maxElementsBytes in rank
  * order, so the exact byte cap is enforced in one place on the exact line
  * format, and ends the list with a line saying what was dropped, e.g.
- * "… 2887 more links not shown (scroll to reach them)".  `dropped` holds the
+ * "… 2887 more links not shown (scroll to reach them)"; a rank 2 element is
+ * marked `far` (scrape_elements_brief may leave it out of the decide
+ * prompt).  `dropped` holds the
  * per-kind counts of what this script left out.  The page text (innerText
  * of the body, then of open shadow roots and same-origin frames; it includes
  * the options of selects) is cut to maxTextBytes; `truncated` says when any
@@ -508,6 +510,8 @@ function scrape() {
 		}
 		seen[id] = 1;
 		e.id = id;
+		if (e.rank === 2)
+			e.far = true;
 		delete e.el;
 		delete e.dist;
 		delete e.rank;

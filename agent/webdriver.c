@@ -9,6 +9,7 @@
  * code only: page content, script text and arguments may carry the user's
  * secrets (navigation_payload) and are never logged.
  */
+#include <ctype.h>
 #include "sx.h"
 #include "buf.h"
 #include "crypto.h"
@@ -775,6 +776,132 @@ enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png
 	if (rc == SX_OK)
 		rc = webdriver_png_decode(s, v, png, len);
 	json_object_put(v);
+	return rc;
+}
+
+/* ---- typing through the CDP endpoint ------------------------------------ */
+
+/* Runs one CDP command whose answer is not needed; params is consumed. */
+static enum sx_rc webdriver_cdp_void(struct webdriver_session *s, const char *cmd, json_object *params)
+{
+	json_object *body = json_object_new_object(), *v = NULL;
+	enum sx_rc rc;
+
+	webdriver_add_str(body, "cmd", cmd);
+	json_object_object_add(body, "params", params);
+	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_SMALL, 0, &v);
+	json_object_put(v);
+	json_object_put(body);
+	return rc;
+}
+
+/*
+ * True when text may go in as inserted text: no control character and no
+ * WebDriver key code (U+E000 to U+F8FF, lead bytes 0xEE and 0xEF; the rare
+ * characters above U+F000 that share them go the WebDriver way too), which
+ * only Element Send Keys turns into keys.
+ */
+static bool webdriver_plain_text(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == 0xee || *p == 0xef)
+			return false;
+	return *text != '\0';
+}
+
+/*
+ * One key press of the character c (a UTF-8 sequence) on the focused
+ * element: keyDown with its text (keydown, keypress, beforeinput, input)
+ * then keyUp.  Letters, digits and space carry their key code and code, as
+ * a keyboard's would.
+ */
+static enum sx_rc webdriver_cdp_key(struct webdriver_session *s, const char *c)
+{
+	static const char *const types[] = { "keyDown", "keyUp" };
+	unsigned char u = (unsigned char)c[0];
+	char code[16] = "";
+	int vk = 0;
+	enum sx_rc rc = SX_OK;
+
+	if (isalpha(u)) {
+		vk = toupper(u);
+		snprintf(code, sizeof(code), "Key%c", toupper(u));
+	} else if (isdigit(u)) {
+		vk = u;
+		snprintf(code, sizeof(code), "Digit%c", u);
+	} else if (u == ' ') {
+		vk = ' ';
+		snprintf(code, sizeof(code), "Space");
+	}
+	for (size_t i = 0; rc == SX_OK && i < SX_ARRAY_LEN(types); i++) {
+		json_object *p = json_object_new_object();
+
+		webdriver_add_str(p, "type", types[i]);
+		webdriver_add_str(p, "key", c);
+		if (i == 0) {
+			webdriver_add_str(p, "text", c);
+			webdriver_add_str(p, "unmodifiedText", c);
+		}
+		if (*code)
+			webdriver_add_str(p, "code", code);
+		json_object_object_add(p, "windowsVirtualKeyCode", json_object_new_int(vk));
+		rc = webdriver_cdp_void(s, "Input.dispatchKeyEvent", p);
+	}
+	return rc;
+}
+
+enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, const char *text)
+{
+	const char *last;
+	char *head = NULL;
+	json_object *p;
+	enum sx_rc rc;
+
+	if (!text || s->no_cdp || !webdriver_plain_text(text))
+		return webdriver_element_send_keys(s, el, text);
+	/* The last character: back from the end over UTF-8 continuation bytes. */
+	last = text + strlen(text) - 1;
+	while (last > text && ((unsigned char)*last & 0xC0) == 0x80)
+		last--;
+	rc = SX_OK;
+	if (last > text) {
+		head = xstrndup(text, (size_t)(last - text));
+		p = json_object_new_object();
+		webdriver_add_str(p, "text", head);
+		rc = webdriver_cdp_void(s, "Input.insertText", p);
+	}
+	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
+		s->no_cdp = true;
+		rc = webdriver_element_send_keys(s, el, text);
+	} else if (rc == SX_OK) {
+		rc = webdriver_cdp_key(s, last);
+	}
+	free(head);
+	return rc;
+}
+
+enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, double x, double y)
+{
+	static const char *const types[] = { "mousePressed", "mouseReleased" };
+	enum sx_rc rc = SX_OK;
+
+	if (s->no_cdp)
+		return webdriver_element_click(s, el);
+	for (size_t i = 0; rc == SX_OK && i < SX_ARRAY_LEN(types); i++) {
+		json_object *p = json_object_new_object();
+
+		webdriver_add_str(p, "type", types[i]);
+		json_object_object_add(p, "x", json_object_new_double(x));
+		json_object_object_add(p, "y", json_object_new_double(y));
+		webdriver_add_str(p, "button", "left");
+		json_object_object_add(p, "buttons", json_object_new_int(i == 0));
+		json_object_object_add(p, "clickCount", json_object_new_int(1));
+		rc = webdriver_cdp_void(s, "Input.dispatchMouseEvent", p);
+	}
+	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
+		s->no_cdp = true;
+		rc = webdriver_element_click(s, el);
+	}
 	return rc;
 }
 

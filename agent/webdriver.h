@@ -90,6 +90,27 @@ enum sx_rc webdriver_find_css(struct webdriver_session *s, const char *css, char
 enum sx_rc webdriver_element_click(struct webdriver_session *s, const char *el);
 enum sx_rc webdriver_element_clear(struct webdriver_session *s, const char *el);
 enum sx_rc webdriver_element_send_keys(struct webdriver_session *s, const char *el, const char *text);
+/*
+ * Types text into el, which the caller has focused and emptied (an input,
+ * a textarea or an editable in the top document), the cheap way: all but
+ * its last character inserted as one edit (CDP Input.insertText: the
+ * beforeinput and input events a paste or an input method gives), then the
+ * last character as a real key press (keydown, keypress, input, keyup), so
+ * pages that check a field on input or on a key see the whole value.  Three
+ * CDP calls, against Element Send Keys' fixed cost and one key press per
+ * character.  Text with control characters or WebDriver key codes, and an
+ * endpoint without chromedriver's CDP route, get Element Send Keys.
+ */
+enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, const char *text);
+/*
+ * A left click at the viewport point (x, y) in CSS pixels, through the CDP
+ * endpoint (mousePressed, mouseReleased: the trusted events a person's
+ * click gives), for a point the caller found shows el.  Without
+ * chromedriver's CDP route it is Element Click on el.  Unlike Element
+ * Click it waits for no navigation: for controls that change in place (a
+ * checkbox), not for links and buttons.
+ */
+enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, double x, double y);
 /* Sends one key (a WebDriver key code like "\xee\x80\x87" for Enter, or a character) via Perform Actions. */
 enum sx_rc webdriver_press_key(struct webdriver_session *s, const char *key);
 

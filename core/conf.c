@@ -26,6 +26,7 @@ struct conf_key {
 static const char *const conf_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const conf_llm_providers[] = { "openai", "anthropic", NULL };
 static const char *const conf_browser_modes[] = { "per_task", "shared", NULL };
+static const char *const conf_image_details[] = { "auto", "low", "high", NULL };
 
 /*
  * What llm_base_url, llm_model and llm_api_key_env are when the file does not
@@ -102,6 +103,7 @@ static const struct conf_key conf_table[] = {
 	BOOL(llm_vision, "true"),
 	BOOL(llm_verify_image, "false"),
 	INT(llm_image_width, "1024", 0, 7680),
+	ENUM(llm_image_detail, "auto", conf_image_details),
 	INT(llm_timeout, "120", 1, 3600),
 	INT(llm_max_tokens, "2048", 16, 200000),
 	INT(llm_max_retries, "3", 0, 10),

@@ -67,8 +67,9 @@ struct sx_conf {
 	char *llm_model;
 	char *llm_api_key_env;      /* the *name* of the variable holding the key */
 	bool llm_vision;
-	bool llm_verify_image;
-	long long llm_image_width;   /* the model's screenshots scaled to this width; 0: as taken */       /* verification sees a screenshot too (llm_vision must be on) */
+	bool llm_verify_image;      /* verification sees a screenshot too (llm_vision must be on) */
+	long long llm_image_width;  /* the model's screenshots scaled to this width; 0: as taken */
+	char *llm_image_detail;     /* auto | low (512 pixels wide, OpenAI's "low") | high */
 	long long llm_timeout;
 	long long llm_max_tokens;
 	long long llm_max_retries;

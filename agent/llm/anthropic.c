@@ -12,6 +12,8 @@
  *   4xx/5xx {"type":"error","error":{"type":"…","message":"…"}}
  *
  * The image goes before the text, as Anthropic recommends for vision prompts.
+ * There is no detail setting: llm_image_detail = low reaches Anthropic as
+ * a smaller screenshot (llm_screenshot_width in llm.h).
  */
 #include "sx.h"
 #include "buf.h"

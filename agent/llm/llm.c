@@ -34,6 +34,7 @@ struct llm_client {
 	char *model;
 	char *key;                  /* NULL when the variable is unset or empty */
 	bool vision;
+	char *image_detail;         /* sent when not "auto" (wire.h) */
 	long timeout_ms;
 	long long max_tokens;
 	int max_retries;
@@ -94,6 +95,8 @@ enum sx_rc llm_client_new(const struct sx_conf *c, struct llm_client **out)
 	if (key && *key)
 		lc->key = xstrdup(key);
 	lc->vision = c->llm_vision;
+	lc->image_detail = c->llm_image_detail && strcmp(c->llm_image_detail, "auto") != 0 ?
+			   xstrdup(c->llm_image_detail) : NULL;
 	lc->timeout_ms = (long)c->llm_timeout * 1000;
 	lc->max_tokens = c->llm_max_tokens;
 	lc->max_retries = (int)c->llm_max_retries;
@@ -115,8 +118,18 @@ void llm_client_free(struct llm_client *lc)
 	}
 	free(lc->url);
 	free(lc->model);
+	free(lc->image_detail);
 	http_client_free(lc->http);
 	free(lc);
+}
+
+int llm_screenshot_width(const struct sx_conf *c)
+{
+	bool low = c->llm_image_detail && strcmp(c->llm_image_detail, "low") == 0;
+
+	if (low && (c->llm_image_width <= 0 || c->llm_image_width > LLM_LOW_DETAIL_WIDTH))
+		return LLM_LOW_DETAIL_WIDTH;
+	return (int)c->llm_image_width;
 }
 
 bool llm_client_has_key(const struct llm_client *lc)
@@ -258,7 +271,7 @@ out:
 static void request_bodies(const struct llm_client *lc, const struct llm_request *req,
 			   struct llm_result *res, char **body)
 {
-	struct llm_wire_params params = { lc->model, lc->max_tokens };
+	struct llm_wire_params params = { lc->model, lc->max_tokens, lc->image_detail };
 	json_object *body_obj;
 	char *image_b64 = NULL, *placeholder = NULL;
 

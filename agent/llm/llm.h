@@ -25,6 +25,17 @@ struct llm_client;
  */
 enum sx_rc llm_client_new(const struct sx_conf *c, struct llm_client **out);
 void llm_client_free(struct llm_client *lc);
+/*
+ * The width the model's screenshots are scaled to (0: as taken): the
+ * config's llm_image_width, and with llm_image_detail = low at most
+ * LLM_LOW_DETAIL_WIDTH.  OpenAI's low detail reads an image at 512x512
+ * whatever it is sent, for 85 tokens; Anthropic has no detail setting and
+ * bills an image by its pixels (about width x height / 750 tokens), so
+ * there a smaller image is what low detail means.
+ */
+#define LLM_LOW_DETAIL_WIDTH 512
+int llm_screenshot_width(const struct sx_conf *c);
+
 /* True when the configured key variable is set and non-empty. */
 bool llm_client_has_key(const struct llm_client *lc);
 /*

@@ -5,7 +5,8 @@
  *   POST {base}/chat/completions   Authorization: Bearer KEY
  *   {"model", "messages":[{"role":"system","content":S},
  *                         {"role":"user","content":[{"type":"text","text":U},
- *                            {"type":"image_url","image_url":{"url":"data:image/png;base64,…"}}]}],
+ *                            {"type":"image_url","image_url":{"url":"data:image/png;base64,…",
+ *                                                             "detail":"low"}}]}],
  *    "max_tokens", "temperature":0}
  *
  *   200 {"choices":[{"message":{"content":"…"},"finish_reason":"stop"}],
@@ -13,7 +14,8 @@
  *   4xx/5xx {"error":{"message":"…","type":"…"}}
  *
  * max_tokens (not max_completion_tokens) is used because every compatible
- * server accepts it.
+ * server accepts it; "detail" is sent only when llm_image_detail is low or
+ * high (absent, OpenAI reads it as auto, and compatible servers never see it).
  */
 #include "sx.h"
 #include "buf.h"
@@ -44,6 +46,8 @@ static json_object *openai_build(const struct llm_wire_params *p, const struct l
 		char *data_url = xasprintf("data:image/png;base64,%s", image_data);
 
 		json_object_object_add(url, "url", json_object_new_string(data_url));
+		if (p->image_detail)
+			json_object_object_add(url, "detail", json_object_new_string(p->image_detail));
 		json_object_object_add(img, "type", json_object_new_string("image_url"));
 		json_object_object_add(img, "image_url", url);
 		json_object_array_add(parts, img);

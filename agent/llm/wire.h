@@ -15,6 +15,7 @@
 struct llm_wire_params {
 	const char *model;
 	long long max_tokens;
+	const char *image_detail;   /* "low" or "high" for OpenAI's image part; NULL: the provider's default */
 };
 
 /* The headers a wire file adds; the values are owned (wiped and freed by llm.c). */

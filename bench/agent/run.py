@@ -10,7 +10,8 @@ Measures, from the agent's "step done" and "action done" log lines and the datab
   * time per browser action (the action, its screenshot when it takes one), median
     and p95 per action kind, and how many actions took a screenshot;
   * element-list size in tokens (bytes / 4) per page;
-  * time from the POST to the first browser action (first action screenshot);
+  * time from the POST to the first browser action (first action screenshot),
+    and to the claim (the task's started_at: the worker's poll, then the claim);
   * memory with 1, 2 and 4 concurrent tasks: the proportional set size
     (PSS, /proc/PID/smaps_rollup) of an agent worker and of the whole
     chromedriver + Chromium process tree under the agent, in total and per
@@ -124,18 +125,31 @@ PAGES = [
                 {"action": "click", "label": "No", "nth": 2},
                 {"action": "check", "label": "I certify that the information in this application is true and complete"},
                 {"action": "click", "label": "Submit application"}])]),
+    # The ideal model completes only when the prompt shows the tent, and
+    # extracts only what the verify + extract prompt shows of it.
     ("catalog, 2,400 links (extraction)", "catalog/index.html", "Find the Summit Ridge 3 Tent",
      "Extract the name and price of the Summit Ridge 3 Tent", [
-        (None, [{"action": "complete"}])]),
+        ('"Summit Ridge 3 Tent $349.00"', [{"action": "complete"}]),
+        {"kind": "verify_extract", "match": "Summit Ridge 3 Tent $349.00",
+         "answers": [{"goal_achieved": True, "reasoning": "the catalog lists it",
+                      "extracted": {"name": "Summit Ridge 3 Tent", "price": 349}}]}]),
 ]
 
 
 def script_for(rules):
+    """The double's script for a page: its decide rules (match, actions), and
+    rules of other kinds given whole (dicts), before the default verify and
+    extract answers; a page with its own verify_extract rule gets no defaults,
+    so a prompt its rule does not match fails the task."""
     out = []
-    for match, actions in rules:
-        out.append({"kind": "decide", "match": match, "answers": [{"actions": actions}]})
-    out.append({"kind": "verify", "answers": [{"goal_achieved": True}]})
-    out.append({"kind": "extract", "answers": [{"name": "Trailblazer 2 Tent", "price": 249}]})
+    for r in rules:
+        if isinstance(r, dict):
+            out.append(dict(r))
+        else:
+            out.append({"kind": "decide", "match": r[0], "answers": [{"actions": r[1]}]})
+    if not any(r["kind"] == "verify_extract" for r in out):
+        out.append({"kind": "verify", "answers": [{"goal_achieved": True}]})
+        out.append({"kind": "extract", "answers": [{"name": "Trailblazer 2 Tent", "price": 249}]})
     return {"rules": out}
 
 
@@ -161,6 +175,9 @@ DUMP_CALLS = None
 # Agent config overrides from the command line (--recording).
 EXTRA_OVERRIDES = {}
 
+# The agent program (--agent: another build's, for an A/B on the same stack).
+AGENT_BIN = [os.path.join(ROOT, "sextant-agent")]
+
 
 class Agent:
     def __init__(self, double_url, workers, log):
@@ -175,7 +192,7 @@ class Agent:
         self.conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
         self.conf.write("".join(lines) + "".join("%s = %s\n" % kv for kv in over.items()))
         self.conf.close()
-        self.p = subprocess.Popen([os.path.join(ROOT, "sextant-agent"), "--config", self.conf.name],
+        self.p = subprocess.Popen([AGENT_BIN[0], "--config", self.conf.name],
                                   stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         return self
 
@@ -335,8 +352,8 @@ def bench_steps(double, key, per_page, logdir, tokens=False):
             f = dict(re.findall(r"(\w+)=(\S+)", l))
             steps.setdefault(f["task"], []).append(f)
     print("| page | steps | overhead per step, median | p95 | LLM wait (double), median | element list, tokens (max) "
-          "| POST to first action, median | browser open + first load, median | warm |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| POST to first action, median | POST to claim, median | browser open + first load, median | warm |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, tids in results:
         over, llm, toks, opened, warm = [], [], [], [], 0
         for t in tids:
@@ -353,9 +370,13 @@ def bench_steps(double, key, per_page, logdir, tokens=False):
                    "JOIN artifacts a ON a.task_id = t.id AND a.type IN ('screenshot_action','screenshot_final') "
                    "WHERE t.id IN (%s) GROUP BY t.id" % ids)
         first = [int(r[0]) / 1000.0 for r in rows if r[0] != "NULL"]
-        print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms | %.0f ms | %d of %d |" % (
+        # How long a queued task waits for a worker to claim it (the poll, then the claim).
+        claim = [int(r[0]) / 1000.0 for r in sql("SELECT TIMESTAMPDIFF(MICROSECOND, created_at, started_at) "
+                                                 "FROM tasks WHERE id IN (%s)" % ids) if r[0] != "NULL"]
+        print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms | %.0f ms | %.0f ms | %d of %d |" % (
             name, len(over), statistics.median(over), pct(over, 0.95), statistics.median(llm),
             max(toks), statistics.median(first) if first else float("nan"),
+            statistics.median(claim) if claim else float("nan"),
             statistics.median(opened) if opened else float("nan"), warm, len(tids)))
     bench_actions(log)
     bench_artifact_bytes(results, steps, log)
@@ -550,6 +571,8 @@ def main():
                     help="count each task's input tokens (o200k; installs gpt-tokenizer with npm once)")
     ap.add_argument("--dump-calls", metavar="PATH",
                     help="write every model call (prompts, images elided) per page and task as JSON")
+    ap.add_argument("--agent", metavar="PATH",
+                    help="the sextant-agent to run (default: this tree's), e.g. another build's for an A/B")
     ap.add_argument("--webdriver-log", metavar="PATH",
                     help="run chromedriver with its verbose log appended to PATH (read it with wdlog.py)")
     args = ap.parse_args()
@@ -558,6 +581,8 @@ def main():
         k, _, v = kv.partition("=")
         EXTRA_OVERRIDES[k.strip()] = v.strip()
     PAGES[:] = [p for p in PAGES if args.pages in p[0]]
+    if args.agent:
+        AGENT_BIN[0] = os.path.abspath(args.agent)
     global DUMP_CALLS
     DUMP_CALLS = args.dump_calls
     if args.webdriver_log:

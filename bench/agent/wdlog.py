@@ -12,6 +12,7 @@ action, whatever the machine's load did to the totals.
 """
 import collections, re, sys
 
+CDP_CMD = re.compile(r'"cmd": "([\w.]+)"')
 LINE = re.compile(r"^\[(\d+\.\d+)\]\[INFO\]: \[[0-9a-f]+\] (COMMAND|RESPONSE) (\w+)")
 
 
@@ -19,18 +20,28 @@ def read(path):
     spent, gaps = collections.defaultdict(list), collections.defaultdict(list)
     open_cmd = last = None
     with open(path, errors="replace") as f:
-        for line in f:
-            m = LINE.match(line)
-            if not m:
-                continue
-            t, kind, name = float(m.group(1)) * 1000.0, m.group(2), m.group(3)
-            if kind == "COMMAND":
-                if last:
-                    gaps[last[0] + " -> " + name].append(t - last[1])
-                open_cmd = (name, t)
-            elif open_cmd and open_cmd[0] == name:
-                spent[name].append(t - open_cmd[1])
-                last, open_cmd = (name, t), None
+        lines = f.readlines()
+    for i, line in enumerate(lines):
+        m = LINE.match(line)
+        if not m:
+            continue
+        t, kind, name = float(m.group(1)) * 1000.0, m.group(2), m.group(3)
+        if name == "ExecuteCDP":
+            # Named by its CDP method: a screenshot, a key event, inserted text.
+            for follow in lines[i + 1:i + 4] if kind == "COMMAND" else []:
+                c = CDP_CMD.search(follow)
+                if c:
+                    name = "ExecuteCDP " + c.group(1)
+                    break
+            if kind == "RESPONSE" and open_cmd and open_cmd[0].startswith("ExecuteCDP"):
+                name = open_cmd[0]
+        if kind == "COMMAND":
+            if last:
+                gaps[last[0] + " -> " + name].append(t - last[1])
+            open_cmd = (name, t)
+        elif open_cmd and open_cmd[0] == name:
+            spent[name].append(t - open_cmd[1])
+            last, open_cmd = (name, t), None
     return spent, gaps
 
 

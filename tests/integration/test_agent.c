@@ -281,6 +281,47 @@ Test(agent, form_behind_cookie_modal)
 	free(url);
 }
 
+/*
+ * Typing reaches what real pages listen to (tests/sites/typing): a
+ * suggester on keyup, a mask on input, a key counter, maxlength, a
+ * framework's own view of the value, and a contenteditable.  The agent
+ * inserts all but the last character and presses the last key
+ * (webdriver_type_focused); the server's log shows what the form sent.
+ */
+Test(agent, typing_reaches_key_and_input_listeners)
+{
+	static const char script[] =
+		"{\"rules\":["
+		" {\"kind\":\"decide\",\"match\":\"?city=Portland\",\"answers\":[{\"actions\":[{\"action\":\"complete\"}]}]},"
+		" {\"kind\":\"decide\",\"answers\":[{\"actions\":["
+		"   {\"action\":\"input_text\",\"label\":\"City\",\"text\":\"Portland\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Phone\",\"text\":\"5035550148\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Promo code\",\"text\":\"SPRING25\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Card security code\",\"text\":\"123456\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Name on the parcel\",\"text\":\"Ada Lovelace\"},"
+		"   {\"action\":\"input_text\",\"label\":\"Delivery notes\",\"text\":\"Leave at the door\"},"
+		"   {\"action\":\"click\",\"label\":\"Save details\"}]}]},"
+		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}"
+		"]}";
+	static const char *const sent[] = {
+		"city=Portland&", "phone=%28503%29+555-0148&", "promo=SPRING25&", "card=1234&",
+		"name=Ada+Lovelace&", "notes=Leave+at+the+door&", "seen_keyup=Portland&",
+		"seen_name=Ada+Lovelace", "seen_keydowns=",
+	};
+	char *url = site_url("typing/index.html");
+	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Save the delivery details\"}", url);
+	char *log = xasprintf("%s/log/nginx-access.log", tenv("SX_VAR"));
+	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
+
+	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
+	for (size_t i = 0; i < SX_ARRAY_LEN(sent); i++)
+		cr_assert(file_contains(log, sent[i]), "no submission with %s in %s", sent[i], log);
+	json_object_put(t);
+	free(log);
+	free(body);
+	free(url);
+}
+
 static char *product_body(void)
 {
 	char *url = site_url("product/index.html");

@@ -194,6 +194,8 @@ Test(llm, openai_round_trip)
 	cr_assert_str_eq(at_str(r, "[0].body.messages[1].content[1].type"), "image_url");
 	cr_assert_str_eq(at_str(r, "[0].body.messages[1].content[1].image_url.url"),
 			 "data:image/png;base64,<108 bytes>");
+	cr_assert_null(at(r, "[0].body.messages[1].content[1].image_url.detail"),
+		       "llm_image_detail = auto sends no detail: compatible servers never see it");
 	cr_assert_eq(json_object_get_int(at(r, "[0].image_bytes[0]")), (int)sizeof(png));
 	cr_assert(json_object_get_boolean(at(r, "[0].image_is_png[0]")));
 
@@ -203,6 +205,54 @@ Test(llm, openai_round_trip)
 	cr_assert(!strstr(k.res.request_json, "iVBORw0KGgo"));
 	json_object_put(r);
 	call_release(&k);
+	sx_conf_release(&c);
+}
+
+/*
+ * llm_image_detail: low and high reach OpenAI's image part; Anthropic has no
+ * such field (a low detail screenshot is a smaller one, llm_screenshot_width).
+ */
+Test(llm, image_detail)
+{
+	static const char *const details[] = { "low", "high" };
+	struct sx_conf c;
+	struct call k = { 0 };
+	json_object *r, *q;
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(details); i++) {
+		llm_double_script(decide_rule);
+		conf_for(&c, "openai");
+		free(c.llm_image_detail);
+		c.llm_image_detail = xstrdup(details[i]);
+		call(&c, prompt_system_decide(), "Goal:\nApply for the job\n", true, &k);
+		check_decide_answer(&k);
+		r = llm_double_requests();
+		q = json_object_array_get_idx(r, json_object_array_length(r) - 1);
+		cr_assert_str_eq(at_str(q, "body.messages[1].content[1].image_url.detail"), details[i]);
+		json_object_put(r);
+		call_release(&k);
+		memset(&k, 0, sizeof(k));
+		sx_conf_release(&c);
+	}
+	conf_for(&c, "anthropic");
+	free(c.llm_image_detail);
+	c.llm_image_detail = xstrdup("low");
+	llm_double_script(decide_rule);
+	call(&c, prompt_system_decide(), "Goal:\nApply for the job\n", true, &k);
+	check_decide_answer(&k);
+	r = llm_double_requests();
+	q = json_object_array_get_idx(r, json_object_array_length(r) - 1);
+	cr_assert_str_eq(at_str(q, "body.messages[0].content[0].type"), "image");
+	cr_assert_null(strstr(json_object_to_json_string(at(q, "body")), "detail"));
+	json_object_put(r);
+	call_release(&k);
+	/* Low detail means a screenshot at most 512 pixels wide, for either provider. */
+	cr_assert_eq(llm_screenshot_width(&c), LLM_LOW_DETAIL_WIDTH);
+	c.llm_image_width = 300;
+	cr_assert_eq(llm_screenshot_width(&c), 300);
+	free(c.llm_image_detail);
+	c.llm_image_detail = xstrdup("auto");
+	cr_assert_eq(llm_screenshot_width(&c), 300);
 	sx_conf_release(&c);
 }
 

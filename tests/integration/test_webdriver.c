@@ -592,15 +592,18 @@ static size_t commands_to(const struct test_double *d, const char *method, const
  * chromedriver (cdp: whether the double lets the CDP route through) and
  * leaves the double running for the caller to read and stop.
  */
-static void two_screenshots_through(struct test_double *d, bool cdp, const char *profile)
+/*
+ * Starts the WebDriver double in front of the test's chromedriver (cdp:
+ * whether it lets the CDP route through) and a session through it, with
+ * its own profile directory; the caller deletes the session and stops d.
+ */
+static struct webdriver_session *session_through(struct test_double *d, bool cdp, const char *profile)
 {
 	struct webdriver_options opt = { 0 };
 	struct webdriver_session *s = NULL;
 	char *script = xasprintf("{\"upstream\":\"%s\",\"cdp\":%s}", chromedriver_url(br.drv),
 				 cdp ? "true" : "false");
-	char *dir = xasprintf("%s/%s", br.root, profile), *url;
-	unsigned char *png = NULL;
-	size_t len = 0;
+	char *dir = xasprintf("%s/%s", br.root, profile);
 
 	test_double_start(d, "webdriver_nocdp.py", 0);
 	test_double_script(d, script);
@@ -609,6 +612,18 @@ static void two_screenshots_through(struct test_double *d, bool cdp, const char 
 	opt.user_data_dir = dir;
 	opt.timeout_ms = 20000;
 	cr_assert_eq(webdriver_session_new(&opt, &s), SX_OK);
+	free(dir);
+	free(script);
+	return s;
+}
+
+static void two_screenshots_through(struct test_double *d, bool cdp, const char *profile)
+{
+	struct webdriver_session *s = session_through(d, cdp, profile);
+	unsigned char *png = NULL;
+	size_t len = 0;
+	char *url;
+
 	write_page("nocdp.html", "<!doctype html><title>nocdp</title><h1>Screenshots</h1>");
 	url = page_url("nocdp.html");
 	cr_assert_eq(webdriver_navigate(s, url), SX_OK, "%s", webdriver_last_error(s));
@@ -620,8 +635,6 @@ static void two_screenshots_through(struct test_double *d, bool cdp, const char 
 	webdriver_session_delete(s);
 	webdriver_session_free(s);
 	free(url);
-	free(dir);
-	free(script);
 }
 
 /* Against chromedriver, screenshots go through its CDP endpoint, never the W3C command. */
@@ -648,6 +661,72 @@ Test(webdriver, screenshot_without_cdp_endpoint_takes_the_w3c_one)
 	cr_assert_eq(commands_to(&d, "POST", "/goog/cdp/execute"), 1, "the CDP route was asked again");
 	cr_assert_eq(commands_to(&d, "GET", "/screenshot"), 2);
 	test_double_stop(&d);
+}
+
+/*
+ * Types "Ada é" into a focused field and clicks a checkbox at its centre,
+ * through the WebDriver double (cdp: whether it lets the CDP route through);
+ * the page sees the value and the box checked.  Returns the keys its
+ * keydown listener saw, comma-separated (caller frees); the double is left
+ * running for the caller to read.
+ */
+static char *type_and_click_through(struct test_double *d, bool cdp, const char *profile)
+{
+	struct webdriver_session *s = session_through(d, cdp, profile);
+	char *url, *el = NULL, *box = NULL, *keys;
+	json_object *r = NULL;
+
+	write_page("typing.html", "<!doctype html><title>typing</title><input id=name>"
+		   "<input id=box type=checkbox style='position:absolute;left:40px;top:80px;width:20px;height:20px'>"
+		   "<script>window.keys=[];document.getElementById('name').addEventListener('keydown',"
+		   "function(e){window.keys.push(e.key);});</script>");
+	url = page_url("typing.html");
+	cr_assert_eq(webdriver_navigate(s, url), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_find_css(s, "#name", &el), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_find_css(s, "#box", &box), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_execute(s, "document.getElementById('name').focus();", NULL, NULL), SX_OK);
+	cr_assert_eq(webdriver_type_focused(s, el, "Ada \xc3\xa9"), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_click_at(s, box, 50, 90), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_execute(s, "return [document.getElementById('name').value, window.keys.join(','),"
+				       " document.getElementById('box').checked];", NULL, &r), SX_OK);
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(r, 0)), "Ada \xc3\xa9");
+	keys = xstrdup(json_object_get_string(json_object_array_get_idx(r, 1)));
+	cr_assert(json_object_get_boolean(json_object_array_get_idx(r, 2)), "the box is checked");
+	json_object_put(r);
+	webdriver_session_delete(s);
+	webdriver_session_free(s);
+	free(el);
+	free(box);
+	free(url);
+	return keys;
+}
+
+/* Typing inserts all but the last character and presses the last key; a click lands at its point. */
+Test(webdriver, type_focused_and_click_at_through_cdp)
+{
+	struct test_double d;
+
+	char *keys = type_and_click_through(&d, true, "typecdp");
+
+	cr_assert_str_eq(keys, "\xc3\xa9", "one key press, the last character's");
+	cr_assert_eq(commands_to(&d, "POST", "/value"), 0, "no Element Send Keys");
+	cr_assert_eq(commands_to(&d, "POST", "/click"), 0, "no Element Click");
+	test_double_stop(&d);
+	free(keys);
+}
+
+/* Without the CDP route, the same calls are Element Send Keys and Element Click. */
+Test(webdriver, type_focused_and_click_at_without_cdp)
+{
+	struct test_double d;
+
+	char *keys = type_and_click_through(&d, false, "typenocdp");
+
+	cr_assert_gt(strlen(keys), 6, "a key press per character: %s", keys);
+	cr_assert_eq(commands_to(&d, "POST", "/value"), 1);
+	cr_assert_eq(commands_to(&d, "POST", "/click"), 1);
+	test_double_stop(&d);
+	free(keys);
 }
 
 static unsigned png_width(const unsigned char *png)

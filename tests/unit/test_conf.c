@@ -98,6 +98,7 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert(c->llm_vision);
 	cr_assert_not(c->llm_verify_image);
 	cr_assert_eq(c->llm_image_width, 1024);
+	cr_assert_str_eq(c->llm_image_detail, "auto");
 	cr_assert_eq(c->llm_timeout, 120);
 	cr_assert_eq(c->llm_max_tokens, 2048);
 	cr_assert_eq(c->llm_max_retries, 3);
@@ -260,6 +261,11 @@ Test(conf, enumerated_strings)
 	sx_conf_release(&c);
 	expect_error("browser_mode = pooled\n", 1,
 		     "bad value for browser_mode: 'pooled' (expected one of per_task, shared)");
+	load_ok(&c, "llm_image_detail = low\n");
+	cr_assert_str_eq(c.llm_image_detail, "low");
+	sx_conf_release(&c);
+	expect_error("llm_image_detail = medium\n", 1,
+		     "bad value for llm_image_detail: 'medium' (expected one of auto, low, high)");
 }
 
 /* The LLM keys a file leaves out follow its llm_provider; the ones it sets stay. */
@@ -400,7 +406,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	free(line);
 	fclose(in);
 	fclose(out);
-	cr_assert_eq(keys, 69);
+	cr_assert_eq(keys, 70);
 	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_OK, "%s", err);
 	assert_defaults(&c);
 	sx_conf_release(&c);

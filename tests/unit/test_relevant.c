@@ -97,3 +97,48 @@ Test(relevant, unlisted_drops_labels_the_list_shows)
 	cr_assert_str_eq(s, "a\nb\n");
 	free(s);
 }
+
+/* A catalog whose goal names one product: extraction reads its line, not a page of near misses. */
+Test(relevant, data_lines_keep_the_named_thing_and_little_else)
+{
+	struct sx_buf b;
+	char *text, *s;
+
+	sx_buf_init(&b, 1 << 20);
+	sx_buf_puts(&b, "All products A-Z\n2400 products\n");
+	for (int i = 1; i <= 10; i++)
+		sx_buf_printf(&b, "Summit Ridge %d Tent $%d.00\n", i, i == 3 ? 349 : 20 + i);
+	for (int i = 1; i <= 10; i++)
+		sx_buf_printf(&b, "Summit Ridge %d Backpack $%d.00\n", i, 40 + i);
+	for (int i = 0; i < 500; i++)
+		sx_buf_printf(&b, "Alder %d Tent $%d.00\n", i, 99 + i % 100);
+	sx_buf_puts(&b, "Prices in USD, shipping free over $75\n");
+	text = sx_buf_detach(&b, NULL);
+	s = relevant_data_lines(text, "Find the Summit Ridge 3 Tent\nExtract the name and price of the "
+				"Summit Ridge 3 Tent", 6000);
+	cr_assert(strstr(s, "Summit Ridge 3 Tent $349.00\n"), "the named product is kept:\n%s", s);
+	cr_assert(strncmp(s, "All products A-Z\n", 17) == 0, "the heading is kept");
+	cr_assert(strstr(s, "Summit Ridge 4 Tent"), "the lines after the named one are kept");
+	cr_assert(strstr(s, "Prices in USD"), "a goal word no kept line had brings its line:\n%s", s);
+	cr_assert_null(strstr(s, "Alder 400 Tent"), "lines sharing one word do not fill the budget");
+	cr_assert_lt(strlen(s), 2000, "%zu bytes:\n%s", strlen(s), s);
+	free(s);
+	/* A goal naming nothing on the page reads as relevant_lines does. */
+	s = relevant_data_lines(text, "Extract every product name", 6000);
+	cr_assert_gt(strlen(s), 5000);
+	free(s);
+	free(text);
+}
+
+/* A line's score: its goal words, and the run of them it holds in a row. */
+Test(relevant, score_counts_words_and_the_named_run)
+{
+	const char *goal = "Extract the price of the Summit Ridge 3 Tent";
+	const char *exact = "Summit Ridge 3 Tent $349.00", *near = "Summit Ridge 1 Tent $26.00";
+	const char *other = "Alder 3 Backpack";
+
+	cr_assert_gt(relevant_score(goal, exact, strlen(exact)), relevant_score(goal, near, strlen(near)));
+	cr_assert_gt(relevant_score(goal, near, strlen(near)), 0);
+	cr_assert_eq(relevant_score(goal, other, strlen(other)), 0);
+	cr_assert_eq(relevant_score(NULL, exact, strlen(exact)), 0);
+}

@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		fputs("usage: bare-fcgi constant|ceiling SOCKET WORKERS (1..64)\n", stderr);
 		return 2;
 	}
-	sx_log_init("bare-fcgi", SX_LOG_WARN);
+	sx_log_init("bare-fcgi", SX_LOG_ERROR);
 	FCGX_Init();
 	unlink(argv[2]);
 	fd = FCGX_OpenSocket(argv[2], 256);

@@ -12,7 +12,9 @@
  * connections and waits on all of them and on the listening socket at
  * once, and answers whichever has a request first.  A connection nginx
  * closes is dropped; one without FCGI_KEEP_CONN is closed by libfcgi after
- * its request, as before.
+ * its request, as before.  A request on a connection whose worker is busy
+ * waits for that worker's current request (milliseconds): nginx reuses
+ * the connection it freed last first, whose worker has just finished.
  *
  * The listening socket is made non-blocking (shared by every worker: the
  * one that wins the accept serves the connection, the others go back to

@@ -2,7 +2,8 @@
  * The scratch arena (see arena.h).  Blocks are chained newest first; an
  * allocation that does not fit the newest block starts a new one, sized for
  * it when it is larger than a block.  Handed-over pointers are kept in a
- * list whose nodes come from the arena itself.
+ * list whose nodes come from the arena itself.  Each thread keeps one
+ * released block for its next arena (spare).
  */
 #include <stdalign.h>
 #include "sx.h"
@@ -22,6 +23,39 @@ struct sx_arena_owned {
 	void *p;
 };
 
+/*
+ * One released standard-size block, kept for the next arena of the same
+ * thread: an API worker's requests, or an agent step after step, then
+ * allocate their first block without malloc and free nothing at release.
+ */
+static _Thread_local struct sx_arena_block *spare;
+
+/* A block of size bytes of data: the spare one when it fits, else a new one. */
+static struct sx_arena_block *arena_block_new(size_t size)
+{
+	struct sx_arena_block *b;
+
+	if (size == ARENA_BLOCK && spare) {
+		b = spare;
+		spare = NULL;
+	} else {
+		if (size > SIZE_MAX - sizeof(*b))
+			abort();
+		b = xmalloc(sizeof(*b) + size);
+	}
+	b->used = 0;
+	b->size = size;
+	return b;
+}
+
+static void arena_block_free(struct sx_arena_block *b)
+{
+	if (b->size == ARENA_BLOCK && !spare)
+		spare = b;
+	else
+		free(b);
+}
+
 void sx_arena_init(struct sx_arena *a)
 {
 	a->blocks = NULL;
@@ -36,7 +70,7 @@ void sx_arena_release(struct sx_arena *a)
 		free(o->p);
 	for (; b; b = next) {
 		next = b->next;
-		free(b);
+		arena_block_free(b);
 	}
 	sx_arena_init(a);
 }
@@ -50,13 +84,7 @@ void *sx_arena_alloc(struct sx_arena *a, size_t n)
 	if (need < n)
 		abort();
 	if (!b || b->size - b->used < need) {
-		size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
-
-		if (size > SIZE_MAX - sizeof(*b))
-			abort();
-		b = xmalloc(sizeof(*b) + size);
-		b->used = 0;
-		b->size = size;
+		b = arena_block_new(need > ARENA_BLOCK ? need : ARENA_BLOCK);
 		b->next = a->blocks;
 		a->blocks = b;
 	}

@@ -489,6 +489,18 @@ enum sx_rc sx_db_ping(struct sx_db *db)
 	return rc;
 }
 
+/*
+ * START TRANSACTION, and COMMIT or ROLLBACK at the end, frame a transaction
+ * in two round trips; the session stays in autocommit, so no statement
+ * switches it off and on again around every transaction.
+ */
+static bool db_start_tx(struct sx_db *db)
+{
+	static const char sql[] = "START TRANSACTION";
+
+	return mysql_real_query(db->my, sql, (unsigned long)(sizeof(sql) - 1)) == 0;
+}
+
 enum sx_rc sx_db_begin(struct sx_db *db)
 {
 	enum sx_rc rc = SX_OK;
@@ -498,11 +510,11 @@ enum sx_rc sx_db_begin(struct sx_db *db)
 		if (rc)
 			return rc;
 	}
-	if (mysql_autocommit(db->my, 0)) {
+	if (!db_start_tx(db)) {
 		rc = db_map_error(db, mysql_errno(db->my), mysql_error(db->my));
 		if (rc == SX_EDBDOWN) {
 			db_disconnect(db);
-			if (db_connect(db) == SX_OK && !mysql_autocommit(db->my, 0))
+			if (db_connect(db) == SX_OK && db_start_tx(db))
 				rc = SX_OK;
 		}
 		if (rc)
@@ -526,7 +538,6 @@ enum sx_rc sx_db_commit(struct sx_db *db)
 		}
 		mysql_rollback(db->my);
 	}
-	mysql_autocommit(db->my, 1);
 	db->in_tx = false;
 	return rc;
 }
@@ -534,7 +545,7 @@ enum sx_rc sx_db_commit(struct sx_db *db)
 void sx_db_rollback(struct sx_db *db)
 {
 	if (db->connected && db->my) {
-		if (mysql_rollback(db->my) || mysql_autocommit(db->my, 1))
+		if (mysql_rollback(db->my))
 			db_disconnect(db);
 	}
 	db->in_tx = false;

@@ -152,8 +152,17 @@ static void task_from_row(const struct sx_rows *r, size_t i, const struct sx_con
 	json_object_put(shots);
 }
 
+/*
+ * One create.  The creator is either an organization the router has
+ * authenticated (org_id) or, on the routes that check the key in the
+ * create's own statement, the SHA-256 of the API key the request presents
+ * (key_hash, org_id then NULL until a statement names the key's
+ * organization into org_buf).
+ */
 struct create_tx {
 	const char *org_id;
+	const char *key_hash;
+	char org_buf[SX_ID_MAX];
 	const char *request;
 	const char *run_request;     /* NULL for a task created through /api/v1/tasks */
 	long long max_steps;
@@ -163,17 +172,42 @@ struct create_tx {
 	bool existing;
 };
 
-/* The task's own INSERT, with the id already in c->id_out. */
+/*
+ * The task's own INSERT, with the id already in c->id_out.  With only the
+ * key's hash known it is INSERT … SELECT from the key's row, so the key
+ * check costs no statement of its own: a key that is not an active one
+ * inserts nothing and is SX_EAUTH.
+ */
 static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c)
 {
 	static const char q[] =
 		"INSERT INTO tasks (id, org_id, status, request, run_request, max_steps, "
 		"created_at, modified_at, queued_at) VALUES (?, ?, 'queued', ?, ?, ?, "
 		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
-	struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->org_id), sx_p_str(c->request),
-				sx_p_str(c->run_request), sx_p_i64(c->max_steps) };
+	static const char q_key[] =
+		"INSERT INTO tasks (id, org_id, status, request, run_request, max_steps, "
+		"created_at, modified_at, queued_at) SELECT ?, org_id, 'queued', ?, ?, ?, "
+		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM api_keys "
+		"WHERE key_hash = ? AND revoked_at IS NULL";
+	unsigned long long n = 0;
+	enum sx_rc rc;
 
-	return sx_db_exec(db, q, p, 5, NULL);
+	if (c->org_id) {
+		struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->org_id), sx_p_str(c->request),
+					sx_p_str(c->run_request), sx_p_i64(c->max_steps) };
+
+		return sx_db_exec(db, q, p, 5, NULL);
+	}
+	{
+		struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->request),
+					sx_p_str(c->run_request), sx_p_i64(c->max_steps),
+					sx_p_str(c->key_hash) };
+
+		rc = sx_db_exec(db, q_key, p, 5, &n);
+	}
+	if (rc == SX_OK && n == 0)
+		rc = SX_EAUTH;
+	return rc;
 }
 
 /*
@@ -187,32 +221,59 @@ static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c
  * concurrent create of the same key waits on that row lock until this
  * transaction ends and then reads what it committed.  Sets c->existing when
  * the key names another task, whose id is then in c->id_out.
+ *
+ * Given only the API key's hash, the row's organization is selected from
+ * the key's row in the same statement and returned with the task id (into
+ * c->org_buf, and c->org_id points at it); no row at all means the key is
+ * not an active one (SX_EAUTH).
  */
+#define CLAIM_ODKU \
+	" ON DUPLICATE KEY UPDATE " \
+	"task_id = IF(idempotency_keys.created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, " \
+	"VALUES(task_id), task_id), " \
+	"created_at = IF(idempotency_keys.created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, " \
+	"VALUES(created_at), idempotency_keys.created_at) "
 static enum sx_rc create_claim_key(struct sx_db *db, struct create_tx *c)
 {
 	static const char q[] =
 		"INSERT INTO idempotency_keys (org_id, idem_key, task_id, created_at) "
-		"VALUES (?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE "
-		"task_id = IF(created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, "
-		"VALUES(task_id), task_id), "
-		"created_at = IF(created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, "
-		"VALUES(created_at), created_at) "
-		"RETURNING task_id";
-	struct sx_param p[] = { sx_p_str(c->org_id), sx_p_str(c->idem_key), sx_p_str(c->id_out),
+		"VALUES (?, ?, ?, UTC_TIMESTAMP(6))" CLAIM_ODKU "RETURNING task_id, org_id";
+	static const char q_key[] =
+		"INSERT INTO idempotency_keys (org_id, idem_key, task_id, created_at) "
+		"SELECT org_id, ?, ?, UTC_TIMESTAMP(6) FROM api_keys "
+		"WHERE key_hash = ? AND revoked_at IS NULL" CLAIM_ODKU "RETURNING task_id, org_id";
+	struct sx_param p[] = { sx_p_str(c->org_id ? c->org_id : c->key_hash),
+				sx_p_str(c->idem_key), sx_p_str(c->id_out),
 				sx_p_i64(c->ttl), sx_p_i64(c->ttl) };
 	struct sx_rows *rows = NULL;
-	const char *holder;
+	const char *holder, *org;
 	enum sx_rc rc;
 
-	rc = sx_db_query(db, q, p, 5, &rows);
+	if (c->org_id) {
+		rc = sx_db_query(db, q, p, 5, &rows);
+	} else {
+		/* The statement with the key's hash takes it after the key and id. */
+		struct sx_param pk[] = { p[1], p[2], p[0], p[3], p[4] };
+
+		rc = sx_db_query(db, q_key, pk, 5, &rows);
+	}
 	if (rc)
 		goto out;
+	if (rows->nrows == 0 && !c->org_id) {
+		rc = SX_EAUTH;
+		goto out;
+	}
 	holder = rows->nrows == 1 ? sx_rows_get(rows, 0, 0) : NULL;
-	if (!holder || strlen(holder) >= SX_ID_MAX) {
+	org = rows->nrows == 1 ? sx_rows_get(rows, 0, 1) : NULL;
+	if (!holder || strlen(holder) >= SX_ID_MAX || !org || strlen(org) >= SX_ID_MAX) {
 		log_error("task_db", "msg=\"idempotency key claim returned no task id\" rows=%zu",
 			  rows->nrows);
 		rc = SX_EDB;
 		goto out;
+	}
+	if (!c->org_id) {
+		snprintf(c->org_buf, sizeof(c->org_buf), "%s", org);
+		c->org_id = c->org_buf;
 	}
 	if (strcmp(holder, c->id_out) != 0) {
 		snprintf(c->id_out, SX_ID_MAX, "%s", holder);
@@ -222,15 +283,19 @@ out:
 	sx_rows_free(rows);
 	return rc;
 }
+#undef CLAIM_ODKU
 
 /*
  * An idempotent create: the key first, then the task, in one transaction,
  * so a key never names a missing task and a key makes one task.  A key
- * another task holds inserts nothing: the caller replays that task.
+ * another task holds inserts nothing: the caller replays that task.  The
+ * claim names the organization (checking the API key when that is all
+ * there is), so the task's INSERT needs no key check of its own.
  */
 static enum sx_rc create_idem_tx(struct sx_db *db, void *arg)
 {
 	struct create_tx *c = arg;
+	const char *org_id = c->org_id;
 	enum sx_rc rc;
 
 	c->existing = false;
@@ -238,6 +303,9 @@ static enum sx_rc create_idem_tx(struct sx_db *db, void *arg)
 	rc = create_claim_key(db, c);
 	if (rc == SX_OK && !c->existing)
 		rc = create_insert_task(db, c);
+	/* A retried round checks the key again, as its rolled-back claim did. */
+	if (rc)
+		c->org_id = org_id;
 	return rc;
 }
 
@@ -278,13 +346,19 @@ static enum sx_rc create_idem(struct sx_db *db, struct create_tx *c)
 	return rc;
 }
 
-enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
-			  json_object *request, json_object *run_request, long long max_steps,
-			  const char *idem_key, long long ttl_seconds,
-			  char id_out[SX_ID_MAX], bool *existing)
+/*
+ * The create both public functions share: the creator is org_id, or the
+ * API key whose hash is key_hash (org_out then receives its organization
+ * when a statement named it).
+ */
+static enum sx_rc create_run(struct sx_db *db, const char *org_id, const char *key_hash,
+			     json_object *request, json_object *run_request, long long max_steps,
+			     const char *idem_key, long long ttl_seconds, char id_out[SX_ID_MAX],
+			     char *org_out, bool *existing)
 {
 	struct create_tx c = {
 		.org_id = org_id,
+		.key_hash = key_hash,
 		.request = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN),
 		.run_request = run_request ?
 			json_object_to_json_string_ext(run_request, JSON_C_TO_STRING_PLAIN) : NULL,
@@ -305,8 +379,36 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 		sx_id_new(id_out, "tsk_");
 		rc = create_insert_task(db, &c);
 	}
+	if (org_out && rc == SX_OK && c.org_id)
+		snprintf(org_out, SX_ID_MAX, "%s", c.org_id);
 	*existing = c.existing;
 	return rc;
+}
+
+enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
+			  json_object *request, json_object *run_request, long long max_steps,
+			  const char *idem_key, long long ttl_seconds,
+			  char id_out[SX_ID_MAX], bool *existing)
+{
+	return create_run(db, org_id, NULL, request, run_request, max_steps, idem_key,
+			  ttl_seconds, id_out, NULL, existing);
+}
+
+enum sx_rc task_db_create_by_key(struct sx_db *db, const char *key, size_t keylen,
+				 json_object *request, json_object *run_request,
+				 long long max_steps, const char *idem_key, long long ttl_seconds,
+				 char id_out[SX_ID_MAX], char org_out[SX_ID_MAX], bool *existing)
+{
+	char hash[CRYPTO_SHA256_HEX];
+
+	org_out[0] = '\0';
+	*existing = false;
+	if (keylen == 0 || keylen > 256)
+		return SX_EAUTH;
+	/* Only the hash reaches the database, as in auth_lookup_key(). */
+	crypto_sha256_hex(key, keylen, hash);
+	return create_run(db, NULL, hash, request, run_request, max_steps, idem_key,
+			  ttl_seconds, id_out, org_out, existing);
 }
 
 enum sx_rc task_db_get(struct sx_db *db, const char *org_id, const char *task_id,
@@ -691,7 +793,8 @@ out:
  * queued task) with its elapsed time, whether it is resumed, and one row
  * per completed step (step_order, output and retry_index NULL when it has
  * none), in no particular order.  The candidate is picked by two scalar
- * subqueries on the claim indexes and read by its primary key; the rows are
+ * subqueries on ix_tasks_claim (the running tasks are few: sql/006) and read
+ * by its primary key; the rows are
  * not sorted here, so no temporary table holds the LONGTEXT columns.
  */
 static enum sx_rc claim_read(struct sx_db *db, struct sx_rows **rows)

@@ -42,6 +42,19 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 			  char id_out[SX_ID_MAX], bool *existing);
 
 /*
+ * task_db_create() for the API key the request presents (keylen bytes),
+ * not an organization the caller looked up: the key check is part of the
+ * create's statements (INSERT … SELECT from the key's row), so a create
+ * costs one statement without an idempotency key.  SX_EAUTH when the key
+ * is not an active key, with nothing stored.  org_out receives the key's
+ * organization when a statement named it (the idempotent create), else "".
+ */
+enum sx_rc task_db_create_by_key(struct sx_db *db, const char *key, size_t keylen,
+				 json_object *request, json_object *run_request,
+				 long long max_steps, const char *idem_key, long long ttl_seconds,
+				 char id_out[SX_ID_MAX], char org_out[SX_ID_MAX], bool *existing);
+
+/*
  * Reads one task.  With artifact_base (the config: public_base_url,
  * artifact_url_key, artifact_url_ttl) artifact paths become fresh signed
  * URLs (null when no key is configured); with NULL they stay bare paths.

@@ -6,7 +6,8 @@
  *
  * The supervisor opens the unix socket, forks api_workers workers and
  * replaces any that die.  Each worker holds one database connection and
- * answers one request at a time.  SIGTERM (or SIGINT) stops accepting; a
+ * answers one request at a time, from any of the FastCGI connections it
+ * holds open for nginx (conns.h).  SIGTERM (or SIGINT) stops accepting; a
  * worker finishes the request in hand, then exits; the supervisor waits for
  * them and removes the socket.
  */
@@ -19,6 +20,7 @@
 #include "conf.h"
 #include "db.h"
 #include "http.h"
+#include "conns.h"
 #include "request.h"
 #include "log.h"
 #include "router.h"
@@ -54,31 +56,18 @@ static int worker_main(int index, void *arg)
 {
 	const struct api_ctx *ctx = arg;
 	const struct sx_conf *conf = ctx->conf;
-	int listen_fd = ctx->listen_fd;
-	FCGX_Request fr;
+	struct fcgi_conns *conns;
 	struct sx_db *db = NULL;
+	void *fr;
 
 	(void)index;
 	/* A database that is down now is retried on the first request. */
 	if (sx_db_open(&db, conf) != SX_OK)
 		log_warn("api", "msg=\"database not reachable at start; will retry per request\"");
-	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("api", "msg=\"FCGX_InitRequest failed\"");
-		return 1;
-	}
-	while (!sx_stopping) {
-		if (FCGX_Accept_r(&fr) < 0) {
-			if (sx_stopping)
-				break;
-			if (errno == EINTR)
-				continue;
-			log_error("api", "msg=\"accept failed\" error=%s", sx_log_quote(strerror(errno)));
-			sx_sleep_ms(100, NULL);
-			continue;
-		}
-		handle_one(&fr, conf, db);
-	}
-	FCGX_Free(&fr, 0);
+	conns = fcgi_conns_new(ctx->listen_fd);
+	while (fcgi_conns_next(conns, &fr) == SX_OK)
+		handle_one(fr, conf, db);
+	fcgi_conns_free(conns);
 	sx_db_free(db);
 	return 0;
 }

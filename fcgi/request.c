@@ -165,15 +165,42 @@ enum sx_rc http_authenticate(struct http_req *req)
 	return auth_lookup_key(req->db, key, strlen(key), req->org_id);
 }
 
+/*
+ * For a route whose key is still unchecked (req->key_unchecked): before an
+ * answer other than 2xx goes out, the key is looked up, as the router would
+ * have done first, so that a bad key is 403 whatever else is wrong with the
+ * request.  Returns true when it answered instead (403, or 503 when the
+ * database did not answer); the caller then sends nothing.
+ */
+static bool reply_key_first(struct http_req *req, int status)
+{
+	enum sx_rc rc;
+
+	if (!req->key_unchecked || (status >= 200 && status < 300))
+		return false;
+	req->key_unchecked = false;
+	rc = http_authenticate(req);
+	if (rc == SX_EAUTH)
+		http_reply_detail(req, 403, "Invalid credentials");
+	else if (rc)
+		http_reply_db_error(req, rc);
+	return rc != SX_OK;
+}
+
 void http_reply_json(struct http_req *req, int status, json_object *body, const char *extra_headers)
 {
 	FCGX_Request *fr = req->fcgi;
 	size_t len = 0;
 	char head[512];
 	int hlen;
-	const char *text = body ? json_object_to_json_string_length(body,
-			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len) : "null";
+	const char *text;
 
+	if (reply_key_first(req, status)) {
+		json_object_put(body);
+		return;
+	}
+	text = body ? json_object_to_json_string_length(body,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len) : "null";
 	if (!body)
 		len = 4;
 	/* libfcgi's own printf knows no %zu: the head is formatted here. */
@@ -197,6 +224,8 @@ void http_reply_raw(struct http_req *req, int status, const char *content_type,
 	char head[768];
 	int hlen;
 
+	if (reply_key_first(req, status))
+		return;
 	hlen = snprintf(head, sizeof(head),
 			"Status: %d %s\r\nContent-Type: %s\r\n"
 			"Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",

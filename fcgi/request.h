@@ -32,6 +32,12 @@ struct http_req {
 	struct sx_buf body;
 	int status;                /* status sent, for the access log */
 	bool replied;
+	/*
+	 * The route checks the key in its own statement (POST /api/v1/tasks):
+	 * until that ran, any answer but a 2xx first confirms the key
+	 * (http_reply_json), so a bad key is 403 whatever else is wrong.
+	 */
+	bool key_unchecked;
 };
 
 /* Prepares req for the FastCGI request fcgi (an FCGX_Request *). */

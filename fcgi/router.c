@@ -24,7 +24,8 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{ "POST", "/api/v1/tasks", ARG_NONE, "", tasks_create, NULL, false },
+	/* Clients create with this one: the task's INSERT checks the key itself. */
+	{ "POST", "/api/v1/tasks", ARG_NONE, "", tasks_create, NULL, true },
 	{ "GET", "/api/v1/tasks", ARG_NONE, "", tasks_list, NULL, false },
 	/* Clients poll this one: it checks the key itself, in the query that reads the task. */
 	{ "GET", "/api/v1/tasks/", ARG_TASK, "", NULL, tasks_get, true },

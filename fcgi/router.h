@@ -5,7 +5,8 @@
  * escaped NUL (%00) in its path or query is 400 first.  An unknown path is
  * 404, a known path with another method 405 (with Allow), both before any
  * authentication, as FastAPI answers them.  Matched routes authenticate
- * (except the few open ones: /healthz, /metrics, signed /artifacts/),
+ * (except the open ones: /healthz, /metrics, signed /artifacts/, and the
+ * task GET and POST, whose own statement checks the key),
  * then call the handler with the path's task id (or NULL).
  */
 #include "request.h"

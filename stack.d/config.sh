@@ -84,7 +84,7 @@ config_nginx() {
 	cp /etc/nginx/fastcgi_params "$VAR/fastcgi_params"
 	text=$(fill_template "$ROOT/nginx/stack.conf.in" USER_DIRECTIVE="$(config_nginx_user)" \
 		VAR="$VAR" ROOT="$ROOT" PORT="$SX_PORT" API_SOCKET="$API_SOCKET" \
-		KEY_CONN_LIMIT="$SX_KEY_CONN_LIMIT")
+		KEY_CONN_LIMIT="$SX_KEY_CONN_LIMIT" API_WORKERS="$SX_API_WORKERS")
 	# shellcheck disable=SC2034
 	printf '%s\n' "$text" | write_private "$NGINX_CONF" && NGINX_CHANGED=1
 	chmod 644 "$NGINX_CONF"

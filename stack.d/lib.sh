@@ -5,9 +5,9 @@
 # Settings come from the environment, with the defaults below: SX_VAR_DIR
 # (default ./var: a second stack from the same tree needs other ports too),
 # SX_PORT (nginx, 8080), SX_DB_PORT (MariaDB TCP, 33306), SX_CONFIGURE_FLAGS
-# (passed to ./configure), SX_API_WORKERS (4), SX_KEY_CONN_LIMIT (32: one
-# API key's requests in progress at once in the stack's nginx; production's
-# nginx/sextant.conf has 2), SX_STACK_AGENT (1: run an
+# (passed to ./configure), SX_API_WORKERS (twice the cores, at least 4),
+# SX_KEY_CONN_LIMIT (32: one API key's requests in progress at once in the
+# stack's nginx; production's nginx/sextant.conf has 2), SX_STACK_AGENT (1: run an
 # agent), SX_LLM_PROVIDER, SX_LLM_BASE_URL, SX_LLM_MODEL, SX_LLM_KEY_ENV
 # (written to the config only when set: the defaults are sextant's own, see
 # the LLM presets in core/conf.c).  (SC2034: the settings are used by the
@@ -24,7 +24,10 @@ LOG=$VAR/log
 SX_PORT=${SX_PORT:-8080}
 SX_DB_PORT=${SX_DB_PORT:-33306}
 SX_CONFIGURE_FLAGS=${SX_CONFIGURE_FLAGS:-}
-SX_API_WORKERS=${SX_API_WORKERS:-4}
+# Twice the cores, at least 4: a worker spends much of a request waiting on
+# MariaDB, so one per core leaves the cores idle, and more than two per core
+# only adds switching (bench/README.md, "API").
+SX_API_WORKERS=${SX_API_WORKERS:-$(( $(nproc) > 2 ? 2 * $(nproc) : 4 ))}
 # 32: the load test and bench/api send 16 concurrent requests with one key.
 # bench/tenant/run measures production's 2 (below api_workers).
 SX_KEY_CONN_LIMIT=${SX_KEY_CONN_LIMIT:-32}

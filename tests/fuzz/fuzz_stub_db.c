@@ -32,6 +32,16 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 	return SX_OK;
 }
 
+enum sx_rc task_db_create_by_key(struct sx_db *db, const char *key, size_t keylen,
+				 json_object *request, json_object *run_request,
+				 long long max_steps, const char *idem_key, long long ttl_seconds,
+				 char id_out[SX_ID_MAX], char org_out[SX_ID_MAX], bool *existing)
+{
+	snprintf(org_out, SX_ID_MAX, "org_%s", "00000000000000000000000000");
+	return task_db_create(db, org_out, request, run_request, max_steps, idem_key,
+			      ttl_seconds, id_out, existing);
+}
+
 enum sx_rc auth_lookup_key(struct sx_db *db, const char *key, size_t keylen,
 			   char org_id[SX_ID_MAX])
 {

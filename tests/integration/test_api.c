@@ -363,6 +363,65 @@ Test(api, bearer_authorization_accepted)
 	resp_free(r);
 }
 
+/* POSTs body to /api/v1/tasks with key and one extra header (or none); returns the status. */
+static long create_status(const char *key, const char *body, const char *header)
+{
+	const char *hdr[] = { header, NULL };
+	struct resp *r = api_call("POST", "/api/v1/tasks", key, body, strlen(body),
+				  header ? hdr : NULL);
+	long status = r->status;
+
+	if (status == 403)
+		cr_assert_str_eq(jstr(r->json, "detail"), "Invalid credentials");
+	resp_free(r);
+	return status;
+}
+
+/*
+ * POST /api/v1/tasks checks the key in its INSERT: a bad key stores
+ * nothing and is 403 whatever else is wrong with the request (the answers
+ * the router gave when it looked the key up first), a revoked key too,
+ * and an Idempotency-Key belongs to the organization, whichever of its
+ * keys presents it.
+ */
+Test(api, create_checks_the_key)
+{
+	static const char bad_key[] = "sx_notakeynotakeynotakeynotakeynotakeynotakey0";
+	struct test_org org;
+	char *key2, hdr[96];
+	struct resp *r;
+	char id[64];
+
+	test_org_new(&org, "api-create-key");
+	cr_assert_eq(create_status(bad_key, seed_body, NULL), 403);
+	cr_assert_eq(create_status(bad_key, "{\"no_url\":1}", NULL), 403, "bad key before 422");
+	cr_assert_eq(create_status(bad_key, "not json", NULL), 403, "bad key before 400");
+	cr_assert_eq(create_status(bad_key, seed_body, "x-max-steps-override: many"), 403);
+	cr_assert_eq(create_status(NULL, seed_body, NULL), 403, "no key");
+	cr_assert_eq(create_status(org.key, "{\"no_url\":1}", NULL), 422, "good key, bad body");
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE org_id = ?", org.id), 0);
+
+	snprintf(hdr, sizeof(hdr), "Idempotency-Key: create-checks-the-key");
+	r = api_call("POST", "/api/v1/tasks", org.key, seed_body, strlen(seed_body),
+		     (const char *const[]){ hdr, NULL });
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	snprintf(id, sizeof(id), "%s", jstr(r->json, "task_id"));
+	resp_free(r);
+	cr_assert_eq(create_status(bad_key, seed_body, hdr), 403, "bad key, a live Idempotency-Key");
+	key2 = admin("key create --org %s", org.id);
+	cr_assert_not_null(key2);
+	r = api_call("POST", "/api/v1/tasks", key2, seed_body, strlen(seed_body),
+		     (const char *const[]){ hdr, NULL });
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	cr_assert_str_eq(jstr(r->json, "task_id"), id, "the organization's other key replays its task");
+	resp_free(r);
+	free(admin("key revoke %s", key2));
+	cr_assert_eq(create_status(key2, seed_body, NULL), 403, "revoked key");
+	cr_assert_eq(create_status(key2, seed_body, hdr), 403, "revoked key, a live Idempotency-Key");
+	cr_assert_eq(db_count1("SELECT COUNT(*) FROM tasks WHERE org_id = ?", org.id), 1);
+	free(key2);
+}
+
 /* GET /api/v1/tasks/{id} checks the key in the query that reads the task. */
 Test(api, get_task_checks_the_key)
 {

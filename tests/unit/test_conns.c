@@ -1,0 +1,203 @@
+/*
+ * The FastCGI connections of an API worker (fcgi/conns.c), driven as nginx
+ * drives them: FastCGI records written by hand over the unix socket to one
+ * worker process that answers each request with the value of its parameter
+ * N.  A connection whose requests set FCGI_KEEP_CONN stays open and carries
+ * the next request; an idle kept connection does not keep the worker from
+ * answering on another one; a connection the client closes is dropped.
+ * Reads carry a 10 s timeout only so that a regression fails instead of
+ * hanging; nothing is timed.
+ */
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+#include "sx.h"
+#include "conns.h"
+#include "supervise.h"
+
+#include <criterion/criterion.h>
+
+enum { T_BEGIN = 1, T_END = 3, T_PARAMS = 4, T_STDIN = 5, T_STDOUT = 6 };
+
+static char sock_path[108];
+static pid_t worker = -1;
+
+/* The worker: answers "n=<N>" until SIGTERM. */
+static void serve(int listen_fd)
+{
+	struct fcgi_conns *conns = fcgi_conns_new(listen_fd);
+	void *req;
+
+	sx_stop_signals_install();
+	while (fcgi_conns_next(conns, &req) == SX_OK) {
+		FCGX_Request *r = req;
+		const char *n = FCGX_GetParam("N", r->envp);
+
+		FCGX_FPrintF(r->out, "Content-Type: text/plain\r\n\r\nn=%s", n ? n : "");
+		FCGX_Finish_r(r);
+	}
+	fcgi_conns_free(conns);
+	_exit(0);
+}
+
+static void start_worker(void)
+{
+	char dir[] = "/tmp/sx_conns_XXXXXX";
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sock_path, sizeof(sock_path), "%s/s", dir);
+	FCGX_Init();
+	fd = FCGX_OpenSocket(sock_path, 16);
+	cr_assert_geq(fd, 0);
+	worker = fork();
+	cr_assert_geq(worker, 0);
+	if (worker == 0)
+		serve(fd);
+	close(fd);
+}
+
+static void stop_worker(void)
+{
+	if (worker > 0) {
+		kill(worker, SIGTERM);
+		waitpid(worker, NULL, 0);
+	}
+	unlink(sock_path);
+}
+
+TestSuite(conns, .init = start_worker, .fini = stop_worker);
+
+static int dial(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 10 };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Appends one record of type with len bytes of content to out at *n. */
+static void record(unsigned char *out, size_t *n, int type, const void *content, size_t len)
+{
+	unsigned char h[8] = { 1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8),
+			       (unsigned char)len, 0, 0 };
+
+	memcpy(out + *n, h, 8);
+	memcpy(out + *n + 8, content, len);
+	*n += 8 + len;
+}
+
+/* Sends a request whose parameter N is n; keep sets FCGI_KEEP_CONN. */
+static void send_request(int fd, const char *n, bool keep)
+{
+	unsigned char buf[256], begin[8] = { 0, 1, keep ? 1 : 0 }, params[64];
+	size_t len = 0, plen = strlen(n);
+
+	params[0] = 1;
+	params[1] = (unsigned char)plen;
+	params[2] = 'N';
+	memcpy(params + 3, n, plen);
+	record(buf, &len, T_BEGIN, begin, sizeof(begin));
+	record(buf, &len, T_PARAMS, params, 3 + plen);
+	record(buf, &len, T_PARAMS, "", 0);
+	record(buf, &len, T_STDIN, "", 0);
+	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+}
+
+static bool read_full(int fd, unsigned char *p, size_t len)
+{
+	while (len) {
+		ssize_t r = read(fd, p, len);
+
+		if (r <= 0)
+			return false;
+		p += r;
+		len -= (size_t)r;
+	}
+	return true;
+}
+
+/* Reads records up to FCGI_END_REQUEST; returns the body after the headers. */
+static char *read_answer(int fd)
+{
+	static char out[512];
+	size_t n = 0;
+	unsigned char h[8], content[65536 + 256];
+	char *body;
+
+	for (;;) {
+		size_t clen, pad;
+
+		cr_assert(read_full(fd, h, 8), "no answer (connection closed or 10 s passed)");
+		clen = (size_t)h[4] << 8 | h[5];
+		pad = h[6];
+		cr_assert(read_full(fd, content, clen + pad));
+		if (h[1] == T_END)
+			break;
+		if (h[1] == T_STDOUT && n + clen < sizeof(out)) {
+			memcpy(out + n, content, clen);
+			n += clen;
+		}
+	}
+	out[n] = '\0';
+	body = strstr(out, "\r\n\r\n");
+	return body ? body + 4 : out;
+}
+
+Test(conns, kept_connection_carries_the_next_request)
+{
+	int fd = dial();
+
+	send_request(fd, "1", true);
+	cr_assert_str_eq(read_answer(fd), "n=1");
+	send_request(fd, "2", true);
+	cr_assert_str_eq(read_answer(fd), "n=2");
+	close(fd);
+}
+
+Test(conns, connection_without_keep_conn_is_closed_after_its_answer)
+{
+	int fd = dial();
+	char c;
+
+	send_request(fd, "1", false);
+	cr_assert_str_eq(read_answer(fd), "n=1");
+	cr_assert_eq(read(fd, &c, 1), 0, "the responder kept a connection nginx did not ask to keep");
+	close(fd);
+}
+
+Test(conns, idle_kept_connection_does_not_pin_the_worker)
+{
+	int idle = dial(), other = dial();
+
+	send_request(idle, "1", true);
+	cr_assert_str_eq(read_answer(idle), "n=1");
+	/* The one worker holds `idle` open and idle: a second connection is still answered. */
+	send_request(other, "2", true);
+	cr_assert_str_eq(read_answer(other), "n=2");
+	send_request(idle, "3", true);
+	cr_assert_str_eq(read_answer(idle), "n=3");
+	close(idle);
+	close(other);
+}
+
+Test(conns, connection_closed_by_the_client_is_dropped)
+{
+	int first = dial(), second;
+
+	send_request(first, "1", true);
+	cr_assert_str_eq(read_answer(first), "n=1");
+	close(first);
+	second = dial();
+	send_request(second, "2", true);
+	cr_assert_str_eq(read_answer(second), "n=2");
+	close(second);
+}

@@ -14,9 +14,18 @@
  *   [e14] checkbox "I agree" unchecked
  *   [e15] button "Submit application"
  *   [e16] link "Careers" href="/jobs"
+ *   [e62] button "Delete" row="Maria Lopez"
+ *   [e70] button "Add to cart" in="Trailblazer 2 Tent"
+ *   [e80] listbox "Languages" value="French, German" options=["English","French","German"] multiple
  *
  * i.e. `[ID] KIND "LABEL"` then optional attributes; the label is the first
- * double-quoted string on the line (inner quotes escaped as \").
+ * double-quoted string on the line (inner quotes escaped as \").  row= and
+ * in= are only on elements whose label is not unique on the page: the
+ * text that tells them apart (the row's first cells, the card's heading).
+ *
+ * Before it reads the page, scrape_page waits for it to settle (settle.js:
+ * loaded, no request finishing and no DOM change for SCRAPE_SETTLE_QUIET_MS,
+ * no loading indicator), at most SCRAPE_SETTLE_MAX_MS.
  */
 #include "sx.h"
 #include <json-c/json.h>
@@ -31,8 +40,15 @@ struct scrape_result {
 	char *text;          /* visible page text, capped (owned) */
 	bool truncated;      /* the element list or text hit its cap */
 	char *fingerprint;   /* a hash of URL + elements + values, for loop detection */
-	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…} (owned) */
+	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…, "context":…} (owned);
+			        context only on elements whose label repeats */
+	int64_t settle_ms;   /* how long the page was waited for before it was read */
+	bool settled;        /* it settled within SCRAPE_SETTLE_MAX_MS */
 };
+
+/* The settle wait: the quiet period that counts as settled, and its bound. */
+#define SCRAPE_SETTLE_QUIET_MS 200
+#define SCRAPE_SETTLE_MAX_MS 1500
 
 /* Caps: the element list and the page text, in bytes. */
 #define SCRAPE_MAX_ELEMENTS_BYTES (12 * 1024)

@@ -75,7 +75,8 @@ enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result
  * action needs, named by op: "find" (none), "scroll" (into view; *value is
  * the element's checked state as a boolean), "clear" (scroll, then empty
  * the field as WebDriver's Element Clear does), "select" (scroll, then pick
- * the option arg names; *value is its text, or NULL when none fits), "set"
+ * the options arg names, a string or an array; *value is {chosen, click}
+ * or {missing} or {single}, see locate.js), "set"
  * (scroll, then set the value to arg with input and change events).  arg is
  * borrowed and may be NULL; *value, when value is not NULL, is the script's
  * value (caller puts; NULL for null).  The script runs in the page: *value

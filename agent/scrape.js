@@ -494,8 +494,8 @@ function messages(doc, modal) {
 		if (modal && el !== modal && !modal.contains(el))
 			return;   /* covered by the modal */
 		var t = (withoutOptions(el.innerText || '', doc)).replace(/[ \t]+/g, ' ').replace(/\n\s*\n+/g, '\n').trim();
-		if (!t || t.length > max && max === MESSAGE_MAX)
-			return;
+		if (!t || (max === MESSAGE_MAX && t.length > max))
+			return;   /* a long block is page content, not a message */
 		taken.push(el);
 		out.push({what: what, name: nameOf(el), text: t.length > max ? t.slice(0, max - 1) + '\u2026' : t});
 	}

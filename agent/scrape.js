@@ -504,15 +504,16 @@ function messages(doc, modal) {
 	for (var i = 0; i < ds.length; i++)
 		take(ds[i], 'Dialog', DIALOG_MAX);
 	var as = doc.querySelectorAll('[role=alert],[aria-live=assertive],[role=status],[class]');
-	for (var j = 0; j < as.length; j++) {
-		var a = as[j], role = a.getAttribute('role');
-		if (role === 'alert' || a.getAttribute('aria-live') === 'assertive')
-			take(a, 'Alert', MESSAGE_MAX);
-		else if (role === 'status' || TOAST_CLASS.test(a.getAttribute('class')))
-			take(a, 'Message', MESSAGE_MAX);
-		else if (ERROR_CLASS.test(a.getAttribute('class')) && !a.matches('input,select,textarea,form'))
-			take(a, 'Error', MESSAGE_MAX);
-	}
+	['Alert', 'Message', 'Error'].forEach(function (what) {
+		for (var j = 0; j < as.length; j++) {
+			var a = as[j], role = a.getAttribute('role'), cls = a.getAttribute('class') || '';
+			var is = role === 'alert' || a.getAttribute('aria-live') === 'assertive' ? 'Alert' :
+				role === 'status' || TOAST_CLASS.test(cls) ? 'Message' :
+				ERROR_CLASS.test(cls) && !a.matches('input,select,textarea,form') ? 'Error' : '';
+			if (is === what)
+				take(a, what, MESSAGE_MAX);
+		}
+	});
 	var fs = doc.querySelectorAll('[aria-invalid=true],input,select,textarea');
 	for (var k = 0; k < fs.length; k++) {
 		var f = fs[k], ids = f.getAttribute('aria-errormessage') || f.getAttribute('aria-describedby');

@@ -258,10 +258,25 @@ static enum sx_rc listbox_selection(struct webdriver_session *wd, const char *el
 
 static bool has_string(json_object *arr, const char *s)
 {
-	for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s) == 0)
+	for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(arr, i));
+
+		if (t && strcmp(t, s) == 0)
 			return true;
+	}
 	return false;
+}
+
+/* The first text of want (an array, page-controlled) that now lacks, or NULL. */
+static const char *first_missing(json_object *want, json_object *now)
+{
+	for (size_t i = 0; json_object_is_type(want, json_type_array) && i < json_object_array_length(want); i++) {
+		const char *w = json_object_get_string(json_object_array_get_idx(want, i));
+
+		if (w && !has_string(now, w))
+			return w;
+	}
+	return NULL;
 }
 
 /*
@@ -274,7 +289,8 @@ static bool has_string(json_object *arr, const char *s)
 static enum sx_rc select_options(struct webdriver_session *wd, const char *id, const char *el,
 				 json_object *value, char *err, size_t errlen)
 {
-	json_object *missing = NULL, *click = NULL, *chosen = NULL, *now = NULL;
+	json_object *missing = NULL, *click = NULL, *chosen = NULL, *before = NULL, *now = NULL;
+	const char *lost;
 	enum sx_rc rc = SX_OK;
 
 	if (json_object_object_get_ex(value, "single", NULL)) {
@@ -302,13 +318,14 @@ static enum sx_rc select_options(struct webdriver_session *wd, const char *id, c
 	if (rc || !json_object_is_type(click, json_type_array) || json_object_array_length(click) == 0)
 		goto out;
 	rc = listbox_selection(wd, el, &now);
-	for (size_t i = 0; !rc && i < json_object_array_length(chosen); i++) {
-		const char *want = json_object_get_string(json_object_array_get_idx(chosen, i));
-
-		if (!has_string(now, want)) {
-			snprintf(err, errlen, "option \"%.80s\" of %s is not selected after the click", want, id);
-			rc = SX_ECONFLICT;
-		}
+	json_object_object_get_ex(value, "before", &before);
+	lost = rc ? NULL : first_missing(chosen, now);
+	if (!rc && !lost && (lost = first_missing(before, now)) != NULL) {
+		snprintf(err, errlen, "option \"%.80s\" of %s was unselected by the clicks", lost, id);
+		rc = SX_ECONFLICT;
+	} else if (lost) {
+		snprintf(err, errlen, "option \"%.80s\" of %s is not selected after the click", lost, id);
+		rc = SX_ECONFLICT;
 	}
 out:
 	json_object_put(now);

@@ -25,7 +25,8 @@
  *            and change once; a <select multiple> keeps the options already
  *            selected.  A listbox (role=listbox) changes nothing here: its
  *            options not yet selected come back for the caller to click, as
- *            a user would.  value is {chosen: [texts], click: [elements]},
+ *            a user would.  value is {chosen: [texts], click: [elements]} (and
+ *            a listbox's before: [texts selected before]),
  *            or {missing: [names]} when a name fits no option, or {single:
  *            true} when several are named for a select that holds one.
  *   "set"    scrolls, then sets the value of a control whose native UI takes
@@ -112,10 +113,10 @@ function select(el, arg) {
 	});
 	if (missing.length || !hits.length)
 		return {missing: missing};
+	function selected(o) { return o.getAttribute('aria-selected') === 'true'; }
 	if (!native)
-		return {chosen: hits.map(optionText), click: hits.filter(function (o) {
-			return o.getAttribute('aria-selected') !== 'true';
-		})};
+		return {chosen: hits.map(optionText), before: opts.filter(selected).map(optionText),
+			click: hits.filter(function (o) { return !selected(o); })};
 	if (!multiple)
 		el.value = hits[0].value;
 	hits.forEach(function (o) { o.selected = true; });

@@ -20,6 +20,9 @@
 #include "timeutil.h"
 #include "webdriver.h"
 
+/* The options one select_option may name at once. */
+#define SELECT_MAX_OPTIONS 50
+
 static const struct {
 	const char *name;
 	enum action_type type;
@@ -268,9 +271,101 @@ out:
 	return rc;
 }
 
+/* Reads the texts of the selected options of listbox el into *texts (caller puts). */
+static enum sx_rc listbox_selection(struct webdriver_session *wd, const char *el, json_object **texts)
+{
+	static const char js_selected[] =
+		"return Array.prototype.map.call(arguments[0].querySelectorAll("
+		"'[role=option][aria-selected=true],[role=option][aria-checked=true]'), function (o) {"
+		" return (o.getAttribute('aria-label') || o.textContent).trim(); });";
+	json_object *args = json_object_new_array();
+	enum sx_rc rc;
+
+	json_object_array_add(args, webdriver_element_ref(el));
+	rc = webdriver_execute(wd, js_selected, args, texts);
+	json_object_put(args);
+	return rc;
+}
+
+static bool has_string(json_object *arr, const char *s)
+{
+	for (size_t i = 0; json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(arr, i));
+
+		if (t && strcmp(t, s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The first text of want (an array, page-controlled) that now lacks, or NULL. */
+static const char *first_missing(json_object *want, json_object *now)
+{
+	for (size_t i = 0; json_object_is_type(want, json_type_array) && i < json_object_array_length(want); i++) {
+		const char *w = json_object_get_string(json_object_array_get_idx(want, i));
+
+		if (w && !has_string(now, w))
+			return w;
+	}
+	return NULL;
+}
+
+/*
+ * The end of select_option, from what locate.js's "select" answered (value,
+ * page-controlled): a <select> is already set; a listbox gets its options
+ * clicked, each as a user's click (the page's own handlers run), and is
+ * then read back: every option chosen, and every one selected before, must
+ * be selected now.
+ */
+static enum sx_rc select_options(struct webdriver_session *wd, const char *id, const char *el,
+				 json_object *value, char *err, size_t errlen)
+{
+	json_object *missing = NULL, *click = NULL, *chosen = NULL, *before = NULL, *now = NULL;
+	const char *lost;
+	enum sx_rc rc = SX_OK;
+
+	if (json_object_object_get_ex(value, "single", NULL)) {
+		snprintf(err, errlen, "element %s holds one option: name one", id);
+		rc = SX_EINVAL;
+		goto out;
+	}
+	if (!json_object_object_get_ex(value, "chosen", &chosen) ||
+	    !json_object_is_type(chosen, json_type_array)) {
+		json_object_object_get_ex(value, "missing", &missing);
+		snprintf(err, errlen, "element %s has no option %.120s", id,
+			 missing ? json_object_to_json_string(missing) : "of that name");
+		rc = SX_ENOTFOUND;
+		goto out;
+	}
+	json_object_object_get_ex(value, "click", &click);
+	for (size_t i = 0; !rc && json_object_is_type(click, json_type_array) &&
+			   i < json_object_array_length(click); i++) {
+		const char *opt = webdriver_element_id(json_object_array_get_idx(click, i));
+
+		rc = opt ? webdriver_element_click(wd, opt) : SX_EPARSE;
+		if (rc)
+			set_err(err, errlen, "click on an option of", id, wd);
+	}
+	if (rc || !json_object_is_type(click, json_type_array) || json_object_array_length(click) == 0)
+		goto out;
+	rc = listbox_selection(wd, el, &now);
+	json_object_object_get_ex(value, "before", &before);
+	lost = rc ? NULL : first_missing(chosen, now);
+	if (!rc && !lost && (lost = first_missing(before, now)) != NULL) {
+		snprintf(err, errlen, "option \"%.80s\" of %s was unselected by the clicks", lost, id);
+		rc = SX_ECONFLICT;
+	} else if (lost) {
+		snprintf(err, errlen, "option \"%.80s\" of %s is not selected after the click", lost, id);
+		rc = SX_ECONFLICT;
+	}
+out:
+	json_object_put(now);
+	return rc;
+}
+
 /*
  * The action on the element the look-up found and prepared: value is what
- * the script answered (the checked state, the option chosen).
+ * the script answered (the checked state, the options chosen).
  */
 static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_object *action,
 			 const char *id, const char *el, json_object *value, char *err, size_t errlen)
@@ -299,11 +394,7 @@ static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_
 		}
 		break;
 	case ACT_SELECT_OPTION:
-		if (!json_object_is_type(value, json_type_string)) {
-			snprintf(err, errlen, "element %s has no option \"%.80s\"", id,
-				 member(action, "option") ? member(action, "option") : member(action, "text"));
-			rc = SX_ENOTFOUND;
-		}
+		rc = select_options(wd, id, el, value, err, errlen);
 		break;
 	case ACT_CHECK:
 	case ACT_UNCHECK:
@@ -320,6 +411,21 @@ static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_
 	return rc;
 }
 
+/* A select_option's option: one string, or an array of 1 to SELECT_MAX_OPTIONS strings. */
+static bool options_valid(json_object *action)
+{
+	json_object *o;
+	size_t n;
+
+	if (!json_object_object_get_ex(action, "option", &o) || !json_object_is_type(o, json_type_array))
+		return true;
+	n = json_object_array_length(o);
+	for (size_t i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(o, i), json_type_string))
+			return false;
+	return n >= 1 && n <= SELECT_MAX_OPTIONS;
+}
+
 /* Checks what an element action needs before the page is touched: its text or option. */
 static enum sx_rc element_action_valid(enum action_type t, json_object *action, const char *id, char *err,
 				       size_t errlen)
@@ -331,6 +437,10 @@ static enum sx_rc element_action_valid(enum action_type t, json_object *action, 
 		rc = SX_EINVAL;
 	} else if (t == ACT_SELECT_OPTION && !member(action, "option") && !member(action, "text")) {
 		snprintf(err, errlen, "select_option on %s has no option", id);
+		rc = SX_EINVAL;
+	} else if (t == ACT_SELECT_OPTION && !options_valid(action)) {
+		snprintf(err, errlen, "select_option on %s: option is a text or a list of 1 to %d texts", id,
+			 SELECT_MAX_OPTIONS);
 		rc = SX_EINVAL;
 	}
 	return rc;

@@ -605,10 +605,11 @@ enum outcome agent_step_run(struct run *run, struct agent_step *st)
 out:
 	if (browser_is_open(&run->browser) && out != OUT_STEP_FAILED)
 		note_url_after(run, st);
-	/* One line per step with where its time went (bench/agent reads these). */
+	/* One line per step with where its time went, the settle wait part of observe (bench/agent reads these). */
 	log_info("runner", "msg=\"step done\" task=%s order=%lld outcome=%d session_ms=%lld observe_ms=%lld "
-		 "llm_ms=%lld act_ms=%lld elements=%zu element_bytes=%zu", run->t->id, st->order, (int)out,
-		 (long long)(t_opened ? t_opened - t_start : 0), (long long)(t_observed ? t_observed - t_opened : 0),
+		 "settle_ms=%lld llm_ms=%lld act_ms=%lld elements=%zu element_bytes=%zu", run->t->id, st->order,
+		 (int)out, (long long)(t_opened ? t_opened - t_start : 0),
+		 (long long)(t_observed ? t_observed - t_opened : 0), (long long)st->page.settle_ms,
 		 (long long)st->llm_ms, (long long)(t_observed ? sx_mono_ms() - t_observed - st->llm_ms : 0),
 		 st->page.nelements, st->page.elements ? strlen(st->page.elements) : (size_t)0);
 	json_object_put(actions);

@@ -26,10 +26,17 @@
  *            (its centre, or its label's for a box too small to aim at)
  *            when that point shows the element or its label in the top
  *            document, else null (the agent then clicks through WebDriver).
- *   "select" scrolls, then picks the option of a <select> whose text, then
- *            value, then part of the text is options.arg (case-insensitive),
- *            firing input and change; value is the option's text, or null
- *            when none fits.
+ *   "select" scrolls, then picks the options options.arg names (a string,
+ *            or an array of them for a multi-select), each the option whose
+ *            text, then value, then part of the text is that name
+ *            (case-insensitive).  A <select> gets them set, firing input
+ *            and change once; a <select multiple> keeps the options already
+ *            selected.  A listbox (role=listbox) changes nothing here: its
+ *            options not yet selected come back for the caller to click, as
+ *            a user would.  value is {chosen: [texts], click: [elements]} (and
+ *            a listbox's before: [texts selected before]),
+ *            or {missing: [names]} when a name fits no option, or {single:
+ *            true} when several are named for a select that holds one.
  *   "set"    scrolls, then sets the value of a control whose native UI takes
  *            no typed keys (date and time pickers, color, range) to
  *            options.arg with input and change events; value is the value.
@@ -123,20 +130,45 @@ function clickPoint(el) {
 
 function checked(el) {
 	return !!el.checked || el.getAttribute('aria-checked') === 'true';
+
+function optionText(o) {
+	return (o.localName === 'option' ? o.text : o.getAttribute('aria-label') || o.textContent).trim();
+}
+
+/* The option of opts named want: by its text, then its value, then part of its text. */
+function optionNamed(opts, want) {
+	want = String(want).trim().toLowerCase();
+	return opts.find(function (o) { return optionText(o).toLowerCase() === want; }) ||
+		opts.find(function (o) { return (o.value || o.getAttribute('data-value') || '').trim().toLowerCase() === want; }) ||
+		opts.find(function (o) { return optionText(o).toLowerCase().indexOf(want) >= 0; });
 }
 
 function select(el, arg) {
-	var want = String(arg).trim().toLowerCase();
-	var opts = Array.prototype.slice.call(el.options || []);
-	var hit = opts.find(function (o) { return o.text.trim().toLowerCase() === want; }) ||
-		opts.find(function (o) { return o.value.trim().toLowerCase() === want; }) ||
-		opts.find(function (o) { return o.text.trim().toLowerCase().indexOf(want) >= 0; });
-	if (!hit)
-		return null;
-	el.value = hit.value;
-	hit.selected = true;
+	var native = el.localName === 'select';
+	var opts = Array.prototype.slice.call(native ? el.options : el.querySelectorAll('[role=option]'));
+	var multiple = native ? el.multiple : el.getAttribute('aria-multiselectable') === 'true';
+	var names = Array.isArray(arg) ? arg : [arg];
+	var hits = [], missing = [];
+	if (names.length > 1 && !multiple)
+		return {single: true};
+	names.forEach(function (n) {
+		var o = optionNamed(opts, n);
+		if (o)
+			hits.push(o);
+		else
+			missing.push(String(n));
+	});
+	if (missing.length || !hits.length)
+		return {missing: missing};
+	function selected(o) { return o.getAttribute('aria-selected') === 'true'; }
+	if (!native)
+		return {chosen: hits.map(optionText), before: opts.filter(selected).map(optionText),
+			click: hits.filter(function (o) { return !selected(o); })};
+	if (!multiple)
+		el.value = hits[0].value;
+	hits.forEach(function (o) { o.selected = true; });
 	fire(el);
-	return hit.text;
+	return {chosen: hits.map(optionText), click: []};
 }
 
 function act(el) {

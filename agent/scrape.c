@@ -25,6 +25,7 @@
 #include "scrape.h"
 #include "relevant.h"
 #include "scrape_js.h"
+#include "timeutil.h"
 #include "webdriver.h"
 
 /* Frames entered by frame switch per scrape, and how deep. */
@@ -36,6 +37,8 @@
 #define SCRAPE_MAX_LINE 16384
 /* The script's JSON answer for one document. */
 #define SCRAPE_MAX_JSON (8u << 20)
+/* Room kept at the end of a capped page text for the line saying what was cut. */
+#define SCRAPE_TEXT_NOTE_RESERVE 64
 
 /* The buckets the trailer line counts dropped elements in. */
 enum scrape_bucket { B_FIELD, B_BUTTON, B_LINK, B_OTHER, B_MAX };
@@ -61,6 +64,7 @@ struct scrape_acc {
 	size_t nitems, capitems;
 	size_t dropped[B_MAX];
 	struct sx_buf text;
+	size_t text_dropped;    /* bytes of page text past the cap */
 	bool truncated;
 	long long next;         /* highest id counter seen */
 };
@@ -197,8 +201,8 @@ out:
 
 /*
  * Renders one element as its prompt line (scrape.h):
- *   [ID] KIND "LABEL" value="…" options=[…] checked|unchecked group="…"
- *        selected href="…" multiple required disabled readonly covered
+ *   [ID] KIND "LABEL" row="…"|in="…" value="…" options=[…] checked|unchecked
+ *        group="…" selected href="…" multiple required disabled readonly covered
  */
 static enum sx_rc render_line(json_object *el, struct sx_buf *b)
 {
@@ -210,6 +214,10 @@ static enum sx_rc render_line(json_object *el, struct sx_buf *b)
 	rc = sx_buf_printf(b, "[%s] %s ", sx_json_string(el, "id"), sx_json_string(el, "kind"));
 	if (!rc)
 		rc = put_quoted(b, sx_json_string(el, "label"));
+	if (!rc)
+		rc = put_attr(b, "row", sx_json_string(el, "row"));
+	if (!rc)
+		rc = put_attr(b, "in", sx_json_string(el, "in"));
 	if (!rc)
 		rc = put_attr(b, "value", sx_json_string(el, "value"));
 	if (!rc)
@@ -347,26 +355,38 @@ static void acc_release(struct scrape_acc *a)
 }
 
 /*
- * Appends text to the page text, cutting at the cap on a UTF-8 character
- * boundary; a cut marks the result truncated.
+ * Appends text to the page text, cutting at the cap (less room for the
+ * line that says what was cut) on a UTF-8 character boundary; a cut marks
+ * the result truncated and counts the bytes left out (acc_text_note).
  */
 static void acc_text(struct scrape_acc *a, const char *t)
 {
-	size_t room, n;
+	size_t room, n, cap = SCRAPE_MAX_TEXT_BYTES - SCRAPE_TEXT_NOTE_RESERVE;
 
 	if (!t || !*t)
 		return;
-	if (a->text.len)
+	if (a->text.len && a->text.len < cap)
 		(void)sx_buf_putc(&a->text, '\n');
-	room = a->text.len < SCRAPE_MAX_TEXT_BYTES ? SCRAPE_MAX_TEXT_BYTES - a->text.len : 0;
+	room = a->text.len < cap ? cap - a->text.len : 0;
 	n = strlen(t);
 	if (n > room) {
+		a->text_dropped += n - room;
 		n = room;
-		while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80)
+		while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80) {
 			n--;
+			a->text_dropped++;
+		}
 		a->truncated = true;
 	}
 	(void)sx_buf_append(&a->text, t, n);
+}
+
+/* Ends a page text that hit its cap with the line that says how much was left out. */
+static void acc_text_note(struct scrape_acc *a)
+{
+	if (a->text_dropped)
+		(void)sx_buf_printf(&a->text, "\n\xe2\x80\xa6 %zu more bytes of page text not shown",
+				    a->text_dropped);
 }
 
 /*
@@ -516,6 +536,15 @@ static char *fingerprint(const char *url, const char *elements)
 	return hex;
 }
 
+/* Adds to an index entry the context that tells the element apart (its row, or what it is in). */
+static void index_context(json_object *entry, json_object *el)
+{
+	const char *row = sx_json_string(el, "row"), *in = sx_json_string(el, "in");
+
+	if (row || in)
+		json_object_object_add(entry, "context", json_object_new_string(row ? row : in));
+}
+
 /*
  * Fills out from the accumulated documents: the kept lines in document
  * order, then the trailer; the index of the kept ids; text, flags and the
@@ -555,6 +584,7 @@ static enum sx_rc acc_finish(struct scrape_acc *a, struct scrape_result *out)
 				       json_object_new_string(sx_json_string(it->el, "label") ? sx_json_string(it->el, "label") : ""));
 		if (sx_json_bool(it->el, "far"))
 			json_object_object_add(entry, "far", json_object_new_int64(it->prio));
+		index_context(entry, it->el);
 		json_object_object_add(out->index, id, entry);
 		out->nelements++;
 	}
@@ -569,6 +599,7 @@ static enum sx_rc acc_finish(struct scrape_acc *a, struct scrape_result *out)
 	}
 	memcpy(out->dropped, a->dropped, sizeof(out->dropped));
 	out->truncated = a->truncated || dropped;
+	acc_text_note(a);
 	out->elements = sx_buf_detach(&lines, NULL);
 	out->text = sx_buf_detach(&a->text, NULL);
 	out->fingerprint = fingerprint(out->url, out->elements);
@@ -618,6 +649,32 @@ static enum sx_rc scrape_opaque_frames(struct webdriver_session *s, struct scrap
 	return rc;
 }
 
+/*
+ * Waits for the top document to settle (settle.js), at most
+ * SCRAPE_SETTLE_MAX_MS, and notes the wait in out.  A page that navigates
+ * away meanwhile, or a script error, only ends the wait: the scrape reads
+ * whatever page is there.  A lost session is returned.
+ */
+static enum sx_rc settle(struct webdriver_session *s, struct scrape_result *out)
+{
+	json_object *opts = json_object_new_object(), *v = NULL;
+	int64_t t0 = sx_mono_ms();
+	enum sx_rc rc;
+
+	json_object_object_add(opts, "quietMs", json_object_new_int(SCRAPE_SETTLE_QUIET_MS));
+	json_object_object_add(opts, "maxMs", json_object_new_int(SCRAPE_SETTLE_MAX_MS));
+	rc = run_script(s, settle_js, opts, &v);
+	out->settle_ms = sx_mono_ms() - t0;
+	out->settled = rc == SX_OK && sx_json_bool(v, "settled");
+	if (rc && rc != SX_ESESSION) {
+		log_debug("scrape", "msg=\"settle wait ended\" err=%s detail=%s", sx_strerror(rc),
+			  sx_log_quote(webdriver_last_error(s)));
+		rc = SX_OK;
+	}
+	json_object_put(v);
+	return rc;
+}
+
 enum sx_rc scrape_page(struct webdriver_session *s, struct scrape_result *out)
 {
 	enum sx_rc rc;
@@ -627,6 +684,8 @@ enum sx_rc scrape_page(struct webdriver_session *s, struct scrape_result *out)
 	memset(out, 0, sizeof(*out));
 	acc_init(&a);
 	rc = webdriver_switch_frame(s, NULL);
+	if (!rc)
+		rc = settle(s, out);
 	if (!rc)
 		rc = scrape_doc(s, NULL, 1, &top);
 	if (rc)

@@ -14,9 +14,18 @@
  *   [e14] checkbox "I agree" unchecked
  *   [e15] button "Submit application"
  *   [e16] link "Careers" href="/jobs"
+ *   [e62] button "Delete" row="Maria Lopez"
+ *   [e70] button "Add to cart" in="Trailblazer 2 Tent"
+ *   [e80] listbox "Languages" value="French, German" options=["English","French","German"] multiple
  *
  * i.e. `[ID] KIND "LABEL"` then optional attributes; the label is the first
- * double-quoted string on the line (inner quotes escaped as \").
+ * double-quoted string on the line (inner quotes escaped as \").  row= and
+ * in= are only on elements whose label is not unique on the page: the
+ * text that tells them apart (the row's first cells, the card's heading).
+ *
+ * Before it reads the page, scrape_page waits for it to settle (settle.js:
+ * loaded, no request finishing and no DOM change for SCRAPE_SETTLE_QUIET_MS,
+ * no loading indicator), at most SCRAPE_SETTLE_MAX_MS.
  */
 #include "sx.h"
 #include <json-c/json.h>
@@ -33,9 +42,16 @@ struct scrape_result {
 	char *text;          /* visible page text, capped (owned) */
 	bool truncated;      /* the element list or text hit its cap */
 	char *fingerprint;   /* a hash of URL + elements + values, for loop detection */
-	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…, "far":rank} (owned) */
+	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…, "far":rank, "context":…} (owned);
+			        context only on elements whose label repeats */
 	size_t dropped[SCRAPE_BUCKETS]; /* left out by the caps: fields, buttons, links, others */
+	int64_t settle_ms;   /* how long the page was waited for before it was read */
+	bool settled;        /* it settled within SCRAPE_SETTLE_MAX_MS */
 };
+
+/* The settle wait: the quiet period that counts as settled, and its bound. */
+#define SCRAPE_SETTLE_QUIET_MS 200
+#define SCRAPE_SETTLE_MAX_MS 1500
 
 /* Caps: the element list and the page text, in bytes. */
 #define SCRAPE_MAX_ELEMENTS_BYTES (12 * 1024)
@@ -76,7 +92,8 @@ enum sx_rc scrape_locate(struct webdriver_session *s, const struct scrape_result
  * the element's checked state as a boolean), "clear" (scroll, then empty
  * the field as WebDriver's Element Clear does and focus it; *value is true
  * when it is a writable text field of the top document that has the focus), "select" (scroll, then pick
- * the option arg names; *value is its text, or NULL when none fits), "set"
+ * the options arg names, a string or an array; *value is {chosen, click}
+ * or {missing} or {single}, see locate.js), "set"
  * (scroll, then set the value to arg with input and change events).  arg is
  * borrowed and may be NULL; *value, when value is not NULL, is the script's
  * value (caller puts; NULL for null).  The script runs in the page: *value

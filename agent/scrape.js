@@ -46,12 +46,33 @@
  * prompt).  `dropped` holds the
  * per-kind counts of what this script left out.  The page text (innerText
  * of the body, then of open shadow roots and same-origin frames; it includes
- * the options of selects) is cut to maxTextBytes; `truncated` says when any
- * cut happened.
+ * the options of selects) is cut to maxTextBytes, ending with a line that
+ * says how much was left out; `truncated` says when any cut happened.
+ *
+ * What needs the user's attention comes first in the page text: an open
+ * dialog, alerts, toasts and status messages, and validation messages (see
+ * messages()).  A modal dialog (<dialog> opened with showModal(), or a
+ * visible aria-modal="true" dialog) makes the rest of the page inert: only
+ * its elements are listed, and the text it covers is replaced by one line
+ * saying what was left out.
+ *
+ * Elements whose label is not unique among those listed (forty "Delete"
+ * buttons, one per table row) get the context a person tells them apart by
+ * (see addContext()): `row` (the row's header or first cells' text) or `in`
+ * (the heading or first text of their card, list item or section).  Only
+ * those elements get it, and only as many words as make them distinct.
+ *
+ * A multi-select listbox (role=listbox with aria-multiselectable="true") is
+ * listed as one element of kind "listbox" with its options and selection,
+ * like a <select multiple>; its options are not listed one by one.
  */
 var opt = arguments[0] || {};
 var MAX_ELEMENTS = 250;
 var LABEL_MAX = 80, VALUE_MAX = 100, OPTION_MAX = 40, OPTIONS_MAX = 30;
+/* Context of a repeated label: at most CTX_PARTS pieces of CTX_PART characters. */
+var CTX_PART = 40, CTX_PARTS = 3;
+/* A message (alert, toast, validation) is short; a dialog may say more. */
+var MESSAGE_MAX = 300, DIALOG_MAX = 2000;
 
 var INTERACTIVE = 'input,textarea,select,button,a[href],[contenteditable=""],' +
 	'[contenteditable="true"],[role=button],[role=link],[role=checkbox],' +
@@ -181,6 +202,8 @@ function kindOf(el) {
 	if (t === 'a' && el.hasAttribute('href'))
 		return 'link';
 	var role = (el.getAttribute('role') || '').toLowerCase();
+	if (role === 'listbox' && el.getAttribute('aria-multiselectable') === 'true')
+		return 'listbox';
 	if (ROLES[role])
 		return role;
 	if (el.isContentEditable && !(up(el) && up(el).isContentEditable))
@@ -267,7 +290,7 @@ function labelOf(el, kind) {
 	if ((s = squash(el.getAttribute('title') || el.getAttribute('alt'))))
 		return s;
 	var t = el.localName;
-	if (t !== 'input' && t !== 'select' && t !== 'textarea' && kind !== 'editable') {
+	if (t !== 'input' && t !== 'select' && t !== 'textarea' && kind !== 'editable' && kind !== 'listbox') {
 		if ((s = squash(textOf(el, null))))
 			return s;
 		var svgt = el.querySelector('svg title');
@@ -308,6 +331,23 @@ function shortHref(a) {
 	return h;
 }
 
+/* The options of a multi-select listbox and its selection, as describe() gives a <select multiple>'s. */
+function describeListbox(el, e) {
+	var os = el.querySelectorAll('[role=option]'), opts = [], sel = [];
+	for (var i = 0; i < os.length; i++) {
+		var ot = cut(os[i].getAttribute('aria-label') || textOf(os[i], null), OPTION_MAX);
+		if (i < OPTIONS_MAX)
+			opts.push(ot);
+		if (os[i].getAttribute('aria-selected') === 'true' || os[i].getAttribute('aria-checked') === 'true')
+			sel.push(ot);
+	}
+	e.options = opts;
+	if (os.length > OPTIONS_MAX)
+		e.more = os.length - OPTIONS_MAX;
+	e.value = sel.join(', ');
+	e.multiple = true;
+}
+
 /* Fills value, state and options of e from el. */
 function describe(el, kind, e) {
 	var t = el.localName;
@@ -339,6 +379,8 @@ function describe(el, kind, e) {
 		e.value = sel.join(', ');
 		if (el.multiple)
 			e.multiple = true;
+	} else if (kind === 'listbox') {
+		describeListbox(el, e);
 	} else if (kind === 'editable') {
 		e.value = cut(el.innerText, VALUE_MAX);
 	} else if (kind === 'link' && t === 'a') {
@@ -388,7 +430,7 @@ function rankOf(el, kind, inView) {
 	return 0;
 }
 
-var state = {cands: [], opaque: [], texts: [], order: 0};
+var state = {cands: [], opaque: [], texts: [], messages: [], order: 0};
 
 /*
  * The page text without the lines that are only a select's option: the
@@ -409,6 +451,117 @@ function withoutOptions(text, doc) {
 }
 
 /*
+ * The modal dialog open in doc, or null: a <dialog> opened with
+ * showModal(), or a visible aria-modal="true" element (the last one, which
+ * stacks on top of the others).
+ */
+function modalOf(doc) {
+	var m = null;
+	try { m = doc.querySelector('dialog:modal'); } catch (e) { /* old engine */ }
+	if (m)
+		return m;
+	var c = doc.querySelectorAll('[aria-modal="true"]');
+	for (var i = c.length - 1; i >= 0; i--)
+		if (visible(c[i]))
+			return c[i];
+	return null;
+}
+
+/* The accessible name of a dialog or field (aria-label, aria-labelledby), or ''. */
+function nameOf(el) {
+	return squash(el.getAttribute('aria-label')) ||
+		(el.hasAttribute('aria-labelledby') ? byIdText(el, el.getAttribute('aria-labelledby')) : '');
+}
+
+var TOAST_CLASS = /(^|[\s_-])(toast|snackbar|flash|notification|notice|alert)([\s_-]|$)/i;
+var ERROR_CLASS = /(^|[\s_-])(error|errors|invalid-feedback|error-message|field-error|errormessage)([\s_-]|$)/i;
+
+/*
+ * What the user must see before the rest of the page, in this order: the
+ * modal dialog (whole), other open dialogs, alerts, toasts and status
+ * messages, and validation messages (the text a field points at with
+ * aria-errormessage or aria-describedby when it is aria-invalid, error
+ * text next to fields, and the browser's own message for a field the user
+ * left invalid).  Each is {what, text}; an element inside one already
+ * taken is not taken again.
+ */
+function messages(doc, modal) {
+	var out = [], taken = [];
+	function take(el, what, max) {
+		if (!el || !visible(el))
+			return;
+		for (var i = 0; i < taken.length; i++)
+			if (taken[i] === el || taken[i].contains(el))
+				return;
+		if (modal && el !== modal && !modal.contains(el))
+			return;   /* covered by the modal */
+		var t = (withoutOptions(el.innerText || '', doc)).replace(/[ \t]+/g, ' ').replace(/\n\s*\n+/g, '\n').trim();
+		if (!t || (max === MESSAGE_MAX && t.length > max))
+			return;   /* a long block is page content, not a message */
+		taken.push(el);
+		out.push({what: what, name: nameOf(el), text: t.length > max ? t.slice(0, max - 1) + '\u2026' : t});
+	}
+	take(modal, 'Dialog', DIALOG_MAX);
+	var ds = doc.querySelectorAll('dialog[open],[role=dialog],[role=alertdialog]');
+	for (var i = 0; i < ds.length; i++)
+		take(ds[i], 'Dialog', DIALOG_MAX);
+	var as = doc.querySelectorAll('[role=alert],[aria-live=assertive],[role=status],[class]');
+	['Alert', 'Message', 'Error'].forEach(function (what) {
+		for (var j = 0; j < as.length; j++) {
+			var a = as[j], role = a.getAttribute('role'), cls = a.getAttribute('class') || '';
+			var is = role === 'alert' || a.getAttribute('aria-live') === 'assertive' ? 'Alert' :
+				role === 'status' || TOAST_CLASS.test(cls) ? 'Message' :
+				ERROR_CLASS.test(cls) && !a.matches('input,select,textarea,form') ? 'Error' : '';
+			if (is === what)
+				take(a, what, MESSAGE_MAX);
+		}
+	});
+	var fs = doc.querySelectorAll('[aria-invalid=true],input,select,textarea');
+	for (var k = 0; k < fs.length; k++) {
+		var f = fs[k], ids = f.getAttribute('aria-errormessage') || f.getAttribute('aria-describedby');
+		var invalid = f.getAttribute('aria-invalid') === 'true';
+		if (invalid && ids) {
+			ids.split(/\s+/).forEach(function (id) {
+				take(id && f.getRootNode().getElementById ? f.getRootNode().getElementById(id) : null,
+					'Error', MESSAGE_MAX);
+			});
+			continue;
+		}
+		var user = false;
+		try { user = f.matches(':user-invalid'); } catch (e) { /* old engine */ }
+		if (user && f.validationMessage && visible(f) && !(modal && !modal.contains(f)))
+			out.push({what: 'Error', name: '', text: cut(labelOf(f, kindOf(f) || ''), LABEL_MAX) +
+				': ' + f.validationMessage});
+	}
+	return out;
+}
+
+/* The lines that put messages first in the page text. */
+function messageText(list) {
+	return list.map(function (m) {
+		var first = m.text.split('\n')[0];
+		var head = m.what + (m.name && m.name !== first ? ' "' + m.name + '"' : '') + ': ';
+		return head + m.text;
+	}).join('\n');
+}
+
+/*
+ * The one line that stands for the text a modal covers: the page's main
+ * heading and how much text was left out.
+ */
+function coveredText(doc, modal) {
+	var all = doc.body ? doc.body.innerText || '' : '';
+	var own = modal.innerText || '';
+	var h = null, hs = doc.querySelectorAll('h1,h2');
+	for (var i = 0; i < hs.length && !h; i++)
+		if (!modal.contains(hs[i]) && visible(hs[i]))
+			h = hs[i];
+	var n = Math.max(0, all.length - own.length);
+	return '[Behind the dialog, covered: the page' + (h ? ' "' + cut(h.innerText, LABEL_MAX) + '"' : '') +
+		', ' + n + ' characters of text left out]';
+}
+
+/*
  * Collects the candidates of doc (and its shadow roots and same-origin
  * frames).  path is the frame path of doc; dy is doc's offset from the top
  * viewport, used to rank elements by distance from what the user sees.
@@ -416,10 +569,12 @@ function withoutOptions(text, doc) {
 function scrapeDoc(doc, path, dy) {
 	var win = doc.defaultView;
 	var vh = window.top === window ? window.innerHeight : (win ? win.innerHeight : 800);
-	var modal = null;
-	try { modal = doc.querySelector('dialog:modal'); } catch (e) { /* old engine */ }
+	var modal = modalOf(doc);
 	var frameNo = 0;
-	if (doc.body)
+	state.messages = state.messages.concat(messages(doc, modal));
+	if (modal)
+		state.texts.push(coveredText(doc, modal));
+	else if (doc.body)
 		state.texts.push(withoutOptions(doc.body.innerText || '', doc));
 	walk(doc.documentElement || doc, function (el) {
 		if (isFrame(el)) {
@@ -449,7 +604,9 @@ function scrapeDoc(doc, path, dy) {
 		if (!kind)
 			return;
 		if (modal && !modal.contains(el))
-			return;   /* everything outside a modal <dialog> is inert */
+			return;   /* everything outside a modal dialog is inert */
+		if (kind === 'option' && el.closest('[role=listbox][aria-multiselectable=true]'))
+			return;   /* listed with its listbox */
 		var target = el;
 		if (!visible(el)) {
 			/* Visually hidden file inputs and custom checkboxes behind a visible label. */
@@ -469,6 +626,133 @@ function scrapeDoc(doc, path, dy) {
 			e.covered = true;
 		state.cands.push(e);
 	});
+}
+
+/* Elements that look alike to a reader: the same label (and radio/checkbox group). */
+function sameKey(e) {
+	return squash(e.label).toLowerCase() + '\u0001' + (e.group || '');
+}
+
+/* The largest ancestor of el (el itself at least) that holds no other element of set. */
+function itemOf(el, set) {
+	var item = el;
+	for (var a = up(el); a && a.localName !== 'body' && a.localName !== 'html'; a = up(a)) {
+		for (var i = 0; i < set.length; i++)
+			if (set[i] !== el && a.contains(set[i]))
+				return item;
+		item = a;
+	}
+	return item;
+}
+
+function isRow(el) {
+	return el.localName === 'tr' || (el.getAttribute('role') || '').toLowerCase() === 'row';
+}
+
+/*
+ * The pieces of text that tell el's item apart, best first: a row's header
+ * cells, then an item's heading, then its text in reading order (cells,
+ * lines); without the labels that repeat on the page (skip) and pieces with
+ * no letter or digit.  An item that is el alone falls back on the text just
+ * before el.
+ */
+function partsOf(item, el, skip) {
+	var out = [], seen = {};
+	function add(s) {
+		s = squash(s);
+		var k = s.toLowerCase();
+		if (!s || seen[k] || skip[k] || !/[0-9A-Za-z\u00c0-\uffff]/.test(s) || out.length >= 8)
+			return;
+		seen[k] = 1;
+		out.push(cut(s, CTX_PART));
+	}
+	if (item === el) {
+		add(nearbyText(el));
+		return out;
+	}
+	var hs = item.querySelectorAll('th[scope=row],[role=rowheader],h1,h2,h3,h4,h5,h6,[role=heading],legend,caption,figcaption');
+	for (var i = 0; i < hs.length && i < 2; i++)
+		add(hs[i].innerText);
+	(item.innerText || '').slice(0, 2000).split(/[\t\n]+/).forEach(add);
+	return out;
+}
+
+/*
+ * Gives each element of list whose label is not unique a context: the
+ * first piece of partsOf its item (the largest ancestor holding no other
+ * element with that label: its table row, card, list item or section), and
+ * one piece more for those still alike, up to CTX_PARTS, joined with " · ".
+ * A context in a table row is e.row, any other e.in.
+ */
+function addContext(list) {
+	var groups = {}, skip = {};
+	list.forEach(function (e) {
+		var k = sameKey(e);
+		(groups[k] = groups[k] || []).push(e);
+	});
+	Object.keys(groups).forEach(function (k) {
+		if (groups[k].length > 1)
+			skip[squash(groups[k][0].label).toLowerCase()] = 1;
+	});
+	Object.keys(groups).forEach(function (k) {
+		var g = groups[k];
+		if (g.length < 2)
+			return;
+		var els = g.map(function (e) { return e.el; });
+		g.forEach(function (e) {
+			var item = itemOf(e.el, els);
+			e.parts = partsOf(item, e.el, skip);
+			e.inRow = isRow(item);
+			e.n = 1;
+		});
+		function ctx(e) { return e.parts.slice(0, e.n).join(' \u00b7 '); }
+		for (var round = 1; round < CTX_PARTS; round++) {
+			var count = {}, more = false;
+			g.forEach(function (e) { count[ctx(e)] = (count[ctx(e)] || 0) + 1; });
+			g.forEach(function (e) {
+				if (count[ctx(e)] > 1 && e.n < e.parts.length) {
+					e.n++;
+					more = true;
+				}
+			});
+			if (!more)
+				break;
+		}
+		g.forEach(function (e) {
+			var c = ctx(e);
+			if (c && e.inRow)
+				e.row = c;
+			else if (c)
+				e['in'] = c;
+			delete e.parts;
+			delete e.inRow;
+			delete e.n;
+		});
+	});
+}
+
+/*
+ * The page text: messages first, then the text of each document (or the
+ * line standing for what a modal covers), cut to max characters with a
+ * last line saying how much was left out.  A message's lines are not
+ * repeated where the page text has them again.
+ */
+function pageText(max) {
+	var head = messageText(state.messages);
+	var body = state.texts.join('\n').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+	state.messages.forEach(function (m) {
+		var at = body.indexOf(m.text);
+		if (at >= 0)
+			body = body.slice(0, at) + body.slice(at + m.text.length);
+	});
+	body = body.replace(/\n{3,}/g, '\n\n').trim();
+	var text = head ? head + '\n\n' + body : body;
+	if (text.length > max) {
+		var note = '\n\u2026 ' + (text.length - max + 120) + ' more characters of page text not shown';
+		text = text.slice(0, max - 120) + note;
+		state.cut = true;
+	}
+	return text;
 }
 
 function bucket(kind) {
@@ -497,6 +781,7 @@ function scrape() {
 	ranked = ranked.slice(0, keep);
 	ranked.forEach(function (e, i) { e.p = i; });
 	ranked.sort(function (a, b) { return a.o - b.o; });
+	addContext(ranked);
 
 	/* Ids in document order; an id already on the element is kept. */
 	var seen = {};
@@ -518,13 +803,8 @@ function scrape() {
 	});
 	cw.__sxNext = next;
 
-	var maxText = opt.maxTextBytes || 16384;
-	var text = state.texts.join('\n').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
-	var truncated = Object.keys(dropped).length > 0;
-	if (text.length > maxText) {
-		text = text.slice(0, maxText);
-		truncated = true;
-	}
+	var text = pageText(opt.maxTextBytes || 16384);
+	var truncated = Object.keys(dropped).length > 0 || !!state.cut;
 	return JSON.stringify({url: location.href, title: document.title, elements: ranked,
 		text: text, truncated: truncated, dropped: dropped, opaque: state.opaque, next: next});
 }

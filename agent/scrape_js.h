@@ -6,8 +6,10 @@
  * the scrape; locate_js is walk.js + locate.js, the small script that finds
  * a frame or an element again and prepares it for an action.  Both number
  * frames with walk.js's tree walk, so a frame index means the same frame in
- * both.
+ * both.  settle_js (settle.js alone) waits, in the page, for it to settle
+ * before a scrape.
  */
 extern const char scrape_js[];
 extern const char locate_js[];
+extern const char settle_js[];
 #endif

@@ -47,6 +47,21 @@ static json_object *select_option(json_object *text)
 	return so;
 }
 
+/*
+ * Several options chosen at once (a multi-select): option is the first as
+ * a SelectOption, which Skyvern's readers expect, and options all of them.
+ */
+static void add_select_options(json_object *a, json_object *texts)
+{
+	json_object *all = json_object_new_array();
+
+	for (size_t i = 0; i < json_object_array_length(texts); i++)
+		json_object_array_add(all, select_option(json_object_array_get_idx(texts, i)));
+	json_object_object_add(a, "option", json_object_array_length(all) ?
+			       json_object_get(json_object_array_get_idx(all, 0)) : NULL);
+	json_object_object_add(a, "options", all);
+}
+
 json_object *step_output_action(json_object *action, const struct step_ref *where,
 				long long action_order)
 {
@@ -60,6 +75,8 @@ json_object *step_output_action(json_object *action, const struct step_ref *wher
 	/* Skyvern's Action types option as a SelectOption object, not the option's text. */
 	if (json_object_is_type(sx_json_member(action, "option"), json_type_string))
 		json_object_object_add(a, "option", select_option(sx_json_member(action, "option")));
+	else if (json_object_is_type(sx_json_member(action, "option"), json_type_array))
+		add_select_options(a, sx_json_member(action, "option"));
 	json_object_object_add(a, "action_type", json_object_new_string(
 		checkbox ? "checkbox" : type ? type : "null_action"));
 	if (checkbox)

@@ -4,12 +4,15 @@ answering instantly (tests/doubles/llm_double.py), on the fixture pages.
 
     ./stack up                       # once (a build without --enable-asan measures the product)
     python3 bench/agent/run.py [--tasks N] [--recording on|off] [--steps-only | --memory-only]
+                               [--pages TEXT] [--tokens] [--agent PATH]
 
 Measures, from the agent's "step done" and "action done" log lines and the database:
   * overhead per step excluding LLM time (observe + act), median and p95, per page;
   * time per browser action (the action, its screenshot when it takes one), median
     and p95 per action kind, and how many actions took a screenshot;
-  * element-list size in tokens (bytes / 4) per page;
+  * element-list size in tokens (bytes / 4) per page, and with --tokens in o200k
+    tokens (the element list of each decide prompt, counted alone);
+  * steps per task, and the settle wait before each observation (issue 16);
   * time from the POST to the first browser action (first action screenshot),
     and to the claim (the task's started_at: the worker's poll, then the claim);
   * memory with 1, 2 and 4 concurrent tasks: the proportional set size
@@ -133,6 +136,25 @@ PAGES = [
         {"kind": "verify_extract", "match": "Summit Ridge 3 Tent $349.00",
          "answers": [{"goal_achieved": True, "reasoning": "the catalog lists it",
                       "extracted": {"name": "Summit Ridge 3 Tent", "price": 349}}]}]),
+    # Issue 16: which of 80 Edit/Delete buttons (the row context), a confirm dialog, late pages.
+    ("admin table, 40 rows", "admin/users.html", "Delete the user Julia Kowalski", None, [
+        ("was deleted", [{"action": "complete"}]),
+        ("Are you sure", [{"action": "click", "label": "Delete user"}]),
+        # By position (Julia Kowalski is the 29th row), so that a build without row context runs it too.
+        (None, [{"action": "click", "label": "Delete", "nth": 29}])]),
+    ("late form (1.5 s)", "late/index.html", "Apply for a library card", None, [
+        ("Application received", [{"action": "complete"}]),
+        ('"Full name"', [{"action": "input_text", "label": "Full name", "text": "Rosa Diaz"},
+                         {"action": "input_text", "label": "Email", "text": "rosa@example.com"},
+                         {"action": "input_text", "label": "ZIP code", "text": "97214"},
+                         {"action": "click", "label": "Request card"}]),
+        (None, [{"action": "wait", "seconds": 2}])]),
+    ("late combobox (150 ms)", "late/city.html", "Choose Lisbon as the city I am moving to", None, [
+        ("Great choice", [{"action": "complete"}]),
+        ('option "Lisbon, Portugal"', [{"action": "click", "label": "Lisbon, Portugal"},
+                                       {"action": "click", "label": "Continue"}]),
+        ('value="Lis"', [{"action": "wait", "seconds": 1}]),
+        (None, [{"action": "input_text", "label": "City", "text": "Lis"}])]),
 ]
 
 
@@ -175,8 +197,8 @@ DUMP_CALLS = None
 # Agent config overrides from the command line (--recording).
 EXTRA_OVERRIDES = {}
 
-# The agent program (--agent: another build's, for an A/B on the same stack).
-AGENT_BIN = [os.path.join(ROOT, "sextant-agent")]
+# The sextant-agent binary to measure (--agent; default: the one built here), for A/B runs.
+AGENT_BIN = None
 
 
 class Agent:
@@ -192,7 +214,7 @@ class Agent:
         self.conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
         self.conf.write("".join(lines) + "".join("%s = %s\n" % kv for kv in over.items()))
         self.conf.close()
-        self.p = subprocess.Popen([AGENT_BIN[0], "--config", self.conf.name],
+        self.p = subprocess.Popen([AGENT_BIN or os.path.join(ROOT, "sextant-agent"), "--config", self.conf.name],
                                   stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         return self
 
@@ -352,14 +374,16 @@ def bench_steps(double, key, per_page, logdir, tokens=False):
             f = dict(re.findall(r"(\w+)=(\S+)", l))
             steps.setdefault(f["task"], []).append(f)
     print("| page | steps | overhead per step, median | p95 | LLM wait (double), median | element list, tokens (max) "
-          "| POST to first action, median | POST to claim, median | browser open + first load, median | warm |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| POST to first action, median | POST to claim, median | browser open + first load, median | warm | steps per task | settle wait, median |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, tids in results:
-        over, llm, toks, opened, warm = [], [], [], [], 0
+        over, llm, toks, opened, warm, settle = [], [], [], [], 0, []
         for t in tids:
             for f in steps.get(t, []):
                 over.append(int(f["observe_ms"]) + int(f["act_ms"]))
                 llm.append(int(f["llm_ms"]))
+                if "settle_ms" in f:
+                    settle.append(int(f["settle_ms"]))
                 toks.append(int(f["element_bytes"]) // 4)
                 if f["order"] == "0" and int(f["session_ms"]) > 0:
                     opened.append(int(f["session_ms"]))
@@ -373,11 +397,12 @@ def bench_steps(double, key, per_page, logdir, tokens=False):
         # How long a queued task waits for a worker to claim it (the poll, then the claim).
         claim = [int(r[0]) / 1000.0 for r in sql("SELECT TIMESTAMPDIFF(MICROSECOND, created_at, started_at) "
                                                  "FROM tasks WHERE id IN (%s)" % ids) if r[0] != "NULL"]
-        print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms | %.0f ms | %.0f ms | %d of %d |" % (
+        print("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %d | %.0f ms | %.0f ms | %.0f ms | %d of %d | %.1f | %s |" % (
             name, len(over), statistics.median(over), pct(over, 0.95), statistics.median(llm),
             max(toks), statistics.median(first) if first else float("nan"),
             statistics.median(claim) if claim else float("nan"),
-            statistics.median(opened) if opened else float("nan"), warm, len(tids)))
+            statistics.median(opened) if opened else float("nan"), warm, len(tids), len(over) / len(tids),
+            "%.0f ms" % statistics.median(settle) if settle else "-"))
     bench_actions(log)
     bench_artifact_bytes(results, steps, log)
     if tokens:
@@ -451,12 +476,13 @@ def bench_tokens(results, calls):
     # Input tokens per task (o200k, images by OpenAI's tile formula), by call
     # kind, and the last step's (its decide and what follows: verify, extract).
     print()
-    print("| page | model calls per task | input tokens per task, median | decide | verify | extract | verify + extract (one call) | of which images | last step |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| page | model calls per task | input tokens per task, median | decide | verify | extract | verify + extract (one call) | of which images | last step | element list, o200k (max) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, tids in results:
-        per_task, kinds, images, last = [], {}, [], []
+        per_task, kinds, images, last, elements = [], {}, [], [], []
         for t in tids:
             counted = count_tokens(calls[t])
+            elements.extend(c["elements"] for c in counted if c["kind"] == "decide")
             per_task.append(sum(c["total"] for c in counted))
             images.append(sum(c["images"] for c in counted))
             for c in counted:
@@ -465,9 +491,10 @@ def bench_tokens(results, calls):
             last.append(sum(c["total"] for c in counted[decides[-1] if decides else 0:]))
         n = len(calls[tids[0]])
         kind = lambda k: "%.0f" % (sum(kinds[k]) / len(tids)) if k in kinds else "-"
-        print("| %s | %d | %.0f | %s | %s | %s | %s | %.0f | %.0f |" % (
+        print("| %s | %d | %.0f | %s | %s | %s | %s | %.0f | %.0f | %s |" % (
             name, n, statistics.median(per_task), kind("decide"), kind("verify"), kind("extract"),
-            kind("verify_extract"), statistics.median(images), statistics.median(last)))
+            kind("verify_extract"), statistics.median(images), statistics.median(last),
+            max(elements) if elements else "-"))
 
 
 # --memory-modes: the browser set-ups bench_memory compares, each a label and its agent overrides.
@@ -572,7 +599,7 @@ def main():
     ap.add_argument("--dump-calls", metavar="PATH",
                     help="write every model call (prompts, images elided) per page and task as JSON")
     ap.add_argument("--agent", metavar="PATH",
-                    help="the sextant-agent to run (default: this tree's), e.g. another build's for an A/B")
+                    help="the sextant-agent binary to run (default: the one in this tree), e.g. another build for A/B")
     ap.add_argument("--webdriver-log", metavar="PATH",
                     help="run chromedriver with its verbose log appended to PATH (read it with wdlog.py)")
     args = ap.parse_args()
@@ -581,10 +608,9 @@ def main():
         k, _, v = kv.partition("=")
         EXTRA_OVERRIDES[k.strip()] = v.strip()
     PAGES[:] = [p for p in PAGES if args.pages in p[0]]
-    if args.agent:
-        AGENT_BIN[0] = os.path.abspath(args.agent)
-    global DUMP_CALLS
+    global DUMP_CALLS, AGENT_BIN
     DUMP_CALLS = args.dump_calls
+    AGENT_BIN = args.agent
     if args.webdriver_log:
         EXTRA_OVERRIDES["chromedriver_path"] = chromedriver_logging(args.webdriver_log)
     logdir = os.path.join(os.environ.get("SX_VAR_DIR") or os.path.join(ROOT, "var"), "log")

@@ -7,7 +7,8 @@
 //   node bench/agent/tokens.mjs < requests.json
 //
 // Input: the LLM test double's GET /__requests (a JSON array).  Output: a
-// JSON array, one {kind, text, images, total} per request.  run.py --tokens
+// JSON array, one {kind, text, images, elements, total} per request
+// (elements: the tokens of the prompt's element list alone).  run.py --tokens
 // installs gpt-tokenizer next to this file and calls it.
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 
@@ -52,7 +53,10 @@ process.stdin.on('end', () => {
 		let images = 0;
 		for (let i = 0; i < sizes.length; i++)
 			images += imageTokens(sizes[i], det[i]);
-		return { kind: r.kind, text, images, total: text + images };
+		// The element list alone: the "Interactive elements:" section of the user prompt.
+		const m = /\nInteractive elements:\n([\s\S]*?)\n\n/.exec(r.user || '');
+		const elements = m ? countTokens(m[1]) : 0;
+		return { kind: r.kind, text, images, elements, total: text + images };
 	});
 	process.stdout.write(JSON.stringify(out) + '\n');
 });

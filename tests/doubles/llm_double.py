@@ -43,7 +43,9 @@ Control API for the tests:
       ("[e12] input:text "Full name" ...") whose first double-quoted string is
       that label (exact match first, then case-insensitive) and writes
       "element":"e12" in its place; "nth": 2 picks the second element with
-      that label (two questions that both offer "Yes").  When no line
+      that label (two questions that both offer "Yes"); "context": "Maria
+      Lopez" keeps only the lines whose row="…" or in="…" (the scraper's
+      context of a repeated label) contains that text.  When no line
       matches it answers HTTP 500 "test double: no element labelled ..."
       without moving the cursor, so the test fails visibly even through the
       client's retries.
@@ -72,7 +74,8 @@ MARKERS = (("SEXTANT-VERIFY-EXTRACT", "verify_extract"),
            ("SEXTANT-EXTRACT", "extract"), ("SEXTANT-START-URL", "start_url"),
            ("SEXTANT-ERRORS", "errors"))
 AUTH_HEADERS = ("authorization", "x-api-key")
-ELEMENT_LINE = re.compile(r'^\s*\[([^\]\s]+)\]\s+\S+\s+"((?:[^"\\]|\\.)*)"', re.M)
+ELEMENT_LINE = re.compile(r'^\s*\[([^\]\s]+)\]\s+\S+\s+"((?:[^"\\]|\\.)*)"(.*)$', re.M)
+CONTEXT_ATTR = re.compile(r' (?:row|in)="((?:[^"\\]|\\.)*)"')
 
 
 class State:
@@ -104,14 +107,16 @@ def unescape_label(s):
 def resolve_labels(answer, prompt):
     """Returns a copy of answer with every action's "label" replaced by the
     element id the prompt gives that label."""
-    lines = [(m.group(1), unescape_label(m.group(2))) for m in ELEMENT_LINE.finditer(prompt)]
+    lines = [(m.group(1), unescape_label(m.group(2)),
+              " ".join(unescape_label(c) for c in CONTEXT_ATTR.findall(m.group(3))))
+             for m in ELEMENT_LINE.finditer(prompt)]
 
-    def find(label, nth):
+    def find(label, nth, context):
         for same in (lambda t: t == label, lambda t: t.casefold() == str(label).casefold()):
-            hits = [eid for eid, text in lines if same(text)]
+            hits = [eid for eid, text, ctx in lines if same(text) and (context is None or context in ctx)]
             if len(hits) >= nth:
                 return hits[nth - 1]
-        raise LabelNotFound(label)
+        raise LabelNotFound(label if context is None else "%s (in %s)" % (label, context))
 
     def fix(action):
         if isinstance(action, dict) and "label" in action and "element" not in action:
@@ -119,8 +124,8 @@ def resolve_labels(answer, prompt):
             out = {}
             for k, v in action.items():
                 if k == "label":
-                    out["element"] = find(v, nth)
-                elif k != "nth":
+                    out["element"] = find(v, nth, action.get("context"))
+                elif k not in ("nth", "context"):
                     out[k] = v
             return out
         return action

@@ -158,3 +158,23 @@ Test(step_output, step_object_carries_the_derived_output)
 	json_object_put(o);
 	step_release(&s);
 }
+
+Test(step_output, several_options_are_the_first_as_option_and_all_as_options)
+{
+	struct step_ref where = { "o_1", "tsk_1", "stp_1", 0, 0 };
+	json_object *rec = json_tokener_parse("{\"action\":\"select_option\",\"element\":\"e2\","
+					      "\"option\":[\"Lisbon\",\"Berlin\"]}");
+	json_object *one = json_tokener_parse("{\"action\":\"select_option\",\"element\":\"e2\",\"option\":\"Paris\"}");
+	json_object *a = step_output_action(rec, &where, 0), *b = step_output_action(one, &where, 1), *opts;
+
+	cr_assert_str_eq(sx_json_string(sx_json_member(a, "option"), "label"), "Lisbon");
+	opts = sx_json_member(a, "options");
+	cr_assert_eq(json_object_array_length(opts), 2);
+	cr_assert_str_eq(sx_json_string(json_object_array_get_idx(opts, 1), "label"), "Berlin");
+	cr_assert_str_eq(sx_json_string(sx_json_member(b, "option"), "label"), "Paris");
+	cr_assert_not(json_object_object_get_ex(b, "options", NULL), "one option has no options list");
+	json_object_put(a);
+	json_object_put(b);
+	json_object_put(rec);
+	json_object_put(one);
+}

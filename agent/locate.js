@@ -130,6 +130,7 @@ function clickPoint(el) {
 
 function checked(el) {
 	return !!el.checked || el.getAttribute('aria-checked') === 'true';
+}
 
 function optionText(o) {
 	return (o.localName === 'option' ? o.text : o.getAttribute('aria-label') || o.textContent).trim();

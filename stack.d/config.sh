@@ -41,7 +41,9 @@ config_llm_settings() {
 }
 
 config_sextant() {
-	local pw akey text
+	local pw akey text allow=127.0.0.1/32
+	[[ -n ${SX_OUTBOUND_ALLOW:-} ]] && allow+=", $SX_OUTBOUND_ALLOW"
+	[[ $allow == *'"'* ]] && die "SX_OUTBOUND_ALLOW must not contain a double quote"
 	pw=$(secret_file "$DB_PWFILE" 24)
 	# The key of signed artifact URLs: random, made once and kept across
 	# runs of `./stack up` (URLs handed out stay valid).
@@ -50,14 +52,19 @@ config_sextant() {
 	text=$(fill_template "$STACKD/sextant.conf.in" ROOT="$ROOT" VAR="$VAR" \
 		DB_SOCKET="$DB_SOCKET" DB_USER="$DB_USER" DB_NAME="$DB_NAME" DB_PASSWORD="$pw" \
 		API_SOCKET="$API_SOCKET" API_WORKERS="$SX_API_WORKERS" URL="$URL" \
-		ARTIFACT_URL_KEY="$akey" LLM_SETTINGS="$(config_llm_settings)")
+		ARTIFACT_URL_KEY="$akey" OUTBOUND_ALLOW="$allow" LLM_SETTINGS="$(config_llm_settings)")
 	if printf '%s\n' "$text" | write_private "$CONF"; then
 		info "written"
 	else
 		info "unchanged"
 	fi
-	info "outbound_allow = 127.0.0.1/32: the browser and outbound requests may reach this stack's" \
-		"own fixture pages (nginx on 127.0.0.1) and no other loopback or private address"
+	if [[ -n ${SX_OUTBOUND_ALLOW:-} ]]; then
+		info "outbound_allow = $allow: this stack's fixture pages (127.0.0.1) and SX_OUTBOUND_ALLOW"
+	else
+		info "outbound_allow = 127.0.0.1/32: the browser and outbound requests may reach this stack's" \
+			"own fixture pages (nginx on 127.0.0.1) and no other loopback or private address" \
+			"(SX_OUTBOUND_ALLOW adds more)"
+	fi
 }
 
 # Decides whether nginx workers need to run as root: only when nginx starts as

@@ -10,7 +10,9 @@
 # nginx/sextant.conf has 2), SX_STACK_AGENT (1: run an
 # agent), SX_LLM_PROVIDER, SX_LLM_BASE_URL, SX_LLM_MODEL, SX_LLM_KEY_ENV
 # (written to the config only when set: the defaults are sextant's own, see
-# the LLM presets in core/conf.c).  (SC2034: the settings are used by the
+# the LLM presets in core/conf.c), SX_OUTBOUND_ALLOW (addresses or CIDR
+# blocks added to the config's outbound_allow, e.g. a webhook receiver on
+# the developer's machine).  (SC2034: the settings are used by the
 # scripts that source this file.)
 [[ -n ${SX_STACK_LIB:-} ]] && return 0
 SX_STACK_LIB=1
@@ -121,6 +123,15 @@ secret_file() {
 	printf '%s' "$value"
 }
 
+# Returns 0 when process $1 exists and is not a zombie (a killed daemon
+# stays a zombie until init, which may be slow to, reaps it).
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
 # Prints the pid recorded in a pid file if that process is alive and its
 # command name is the expected one (guards against a recycled pid).
 live_pid() {
@@ -128,7 +139,7 @@ live_pid() {
 	[[ -s $pidfile ]] || return 1
 	pid=$(tr -dc '0-9' <"$pidfile")
 	[[ -n $pid ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
+	alive "$pid" || return 1
 	name=$(cat "/proc/$pid/comm" 2>/dev/null || true)
 	[[ $name == "$comm"* ]] || return 1
 	printf '%s\n' "$pid"
@@ -145,12 +156,40 @@ wait_gone() {
 	! kill -0 -- "$target" 2>/dev/null
 }
 
+# Stops what is left of a component whose leader died: the processes of the
+# process group named by the pid recorded in pidfile $2 (a leader started in
+# a session of its own, by spawn or by nginx's daemon mode) whose command
+# name matches the pattern $3.  Linux hands out no pid that still names a
+# live process group, so the recorded pid cannot have been reused while such
+# processes remain.  A killed nginx master leaves its workers holding the
+# port, a killed supervisor may leave workers holding the socket: `up` calls
+# this before starting the component again.  Usage: reap_orphans NAME PIDFILE REGEX
+reap_orphans() {
+	local name=$1 pidfile=$2 pattern=$3 pgid pids=() pid comm
+	[[ -s $pidfile ]] || return 0
+	pgid=$(tr -dc '0-9' <"$pidfile")
+	[[ -n $pgid ]] || return 0
+	alive "$pgid" && return 0
+	while read -r pid comm; do
+		[[ $pid != "$pgid" && $comm =~ $pattern ]] && pids+=("$pid")
+	done < <(ps -e -o pid=,pgid=,comm= | awk -v g="$pgid" '$2 == g { print $1, $3 }')
+	((${#pids[@]})) || return 0
+	step "$name: its leader (pid $pgid) is gone, stopping ${#pids[@]} orphaned process(es): ${pids[*]}"
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	for pid in "${pids[@]}"; do
+		wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
 # Stops a process by pid file: TERM, wait up to $3 seconds, then KILL (the
 # whole process group when the process leads one, so pre-forked children go
-# too).  Removes the pid file.  A missing or stale pid file is not an error.
+# too).  Removes the pid file.  A missing or stale pid file is not an error;
+# the orphans of a dead leader whose command names match $5 (default: $4)
+# are stopped then (reap_orphans).
 stop_by_pidfile() {
 	local name=$1 pidfile=$2 timeout=$3 comm=$4 pid pgid
 	if ! pid=$(live_pid "$pidfile" "$comm"); then
+		reap_orphans "$name" "$pidfile" "${5:-^$comm}"
 		info "$name: not running"
 		rm -f "$pidfile"
 		return 0

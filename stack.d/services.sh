@@ -33,6 +33,7 @@ api_start() {
 		step "sextant-api: running (pid $pid) but $API_SOCKET is missing, restarting"
 		api_stop
 	fi
+	reap_orphans sextant-api "$API_PIDFILE" '^sextant-api$'
 	step "sextant-api: starting on $API_SOCKET"
 	rm -f "$API_SOCKET" "$API_PIDFILE"
 	pid=$(spawn "$API_LOG" "$API_BIN" --config "$CONF")
@@ -55,12 +56,17 @@ api_start() {
 
 api_stop() { stop_by_pidfile sextant-api "$API_PIDFILE" 15 sextant-api; rm -f "$API_SOCKET"; }
 
+# The command names of the agent's process group: workers, chromedrivers, browsers.
+AGENT_FAMILY='^(sextant-agent|chromedriver|chromium|chrome)'
+
 agent_start() {
 	local pid
 	if service_current sextant-agent "$AGENT_PIDFILE" "$AGENT_BIN" 30; then
 		step "sextant-agent: already running (pid $(live_pid "$AGENT_PIDFILE" sextant-agent))"
 		return 0
 	fi
+	# Its workers, chromedrivers and browsers.
+	reap_orphans sextant-agent "$AGENT_PIDFILE" "$AGENT_FAMILY"
 	step "sextant-agent: starting"
 	rm -f "$AGENT_PIDFILE"
 	pid=$(spawn "$AGENT_LOG" "$AGENT_BIN" --config "$CONF")
@@ -75,7 +81,7 @@ agent_start() {
 }
 
 # The agent hands its tasks back on TERM; give it time to close browsers.
-agent_stop() { stop_by_pidfile sextant-agent "$AGENT_PIDFILE" 30 sextant-agent; }
+agent_stop() { stop_by_pidfile sextant-agent "$AGENT_PIDFILE" 30 sextant-agent "$AGENT_FAMILY"; }
 
 # Starts nginx, or reloads it when config_nginx set NGINX_CHANGED=1, and
 # waits until it answers.
@@ -90,6 +96,8 @@ nginx_start() {
 			step "nginx: already running (pid $pid)"
 		fi
 	else
+		# A killed master leaves its workers listening on the port.
+		reap_orphans nginx "$NGINX_PIDFILE" '^nginx$'
 		step "nginx: starting on 127.0.0.1:$SX_PORT"
 		rm -f "$NGINX_PIDFILE"
 		if ! nginx -c "$NGINX_CONF" -p "$VAR/" </dev/null >>"$NGINX_LOG" 2>&1 9>&-; then

@@ -30,15 +30,17 @@ struct webdriver_options {
 	long timeout_ms;             /* per command */
 	const char *proxy;           /* "http://host:port" / "socks5://host:port", or NULL */
 	const char *download_dir;    /* may be NULL */
+	bool no_sandbox;             /* --no-sandbox (config chromium_no_sandbox); else Chromium's sandbox */
 };
 
 struct webdriver_session;
 
 /*
  * Creates a session with headless Chromium and the flags this machine
- * needs (--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage
+ * needs (--headless=new --disable-gpu --disable-dev-shm-usage
  * --no-first-run --disable-background-networking --disable-component-update
- * --disable-sync, the user-data-dir and window size), page-load strategy
+ * --disable-sync, the user-data-dir and window size, --no-sandbox only when
+ * opt->no_sandbox), page-load strategy
  * "normal", a page-load timeout and script timeout derived from timeout_ms.
  */
 enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct webdriver_session **out);

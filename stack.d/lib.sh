@@ -10,9 +10,11 @@
 # nginx/sextant.conf has 2), SX_STACK_AGENT (1: run an
 # agent), SX_LLM_PROVIDER, SX_LLM_BASE_URL, SX_LLM_MODEL, SX_LLM_KEY_ENV
 # (written to the config only when set: the defaults are sextant's own, see
-# the LLM presets in core/conf.c), SX_OUTBOUND_ALLOW (addresses or CIDR
+# the LLM presets in core/conf.c), SX_AGENT_USER (sextant: the user a
+# root-run stack's agents switch to), SX_OUTBOUND_ALLOW (addresses or CIDR
 # blocks added to the config's outbound_allow, e.g. a webhook receiver on
-# the developer's machine).  (SC2034: the settings are used by the
+# the developer's machine), SX_FRONT (nginx, apache or fcgid: the web
+# server on SX_PORT).  (SC2034: the settings are used by the
 # scripts that source this file.)
 [[ -n ${SX_STACK_LIB:-} ]] && return 0
 SX_STACK_LIB=1
@@ -33,6 +35,9 @@ SX_KEY_CONN_LIMIT=${SX_KEY_CONN_LIMIT:-32}
 # `./stack test` runs agents of its own; the stack's agent would compete for
 # the tests' tasks, so test sets this to 0.
 SX_STACK_AGENT=${SX_STACK_AGENT:-1}
+# The dedicated user the agents run as (config agent_user) when the stack
+# runs as root: Chromium never runs as root.  `up` creates it as a system user.
+SX_AGENT_USER=${SX_AGENT_USER:-sextant}
 
 DB_DATADIR=$VAR/mysql
 DB_SOCKET=$RUN/mysqld.sock
@@ -52,6 +57,13 @@ API_PIDFILE=$RUN/api.pid
 API_LOG=$LOG/api.log
 AGENT_PIDFILE=$RUN/agent.pid
 AGENT_LOG=$LOG/agent.log
+# The web server in front (README: "Apache as the front"): nginx, apache
+# (mod_proxy_fcgi) or fcgid (mod_fcgid starting sextant-api itself).
+SX_FRONT=${SX_FRONT:-nginx}
+APACHE_CONF=$VAR/apache.conf
+APACHE_PIDFILE=$RUN/apache.pid
+APACHE_LOG=$LOG/apache-error.log
+FCGID_DIR=$VAR/fcgid
 NGINX_CONF=$VAR/nginx.conf
 NGINX_PIDFILE=$RUN/nginx.pid
 NGINX_LOG=$LOG/nginx-error.log
@@ -256,6 +268,17 @@ make_dirs() {
 	chmod 711 "$VAR"
 	chmod 711 "$RUN"
 	chmod 755 "$VAR/artifacts"
+	# The agents write artifacts as SX_AGENT_USER when the stack runs as root.
+	if [[ $(id -u) == 0 ]] && id -u "$SX_AGENT_USER" >/dev/null 2>&1; then
+		chown -R "$SX_AGENT_USER:" "$VAR/artifacts"
+	fi
+}
+
+# The agent_user of the stack's config: SX_AGENT_USER when the stack runs as
+# root, else none (the agents run as the user running the stack).
+stack_agent_user() {
+	[[ $(id -u) == 0 ]] && printf '%s' "$SX_AGENT_USER"
+	return 0
 }
 
 # The sextant-admin of this tree, on the stack's config.

@@ -608,6 +608,7 @@ static void two_screenshots_through(struct test_double *d, bool cdp, const char 
 	opt.endpoint = d->url;
 	opt.user_data_dir = dir;
 	opt.timeout_ms = 20000;
+	opt.no_sandbox = geteuid() == 0;  /* as tests/integration/browser.c */
 	cr_assert_eq(webdriver_session_new(&opt, &s), SX_OK);
 	write_page("nocdp.html", "<!doctype html><title>nocdp</title><h1>Screenshots</h1>");
 	url = page_url("nocdp.html");

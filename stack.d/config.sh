@@ -123,13 +123,17 @@ config_nginx() {
 }
 
 # Apache's worker user when it starts as root (it will not serve as root):
-# nobody, which must reach the repository's fixture pages and var/.
+# nobody, or with fcgid the agents' user (on a shared host the API mod_fcgid
+# starts and the agent run as the same user).  It must reach the
+# repository's fixture pages and var/.
 apache_user() {
+	local user=nobody
+	[[ $SX_FRONT == fcgid ]] && user=$SX_AGENT_USER
 	# shellcheck disable=SC2016
-	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- \
 		sh -c 'test -x "$1" && test -r "$2" && test -x "$2"' sh "$RUN" "$ROOT/tests/sites" 2>/dev/null ||
-		die "Apache's user nobody cannot reach $ROOT/tests/sites: move the clone out of a private directory"
-	printf 'nobody'
+		die "Apache's user $user cannot reach $ROOT/tests/sites: move the clone out of a private directory"
+	printf '%s' "$user"
 }
 
 # The front's rules for apache.conf's @FRONT@: the shared mod_proxy_fcgi
@@ -138,6 +142,8 @@ apache_user() {
 apache_front() {
 	if [[ $SX_FRONT == apache ]]; then
 		printf '    Include "%s/nginx/apache-sextant-rules.conf"\n' "$ROOT"
+		printf '    # Anything else is not part of the API: a JSON 404.\n'
+		printf '    RedirectMatch 404 "^/(?!api/|v1/|healthz$|metrics$|artifacts/|ui/|sites/)"\n'
 		return 0
 	fi
 	cat <<-EOF
@@ -183,7 +189,7 @@ config_apache() {
 	[[ -n $user ]] && chown "$user:" "$VAR/apache/fcgid"
 	[[ $SX_FRONT == fcgid ]] && config_fcgid "$user"
 	text=$(fill_template "$ROOT/nginx/apache-stack.conf.in" \
-		USER_DIRECTIVES="${user:+$'User nobody\nGroup nogroup'}" VAR="$VAR" ROOT="$ROOT" \
+		USER_DIRECTIVES="${user:+User $user$'\n'Group $(id -gn "$user")}" VAR="$VAR" ROOT="$ROOT" \
 		PORT="$SX_PORT" API_SOCKET="$API_SOCKET" API_WORKERS="$SX_API_WORKERS" \
 		FRONT="$(apache_front)")
 	# shellcheck disable=SC2034

@@ -164,7 +164,6 @@ $user
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule authz_host_module $mods/mod_authz_host.so
-LoadModule unixd_module $mods/mod_unixd.so
 LoadModule mime_module $mods/mod_mime.so
 LoadModule dir_module $mods/mod_dir.so
 LoadModule alias_module $mods/mod_alias.so

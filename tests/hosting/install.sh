@@ -10,7 +10,8 @@
 #   3. systemd-analyze verify on the installed units (and their security
 #      exposure, printed);
 #   4. the installed example config, completed as the README says, and the
-#      installed sextant-api on it;
+#      installed sextant-api on it, socket-activated as sextant-api.socket
+#      starts it (systemd-socket-activate: LISTEN_FDS);
 #   5. the installed nginx vhost and the installed Apache vhost, each
 #      started on a loopback port (SX_PORT+10, SX_PORT+11) and asked for
 #      /healthz, a task list, /metrics and the viewer.
@@ -121,10 +122,13 @@ mkdir -p "$P/run/sextant" "$P/var/lib/sextant/artifacts"
 chmod 755 "$P/run/sextant" "$P/var/lib/sextant" "$P/var/lib/sextant/artifacts"
 "$P/bin/sextant-admin" --config "$conf" migrate >/dev/null || fail "sextant-admin migrate"
 
-"$P/bin/sextant-api" --config "$conf" >"$work/api.log" 2>&1 &
+# As sextant-api.socket starts it: systemd holds the socket and hands it
+# over (LISTEN_FDS) on the first connection.
+systemd-socket-activate -l "$P/run/sextant/api.sock" "$P/bin/sextant-api" --config "$conf" >"$work/api.log" 2>&1 &
 api_pid=$!
-wait_for test -S "$P/run/sextant/api.sock" || { cat "$work/api.log"; fail "sextant-api did not listen"; }
-say "installed sextant-api up (pid $api_pid)"
+wait_for test -S "$P/run/sextant/api.sock" || { cat "$work/api.log"; fail "no socket to activate"; }
+chmod 666 "$P/run/sextant/api.sock"
+say "installed sextant-api socket-activated (pid $api_pid)"
 
 say "the installed nginx vhost on 127.0.0.1:$NGINX_PORT"
 cp /etc/nginx/fastcgi_params "$work/fastcgi_params"
@@ -144,6 +148,9 @@ http {
 EOF
 nginx -c "$work/nginx.conf" -p "$work/" || { cat "$work/nginx-error.log"; fail "nginx with the installed vhost"; }
 probe "http://127.0.0.1:$NGINX_PORT"
+grep -q 'msg=listening socket=LISTEN_FDS' "$work/api.log" ||
+	{ cat "$work/api.log"; fail "sextant-api did not serve the socket it was handed"; }
+say "sextant-api served the socket it was handed (LISTEN_FDS)"
 kill "$(cat "$work/nginx.pid")"
 
 say "the installed Apache vhost on 127.0.0.1:$APACHE_PORT"

@@ -109,6 +109,7 @@ void browser_options(const struct sx_conf *c, struct webdriver_options *o)
 	o->window_width = (int)c->window_width;
 	o->window_height = (int)c->window_height;
 	o->timeout_ms = c->webdriver_timeout * 1000;
+	o->no_sandbox = c->chromium_no_sandbox;
 }
 
 /*

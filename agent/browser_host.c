@@ -81,7 +81,7 @@ static enum sx_rc host_start(const struct sx_conf *c, const char *dir, struct ch
 	char *user_data = xasprintf("--user-data-dir=%s", profile);
 	char *window = xasprintf("--window-size=%lld,%lld", c->window_width, c->window_height);
 	char *argv[] = {
-		c->chromium_path, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		c->chromium_path, "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update",
 		"--disable-sync", "--allow-pre-commit-input", "--disable-background-timer-throttling",
 		"--disable-backgrounding-occluded-windows", "--disable-client-side-phishing-detection",
@@ -89,7 +89,9 @@ static enum sx_rc host_start(const struct sx_conf *c, const char *dir, struct ch
 		"--disable-prompt-on-repost", "--enable-automation", "--no-service-autorun",
 		"--password-store=basic", "--use-mock-keychain", HOST_FEATURES_OFF,
 		"--remote-debugging-address=127.0.0.1",
-		"--remote-debugging-port=0", user_data, window, "about:blank", NULL,
+		"--remote-debugging-port=0", user_data, window, "about:blank",
+		/* Chromium reads switches anywhere on its command line. */
+		c->chromium_no_sandbox ? "--no-sandbox" : NULL, NULL,
 	};
 	enum sx_rc rc;
 	int err = 0;

@@ -1,7 +1,10 @@
 /*
  * sextant-agent: the daemon that runs tasks.
  *
- *   sextant-agent --config FILE
+ *   sextant-agent --config FILE [--drain]
+ *
+ * Started as root, it first becomes agent_user, and it checks that
+ * Chromium's sandbox can work (privdrop.h): no browser ever runs as root.
  *
  * A supervisor keeps agent_workers worker processes, and one more that
  * delivers webhooks (webhook.c); with browser_mode = shared, one more that
@@ -10,7 +13,14 @@
  * A worker that dies is replaced; the task it held comes back through its
  * lease.  SIGTERM: workers stop claiming, stop at the next action boundary
  * and hand their task back; the supervisor waits for them and exits.
+ *
+ * --drain, for a host where the agent runs from cron: the workers run what
+ * is queued and exit when the queue is empty; then the sender delivers the
+ * webhooks that are due (those tasks' among them) and the program exits.
  */
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "sx.h"
 #include "browser_host.h"
@@ -19,17 +29,22 @@
 #include "http.h"
 #include "llm/llm.h"
 #include "log.h"
+#include "privdrop.h"
 #include "runner.h"
 #include "supervise.h"
 #include "task_db.h"
 #include "timeutil.h"
 #include "webhook.h"
 
+/* --drain: task workers end with the queue, and no worker is replaced. */
+static bool draining;
+
 static int worker_main(int index, void *arg)
 {
 	const struct sx_conf *conf = arg;
 	struct runner r;
 	enum sx_rc rc;
+	int status = 0;
 
 	/* The worker after the task workers sends the webhook outbox; the next keeps the shared browser. */
 	if (index == (int)conf->agent_workers)
@@ -61,11 +76,73 @@ static int worker_main(int index, void *arg)
 		claimed_task_release(&ct);
 		if (rc != SX_EDONE)
 			log_warn("agent", "msg=\"claim failed\" error=%s", sx_log_quote(sx_strerror(rc)));
+		if (draining) {
+			status = rc == SX_EDONE ? 0 : 1;
+			break;
+		}
 		sx_sleep_ms(rc == SX_EDONE ? conf->poll_interval_ms : 1000, &sx_stopping);
 	}
 	runner_close(&r);
 	log_info("agent", "msg=\"worker stopped\" worker=%d", index);
-	return 0;
+	return status;
+}
+
+static int sender_drain_main(int index, void *arg)
+{
+	(void)index;
+	return webhook_sender_drain(arg);
+}
+
+/*
+ * Waits for the n workers in pids; a stop signal is passed on to them once.
+ * Returns how many did not exit with status 0.
+ */
+static int drain_wait(pid_t *pids, int n)
+{
+	int failed = 0, left = n, ws;
+	bool passed_on = false;
+
+	while (left > 0) {
+		pid_t pid = waitpid(-1, &ws, 0);
+
+		if (pid < 0 && errno != EINTR)
+			break;
+		if (sx_stopping && !passed_on) {
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			passed_on = true;
+		}
+		for (int i = 0; pid > 0 && i < n; i++) {
+			if (pids[i] != pid)
+				continue;
+			pids[i] = 0;
+			left--;
+			if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+				failed++;
+		}
+	}
+	return failed;
+}
+
+/* sextant-agent --drain: the queue, then the due webhooks.  The exit status. */
+static int drain(const struct sx_conf *conf)
+{
+	int n = (int)conf->agent_workers, failed = 0;
+	pid_t *pids = xcalloc((size_t)n, sizeof(*pids)), sender;
+
+	draining = true;
+	log_info("agent", "msg=\"draining the queue\" workers=%d", n);
+	for (int i = 0; i < n; i++)
+		pids[i] = sx_spawn_worker(worker_main, i, (void *)conf);
+	failed += drain_wait(pids, n);
+	if (!sx_stopping) {
+		sender = sx_spawn_worker(sender_drain_main, 0, (void *)conf);
+		failed += drain_wait(&sender, 1);
+	}
+	log_info("agent", "msg=drained failed_workers=%d", failed);
+	free(pids);
+	return failed ? 1 : 0;
 }
 
 /* 1 when the agent keeps a shared browser (browser_host.h): a process more to supervise. */
@@ -88,14 +165,35 @@ static void warn_about_llm(const struct sx_conf *conf)
 int main(int argc, char **argv)
 {
 	struct sx_conf conf;
+	char err[512];
+	bool drain_once = argc == 4 && strcmp(argv[3], "--drain") == 0;
 	int status = 1;
 
-	status = sx_daemon_init(argc, argv, "sextant-agent", &conf);
+	if (argc == 4 && !drain_once) {
+		fprintf(stderr, "usage: sextant-agent --config FILE [--drain]\n");
+		return 2;
+	}
+	status = sx_daemon_init(drain_once ? 3 : argc, argv, "sextant-agent", &conf);
 	if (status)
 		goto out;
 	status = 1;
+	if (agent_drop_root(&conf, err, sizeof(err)) != SX_OK ||
+	    agent_sandbox_check(&conf, err, sizeof(err)) != SX_OK) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
 	sx_stop_signals_install();
 	warn_about_llm(&conf);
+	if (drain_once) {
+		/* A run from cron keeps no browser host: each task starts its own. */
+		if (shared_browser(&conf)) {
+			log_info("agent", "msg=\"--drain runs a browser per task (browser_mode = shared needs the daemon)\"");
+			free(conf.browser_mode);
+			conf.browser_mode = xstrdup("per_task");
+		}
+		status = drain(&conf);
+		goto out;
+	}
 	sx_supervise("agent", (int)conf.agent_workers + 1 + shared_browser(&conf), worker_main, &conf);
 	status = 0;
 out:

@@ -276,13 +276,15 @@ static void webdriver_launch_options(const struct webdriver_options *opt, int w,
 {
 	json_object *args = json_object_new_array();
 	static const char *const fixed[] = {
-		"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync",
 	};
 
 	for (size_t i = 0; i < SX_ARRAY_LEN(fixed); i++)
 		json_object_array_add(args, json_object_new_string(fixed[i]));
+	if (opt->no_sandbox)
+		json_object_array_add(args, json_object_new_string("--no-sandbox"));
 	if (opt->user_data_dir) {
 		char *a = xasprintf("--user-data-dir=%s", opt->user_data_dir);
 

@@ -38,15 +38,17 @@ struct webdriver_options {
 	 * downloads, window) are not sent.  NULL to launch.
 	 */
 	const char *debugger_address;
+	bool no_sandbox;             /* --no-sandbox (config chromium_no_sandbox); else Chromium's sandbox */
 };
 
 struct webdriver_session;
 
 /*
  * Creates a session with headless Chromium and the flags this machine
- * needs (--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage
+ * needs (--headless=new --disable-gpu --disable-dev-shm-usage
  * --no-first-run --disable-background-networking --disable-component-update
- * --disable-sync, the user-data-dir and window size), page-load strategy
+ * --disable-sync, the user-data-dir and window size, --no-sandbox only when
+ * opt->no_sandbox), page-load strategy
  * "normal", a page-load timeout and script timeout derived from timeout_ms.
  * With opt->debugger_address the session attaches to that browser: Delete
  * Session then leaves the browser and its windows as they are.

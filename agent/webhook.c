@@ -210,11 +210,13 @@ static void deliver(struct sender *s, struct delivery *d)
 		 sx_log_quote(r.error));
 }
 
-int webhook_sender_main(const struct sx_conf *c)
+/* The sender's loop; drain: return once no delivery is due (webhook.h). */
+static int sender_run(const struct sx_conf *c, bool drain)
 {
 	struct sender s;
 	struct delivery d;
 	enum sx_rc rc;
+	int status = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(&d, 0, sizeof(d));
@@ -237,11 +239,25 @@ int webhook_sender_main(const struct sx_conf *c)
 		}
 		if (rc != SX_EDONE)
 			log_warn("webhook", "msg=\"claim failed\" error=%s", sx_log_quote(sx_strerror(rc)));
+		if (drain) {
+			status = rc == SX_EDONE ? 0 : 1;
+			break;
+		}
 		sx_sleep_ms(rc == SX_EDONE ? c->webhook_poll_ms : 1000, &sx_stopping);
 	}
 	delivery_release(&d);
 	http_client_free(s.http);
 	sx_db_free(s.db);
 	log_info("webhook", "msg=\"sender stopped\"");
-	return 0;
+	return status;
+}
+
+int webhook_sender_main(const struct sx_conf *c)
+{
+	return sender_run(c, false);
+}
+
+int webhook_sender_drain(const struct sx_conf *c)
+{
+	return sender_run(c, true);
 }

@@ -32,6 +32,12 @@ struct sx_conf;
  * database connection and HTTP client.  Returns the worker's exit status.
  */
 int webhook_sender_main(const struct sx_conf *c);
+/*
+ * sextant-agent --drain's sender: delivers every delivery that is due now,
+ * then returns 0 (1 when the database could not be asked).  A delivery
+ * whose retry lies in the future waits for the next run.
+ */
+int webhook_sender_drain(const struct sx_conf *c);
 
 /*
  * The wait before retry number `attempt` (1 for the first retry): a random

@@ -27,6 +27,7 @@ static const char *const conf_log_levels[] = { "debug", "info", "warn", "error",
 static const char *const conf_llm_providers[] = { "openai", "anthropic", NULL };
 static const char *const conf_browser_modes[] = { "per_task", "shared", NULL };
 static const char *const conf_image_details[] = { "auto", "low", "high", NULL };
+static const char *const conf_artifact_offloads[] = { "x-accel-redirect", "x-sendfile", NULL };
 
 /*
  * What llm_base_url, llm_model and llm_api_key_env are when the file does not
@@ -95,6 +96,8 @@ static const struct conf_key conf_table[] = {
 	INT(webdriver_timeout, "30", 1, 600),
 	STR(artifacts_dir, "/var/lib/sextant/artifacts"),
 	STR(public_base_url, "http://127.0.0.1:8080"),
+	STR(agent_user, ""),
+	BOOL(chromium_no_sandbox, "false"),
 	/* LLM: base URL, model and key variable default to the provider's preset */
 	ENUM(llm_provider, "openai", conf_llm_providers),
 	STR(llm_base_url, ""),
@@ -126,6 +129,7 @@ static const struct conf_key conf_table[] = {
 	/* artifacts: signed URLs, recording, retention */
 	STR(artifact_url_key, ""),
 	INT(artifact_url_ttl, "86400", 60, 31536000),
+	ENUM(artifact_offload, "x-accel-redirect", conf_artifact_offloads),
 	BOOL(recording_enabled, "true"),
 	INT(recording_fps, "2", 1, 10),
 	STR(ffmpeg_path, "/usr/bin/ffmpeg"),

@@ -60,6 +60,8 @@ struct sx_conf {
 	long long webdriver_timeout;
 	char *artifacts_dir;
 	char *public_base_url;
+	char *agent_user;           /* the user a root-started agent switches to; empty: refuse root */
+	bool chromium_no_sandbox;   /* --no-sandbox for every browser (logged as a warning) */
 
 	/* LLM */
 	char *llm_provider;         /* openai | anthropic */
@@ -92,6 +94,7 @@ struct sx_conf {
 	/* artifacts */
 	char *artifact_url_key;     /* secret for signed artifact URLs; never logged */
 	long long artifact_url_ttl; /* seconds a signed URL stays valid */
+	char *artifact_offload;     /* x-accel-redirect (nginx) | x-sendfile (Apache mod_xsendfile) */
 	bool recording_enabled;
 	long long recording_fps;    /* frames per second captured while actions run */
 	char *ffmpeg_path;

@@ -4,8 +4,10 @@
  *
  * GET /artifacts/<org>/<task>/<file>?expires=…&sig=… carries no API key:
  * the signature is the credential.  A valid one is answered with
- * X-Accel-Redirect to nginx's internal location, so nginx streams the file
- * (sendfile, ranges for the <video> element) and sextant-api only decides.
+ * X-Accel-Redirect to nginx's internal location (or, with artifact_offload =
+ * x-sendfile, X-Sendfile naming the file for Apache's mod_xsendfile), so the
+ * web server streams the file (sendfile, ranges for the <video> element)
+ * and sextant-api only decides.
  */
 #include <errno.h>
 #include <limits.h>
@@ -72,7 +74,7 @@ out:
 void artifacts_serve(struct http_req *req, const char *rest)
 {
 	const struct sx_conf *c = req->conf;
-	char rel[600], expires[32], sig[80], hdr[800];
+	char rel[600], expires[32], sig[80], *hdr_text = NULL;
 	bool trunc = false, trunc2 = false;
 	enum arturl_check chk;
 
@@ -98,10 +100,14 @@ void artifacts_serve(struct http_req *req, const char *rest)
 		http_reply_detail(req, 404, "Not Found");
 		goto out;
 	}
-	snprintf(hdr, sizeof(hdr), "X-Accel-Redirect: " ARTIFACTS_INTERNAL "%s\r\n", rel);
-	http_reply_raw(req, 200, arturl_content_type(rel), NULL, 0, hdr);
+	/* Apache's mod_xsendfile takes the file's path (artifact_offload). */
+	if (strcmp(c->artifact_offload, "x-sendfile") == 0)
+		hdr_text = xasprintf("X-Sendfile: %s/%s\r\n", c->artifacts_dir, rel);
+	else
+		hdr_text = xasprintf("X-Accel-Redirect: " ARTIFACTS_INTERNAL "%s\r\n", rel);
+	http_reply_raw(req, 200, arturl_content_type(rel), NULL, 0, hdr_text);
 out:
-	return;
+	free(hdr_text);
 }
 
 /* Answers the task's artifacts that pass f (NULL for all), or 404 when it is not the caller's. */

@@ -4,12 +4,13 @@
  *   sextant-api --config FILE
  *   sextant-api --routes        (prints the route table, see router.h)
  *
- * The supervisor opens the unix socket, forks api_workers workers and
- * replaces any that die.  Each worker holds one database connection and
- * answers one request at a time, from any of the FastCGI connections it
- * holds open for nginx (conns.h).  SIGTERM (or SIGINT) stops accepting; a
+ * The supervisor opens the unix socket, or takes the one it inherits from
+ * systemd or a FastCGI process manager (listen.h), forks api_workers
+ * workers and replaces any that die.  Each worker holds one database
+ * connection and answers one request at a time, from any of the FastCGI
+ * connections it holds open for nginx (conns.h).  SIGTERM (or SIGINT) stops accepting; a
  * worker finishes the request in hand, then exits; the supervisor waits for
- * them and removes the socket.
+ * them and removes a socket it created.
  */
 #include <errno.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include "db.h"
 #include "http.h"
 #include "conns.h"
+#include "listen.h"
 #include "request.h"
 #include "log.h"
 #include "router.h"
@@ -76,7 +78,8 @@ int main(int argc, char **argv)
 {
 	struct sx_conf conf;
 	struct api_ctx ctx;
-	int listen_fd = -1, status = 1;
+	struct api_listener listener = { .fd = -1 };
+	int status = 1;
 
 	/* The route table, for the test that holds api/openapi.json to it. */
 	if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
@@ -93,26 +96,18 @@ int main(int argc, char **argv)
 		log_error("api", "msg=\"FCGX_Init failed\"");
 		goto out;
 	}
-	unlink(conf.api_socket);
-	listen_fd = FCGX_OpenSocket(conf.api_socket, 256);
-	if (listen_fd < 0) {
-		log_error("api", "msg=\"cannot listen\" socket=%s", sx_log_quote(conf.api_socket));
+	if (api_listener_open(&listener, &conf) != SX_OK)
 		goto out;
-	}
-	if (chmod(conf.api_socket, (mode_t)conf.api_socket_mode) != 0)
-		log_warn("api", "msg=\"chmod socket failed\" error=%s", sx_log_quote(strerror(errno)));
 
 	sx_stop_signals_install();
-	ctx.listen_fd = listen_fd;
+	ctx.listen_fd = listener.fd;
 	ctx.conf = &conf;
-	log_info("api", "msg=listening socket=%s", sx_log_quote(conf.api_socket));
+	log_info("api", "msg=listening socket=%s", sx_log_quote(listener.path));
 	sx_supervise("api", (int)conf.api_workers, worker_main, &ctx);
-	unlink(conf.api_socket);
 	log_info("api", "msg=stopped");
 	status = 0;
 out:
-	if (listen_fd >= 0)
-		close(listen_fd);
+	api_listener_close(&listener);
 	sx_conf_release(&conf);
 	return status;
 }

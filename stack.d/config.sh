@@ -4,7 +4,11 @@
 #   var/sextant.conf  from stack.d/sextant.conf.in
 #   var/nginx.conf    from nginx/stack.conf.in (which includes
 #                     nginx/sextant-rules.conf, the rules production uses)
-# Alone: stack.d/config.sh [sextant|nginx]   (both when no argument)
+#   var/apache.conf   from nginx/apache-stack.conf.in (SX_FRONT=apache:
+#                     includes nginx/apache-sextant-rules.conf; SX_FRONT=fcgid:
+#                     serves var/fcgid/htdocs with nginx/apache-fcgid.htaccess)
+# Alone: stack.d/config.sh [sextant|nginx|apache]   (sextant and nginx when
+# no argument)
 set -euo pipefail
 # shellcheck source=stack.d/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -40,8 +44,19 @@ config_llm_settings() {
 	return 0
 }
 
+# How the front streams artifacts (config artifact_offload).
+front_offload() {
+	case $SX_FRONT in
+	nginx) printf 'x-accel-redirect' ;;
+	apache | fcgid) printf 'x-sendfile' ;;
+	*) die "SX_FRONT must be nginx, apache or fcgid, not '$SX_FRONT'" ;;
+	esac
+}
+
 config_sextant() {
-	local pw akey text
+	local pw akey text allow=127.0.0.1/32
+	[[ -n ${SX_OUTBOUND_ALLOW:-} ]] && allow+=", $SX_OUTBOUND_ALLOW"
+	[[ $allow == *'"'* ]] && die "SX_OUTBOUND_ALLOW must not contain a double quote"
 	pw=$(secret_file "$DB_PWFILE" 24)
 	# The key of signed artifact URLs: random, made once and kept across
 	# runs of `./stack up` (URLs handed out stay valid).
@@ -50,14 +65,19 @@ config_sextant() {
 	text=$(fill_template "$STACKD/sextant.conf.in" ROOT="$ROOT" VAR="$VAR" \
 		DB_SOCKET="$DB_SOCKET" DB_USER="$DB_USER" DB_NAME="$DB_NAME" DB_PASSWORD="$pw" \
 		API_SOCKET="$API_SOCKET" API_WORKERS="$SX_API_WORKERS" URL="$URL" \
-		ARTIFACT_URL_KEY="$akey" LLM_SETTINGS="$(config_llm_settings)")
+		ARTIFACT_URL_KEY="$akey" ARTIFACT_OFFLOAD="$(front_offload)" OUTBOUND_ALLOW="$allow" AGENT_USER="$(stack_agent_user)" LLM_SETTINGS="$(config_llm_settings)")
 	if printf '%s\n' "$text" | write_private "$CONF"; then
 		info "written"
 	else
 		info "unchanged"
 	fi
-	info "outbound_allow = 127.0.0.1/32: the browser and outbound requests may reach this stack's" \
-		"own fixture pages (nginx on 127.0.0.1) and no other loopback or private address"
+	if [[ -n ${SX_OUTBOUND_ALLOW:-} ]]; then
+		info "outbound_allow = $allow: this stack's fixture pages (127.0.0.1) and SX_OUTBOUND_ALLOW"
+	else
+		info "outbound_allow = 127.0.0.1/32: the browser and outbound requests may reach this stack's" \
+			"own fixture pages (nginx on 127.0.0.1) and no other loopback or private address" \
+			"(SX_OUTBOUND_ALLOW adds more)"
+	fi
 }
 
 # Decides whether nginx workers need to run as root: only when nginx starts as
@@ -102,14 +122,99 @@ config_nginx() {
 	fi
 }
 
+# Apache's worker user when it starts as root (it will not serve as root):
+# nobody, or with fcgid the agents' user (on a shared host the API mod_fcgid
+# starts and the agent run as the same user).  It must reach the
+# repository's fixture pages and var/.
+apache_user() {
+	local user=nobody
+	[[ $SX_FRONT == fcgid ]] && user=$SX_AGENT_USER
+	# shellcheck disable=SC2016
+	setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- \
+		sh -c 'test -x "$1" && test -r "$2" && test -x "$2"' sh "$RUN" "$ROOT/tests/sites" 2>/dev/null ||
+		die "Apache's user $user cannot reach $ROOT/tests/sites: move the clone out of a private directory"
+	printf '%s' "$user"
+}
+
+# The front's rules for apache.conf's @FRONT@: the shared mod_proxy_fcgi
+# rules, or (fcgid) a document root holding nginx/apache-fcgid.htaccess and
+# the sextant.fcgi wrapper, as a shared host has it.
+apache_front() {
+	if [[ $SX_FRONT == apache ]]; then
+		printf '    Include "%s/nginx/apache-sextant-rules.conf"\n' "$ROOT"
+		printf '    # Anything else is not part of the API: a JSON 404.\n'
+		printf '    RedirectMatch 404 "^/(?!api/|v1/|healthz$|metrics$|artifacts/|ui/|sites/)"\n'
+		return 0
+	fi
+	cat <<-EOF
+		    DocumentRoot "$FCGID_DIR/htdocs"
+		    <Directory "$FCGID_DIR/htdocs">
+		        AllowOverride FileInfo Options AuthConfig Limit
+		        Require all granted
+		    </Directory>
+		    # The host's part of the recipe (server configuration, not .htaccess).
+		    XSendFilePath "$VAR/artifacts"
+	EOF
+}
+
+# SX_FRONT=fcgid: the served directory of the shared-hosting recipe
+# (.htaccess from nginx/apache-fcgid.htaccess, the sextant.fcgi wrapper) and
+# the config mod_fcgid's sextant-api reads (the stack's, with api_workers =
+# 1), both readable by Apache's user.
+config_fcgid() {
+	local owner=$1
+	mkdir -p "$FCGID_DIR/htdocs"
+	chmod 755 "$FCGID_DIR" "$FCGID_DIR/htdocs"
+	sed -e 's/^api_workers = .*/api_workers = 1/' "$CONF" | write_private "$FCGID_DIR/sextant.conf" || true
+	cp "$ROOT/nginx/apache-fcgid.htaccess" "$FCGID_DIR/htdocs/.htaccess"
+	printf '#!/bin/sh\nexec %s --config %s\n' "$(shq "$API_BIN")" "$(shq "$FCGID_DIR/sextant.conf")" \
+		>"$FCGID_DIR/htdocs/sextant.fcgi"
+	chmod 644 "$FCGID_DIR/htdocs/.htaccess"
+	chmod 755 "$FCGID_DIR/htdocs/sextant.fcgi"
+	[[ -n $owner ]] && chown "$owner:" "$FCGID_DIR/sextant.conf"
+	return 0
+}
+
+# Writes var/apache.conf (SX_FRONT=apache or fcgid) from
+# nginx/apache-stack.conf.in and checks it; sets APACHE_CHANGED=1 when it or
+# a file it uses changed.
+# shellcheck disable=SC2034
+APACHE_CHANGED=0
+config_apache() {
+	local text user="" sum
+	step "apache ($SX_FRONT): config $APACHE_CONF"
+	[[ -x /usr/sbin/apache2 ]] || die "Apache is not installed (Debian: apache2-bin libapache2-mod-fcgid libapache2-mod-xsendfile)"
+	mkdir -p "$VAR/apache/fcgid"
+	[[ $(id -u) == 0 ]] && user=$(apache_user)
+	[[ -n $user ]] && chown "$user:" "$VAR/apache/fcgid"
+	[[ $SX_FRONT == fcgid ]] && config_fcgid "$user"
+	text=$(fill_template "$ROOT/nginx/apache-stack.conf.in" \
+		USER_DIRECTIVES="${user:+User $user$'\n'Group $(id -gn "$user")}" VAR="$VAR" ROOT="$ROOT" \
+		PORT="$SX_PORT" API_SOCKET="$API_SOCKET" API_WORKERS="$SX_API_WORKERS" \
+		FRONT="$(apache_front)")
+	# shellcheck disable=SC2034
+	printf '%s\n' "$text" | write_private "$APACHE_CONF" && APACHE_CHANGED=1
+	chmod 644 "$APACHE_CONF"
+	sum=$(cat "$APACHE_CONF" "$ROOT"/nginx/apache-*.conf "$ROOT/nginx/apache-fcgid.htaccess" | sha256sum)
+	if [[ ! -f $VAR/apache.sum || $(<"$VAR/apache.sum") != "$sum" ]]; then
+		printf '%s\n' "$sum" >"$VAR/apache.sum"
+		APACHE_CHANGED=1
+	fi
+	if ! /usr/sbin/apache2 -t -f "$APACHE_CONF" >"$LOG/apache-t.log" 2>&1; then
+		cat "$LOG/apache-t.log" >&2
+		die "apache2 -t rejected $APACHE_CONF"
+	fi
+}
+
 config_main() {
 	take_lock
 	make_dirs
 	case ${1:-all} in
 	sextant) config_sextant ;;
 	nginx) config_nginx ;;
+	apache) config_apache ;;
 	all) config_sextant && config_nginx ;;
-	*) die "usage: stack.d/config.sh [sextant|nginx]" ;;
+	*) die "usage: stack.d/config.sh [sextant|nginx|apache]" ;;
 	esac
 }
 

@@ -64,10 +64,25 @@ db_spawn() {
 		--max-connections=300
 }
 
+# Returns 0 when MariaDB answers a ping within $1 tenths of a second.
+db_answers() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		db_ping && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 db_start() {
 	local pid i mpid=""
 	mkdir -p "$RUN" "$LOG"
 	db_init
+	if pid=$(live_pid "$DB_PIDFILE" mariadbd) && ! db_answers 100; then
+		# Half dead (stopped, wedged, or its socket file removed): start anew.
+		step "mariadb: pid $pid does not answer on $DB_SOCKET within 10 s, restarting it"
+		db_stop
+	fi
 	if pid=$(live_pid "$DB_PIDFILE" mariadbd); then
 		step "mariadb: already running (pid $pid)"
 	else

@@ -10,7 +10,11 @@
 # stack's nginx; production's nginx/sextant.conf has 2), SX_STACK_AGENT (1: run an
 # agent), SX_LLM_PROVIDER, SX_LLM_BASE_URL, SX_LLM_MODEL, SX_LLM_KEY_ENV
 # (written to the config only when set: the defaults are sextant's own, see
-# the LLM presets in core/conf.c).  (SC2034: the settings are used by the
+# the LLM presets in core/conf.c), SX_AGENT_USER (sextant: the user a
+# root-run stack's agents switch to), SX_OUTBOUND_ALLOW (addresses or CIDR
+# blocks added to the config's outbound_allow, e.g. a webhook receiver on
+# the developer's machine), SX_FRONT (nginx, apache or fcgid: the web
+# server on SX_PORT).  (SC2034: the settings are used by the
 # scripts that source this file.)
 [[ -n ${SX_STACK_LIB:-} ]] && return 0
 SX_STACK_LIB=1
@@ -34,6 +38,9 @@ SX_KEY_CONN_LIMIT=${SX_KEY_CONN_LIMIT:-32}
 # `./stack test` runs agents of its own; the stack's agent would compete for
 # the tests' tasks, so test sets this to 0.
 SX_STACK_AGENT=${SX_STACK_AGENT:-1}
+# The dedicated user the agents run as (config agent_user) when the stack
+# runs as root: Chromium never runs as root.  `up` creates it as a system user.
+SX_AGENT_USER=${SX_AGENT_USER:-sextant}
 
 DB_DATADIR=$VAR/mysql
 DB_SOCKET=$RUN/mysqld.sock
@@ -53,6 +60,13 @@ API_PIDFILE=$RUN/api.pid
 API_LOG=$LOG/api.log
 AGENT_PIDFILE=$RUN/agent.pid
 AGENT_LOG=$LOG/agent.log
+# The web server in front (README: "Apache as the front"): nginx, apache
+# (mod_proxy_fcgi) or fcgid (mod_fcgid starting sextant-api itself).
+SX_FRONT=${SX_FRONT:-nginx}
+APACHE_CONF=$VAR/apache.conf
+APACHE_PIDFILE=$RUN/apache.pid
+APACHE_LOG=$LOG/apache-error.log
+FCGID_DIR=$VAR/fcgid
 NGINX_CONF=$VAR/nginx.conf
 NGINX_PIDFILE=$RUN/nginx.pid
 NGINX_LOG=$LOG/nginx-error.log
@@ -124,6 +138,15 @@ secret_file() {
 	printf '%s' "$value"
 }
 
+# Returns 0 when process $1 exists and is not a zombie (a killed daemon
+# stays a zombie until init, which may be slow to, reaps it).
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
 # Prints the pid recorded in a pid file if that process is alive and its
 # command name is the expected one (guards against a recycled pid).
 live_pid() {
@@ -131,7 +154,7 @@ live_pid() {
 	[[ -s $pidfile ]] || return 1
 	pid=$(tr -dc '0-9' <"$pidfile")
 	[[ -n $pid ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
+	alive "$pid" || return 1
 	name=$(cat "/proc/$pid/comm" 2>/dev/null || true)
 	[[ $name == "$comm"* ]] || return 1
 	printf '%s\n' "$pid"
@@ -148,12 +171,40 @@ wait_gone() {
 	! kill -0 -- "$target" 2>/dev/null
 }
 
+# Stops what is left of a component whose leader died: the processes of the
+# process group named by the pid recorded in pidfile $2 (a leader started in
+# a session of its own, by spawn or by nginx's daemon mode) whose command
+# name matches the pattern $3.  Linux hands out no pid that still names a
+# live process group, so the recorded pid cannot have been reused while such
+# processes remain.  A killed nginx master leaves its workers holding the
+# port, a killed supervisor may leave workers holding the socket: `up` calls
+# this before starting the component again.  Usage: reap_orphans NAME PIDFILE REGEX
+reap_orphans() {
+	local name=$1 pidfile=$2 pattern=$3 pgid pids=() pid comm
+	[[ -s $pidfile ]] || return 0
+	pgid=$(tr -dc '0-9' <"$pidfile")
+	[[ -n $pgid ]] || return 0
+	alive "$pgid" && return 0
+	while read -r pid comm; do
+		[[ $pid != "$pgid" && $comm =~ $pattern ]] && pids+=("$pid")
+	done < <(ps -e -o pid=,pgid=,comm= | awk -v g="$pgid" '$2 == g { print $1, $3 }')
+	((${#pids[@]})) || return 0
+	step "$name: its leader (pid $pgid) is gone, stopping ${#pids[@]} orphaned process(es): ${pids[*]}"
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	for pid in "${pids[@]}"; do
+		wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
 # Stops a process by pid file: TERM, wait up to $3 seconds, then KILL (the
 # whole process group when the process leads one, so pre-forked children go
-# too).  Removes the pid file.  A missing or stale pid file is not an error.
+# too).  Removes the pid file.  A missing or stale pid file is not an error;
+# the orphans of a dead leader whose command names match $5 (default: $4)
+# are stopped then (reap_orphans).
 stop_by_pidfile() {
 	local name=$1 pidfile=$2 timeout=$3 comm=$4 pid pgid
 	if ! pid=$(live_pid "$pidfile" "$comm"); then
+		reap_orphans "$name" "$pidfile" "${5:-^$comm}"
 		info "$name: not running"
 		rm -f "$pidfile"
 		return 0
@@ -220,6 +271,17 @@ make_dirs() {
 	chmod 711 "$VAR"
 	chmod 711 "$RUN"
 	chmod 755 "$VAR/artifacts"
+	# The agents write artifacts as SX_AGENT_USER when the stack runs as root.
+	if [[ $(id -u) == 0 ]] && id -u "$SX_AGENT_USER" >/dev/null 2>&1; then
+		chown -R "$SX_AGENT_USER:" "$VAR/artifacts"
+	fi
+}
+
+# The agent_user of the stack's config: SX_AGENT_USER when the stack runs as
+# root, else none (the agents run as the user running the stack).
+stack_agent_user() {
+	[[ $(id -u) == 0 ]] && printf '%s' "$SX_AGENT_USER"
+	return 0
 }
 
 # The sextant-admin of this tree, on the stack's config.

@@ -9,7 +9,8 @@ set -euo pipefail
 PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev
 	libjson-c-dev libcurl4-openssl-dev libmariadb-dev libssl-dev
 	libcriterion-dev mariadb-server mariadb-client nginx-light chromium
-	chromium-driver wrk curl python3 ffmpeg tinyproxy clang libclang-rt-14-dev)
+	chromium-driver wrk curl python3 ffmpeg tinyproxy clang libclang-rt-14-dev
+	apache2-bin libapache2-mod-fcgid libapache2-mod-xsendfile)
 
 PRC=/usr/sbin/policy-rc.d
 PRC_CREATED=0
@@ -59,4 +60,19 @@ packages_install() {
 	info "installed (log: $LOG/apt.log)"
 }
 
-run_main "${BASH_SOURCE[0]}" packages_install
+# As root, makes SX_AGENT_USER a system user (no home, no login shell) when
+# it does not exist: the stack's agents and the tests' switch to it.
+agent_user_ensure() {
+	[[ $(id -u) == 0 ]] || return 0
+	id -u "$SX_AGENT_USER" >/dev/null 2>&1 && return 0
+	step "user: creating the system user $SX_AGENT_USER for the agents (Chromium never runs as root)"
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin "$SX_AGENT_USER" || die "useradd $SX_AGENT_USER failed"
+}
+
+packages_main() {
+	packages_install
+	agent_user_ensure
+}
+
+run_main "${BASH_SOURCE[0]}" packages_main

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # stack.d/services.sh: starts and stops the stack's own processes, each in its
 # own session with a pid file under var/run: sextant-api (on var/run/api.sock),
-# nginx (on 127.0.0.1:SX_PORT) and sextant-agent.  A start restarts a process
+# the front on 127.0.0.1:SX_PORT (nginx, or Apache when SX_FRONT is apache or
+# fcgid) and sextant-agent.  A start restarts a process
 # whose binary or config is newer than its pid file.  The configs must have
 # been written (stack.d/config.sh).
-# Alone: stack.d/services.sh start|stop api|nginx|agent
+# Alone: stack.d/services.sh start|stop api|nginx|apache|agent
 set -euo pipefail
 # shellcheck source=stack.d/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,6 +34,7 @@ api_start() {
 		step "sextant-api: running (pid $pid) but $API_SOCKET is missing, restarting"
 		api_stop
 	fi
+	reap_orphans sextant-api "$API_PIDFILE" '^sextant-api$'
 	step "sextant-api: starting on $API_SOCKET"
 	rm -f "$API_SOCKET" "$API_PIDFILE"
 	pid=$(spawn "$API_LOG" "$API_BIN" --config "$CONF")
@@ -55,12 +57,17 @@ api_start() {
 
 api_stop() { stop_by_pidfile sextant-api "$API_PIDFILE" 15 sextant-api; rm -f "$API_SOCKET"; }
 
+# The command names of the agent's process group: workers, chromedrivers, browsers.
+AGENT_FAMILY='^(sextant-agent|chromedriver|chromium|chrome)'
+
 agent_start() {
 	local pid
 	if service_current sextant-agent "$AGENT_PIDFILE" "$AGENT_BIN" 30; then
 		step "sextant-agent: already running (pid $(live_pid "$AGENT_PIDFILE" sextant-agent))"
 		return 0
 	fi
+	# Its workers, chromedrivers and browsers.
+	reap_orphans sextant-agent "$AGENT_PIDFILE" "$AGENT_FAMILY"
 	step "sextant-agent: starting"
 	rm -f "$AGENT_PIDFILE"
 	pid=$(spawn "$AGENT_LOG" "$AGENT_BIN" --config "$CONF")
@@ -75,7 +82,7 @@ agent_start() {
 }
 
 # The agent hands its tasks back on TERM; give it time to close browsers.
-agent_stop() { stop_by_pidfile sextant-agent "$AGENT_PIDFILE" 30 sextant-agent; }
+agent_stop() { stop_by_pidfile sextant-agent "$AGENT_PIDFILE" 30 sextant-agent "$AGENT_FAMILY"; }
 
 # Starts nginx, or reloads it when config_nginx set NGINX_CHANGED=1, and
 # waits until it answers.
@@ -90,6 +97,8 @@ nginx_start() {
 			step "nginx: already running (pid $pid)"
 		fi
 	else
+		# A killed master leaves its workers listening on the port.
+		reap_orphans nginx "$NGINX_PIDFILE" '^nginx$'
 		step "nginx: starting on 127.0.0.1:$SX_PORT"
 		rm -f "$NGINX_PIDFILE"
 		if ! nginx -c "$NGINX_CONF" -p "$VAR/" </dev/null >>"$NGINX_LOG" 2>&1 9>&-; then
@@ -112,11 +121,72 @@ nginx_start() {
 
 nginx_stop() { stop_by_pidfile nginx "$NGINX_PIDFILE" 10 nginx; }
 
+# Waits until the front answers on $URL (any HTTP status); dies with the log
+# $1's tail otherwise.
+front_wait() {
+	local log=$1 i code=""
+	for ((i = 0; i < 150; i++)); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz" || true)
+		[[ -n $code && $code != 000 ]] && return 0
+		sleep 0.1
+	done
+	log_tail "$log"
+	die "the front does not answer on $URL within 15 s"
+}
+
+# SX_FRONT=apache or fcgid: starts Apache (apache2-bin, var/apache.conf), or
+# restarts it gracefully when config_apache set APACHE_CHANGED=1.
+apache_start() {
+	local pid
+	if pid=$(live_pid "$APACHE_PIDFILE" apache2); then
+		if ((${APACHE_CHANGED:-1})); then
+			step "apache: config changed, graceful restart (pid $pid)"
+			/usr/sbin/apache2 -f "$APACHE_CONF" -k graceful 9>&- || die "apache2 -k graceful failed"
+			sleep 0.5
+		else
+			step "apache: already running (pid $pid)"
+		fi
+	else
+		reap_orphans apache "$APACHE_PIDFILE" '^(apache2|sextant-api)$'
+		step "apache ($SX_FRONT): starting on 127.0.0.1:$SX_PORT"
+		rm -f "$APACHE_PIDFILE"
+		if ! /usr/sbin/apache2 -f "$APACHE_CONF" -k start </dev/null >>"$APACHE_LOG" 2>&1 9>&-; then
+			log_tail "$APACHE_LOG"
+			die "apache failed to start (is port $SX_PORT in use? set SX_PORT)"
+		fi
+	fi
+	front_wait "$APACHE_LOG"
+	pid=$(live_pid "$APACHE_PIDFILE" apache2) || die "something answers on $URL but $APACHE_PIDFILE names no apache2"
+	info "apache: up (pid $pid, $URL)"
+}
+
+# mod_fcgid's sextant-api processes are Apache's children: they go with it.
+apache_stop() { stop_by_pidfile apache "$APACHE_PIDFILE" 10 apache2 '^(apache2|sextant-api)$'; }
+
+# The front SX_FRONT names, configured and started; the other one stopped
+# (both listen on SX_PORT).
+front_start() {
+	if [[ $SX_FRONT == nginx ]]; then
+		apache_stop
+		config_nginx
+		nginx_start
+	else
+		nginx_stop
+		config_apache
+		apache_start
+	fi
+}
+
+front_stop() {
+	nginx_stop
+	apache_stop
+}
+
 services_main() {
-	local usage="usage: stack.d/services.sh start|stop api|nginx|agent"
+	local usage="usage: stack.d/services.sh start|stop api|nginx|apache|agent"
 	(($# == 2)) || die "$usage"
 	[[ $1 == start || $1 == stop ]] || die "$usage"
-	[[ $2 == api || $2 == nginx || $2 == agent ]] || die "$usage"
+	[[ $2 == api || $2 == nginx || $2 == apache || $2 == agent ]] || die "$usage"
 	take_lock
 	make_dirs
 	"$2_$1"

@@ -87,11 +87,24 @@ static char *write_conf(const char *overrides)
 	return path;
 }
 
-pid_t agent_start(const char *overrides)
+/* A child to reap and where its wait status goes. */
+struct reap {
+	pid_t pid;
+	int *status;
+};
+
+/* True once the child in arg (a struct reap) has exited; its status is kept. */
+static bool reaped_status(void *arg)
 {
-	char *conf = write_conf(overrides);
+	const struct reap *r = arg;
+
+	return waitpid(r->pid, r->status, WNOHANG) == r->pid;
+}
+
+/* Forks sextant-agent --config conf [arg] with its output appended to log. */
+static pid_t agent_spawn(const char *conf, const char *arg, const char *log)
+{
 	char *bin = xasprintf("%s/sextant-agent", BUILDDIR);
-	char *log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
 	pid_t pid = fork();
 
 	cr_assert(pid >= 0);
@@ -103,15 +116,41 @@ pid_t agent_start(const char *overrides)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execl(bin, bin, "--config", conf, (char *)NULL);
+		execl(bin, bin, "--config", conf, arg, (char *)NULL);
 		_exit(127);
 	}
+	free(bin);
+	return pid;
+}
+
+pid_t agent_start(const char *overrides)
+{
+	char *conf = write_conf(overrides);
+	char *log = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
+	pid_t pid = agent_spawn(conf, NULL, log);
+
 	if (nagents < SX_ARRAY_LEN(agents))
 		agents[nagents++] = pid;
 	free(conf);
-	free(bin);
 	free(log);
 	return pid;
+}
+
+int agent_run(const char *overrides, const char *arg, const char *log, int timeout_ms)
+{
+	char *conf = write_conf(overrides);
+	char *deflog = xasprintf("%s/log/agent-test.log", tenv("SX_VAR"));
+	pid_t pid = agent_spawn(conf, arg, log ? log : deflog);
+	int ws = 0, status = -1;
+
+	if (wait_until(reaped_status, &(struct reap){ pid, &ws }, timeout_ms))
+		status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	else
+		agent_stop(pid, 5000);
+	unlink(conf);
+	free(conf);
+	free(deflog);
+	return status;
 }
 
 /* True once the child in arg (a pid_t) has exited and been reaped (here or by the test). */

@@ -18,6 +18,14 @@
  * the LLM double unless overridden.  Returns the supervisor's pid.
  */
 pid_t agent_start(const char *overrides);
+/*
+ * Runs one sextant-agent with the stack's config plus overrides and the
+ * extra argument arg (e.g. "--drain"; NULL for none), its output appended to
+ * log (NULL: the agents' test log), and waits up to timeout_ms for it to
+ * exit.  Returns its exit status, or -1 when it died by a signal or had to
+ * be stopped.
+ */
+int agent_run(const char *overrides, const char *arg, const char *log, int timeout_ms);
 /* TERM, then KILL after wait_ms. */
 void agent_stop(pid_t pid, int wait_ms);
 void agents_stop_all(void);

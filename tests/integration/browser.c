@@ -2,6 +2,7 @@
  * The browser harness (see browser.h).
  */
 #include <sys/stat.h>
+#include <unistd.h>
 #include <criterion/criterion.h>
 #include "sx.h"
 #include "browser.h"
@@ -30,6 +31,9 @@ struct webdriver_session *browser_session(struct test_browser *b, const char *pr
 	opt.window_width = width;
 	opt.window_height = height;
 	opt.timeout_ms = timeout_ms;
+	/* The tests' own browsers run as the test (root in CI): Chromium's
+	 * sandbox refuses root, the agent's browsers never run as root. */
+	opt.no_sandbox = geteuid() == 0;
 	rc = webdriver_session_new(&opt, &s);
 	cr_assert_eq(rc, SX_OK, "no WebDriver session: %s", sx_strerror(rc));
 	free(dir);

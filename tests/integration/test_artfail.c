@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -221,12 +222,28 @@ static void fill(const char *dir)
 	free(path);
 }
 
+/*
+ * The tmpfs options: owned by the agents' user (SX_AGENT_USER, set when the
+ * stack runs as root), so that a full disk and not a permission is what
+ * they meet.
+ */
+static char *tmpfs_options(void)
+{
+	const char *user = getenv("SX_AGENT_USER");
+	const struct passwd *pw = user && *user ? getpwnam(user) : NULL;
+
+	if (!pw)
+		return xstrdup("size=64k,mode=0755");
+	return xasprintf("size=64k,mode=0755,uid=%d,gid=%d", (int)pw->pw_uid, (int)pw->pw_gid);
+}
+
 Test(artfail, full_file_system)
 {
-	char *dir = artifacts_dir();
+	char *dir = artifacts_dir(), *opts = tmpfs_options();
 
-	cr_assert_eq(mount("sextant-artfail", dir, "tmpfs", 0, "size=64k,mode=0755"), 0, "tmpfs on %s: %s",
+	cr_assert_eq(mount("sextant-artfail", dir, "tmpfs", 0, opts), 0, "tmpfs on %s: %s",
 		     dir, strerror(errno));
+	free(opts);
 	fill(dir);
 	healthz_degraded("ENOSPC");
 	run_and_check("ENOSPC");

@@ -611,6 +611,7 @@ static struct webdriver_session *session_through(struct test_double *d, bool cdp
 	opt.endpoint = d->url;
 	opt.user_data_dir = dir;
 	opt.timeout_ms = 20000;
+	opt.no_sandbox = geteuid() == 0;  /* as tests/integration/browser.c */
 	cr_assert_eq(webdriver_session_new(&opt, &s), SX_OK);
 	free(dir);
 	free(script);

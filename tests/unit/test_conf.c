@@ -406,7 +406,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	free(line);
 	fclose(in);
 	fclose(out);
-	cr_assert_eq(keys, 70);
+	cr_assert_eq(keys, 71);
 	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_OK, "%s", err);
 	assert_defaults(&c);
 	sx_conf_release(&c);

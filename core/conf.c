@@ -378,6 +378,11 @@ out:
 	return rc;
 }
 
+size_t sx_conf_key_count(void)
+{
+	return CONF_NKEYS;
+}
+
 void sx_conf_release(struct sx_conf *c)
 {
 	size_t i;

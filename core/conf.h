@@ -119,4 +119,7 @@ void sx_conf_defaults(struct sx_conf *c);
 enum sx_rc sx_conf_get(const struct sx_conf *c, const char *key, char *out, size_t outlen);
 /* Frees every string the config owns. */
 void sx_conf_release(struct sx_conf *c);
+
+/* How many keys a config file may set (each documented in the example). */
+size_t sx_conf_key_count(void);
 #endif

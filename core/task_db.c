@@ -304,6 +304,13 @@ enum sx_rc task_db_create(struct sx_db *db, const char *org_id,
 	} else {
 		sx_id_new(id_out, "tsk_");
 		rc = create_insert_task(db, &c);
+		/*
+		 * A fresh random id is only ever taken by this very INSERT: the
+		 * server committed it, lost the connection before answering, and
+		 * the retry on the next server found the row.  The task exists once.
+		 */
+		if (rc == SX_ECONFLICT)
+			rc = SX_OK;
 	}
 	*existing = c.existing;
 	return rc;

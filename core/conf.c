@@ -28,6 +28,7 @@ static bool conf_check_db_hosts(const char *value);
 
 static const char *const conf_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const conf_llm_providers[] = { "openai", "anthropic", NULL };
+static const char *const conf_artifact_backends[] = { "filesystem", "s3", NULL };
 
 /*
  * What llm_base_url, llm_model and llm_api_key_env are when the file does not
@@ -96,6 +97,12 @@ static const struct conf_key conf_table[] = {
 	INT(window_height, "900", 240, 4320),
 	INT(webdriver_timeout, "30", 1, 600),
 	STR(artifacts_dir, "/var/lib/sextant/artifacts"),
+	ENUM(artifacts_backend, "filesystem", conf_artifact_backends),
+	STR(s3_endpoint, ""),
+	STR(s3_bucket, ""),
+	STR(s3_region, "us-east-1"),
+	STR(s3_access_key_env, "AWS_ACCESS_KEY_ID"),
+	STR(s3_secret_key_env, "AWS_SECRET_ACCESS_KEY"),
 	STR(public_base_url, "http://127.0.0.1:8080"),
 	/* LLM: base URL, model and key variable default to the provider's preset */
 	ENUM(llm_provider, "openai", conf_llm_providers),
@@ -654,6 +661,13 @@ enum sx_rc sx_conf_load(struct sx_conf *c, const char *path, char *err, size_t e
 		goto out;
 	}
 	conf_llm_preset_apply(c, seen);
+	if (strcmp(c->artifacts_backend, "s3") == 0 && (!*c->s3_endpoint || !*c->s3_bucket)) {
+		rc = SX_ECONFIG;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: artifacts_backend = s3 needs s3_endpoint and s3_bucket",
+				 path);
+		goto out;
+	}
 out:
 	if (f)
 		fclose(f);

@@ -58,7 +58,13 @@ struct sx_conf {
 	long long window_width;
 	long long window_height;
 	long long webdriver_timeout;
-	char *artifacts_dir;
+	char *artifacts_dir;        /* with the s3 backend: the agent's scratch space only */
+	char *artifacts_backend;    /* filesystem | s3 (core/s3.h) */
+	char *s3_endpoint;          /* https://host[:port], path-style requests */
+	char *s3_bucket;
+	char *s3_region;
+	char *s3_access_key_env;    /* the *names* of the variables holding the credentials */
+	char *s3_secret_key_env;
 	char *public_base_url;
 
 	/* LLM */

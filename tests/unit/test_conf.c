@@ -61,6 +61,9 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert_str_eq(c->db_name, "sextant");
 	cr_assert_eq(c->db_connect_timeout, 5);
 	cr_assert_eq(c->db_read_timeout, 30);
+	cr_assert_str_eq(c->artifacts_backend, "filesystem");
+	cr_assert_str_eq(c->s3_region, "us-east-1");
+	cr_assert_str_eq(c->s3_access_key_env, "AWS_ACCESS_KEY_ID");
 	cr_assert_str_eq(c->api_socket, "/run/sextant/api.sock");
 	cr_assert_eq(c->api_workers, 4);
 	cr_assert_eq(c->api_max_body, 1048576);
@@ -386,7 +389,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	cr_assert_geq(fd, 0);
 	out = fdopen(fd, "w");
 	while (getline(&line, &cap, in) >= 0) {
-		n = strspn(line + 2, "abcdefghijklmnopqrstuvwxyz_");
+		n = strspn(line + 2, "abcdefghijklmnopqrstuvwxyz0123456789_");
 		if (strncmp(line, "# ", 2) == 0 && n > 0 && strncmp(line + 2 + n, " = ", 3) == 0) {
 			fputs(line + 2, out);
 			keys++;
@@ -395,7 +398,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	free(line);
 	fclose(in);
 	fclose(out);
-	cr_assert_eq(keys, 69);
+	cr_assert_eq(keys, 75);
 	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_OK, "%s", err);
 	assert_defaults(&c);
 	sx_conf_release(&c);
@@ -447,4 +450,19 @@ Test(conf, db_host_list_refuses_bad_entries)
 	expect_error("db_host = a,\n", 1, "bad value for db_host");
 	expect_error("db_host = a b\n", 1, "bad value for db_host");
 	expect_error("db_host = \"\"\n", 1, "bad value for db_host");
+}
+
+Test(conf, s3_backend_needs_endpoint_and_bucket)
+{
+	struct sx_conf c;
+	char err[512];
+
+	write_conf("artifacts_backend = s3\ns3_bucket = b\n");
+	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_ECONFIG);
+	cr_assert(strstr(err, "artifacts_backend = s3 needs s3_endpoint and s3_bucket"), "%s", err);
+	unlink(conf_path);
+	load_ok(&c, "artifacts_backend = s3\ns3_endpoint = http://127.0.0.1:9000\ns3_bucket = b\n");
+	cr_assert_str_eq(c.artifacts_backend, "s3");
+	sx_conf_release(&c);
+	expect_error("artifacts_backend = nfs\n", 1, "bad value for artifacts_backend: 'nfs'");
 }

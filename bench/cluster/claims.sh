@@ -6,6 +6,8 @@
 # single, cluster, single, cluster … for each count, ROUNDS times.
 #
 #   ./stack up && stack.d/cluster.sh up        # once
+#   (nothing else may use the stack's database meanwhile: task_claim takes any
+#   queued task, and the integration tests cancel tasks they did not post)
 #   bench/cluster/claims.sh [TASKS_PER_RUN] [ROUNDS] [COUNTS...]
 #
 # Builds bench/cluster/claim from bench/cluster/claim.c and core/*.c.

@@ -183,12 +183,13 @@ cluster_conf() {
 }
 
 cluster_up() {
-	local n fresh=0
+	local n
 	[[ -s $CONF ]] || die "$CONF is missing: run ./stack up first"
-	[[ -f $GALERA_LIB ]] || die "$GALERA_LIB is missing: apt-get install galera-4"
+	[[ -f $GALERA_LIB ]] || as_root apt-get install -y -q galera-4 >/dev/null
+	# Nodes 2 and 3 get their first copy by rsync (SST).
+	command -v rsync >/dev/null || as_root apt-get install -y -q rsync >/dev/null
 	mkdir -p "$CLUSTER"
 	chmod 711 "$CLUSTER"
-	[[ -d $(node_dir 2)/data/mysql ]] || fresh=1
 	if ! live_pid "$(node_pidfile 1)" mariadbd >/dev/null && ! live_pid "$(node_pidfile 2)" mariadbd >/dev/null &&
 		! live_pid "$(node_pidfile 3)" mariadbd >/dev/null; then
 		node_start 1 1

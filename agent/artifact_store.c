@@ -9,9 +9,14 @@
 #include "sx.h"
 #include "artifact_store.h"
 #include "buf.h"
+#include "http.h"
 #include "id.h"
 #include "log.h"
+#include "s3.h"
 #include "task.h"
+
+/* The largest file artifact_store_adopt() uploads (a recording). */
+#define ARTIFACT_UPLOAD_MAX (512L * 1024 * 1024)
 
 /* sx_mkdirs, logged. */
 static enum sx_rc mkdirs(const char *path, int *err)
@@ -104,6 +109,72 @@ static enum sx_rc record_row(const struct artifact_ctx *a, const char *id, const
 	return rc;
 }
 
+static bool to_object_store(const struct artifact_ctx *a)
+{
+	return a->conf && s3_enabled(a->conf);
+}
+
+/* The Content-Type an object of extension ext is served with. */
+static const char *content_type(const char *ext)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ "png", "image/png" }, { "jpg", "image/jpeg" }, { "webm", "video/webm" },
+		{ "json", "application/json" }, { "txt", "text/plain; charset=utf-8" },
+		{ "html", "text/html; charset=utf-8" },
+	};
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(types); i++)
+		if (strcmp(ext, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Stores data as the object rel; the failure's errno-like cause goes to *err (EIO). */
+static enum sx_rc put_object(struct artifact_ctx *a, const char *rel, const char *ext,
+			     const void *data, size_t len, int *err)
+{
+	enum sx_rc rc;
+
+	if (!a->http)
+		a->http = http_client_new();
+	rc = s3_put(a->http, a->conf, rel, data, len, content_type(ext));
+	*err = rc ? EIO : 0;
+	return rc;
+}
+
+/* Reads the file src whole (a recording) into *data; the errno of a failure goes to *err. */
+static enum sx_rc read_file(const char *src, char **data, size_t *len, int *err)
+{
+	struct stat st;
+	FILE *f = fopen(src, "rb");
+
+	*data = NULL;
+	*err = 0;
+	if (!f || fstat(fileno(f), &st) != 0)
+		*err = errno;
+	else if (st.st_size > ARTIFACT_UPLOAD_MAX)
+		*err = EFBIG;
+	if (!*err) {
+		*len = (size_t)st.st_size;
+		*data = xmalloc(*len ? *len : 1);
+		if (fread(*data, 1, *len, f) != *len)
+			*err = ferror(f) ? EIO : ENODATA;
+	}
+	if (f)
+		fclose(f);
+	if (*err) {
+		free(*data);
+		*data = NULL;
+	}
+	return *err ? SX_EIO : SX_OK;
+}
+
+void artifact_store_release(struct artifact_ctx *a)
+{
+	http_client_free(a->http);
+	a->http = NULL;
+}
+
 enum sx_rc artifact_store_save(struct artifact_ctx *a, const char *step_id, const char *type,
 			       const char *ext, const void *data, size_t len, char **rel_out)
 {
@@ -117,7 +188,9 @@ enum sx_rc artifact_store_save(struct artifact_ctx *a, const char *step_id, cons
 	err = new_file(a, type, ext, id, &rel, &path);
 	if (err)
 		artifact_store_lost(a, type, 1, err, "could not create the task's directory");
-	else if (write_file(path, data, len, &err) != SX_OK)
+	else if (to_object_store(a) && put_object(a, rel, ext, data, len, &err) != SX_OK)
+		artifact_store_lost(a, type, 1, err, "the object store did not take the file");
+	else if (!to_object_store(a) && write_file(path, data, len, &err) != SX_OK)
 		artifact_store_lost(a, type, 1, err, "could not write the file");
 	else
 		rc = record_row(a, id, step_id, type, &rel, len, rel_out);
@@ -126,26 +199,45 @@ enum sx_rc artifact_store_save(struct artifact_ctx *a, const char *step_id, cons
 	return rc;
 }
 
+/* Uploads the file src as the object rel and removes it; see artifact_store_adopt. */
+static int adopt_to_object_store(struct artifact_ctx *a, const char *src, const char *rel,
+				 const char *ext, size_t *size)
+{
+	char *data = NULL;
+	int err;
+
+	if (read_file(src, &data, size, &err) == SX_OK &&
+	    put_object(a, rel, ext, data, *size, &err) == SX_OK)
+		unlink(src);
+	free(data);
+	return err;
+}
+
 enum sx_rc artifact_store_adopt(struct artifact_ctx *a, const char *step_id, const char *type,
 				const char *ext, const char *src, char **rel_out)
 {
 	char id[SX_ID_MAX];
 	char *rel = NULL, *path = NULL;
 	struct stat st;
+	size_t size = 0;
 	enum sx_rc rc = SX_EIO;
 	int err;
 
 	if (rel_out)
 		*rel_out = NULL;
 	err = new_file(a, type, ext, id, &rel, &path);
-	if (!err && (stat(src, &st) != 0 || rename(src, path) != 0))
+	if (!err && to_object_store(a))
+		err = adopt_to_object_store(a, src, rel, ext, &size);
+	else if (!err && (stat(src, &st) != 0 || rename(src, path) != 0))
 		err = errno;
+	else if (!err)
+		size = (size_t)st.st_size;
 	if (err) {
 		log_error("artifacts", "msg=\"could not move a file into place\" path=%s error=%s",
 			  sx_log_quote(src), sx_log_quote(strerror(err)));
 		artifact_store_lost(a, type, 1, err, "could not move the file into place");
 	} else {
-		rc = record_row(a, id, step_id, type, &rel, (size_t)st.st_size, rel_out);
+		rc = record_row(a, id, step_id, type, &rel, size, rel_out);
 	}
 	free(rel);
 	free(path);

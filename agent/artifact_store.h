@@ -2,15 +2,20 @@
 #define SX_ARTIFACT_STORE_H
 /*
  * Files the agent writes for a task — screenshots, LLM exchanges, the
- * recording — under <artifacts_dir>/<org_id>/<task_id>/, each recorded in
- * `artifacts` (core/artifact_db.h, which also keeps the task's artifact
- * columns current).
+ * recording — under <artifacts_dir>/<org_id>/<task_id>/, or with
+ * artifacts_backend = s3 as objects of that same relative path in the
+ * bucket (core/s3.h), each recorded in `artifacts` (core/artifact_db.h,
+ * which also keeps the task's artifact columns current).  Either way the
+ * API host needs nothing from the agent's disk: with s3 it needs only the
+ * database and the bucket.
  */
 #include "sx.h"
 #include "artifact_db.h"
 #include <json-c/json.h>
 
 struct sx_db;
+struct sx_conf;
+struct http_client;
 
 /* Kinds of lost files a run can tally: every ART_* type, with room to spare. */
 #define ARTIFACT_LOSS_KINDS 10
@@ -26,6 +31,8 @@ struct artifact_loss {
 
 struct artifact_ctx {
 	struct sx_db *db;
+	const struct sx_conf *conf; /* artifacts_backend and the s3_* keys; NULL: filesystem */
+	struct http_client *http;   /* the object store's connection, made on first use */
 	const char *root;       /* artifacts_dir */
 	const char *org_id;
 	const char *task_id;
@@ -66,6 +73,9 @@ void artifact_store_lost(struct artifact_ctx *a, const char *type, long long cou
  * the caller puts.
  */
 json_object *artifact_store_losses_take(struct artifact_ctx *a);
+
+/* Frees what the context made for itself (the object store's connection). */
+void artifact_store_release(struct artifact_ctx *a);
 
 /* The task's own directory (created when missing); caller frees. */
 char *artifact_store_task_dir(const struct artifact_ctx *a);

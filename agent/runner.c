@@ -255,6 +255,7 @@ static void run_init(struct run *run, struct runner *r, struct claimed_task *ct)
 	}
 	run->history = json_object_new_array();
 	run->art.db = r->db;
+	run->art.conf = c;
 	run->art.root = c->artifacts_dir;
 	run->art.org_id = run->t->org_id;
 	run->art.task_id = run->t->id;
@@ -281,6 +282,7 @@ static void run_release(struct run *run)
 	free(run->schema_json);
 	free(run->error_codes_json);
 	free(run->start_url);
+	artifact_store_release(&run->art);
 	free(run->work_dir);
 	free(run->last_url);
 	free(run->proxy);

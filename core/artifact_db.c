@@ -10,6 +10,8 @@
 #include "artifact_url.h"
 #include "conf.h"
 #include "db.h"
+#include "http.h"
+#include "s3.h"
 #include "task_db.h"
 #include "log.h"
 #include "timeutil.h"
@@ -217,6 +219,20 @@ out:
 	return removed;
 }
 
+/*
+ * Removes the artifact rel from where the backend keeps it: the file (and
+ * its directory once empty), or the object (*http made on first use).
+ * True when something was removed.
+ */
+static bool gc_remove(const struct sx_conf *conf, struct http_client **http, const char *rel)
+{
+	if (!s3_enabled(conf))
+		return gc_unlink(conf->artifacts_dir, rel);
+	if (!*http)
+		*http = http_client_new();
+	return s3_delete(*http, conf, rel) == SX_OK;
+}
+
 enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long long days,
 			  struct artifact_gc_stats *stats)
 {
@@ -229,6 +245,7 @@ enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long lon
 		"DELETE a FROM artifacts a JOIN tasks t ON t.id = a.task_id "
 		"WHERE a.id = ? AND t.status NOT IN ('created', 'queued', 'running')";
 	struct sx_rows *rows = NULL;
+	struct http_client *http = NULL;
 	enum sx_rc rc = SX_OK;
 	bool more = true;
 
@@ -261,7 +278,7 @@ enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long lon
 			stats->rows++;
 			deleted++;
 			stats->bytes += sx_rows_i64(rows, i, 3, 0);
-			if (gc_unlink(conf->artifacts_dir, sx_rows_get(rows, i, 2)))
+			if (gc_remove(conf, &http, sx_rows_get(rows, i, 2)))
 				stats->files++;
 			/* Rows come grouped by task: fix each task once, after its last row. */
 			if (strcmp(last_task, task) != 0) {
@@ -280,5 +297,6 @@ enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long lon
 	}
 out:
 	sx_rows_free(rows);
+	http_client_free(http);
 	return rc;
 }

@@ -21,13 +21,17 @@ struct conf_key {
 	const char *def;
 	double min, max;              /* inclusive; INT, OCTAL and DOUBLE only */
 	const char *const *choices;   /* STR only: NULL-terminated allowed values */
+	bool (*check)(const char *value); /* STR only: a value the key's own syntax accepts */
 };
+
+static bool conf_check_db_hosts(const char *value);
 
 static const char *const conf_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const conf_llm_providers[] = { "openai", "anthropic", NULL };
 static const char *const conf_browser_modes[] = { "per_task", "shared", NULL };
 static const char *const conf_image_details[] = { "auto", "low", "high", NULL };
 static const char *const conf_artifact_offloads[] = { "x-accel-redirect", "x-sendfile", NULL };
+static const char *const conf_artifact_backends[] = { "filesystem", "s3", NULL };
 
 /*
  * What llm_base_url, llm_model and llm_api_key_env are when the file does not
@@ -42,25 +46,27 @@ static const struct conf_llm_preset {
 };
 
 #define OFF(field) offsetof(struct sx_conf, field)
-#define STR(k, d) { #k, CONF_STR, OFF(k), d, 0, 0, NULL }
-#define ENUM(k, d, c) { #k, CONF_STR, OFF(k), d, 0, 0, c }
-#define INT(k, d, lo, hi) { #k, CONF_INT, OFF(k), d, lo, hi, NULL }
-#define OCTAL(k, d, lo, hi) { #k, CONF_OCTAL, OFF(k), d, lo, hi, NULL }
-#define BOOL(k, d) { #k, CONF_BOOL, OFF(k), d, 0, 0, NULL }
-#define DOUBLE(k, d, lo, hi) { #k, CONF_DOUBLE, OFF(k), d, lo, hi, NULL }
+#define STR(k, d) { #k, CONF_STR, OFF(k), d, 0, 0, NULL, NULL }
+#define CHECKED(k, d, f) { #k, CONF_STR, OFF(k), d, 0, 0, NULL, f }
+#define ENUM(k, d, c) { #k, CONF_STR, OFF(k), d, 0, 0, c, NULL }
+#define INT(k, d, lo, hi) { #k, CONF_INT, OFF(k), d, lo, hi, NULL, NULL }
+#define OCTAL(k, d, lo, hi) { #k, CONF_OCTAL, OFF(k), d, lo, hi, NULL, NULL }
+#define BOOL(k, d) { #k, CONF_BOOL, OFF(k), d, 0, 0, NULL, NULL }
+#define DOUBLE(k, d, lo, hi) { #k, CONF_DOUBLE, OFF(k), d, lo, hi, NULL, NULL }
 
 static const struct conf_key conf_table[] = {
 	/* general */
 	ENUM(log_level, "info", conf_log_levels),
 	STR(data_dir, "/usr/local/share/sextant"),
 	/* database */
-	STR(db_host, "127.0.0.1"),
+	CHECKED(db_host, "127.0.0.1", conf_check_db_hosts),
 	INT(db_port, "3306", 1, 65535),
 	STR(db_socket, ""),
 	STR(db_user, "sextant"),
 	STR(db_password, ""),
 	STR(db_name, "sextant"),
 	INT(db_connect_timeout, "5", 1, 300),
+	INT(db_read_timeout, "30", 1, 3600),
 	/* API */
 	STR(api_socket, "/run/sextant/api.sock"),
 	INT(api_workers, "4", 1, 256),
@@ -95,6 +101,12 @@ static const struct conf_key conf_table[] = {
 	INT(window_height, "900", 240, 4320),
 	INT(webdriver_timeout, "30", 1, 600),
 	STR(artifacts_dir, "/var/lib/sextant/artifacts"),
+	ENUM(artifacts_backend, "filesystem", conf_artifact_backends),
+	STR(s3_endpoint, ""),
+	STR(s3_bucket, ""),
+	STR(s3_region, "us-east-1"),
+	STR(s3_access_key_env, "AWS_ACCESS_KEY_ID"),
+	STR(s3_secret_key_env, "AWS_SECRET_ACCESS_KEY"),
 	STR(public_base_url, "http://127.0.0.1:8080"),
 	STR(agent_user, ""),
 	BOOL(chromium_no_sandbox, "false"),
@@ -138,6 +150,7 @@ static const struct conf_key conf_table[] = {
 
 #undef OFF
 #undef STR
+#undef CHECKED
 #undef ENUM
 #undef INT
 #undef OCTAL
@@ -145,6 +158,75 @@ static const struct conf_key conf_table[] = {
 #undef DOUBLE
 
 #define CONF_NKEYS SX_ARRAY_LEN(conf_table)
+
+static bool conf_is_host_char(char ch, bool bracketed)
+{
+	if (bracketed)
+		return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+		       (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.';
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	       (ch >= 'A' && ch <= 'Z') || ch == '.' || ch == '-' || ch == '_';
+}
+
+enum sx_rc sx_conf_db_host_next(const char **cursor, long long defport,
+				char *host, size_t hostlen, unsigned *port)
+{
+	const char *p = *cursor, *start;
+	bool bracketed;
+	long long v = defport;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return SX_EDONE;
+	bracketed = *p == '[';
+	start = p + bracketed;
+	for (p = start; *p && conf_is_host_char(*p, bracketed); p++)
+		;
+	n = (size_t)(p - start);
+	if (n == 0 || n >= hostlen || (bracketed && *p++ != ']'))
+		return SX_ECONFIG;
+	memcpy(host, start, n);
+	host[n] = '\0';
+	if (*p == ':') {
+		char digits[8];
+		size_t d = 0;
+
+		for (p++; *p >= '0' && *p <= '9' && d < sizeof(digits) - 1; p++)
+			digits[d++] = *p;
+		digits[d] = '\0';
+		if (!sx_parse_ll(digits, 1, 65535, &v))
+			return SX_ECONFIG;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == ',') {
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return SX_ECONFIG;
+	} else if (*p != '\0') {
+		return SX_ECONFIG;
+	}
+	*port = (unsigned)v;
+	*cursor = p;
+	return SX_OK;
+}
+
+/* db_host: one or more entries sx_conf_db_host_next() reads. */
+static bool conf_check_db_hosts(const char *value)
+{
+	char host[SX_DB_HOST_MAX];
+	unsigned port;
+	enum sx_rc rc;
+	size_t n = 0;
+
+	while ((rc = sx_conf_db_host_next(&value, 3306, host, sizeof(host), &port)) == SX_OK)
+		n++;
+	return rc == SX_EDONE && n > 0 && n <= SX_DB_HOSTS_MAX;
+}
 
 /* Octal file modes: digits 0-7 only, an optional leading 0 is allowed. */
 static bool conf_parse_octal(const char *s, long long min, long long max, long long *out)
@@ -205,6 +287,11 @@ static void conf_expected(const struct conf_key *k, char *out, size_t outlen)
 		snprintf(out, outlen, "a number from %g to %g", k->min, k->max);
 		break;
 	case CONF_STR:
+		if (k->check) {
+			snprintf(out, outlen, "host, host:port or [v6-address]:port entries "
+				 "separated by commas");
+			break;
+		}
 		used = (size_t)snprintf(out, outlen, "one of");
 		for (i = 0; k->choices && k->choices[i] && used < outlen; i++)
 			used += (size_t)snprintf(out + used, outlen - used, "%s %s",
@@ -230,6 +317,8 @@ static bool conf_set(struct sx_conf *c, const struct conf_key *k, const char *va
 		ok = k->choices == NULL;
 		for (i = 0; !ok && k->choices[i]; i++)
 			ok = strcmp(value, k->choices[i]) == 0;
+		if (ok && k->check)
+			ok = k->check(value);
 		if (ok) {
 			char **sp = (char **)(void *)field;
 
@@ -585,6 +674,13 @@ enum sx_rc sx_conf_load(struct sx_conf *c, const char *path, char *err, size_t e
 		goto out;
 	}
 	conf_llm_preset_apply(c, seen);
+	if (strcmp(c->artifacts_backend, "s3") == 0 && (!*c->s3_endpoint || !*c->s3_bucket)) {
+		rc = SX_ECONFIG;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: artifacts_backend = s3 needs s3_endpoint and s3_bucket",
+				 path);
+		goto out;
+	}
 out:
 	if (f)
 		fclose(f);

@@ -15,13 +15,14 @@ struct sx_conf {
 	char *data_dir;            /* where sql/ migrations live */
 
 	/* database */
-	char *db_host;
+	char *db_host;             /* one host or several: host[:port],… tried in order */
 	long long db_port;
 	char *db_socket;
 	char *db_user;
 	char *db_password;         /* secret: never logged */
 	char *db_name;
 	long long db_connect_timeout;
+	long long db_read_timeout;  /* seconds a statement's answer may take */
 
 	/* API */
 	char *api_socket;
@@ -58,7 +59,13 @@ struct sx_conf {
 	long long window_width;
 	long long window_height;
 	long long webdriver_timeout;
-	char *artifacts_dir;
+	char *artifacts_dir;        /* with the s3 backend: the agent's scratch space only */
+	char *artifacts_backend;    /* filesystem | s3 (core/s3.h) */
+	char *s3_endpoint;          /* https://host[:port], path-style requests */
+	char *s3_bucket;
+	char *s3_region;
+	char *s3_access_key_env;    /* the *names* of the variables holding the credentials */
+	char *s3_secret_key_env;
 	char *public_base_url;
 	char *agent_user;           /* the user a root-started agent switches to; empty: refuse root */
 	bool chromium_no_sandbox;   /* --no-sandbox for every browser (logged as a warning) */
@@ -117,6 +124,18 @@ void sx_conf_defaults(struct sx_conf *c);
  * artifact_url_key: never shown), SX_ETOOBIG when out is too small.
  */
 enum sx_rc sx_conf_get(const struct sx_conf *c, const char *key, char *out, size_t outlen);
+/*
+ * db_host names one server or several (a Galera cluster's nodes) as
+ * `host`, `host:port` or `[v6-address]:port` entries separated by commas;
+ * an entry without a port has db_port.  Reads the entry at *cursor into
+ * host (hostlen bytes, SX_DB_HOST_MAX is enough) and *port and moves
+ * *cursor past it.  SX_EDONE at the end of the list, SX_ECONFIG for an
+ * entry that does not parse (the loader has already refused such a list).
+ */
+#define SX_DB_HOST_MAX 256
+#define SX_DB_HOSTS_MAX 16
+enum sx_rc sx_conf_db_host_next(const char **cursor, long long defport,
+				char *host, size_t hostlen, unsigned *port);
 /* Frees every string the config owns. */
 void sx_conf_release(struct sx_conf *c);
 

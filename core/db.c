@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "conf.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <limits.h>
 #include <mysql.h>
@@ -21,19 +22,38 @@
 #define DB_STMT_CACHE 64
 #define DB_MAX_PARAMS 32
 #define DB_CELL_INLINE 256
+/*
+ * A transaction that loses a lock race (InnoDB's deadlock, or a Galera
+ * certification failure, which is reported the same way) runs again up to
+ * DB_TX_TRIES times in all, each retry after a random pause of up to
+ * DB_TX_BACKOFF_MS << retry ms, so two nodes that collided do not collide
+ * again in step.
+ */
+#define DB_TX_TRIES 6
+#define DB_TX_BACKOFF_MS 2u
 
 struct db_cached {
 	const char *sql;
 	MYSQL_STMT *stmt;
 };
 
+/* One server of db_host's list. */
+struct db_server {
+	char host[SX_DB_HOST_MAX];
+	unsigned port;
+};
+
 struct sx_db {
 	MYSQL *my;
 	bool connected;
 	bool in_tx;
-	char *host, *user, *password, *name, *socket;
-	unsigned port;
-	unsigned connect_timeout;
+	bool lost;         /* the last connection was lost: try the next server first */
+	char *user, *password, *name, *socket;
+	struct db_server servers[SX_DB_HOSTS_MAX];
+	size_t nservers;
+	size_t current;    /* index of the server connected to (or tried last) */
+	unsigned connect_timeout, read_timeout;
+	unsigned last_errno; /* of the last failed statement */
 	struct db_cached cache[DB_STMT_CACHE];
 	size_t ncache;
 	char err[256];
@@ -41,10 +61,16 @@ struct sx_db {
 
 static bool db_errno_is_gone(unsigned e)
 {
+	/*
+	 * 1047 is what a Galera node answers while it is not part of the
+	 * primary component (cut off, or still joining): the node is up, but
+	 * no use, so it counts as gone and the next server is tried.
+	 */
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
 	       e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
 	       e == CR_SERVER_LOST_EXTENDED || e == 1927 /* ER_CONNECTION_KILLED */ ||
-	       e == 4031 /* idle client disconnected */ || e == 1053 /* server shutdown */;
+	       e == 4031 /* idle client disconnected */ || e == 1053 /* server shutdown */ ||
+	       e == 1047 /* WSREP has not yet prepared node for application use */;
 }
 
 /*
@@ -56,6 +82,7 @@ static enum sx_rc db_map_error(struct sx_db *db, unsigned e, const char *msg)
 {
 	enum sx_rc rc;
 
+	db->last_errno = e;
 	if (e == ER_DUP_ENTRY) {
 		snprintf(db->err, sizeof(db->err), "duplicate key");
 		return SX_ECONFLICT;
@@ -91,19 +118,26 @@ static void db_disconnect(struct sx_db *db)
 	db->in_tx = false;
 }
 
-static enum sx_rc db_connect(struct sx_db *db)
+/* Drops a connection the server lost, so the next connect fails over. */
+static void db_drop_lost(struct sx_db *db)
 {
-	unsigned read_timeout = 30, write_timeout = 30;
-	const char *host = db->host;
+	db_disconnect(db);
+	db->lost = true;
+}
+
+/* Opens a session on server i; SX_EDBDOWN (logged) when it does not answer. */
+static enum sx_rc db_connect_to(struct sx_db *db, size_t i)
+{
+	const struct db_server *srv = &db->servers[i];
+	const char *host = srv->host;
 	const char *sock = NULL;
 
-	db_disconnect(db);
 	db->my = mysql_init(NULL);
 	if (!db->my)
 		abort();
 	mysql_optionsv(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &db->connect_timeout);
-	mysql_optionsv(db->my, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
-	mysql_optionsv(db->my, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_READ_TIMEOUT, &db->read_timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_WRITE_TIMEOUT, &db->read_timeout);
 	mysql_optionsv(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_optionsv(db->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
 	if (db->socket && *db->socket) {
@@ -111,11 +145,12 @@ static enum sx_rc db_connect(struct sx_db *db)
 		sock = db->socket;
 	}
 	if (!mysql_real_connect(db->my, host, db->user, db->password, db->name,
-				db->port, sock, 0)) {
+				srv->port, sock, 0)) {
 		unsigned e = mysql_errno(db->my);
+
 		snprintf(db->err, sizeof(db->err), "%u: %s", e, mysql_error(db->my));
-		log_warn("db", "msg=\"connect failed\" errno=%u error=%s", e,
-			 sx_log_quote(mysql_error(db->my)));
+		log_warn("db", "msg=\"connect failed\" host=%s port=%u errno=%u error=%s",
+			 sx_log_quote(srv->host), srv->port, e, sx_log_quote(mysql_error(db->my)));
 		mysql_close(db->my);
 		db->my = NULL;
 		return SX_EDBDOWN;
@@ -124,17 +159,60 @@ static enum sx_rc db_connect(struct sx_db *db)
 	return SX_OK;
 }
 
+/*
+ * Connects to the first server of the list that answers, starting with the
+ * current one, or with the one after it when the current one was just lost
+ * (a node that went away is tried last, not first).  Each server costs at
+ * most db_connect_timeout, so a failover is bounded by the list's length
+ * times that.  SX_EDBDOWN when none answers.
+ */
+static enum sx_rc db_connect(struct sx_db *db)
+{
+	size_t first = db->lost ? (db->current + 1) % db->nservers : db->current;
+	enum sx_rc rc = SX_EDBDOWN;
+
+	db_disconnect(db);
+	for (size_t k = 0; k < db->nservers && rc; k++) {
+		size_t i = (first + k) % db->nservers;
+
+		rc = db_connect_to(db, i);
+		if (rc == SX_OK) {
+			if (i != db->current || db->lost)
+				log_info("db", "msg=connected host=%s port=%u server=%zu of=%zu",
+					 sx_log_quote(db->servers[i].host), db->servers[i].port,
+					 i + 1, db->nservers);
+			db->current = i;
+			db->lost = false;
+		}
+	}
+	return rc;
+}
+
 enum sx_rc sx_db_open(struct sx_db **out, const struct sx_conf *c)
 {
 	struct sx_db *db = xcalloc(1, sizeof(*db));
+	const char *cursor = c->db_host ? c->db_host : "";
+	struct db_server *srv;
 
-	db->host = xstrdup(c->db_host);
+	while (db->nservers < SX_DB_HOSTS_MAX) {
+		srv = &db->servers[db->nservers];
+		if (sx_conf_db_host_next(&cursor, c->db_port, srv->host, sizeof(srv->host),
+					 &srv->port) != SX_OK)
+			break;
+		db->nservers++;
+	}
+	/* The loader refuses a list that does not parse; a NULL host is a test's. */
+	if (db->nservers == 0) {
+		snprintf(db->servers[0].host, sizeof(db->servers[0].host), "127.0.0.1");
+		db->servers[0].port = (unsigned)c->db_port;
+		db->nservers = 1;
+	}
 	db->user = xstrdup(c->db_user);
 	db->password = xstrdup(c->db_password);
 	db->name = xstrdup(c->db_name);
 	db->socket = xstrdup(c->db_socket);
-	db->port = (unsigned)c->db_port;
 	db->connect_timeout = (unsigned)c->db_connect_timeout;
+	db->read_timeout = c->db_read_timeout > 0 ? (unsigned)c->db_read_timeout : 30;
 	*out = db;
 	return db_connect(db);
 }
@@ -144,7 +222,6 @@ void sx_db_free(struct sx_db *db)
 	if (!db)
 		return;
 	db_disconnect(db);
-	free(db->host);
 	free(db->user);
 	if (db->password)
 		crypto_wipe(db->password, strlen(db->password));
@@ -178,7 +255,7 @@ static enum sx_rc db_stmt(struct sx_db *db, const char *sql, MYSQL_STMT **out)
 		mysql_stmt_close(st);
 		/* A lost connection is dropped, so that db_run reconnects. */
 		if (rc == SX_EDBDOWN)
-			db_disconnect(db);
+			db_drop_lost(db);
 		return rc;
 	}
 	if (db->ncache == DB_STMT_CACHE) {
@@ -423,7 +500,7 @@ static enum sx_rc db_run_once(struct sx_db *db, const char *sql,
 
 out_forget:
 	if (rc == SX_EDBDOWN)
-		db_disconnect(db);
+		db_drop_lost(db);
 	else
 		db_stmt_forget(db, sql);
 	st = NULL;
@@ -436,10 +513,23 @@ out:
 	return rc;
 }
 
+/* Sleeps a random 1 to DB_TX_BACKOFF_MS << retry ms before retry `retry` (1, 2, …). */
+static void db_backoff(int retry)
+{
+	unsigned r;
+
+	crypto_random_bytes(&r, sizeof(r));
+	sx_sleep_ms((int64_t)(r % (DB_TX_BACKOFF_MS << retry)) + 1, NULL);
+}
+
 /*
  * Runs one statement.  Outside a transaction a lost connection is
- * re-established and the statement retried once; inside one the loss is
- * returned, because the transaction's earlier statements are gone with it.
+ * re-established (on the next server of the list) and the statement
+ * retried once, and a lost lock race (a deadlock, a lock wait timeout or a
+ * Galera certification failure, all reported as a deadlock: the statement
+ * took no effect) is retried up to DB_TX_TRIES times; a lock wait timeout is not, since it has
+ * already waited innodb_lock_wait_timeout; inside a transaction both are returned, because
+ * the transaction's earlier statements are gone with it.
  */
 static enum sx_rc db_run(struct sx_db *db, const char *sql,
 			 const struct sx_param *params, size_t nparams,
@@ -451,6 +541,11 @@ static enum sx_rc db_run(struct sx_db *db, const char *sql,
 	if (rc == SX_EDBDOWN && !in_tx && db->connected == false) {
 		if (db_connect(db) == SX_OK)
 			rc = db_run_once(db, sql, params, nparams, affected, rows_out);
+	}
+	for (int retry = 1; rc == SX_EDEADLOCK && db->last_errno == ER_LOCK_DEADLOCK && !in_tx &&
+			    retry < DB_TX_TRIES; retry++) {
+		db_backoff(retry);
+		rc = db_run_once(db, sql, params, nparams, affected, rows_out);
 	}
 	return rc;
 }
@@ -513,7 +608,7 @@ enum sx_rc sx_db_begin(struct sx_db *db)
 	if (!db_start_tx(db)) {
 		rc = db_map_error(db, mysql_errno(db->my), mysql_error(db->my));
 		if (rc == SX_EDBDOWN) {
-			db_disconnect(db);
+			db_drop_lost(db);
 			if (db_connect(db) == SX_OK && db_start_tx(db))
 				rc = SX_OK;
 		}
@@ -533,7 +628,7 @@ enum sx_rc sx_db_commit(struct sx_db *db)
 	if (mysql_commit(db->my)) {
 		rc = db_map_error(db, mysql_errno(db->my), mysql_error(db->my));
 		if (rc == SX_EDBDOWN) {
-			db_disconnect(db);
+			db_drop_lost(db);
 			return rc;
 		}
 		mysql_rollback(db->my);
@@ -546,7 +641,7 @@ void sx_db_rollback(struct sx_db *db)
 {
 	if (db->connected && db->my) {
 		if (mysql_rollback(db->my))
-			db_disconnect(db);
+			db_drop_lost(db);
 	}
 	db->in_tx = false;
 }
@@ -555,7 +650,9 @@ enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
 {
 	enum sx_rc rc = SX_OK;
 
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 0; attempt < DB_TX_TRIES; attempt++) {
+		if (attempt > 0 && rc == SX_EDEADLOCK)
+			db_backoff(attempt);
 		rc = sx_db_begin(db);
 		if (rc)
 			break;
@@ -565,7 +662,8 @@ enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
 		if (rc == SX_OK)
 			break;
 		sx_db_rollback(db);
-		if (rc == SX_EDEADLOCK)
+		/* A lock wait timeout has waited already: three tries, as for one node. */
+		if (rc == SX_EDEADLOCK && (db->last_errno != ER_LOCK_WAIT_TIMEOUT || attempt < 2))
 			continue;
 		if (rc == SX_EDBDOWN && db_connect(db) == SX_OK)
 			continue;

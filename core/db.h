@@ -5,9 +5,13 @@
  * sees these types.  Every statement goes through a prepared statement with
  * bound parameters: SQL text is always a constant, never built from input.
  *
- * A connection is owned by one process.  A statement that meets a lost
- * connection outside a transaction reconnects once and is retried; inside a
- * transaction it returns SX_EDBDOWN and sx_db_tx() decides.  Statements are
+ * A connection is owned by one process.  db_host may list several servers
+ * (the nodes of a Galera cluster): a connection is made to the first that
+ * answers, and one that is lost is made again to the next server in the
+ * list.  A statement that meets a lost connection outside a transaction
+ * reconnects once and is retried, and one that loses a lock race (a
+ * deadlock, a lock wait timeout, a Galera certification failure) is
+ * retried; inside a transaction both are returned and sx_db_tx() decides.  Statements are
  * prepared once per connection and cached by their SQL text pointer.
  * The session runs in UTC (`time_zone = '+00:00'`).
  */
@@ -108,9 +112,13 @@ void sx_db_rollback(struct sx_db *db);
 
 /*
  * Runs fn(db, arg) inside a transaction and commits.  When fn or the commit
- * returns SX_EDEADLOCK, or the connection was lost (SX_EDBDOWN) and comes
- * back, the whole transaction is retried, up to three times.  fn must have
- * no effects outside the database.  Any other error rolls back and is
+ * returns SX_EDEADLOCK (under Galera also a certification failure at
+ * commit), or the connection was lost (SX_EDBDOWN) and comes back (perhaps
+ * on another server), the whole transaction is retried, up to six times in
+ * all.  fn must have no effects outside the database and must be safe to
+ * run again after a commit whose answer was lost: the commit may have been
+ * applied, so fn's writes are conditioned on the state they change (a
+ * lease owner, a status), never blind.  Any other error rolls back and is
  * returned as is.
  */
 typedef enum sx_rc (*sx_db_tx_fn)(struct sx_db *db, void *arg);

@@ -107,6 +107,12 @@ struct record_tx {
 	bool lost_lease;
 };
 
+/*
+ * Records one attempt: the delivery's row first, conditioned on the lease,
+ * then the attempt's row, so a transaction run again after a commit whose
+ * answer was lost (sx_db_tx() after a failover) finds the lease gone and
+ * records nothing twice.
+ */
 static enum sx_rc record_tx_fn(struct sx_db *db, void *arg)
 {
 	static const char q_attempt[] =
@@ -128,17 +134,6 @@ static enum sx_rc record_tx_fn(struct sx_db *db, void *arg)
 	x->lost_lease = false;
 	{
 		struct sx_param p[] = {
-			sx_p_str(x->d->id), sx_p_i64(x->d->attempt),
-			a->status_code ? sx_p_i64(a->status_code) : sx_p_null(),
-			sx_p_str(a->error), sx_p_i64(a->duration_ms)
-		};
-
-		rc = sx_db_exec(db, q_attempt, p, 5, NULL);
-		if (rc)
-			goto out;
-	}
-	{
-		struct sx_param p[] = {
 			sx_p_str(names[a->outcome]), sx_p_i64(a->delay_ms * 1000),
 			sx_p_i64(x->window_s),
 			a->status_code ? sx_p_i64(a->status_code) : sx_p_null(),
@@ -154,6 +149,17 @@ static enum sx_rc record_tx_fn(struct sx_db *db, void *arg)
 		/* Another sender holds the row now: its attempt will set the reason. */
 		x->lost_lease = true;
 		goto out;
+	}
+	{
+		struct sx_param p[] = {
+			sx_p_str(x->d->id), sx_p_i64(x->d->attempt),
+			a->status_code ? sx_p_i64(a->status_code) : sx_p_null(),
+			sx_p_str(a->error), sx_p_i64(a->duration_ms)
+		};
+
+		rc = sx_db_exec(db, q_attempt, p, 5, NULL);
+		if (rc)
+			goto out;
 	}
 	rc = task_db_set_webhook_failure(db, x->d->task_id, a->reason);
 out:

@@ -76,10 +76,16 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
 		free(s->res->retry_after);
 		s->res->retry_after = NULL;
+		free(s->res->location);
+		s->res->location = NULL;
 	}
 	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
 		free(s->res->retry_after);
 		s->res->retry_after = trim_dup(p + 12, len - 12);
+	}
+	if (len > 9 && strncasecmp(p, "Location:", 9) == 0) {
+		free(s->res->location);
+		s->res->location = trim_dup(p + 9, len - 9);
 	}
 	return len;
 }
@@ -260,6 +266,11 @@ static void set_options(CURL *cu, const struct http_request *req, struct curl_sl
 	curl_easy_setopt(cu, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(cu, CURLOPT_ACCEPT_ENCODING, "");
+	if (req->aws_sigv4) {
+		curl_easy_setopt(cu, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		curl_easy_setopt(cu, CURLOPT_USERNAME, req->aws_key ? req->aws_key : "");
+		curl_easy_setopt(cu, CURLOPT_PASSWORD, req->aws_secret ? req->aws_secret : "");
+	}
 	if (req->body) {
 		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -379,6 +390,8 @@ void http_response_release(struct http_response *res)
 	sx_buf_release(&res->body);
 	free(res->retry_after);
 	free(res->content_type);
+	free(res->location);
 	res->retry_after = NULL;
 	res->content_type = NULL;
+	res->location = NULL;
 }

@@ -36,6 +36,14 @@ struct http_request {
 	bool guarded;
 	const char *allow;
 	const char *proxy;            /* proxy URL for this request, or NULL */
+	/*
+	 * Signs the request with AWS Signature Version 4 (libcurl's own
+	 * CURLOPT_AWS_SIGV4) when aws_sigv4 is set, e.g. "aws:amz:us-east-1:s3",
+	 * with aws_key and aws_secret as the credentials (never logged).
+	 */
+	const char *aws_sigv4;
+	const char *aws_key;
+	const char *aws_secret;
 };
 
 /*
@@ -57,6 +65,7 @@ struct http_response {
 	long status;                  /* 0 when no answer came */
 	struct sx_buf body;
 	char *retry_after;            /* value of Retry-After, or NULL */
+	char *location;               /* value of Location (a redirect, never followed), or NULL */
 	char *content_type;
 	double seconds;               /* total time */
 	enum http_failure failure;    /* HTTP_FAIL_NONE unless the call failed */

@@ -17,6 +17,7 @@
 #include "router.h"
 #include "artifact_db.h"
 #include "artifact_url.h"
+#include "s3.h"
 #include "conf.h"
 #include "log.h"
 
@@ -71,6 +72,29 @@ out:
 	return ok;
 }
 
+/*
+ * With the s3 backend: the object is not on this host, and streaming it
+ * through would hold a responder for the whole download, so a valid URL of
+ * ours is answered with a redirect to a short-lived presigned URL of the
+ * object; the client fetches the bytes from the object store itself.  Our
+ * URL stays the one handed out (its own TTL and key, the same with either
+ * backend); the presigned one lives S3_PRESIGN_SECONDS.
+ */
+static void artifacts_redirect(struct http_req *req, const char *rel)
+{
+	char *url = s3_presign_get(req->conf, rel, (long long)time(NULL), S3_PRESIGN_SECONDS);
+	char *hdr = NULL;
+
+	if (!url) {
+		http_reply_detail(req, 503, "The artifact store is not configured on this host");
+		return;
+	}
+	hdr = xasprintf("Location: %s\r\nCache-Control: no-store\r\n", url);
+	http_reply_raw(req, 302, "text/plain", NULL, 0, hdr);
+	free(hdr);
+	free(url);
+}
+
 void artifacts_serve(struct http_req *req, const char *rest)
 {
 	const struct sx_conf *c = req->conf;
@@ -94,6 +118,10 @@ void artifacts_serve(struct http_req *req, const char *rest)
 	}
 	if (chk != ARTURL_OK) {
 		http_reply_detail(req, 403, "Invalid artifact URL signature");
+		goto out;
+	}
+	if (s3_enabled(c)) {
+		artifacts_redirect(req, rel);
 		goto out;
 	}
 	if (!file_inside(c->artifacts_dir, rel)) {

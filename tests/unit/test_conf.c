@@ -60,6 +60,10 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert_str_eq(c->db_password, "");
 	cr_assert_str_eq(c->db_name, "sextant");
 	cr_assert_eq(c->db_connect_timeout, 5);
+	cr_assert_eq(c->db_read_timeout, 30);
+	cr_assert_str_eq(c->artifacts_backend, "filesystem");
+	cr_assert_str_eq(c->s3_region, "us-east-1");
+	cr_assert_str_eq(c->s3_access_key_env, "AWS_ACCESS_KEY_ID");
 	cr_assert_str_eq(c->api_socket, "/run/sextant/api.sock");
 	cr_assert_eq(c->api_workers, 4);
 	cr_assert_eq(c->api_max_body, 1048576);
@@ -397,7 +401,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	cr_assert_geq(fd, 0);
 	out = fdopen(fd, "w");
 	while (getline(&line, &cap, in) >= 0) {
-		n = strspn(line + 2, "abcdefghijklmnopqrstuvwxyz_");
+		n = strspn(line + 2, "abcdefghijklmnopqrstuvwxyz0123456789_");
 		if (strncmp(line, "# ", 2) == 0 && n > 0 && strncmp(line + 2 + n, " = ", 3) == 0) {
 			fputs(line + 2, out);
 			keys++;
@@ -413,4 +417,65 @@ Test(conf, example_documents_every_key_with_its_default)
 	sx_conf_release(&c);
 	unlink(conf_path);
 	free(path);
+}
+
+/* Reads the whole db_host list into hosts/ports; returns the last rc. */
+static enum sx_rc read_hosts(const char *list, char hosts[][SX_DB_HOST_MAX], unsigned *ports,
+			     size_t max, size_t *n)
+{
+	enum sx_rc rc;
+
+	*n = 0;
+	while (*n < max && (rc = sx_conf_db_host_next(&list, 3306, hosts[*n], SX_DB_HOST_MAX,
+						      &ports[*n])) == SX_OK)
+		(*n)++;
+	return rc;
+}
+
+Test(conf, db_host_lists_several_servers)
+{
+	char hosts[4][SX_DB_HOST_MAX];
+	unsigned ports[4];
+	size_t n;
+	struct sx_conf c;
+
+	cr_assert_eq(read_hosts("db1.internal, 10.0.0.2:3307,[::1]:31401", hosts, ports, 4, &n),
+		     SX_EDONE);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(hosts[0], "db1.internal");
+	cr_assert_eq(ports[0], 3306);
+	cr_assert_str_eq(hosts[1], "10.0.0.2");
+	cr_assert_eq(ports[1], 3307);
+	cr_assert_str_eq(hosts[2], "::1");
+	cr_assert_eq(ports[2], 31401);
+	load_ok(&c, "db_host = \"127.0.0.1:31401,127.0.0.1:31402\"\n");
+	cr_assert_str_eq(c.db_host, "127.0.0.1:31401,127.0.0.1:31402");
+	sx_conf_release(&c);
+}
+
+Test(conf, db_host_list_refuses_bad_entries)
+{
+	expect_error("db_host = a,,b\n", 1, "bad value for db_host: 'a,,b' (expected host, host:port");
+	expect_error("db_host = a:0\n", 1, "bad value for db_host");
+	expect_error("db_host = a:70000\n", 1, "bad value for db_host");
+	expect_error("db_host = ::1\n", 1, "bad value for db_host");
+	expect_error("db_host = [::1\n", 1, "bad value for db_host");
+	expect_error("db_host = a,\n", 1, "bad value for db_host");
+	expect_error("db_host = a b\n", 1, "bad value for db_host");
+	expect_error("db_host = \"\"\n", 1, "bad value for db_host");
+}
+
+Test(conf, s3_backend_needs_endpoint_and_bucket)
+{
+	struct sx_conf c;
+	char err[512];
+
+	write_conf("artifacts_backend = s3\ns3_bucket = b\n");
+	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_ECONFIG);
+	cr_assert(strstr(err, "artifacts_backend = s3 needs s3_endpoint and s3_bucket"), "%s", err);
+	unlink(conf_path);
+	load_ok(&c, "artifacts_backend = s3\ns3_endpoint = http://127.0.0.1:9000\ns3_bucket = b\n");
+	cr_assert_str_eq(c.artifacts_backend, "s3");
+	sx_conf_release(&c);
+	expect_error("artifacts_backend = nfs\n", 1, "bad value for artifacts_backend: 'nfs'");
 }

@@ -31,7 +31,8 @@ struct scrape_result {
 	char *text;          /* visible page text, capped (owned) */
 	bool truncated;      /* the element list or text hit its cap */
 	char *fingerprint;   /* a hash of URL + elements + values, for loop detection */
-	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…} (owned) */
+	json_object *index;  /* id -> {"frame":[…path…], "kind", "label", "name", "dom_id", "group"}
+			      * in document order (owned) */
 };
 
 /* Caps: the element list and the page text, in bytes. */

@@ -25,6 +25,7 @@ struct conf_key {
 
 static const char *const conf_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const conf_llm_providers[] = { "openai", "anthropic", NULL };
+static const char *const conf_replay_modes[] = { "auto", "off", NULL };
 
 /*
  * What llm_base_url, llm_model and llm_api_key_env are when the file does not
@@ -87,6 +88,7 @@ static const struct conf_key conf_table[] = {
 	STR(chromium_path, "/usr/bin/chromium"),
 	INT(chromedriver_port, "0", 0, 65535),
 	BOOL(browser_pool, "true"),
+	ENUM(replay, "auto", conf_replay_modes),
 	INT(window_width, "1280", 320, 7680),
 	INT(window_height, "900", 240, 4320),
 	INT(webdriver_timeout, "30", 1, 600),

@@ -54,6 +54,7 @@ struct sx_conf {
 	char *chromium_path;
 	long long chromedriver_port;
 	bool browser_pool;          /* keep a warm browser per worker (local chromedriver only) */
+	char *replay;               /* auto | off: keep and replay traces (agent/replay.h) */
 	long long window_width;
 	long long window_height;
 	long long webdriver_timeout;

@@ -202,12 +202,17 @@ static json_object *resolve_step(struct run *run, struct agent_step *st, json_ob
 	return out;
 }
 
-/* Reads the page of st again, after a short wait; false when it cannot be read. */
-static bool look_again(struct run *run, struct agent_step *st)
+/*
+ * Reads the page of st again, after a short wait.  A page that cannot be
+ * read (still navigating) leaves st->page empty, which fits no trace page,
+ * and is looked at again while time is left.
+ */
+static void look_again(struct run *run, struct agent_step *st)
 {
 	sx_sleep_ms(REPLAY_POLL_MS, &run->hb.interrupt);
 	scrape_release(&st->page);
-	return browser_scrape(&run->browser, &st->page) == SX_OK;
+	if (browser_scrape(&run->browser, &st->page) != SX_OK)
+		scrape_release(&st->page);
 }
 
 json_object *replay_actions(struct run *run, struct agent_step *st)
@@ -234,13 +239,9 @@ json_object *replay_actions(struct run *run, struct agent_step *st)
 		    runner_interrupted(run) != OUT_CONTINUE)
 			break;
 		json_object_put(acts);
-		acts = NULL;
-		if (!look_again(run, st)) {
-			snprintf(why, sizeof(why), "the page could not be read");
-			break;
-		}
+		look_again(run, st);
 	}
-	if (!acts || !page_ok || (total > 0 && json_object_array_length(acts) == 0)) {
+	if (!page_ok || (total > 0 && json_object_array_length(acts) == 0)) {
 		handover(run, st, st->order, why);
 		json_object_put(acts);
 		return NULL;
@@ -275,11 +276,10 @@ static bool evidence_shown(struct run *run, struct scrape_result *page, char *wh
 	bool ok = false;
 
 	for (;;) {
-		if (browser_scrape(&run->browser, page) != SX_OK) {
+		if (browser_scrape(&run->browser, page) == SX_OK)
+			ok = trace_evidence_matches(evidence, page, why, whylen);
+		else
 			snprintf(why, whylen, "the page could not be read");
-			break;
-		}
-		ok = trace_evidence_matches(evidence, page, why, whylen);
 		if (ok || sx_mono_ms() >= deadline || runner_interrupted(run) != OUT_CONTINUE)
 			break;
 		scrape_release(page);

@@ -85,6 +85,7 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert_str_eq(c->chromium_path, "/usr/bin/chromium");
 	cr_assert_eq(c->chromedriver_port, 0);
 	cr_assert(c->browser_pool);
+	cr_assert_str_eq(c->replay, "auto");
 	cr_assert_eq(c->window_width, 1280);
 	cr_assert_eq(c->window_height, 900);
 	cr_assert_eq(c->webdriver_timeout, 30);
@@ -394,7 +395,7 @@ Test(conf, example_documents_every_key_with_its_default)
 	free(line);
 	fclose(in);
 	fclose(out);
-	cr_assert_eq(keys, 68);
+	cr_assert_eq(keys, 69);
 	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_OK, "%s", err);
 	assert_defaults(&c);
 	sx_conf_release(&c);

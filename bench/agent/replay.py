@@ -52,7 +52,7 @@ APPLICANTS = [
     {"first_name": "Riley", "last_name": "Okafor", "email": "riley.okafor@example.net",
      "phone": "+1 415 555 0123", "street": "5 Market St", "city": "San Francisco", "state": "California",
      "postal": "94105", "country": "United States", "employer": "Bay Health",
-     "job_title": "BI Developer", "years": "10+ years", "degree": "Doctorate", "start_date": "2027-03-15"},
+     "job_title": "BI Developer", "years": "12 years", "degree": "Doctorate (PhD, EdD)", "start_date": "2027-03-15"},
 ]
 
 

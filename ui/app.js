@@ -609,7 +609,8 @@
 				field("Steps", String(t.step_count || 0) + " of max " + String(t.max_steps_per_run || "—")),
 				field("Tokens (in / out)", tokIn + " / " + tokOut, "mono"),
 				field("Cost", fmtCost(cost), "mono"),
-				t.replay ? field("Replay", replayText(t.replay)) : null),
+				t.replay ? field("Replay", h("span", { id: "replay", "data-outcome": String(t.replay.outcome || "") },
+					replayText(t.replay))) : null),
 			t.failure_reason ? h("p", { class: "failure", id: "failure-reason" }, h("strong", null, "Failure: "), t.failure_reason) : null,
 			t.webhook_failure_reason ? h("p", { class: "failure" }, h("strong", null, "Webhook: "), t.webhook_failure_reason) : null,
 			Array.isArray(t.errors) && t.errors.length ? h("ul", { class: "errors" }, t.errors.map(function (e) {

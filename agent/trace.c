@@ -141,7 +141,7 @@ char *trace_key_json(const char *url, const char *nav_goal, const char *extract_
  */
 static char *url_origin(const char *url, const char **rest)
 {
-	const char *p, *host, *end;
+	const char *host, *end;
 	size_t slen;
 	char *o;
 
@@ -157,8 +157,8 @@ static char *url_origin(const char *url, const char **rest)
 	end = host + strcspn(host, "/?#");
 	*rest = end;
 	o = xasprintf("%.*s://%.*s", (int)slen, url, (int)(end - host), host);
-	for (p = o; *p; p++)
-		*(char *)p = (char)tolower((unsigned char)*p);
+	for (char *c = o; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
 	slen = strlen(o);
 	if (slen > 3 && strcmp(o + slen - 3, ":80") == 0 && strncmp(o, "http:", 5) == 0)
 		o[slen - 3] = '\0';

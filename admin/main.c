@@ -9,6 +9,8 @@
  *   sextant-admin --config FILE key revoke KEY_ID|KEY
  *   sextant-admin --config FILE gc [--days N]
  *   sextant-admin --config FILE conf get KEY
+ *   sextant-admin --config FILE trace list --org ORG_ID
+ *   sextant-admin --config FILE trace show|delete --org ORG_ID TRACE_ID
  *
  * Results go to stdout alone (an id, or a key shown once) so scripts can
  * capture them; everything else goes to stderr.
@@ -18,10 +20,12 @@
 #include "crypto.h"
 #include "conf.h"
 #include "db.h"
+#include "json.h"
 #include "log.h"
 #include "migrate.h"
 #include "org_db.h"
 #include "sign.h"
+#include "trace_db.h"
 
 static void usage(void)
 {
@@ -39,7 +43,12 @@ static void usage(void)
 	      "  key revoke KEY_ID|KEY    revoke an API key\n"
 	      "  gc [--days N]            remove artifacts older than N days (default:\n"
 	      "                           retention_days), never a queued or running task's\n"
-	      "  conf get KEY             print KEY's value with defaults applied (no secrets)\n", stderr);
+	      "  conf get KEY             print KEY's value with defaults applied (no secrets)\n"
+	      "  trace list --org ORG_ID  the organization's replay traces, as JSON\n"
+	      "  trace show --org ORG_ID TRACE_ID\n"
+	      "                           one trace with its key and steps, as JSON\n"
+	      "  trace delete --org ORG_ID TRACE_ID\n"
+	      "                           forget a trace: the next such task asks the model\n", stderr);
 }
 
 static int cmd_migrate(struct sx_db *db, const struct sx_conf *c)
@@ -156,6 +165,68 @@ static int cmd_key(struct sx_db *db, int argc, char **argv)
 	return 2;
 }
 
+/* Prints o to stdout as pretty JSON and puts it. */
+static void print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* One trace as `trace show` prints it: its row, its key and its steps. */
+static json_object *trace_show_json(const struct trace_row *t)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(t->id));
+	json_object_object_add(o, "version", json_object_new_int64(t->version));
+	json_object_object_add(o, "step_count", json_object_new_int64(t->step_count));
+	json_object_object_add(o, "model_tokens", json_object_new_int64(t->model_tokens));
+	json_object_object_add(o, "source_task_id", sx_json_string_or_null(t->source_task_id));
+	json_object_object_add(o, "created_at", sx_json_string_or_null(t->created_at));
+	json_object_object_add(o, "updated_at", sx_json_string_or_null(t->updated_at));
+	json_object_object_add(o, "key", t->key_json ? json_tokener_parse(t->key_json) : NULL);
+	json_object_object_add(o, "trace", t->trace_json ? json_tokener_parse(t->trace_json) : NULL);
+	return o;
+}
+
+/*
+ * trace list|show|delete --org ORG_ID [TRACE_ID]: an organization's replay
+ * traces (agent/replay.h).  A trace holds no secret value, so show prints
+ * it whole.
+ */
+static int cmd_trace(struct sx_db *db, int argc, char **argv)
+{
+	struct trace_row t;
+	json_object *list = NULL;
+	enum sx_rc rc;
+
+	if (argc < 3 || strcmp(argv[1], "--org") != 0) {
+		usage();
+		return 2;
+	}
+	if (argc == 3 && strcmp(argv[0], "list") == 0) {
+		rc = trace_db_list(db, argv[2], &list);
+		if (rc == SX_OK)
+			print_json(list);
+	} else if (argc == 4 && strcmp(argv[0], "show") == 0) {
+		rc = trace_db_find(db, argv[2], argv[3], &t);
+		if (rc == SX_OK)
+			print_json(trace_show_json(&t));
+		trace_row_release(&t);
+	} else if (argc == 4 && strcmp(argv[0], "delete") == 0) {
+		rc = trace_db_delete(db, argv[2], argv[3]);
+		if (rc == SX_OK)
+			fprintf(stderr, "deleted\n");
+	} else {
+		usage();
+		return 2;
+	}
+	if (rc)
+		fprintf(stderr, "sextant-admin: trace %s: %s\n", argv[0],
+			rc == SX_ENOTFOUND ? "no such trace in this organization" : sx_strerror(rc));
+	return rc ? 1 : 0;
+}
+
 /*
  * gc [--days N]: removes old artifacts (see artifact_db_gc) and prints what
  * it did on one line of stdout, for cron logs and scripts.
@@ -252,6 +323,8 @@ int main(int argc, char **argv)
 		status = cmd_key(db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "gc") == 0)
 		status = cmd_gc(db, &conf, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "trace") == 0)
+		status = cmd_trace(db, argc - i - 1, argv + i + 1);
 	else
 		usage();
 out:

@@ -22,6 +22,7 @@
 #include "prompt.h"
 #include "task.h"
 #include "recorder.h"
+#include "replay.h"
 #include "runner.h"
 #include "start_url.h"
 #include "timeutil.h"
@@ -467,7 +468,7 @@ static enum outcome act_final(struct run *run, struct agent_step *st, json_objec
 			 "A CAPTCHA blocked the task: Sextant has no CAPTCHA solver");
 		agent_step_record_action(run, st, a, false, st->reason, NULL);
 	} else {
-		out = judge_complete(run, st, a);
+		out = replay_step_replayed(run, st) ? replay_complete(run, st, a) : judge_complete(run, st, a);
 	}
 	return out;
 }
@@ -599,10 +600,14 @@ enum outcome agent_step_run(struct run *run, struct agent_step *st)
 		out = run->extract_goal ? judge_extract(run, st, &st->page) : OUT_COMPLETED;
 		goto out;
 	}
-	out = decide_actions(run, st, &actions);
+	/* A stored trace decides while it fits the page (replay.h); the model from the first mismatch. */
+	actions = replay_actions(run, st);
+	if (!actions)
+		out = decide_actions(run, st, &actions);
 	if (out == OUT_CONTINUE)
 		out = act(run, st, actions);
 out:
+	replay_step_done(run, st, actions, out);
 	if (browser_is_open(&run->browser) && out != OUT_STEP_FAILED)
 		note_url_after(run, st);
 	/* One line per step with where its time went, the settle wait part of observe (bench/agent reads these). */

@@ -35,6 +35,7 @@ struct task;
 struct mask;
 struct recorder;
 struct agent_step;
+struct replay;
 
 struct run {
 	struct runner *r;
@@ -68,6 +69,7 @@ struct run {
 	 */
 	struct mask *mask;           /* the payload's secrets and the codes */
 	struct totp_state totp;
+	struct replay *replay;       /* the trace replayed and the one recorded (replay.h) */
 };
 
 /*

@@ -24,6 +24,7 @@
 #include "mask.h"
 #include "proxy.h"
 #include "recorder.h"
+#include "replay.h"
 #include "run.h"
 #include "agent_step.h"
 #include "supervise.h"
@@ -189,6 +190,7 @@ static void finish(struct run *run, enum task_status st, const char *reason)
 	}
 	recording_end(run);
 	losses_record(run);
+	replay_task_end(run, st);
 	task_finish(run->r->db, run->t->id, run->r->owner, st, masked, extracted);
 	free(masked);
 }
@@ -267,11 +269,13 @@ static void run_init(struct run *run, struct runner *r, struct claimed_task *ct)
 	if (ct->resumed)
 		history_load(run);
 	heartbeat_start(&run->hb, c, r->hb_db, run->t->id, r->owner, r->stopping);
+	replay_start(run);
 }
 
 static void run_release(struct run *run)
 {
 	heartbeat_stop(&run->hb);
+	replay_free(run);
 	browser_release(&run->browser);
 	recorder_free(run->rec);
 	json_object_put(run->history);

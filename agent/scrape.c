@@ -546,6 +546,23 @@ static void index_context(json_object *entry, json_object *el)
 }
 
 /*
+ * Adds what replay's fingerprints read besides frame, kind and label
+ * (agent/trace.h) to an index entry: the element's name and id attributes
+ * and a radio's or checkbox's group, "" when absent.  The script's values
+ * are page-controlled: only strings are kept.
+ */
+static void index_attrs(json_object *entry, json_object *el)
+{
+	static const char *const keys[] = { "name", "dom_id", "group" };
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(keys); i++) {
+		const char *v = sx_json_string(el, keys[i]);
+
+		json_object_object_add(entry, keys[i], json_object_new_string(v ? v : ""));
+	}
+}
+
+/*
  * Fills out from the accumulated documents: the kept lines in document
  * order, then the trailer; the index of the kept ids; text, flags and the
  * fingerprint.
@@ -585,6 +602,7 @@ static enum sx_rc acc_finish(struct scrape_acc *a, struct scrape_result *out)
 		if (sx_json_bool(it->el, "far"))
 			json_object_object_add(entry, "far", json_object_new_int64(it->prio));
 		index_context(entry, it->el);
+		index_attrs(entry, it->el);
 		json_object_object_add(out->index, id, entry);
 		out->nelements++;
 	}

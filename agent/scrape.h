@@ -42,8 +42,9 @@ struct scrape_result {
 	char *text;          /* visible page text, capped (owned) */
 	bool truncated;      /* the element list or text hit its cap */
 	char *fingerprint;   /* a hash of URL + elements + values, for loop detection */
-	json_object *index;  /* id -> {"frame":[…path…], "kind":…, "label":…, "far":rank, "context":…} (owned);
-			        context only on elements whose label repeats */
+	json_object *index;  /* id -> {"frame":[…path…], "kind", "label", "name", "dom_id", "group",
+			        "far": rank, "context": …} in document order (owned); context
+			        only on elements whose label repeats */
 	size_t dropped[SCRAPE_BUCKETS]; /* left out by the caps: fields, buttons, links, others */
 	int64_t settle_ms;   /* how long the page was waited for before it was read */
 	bool settled;        /* it settled within SCRAPE_SETTLE_MAX_MS */

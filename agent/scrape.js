@@ -622,6 +622,9 @@ function scrapeDoc(doc, path, dy) {
 		var e = {kind: kind, label: cut(labelOf(el, kind), LABEL_MAX), frame: path,
 			o: state.order++, el: el, dist: dist, rank: rankOf(el, kind, dist === 0)};
 		describe(el, kind, e);
+		/* The element's own name and id attributes, for replay's fingerprints (agent/trace.c). */
+		e.name = cut(el.getAttribute('name'), LABEL_MAX);
+		e.dom_id = cut(el.getAttribute('id'), LABEL_MAX);
 		if (target === el && covered(el, r))
 			e.covered = true;
 		state.cands.push(e);

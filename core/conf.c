@@ -32,6 +32,7 @@ static const char *const conf_browser_modes[] = { "per_task", "shared", NULL };
 static const char *const conf_image_details[] = { "auto", "low", "high", NULL };
 static const char *const conf_artifact_offloads[] = { "x-accel-redirect", "x-sendfile", NULL };
 static const char *const conf_artifact_backends[] = { "filesystem", "s3", NULL };
+static const char *const conf_replay_modes[] = { "auto", "off", NULL };
 
 /*
  * What llm_base_url, llm_model and llm_api_key_env are when the file does not
@@ -97,6 +98,7 @@ static const struct conf_key conf_table[] = {
 	INT(chromedriver_port, "0", 0, 65535),
 	BOOL(browser_pool, "true"),
 	ENUM(browser_mode, "per_task", conf_browser_modes),
+	ENUM(replay, "auto", conf_replay_modes),
 	INT(window_width, "1280", 320, 7680),
 	INT(window_height, "900", 240, 4320),
 	INT(webdriver_timeout, "30", 1, 600),

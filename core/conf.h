@@ -56,6 +56,7 @@ struct sx_conf {
 	long long chromedriver_port;
 	bool browser_pool;          /* keep a warm browser per worker (local chromedriver only) */
 	char *browser_mode;         /* "per_task": a Chromium per task; "shared": one per host, a context per task */
+	char *replay;               /* auto | off: keep and replay traces (agent/replay.h) */
 	long long window_width;
 	long long window_height;
 	long long webdriver_timeout;

@@ -132,6 +132,25 @@ static enum sx_rc emit_artifact_failures(struct sx_db *db, struct sx_buf *out)
 	return rc;
 }
 
+/* Replay (agent/replay.h): tasks by what replay did, and the model tokens it saved. */
+static enum sx_rc emit_replay(struct sx_db *db, struct sx_buf *out)
+{
+	static const char *const outcomes[] = { "hit", "healed", "miss", "off" };
+	long long n[SX_ARRAY_LEN(outcomes)], saved = 0;
+	enum sx_rc rc = task_db_count_replay(db, outcomes, SX_ARRAY_LEN(outcomes), n, &saved);
+
+	if (rc)
+		return rc;
+	emit_head(out, "sextant_replay_tasks_total", "counter",
+		  "Tasks by replay outcome: hit (no model decision), healed, miss (no trace), off.");
+	for (size_t i = 0; i < SX_ARRAY_LEN(outcomes); i++)
+		sx_buf_printf(out, "sextant_replay_tasks_total{outcome=\"%s\"} %lld\n", outcomes[i], n[i]);
+	emit_head(out, "sextant_replay_model_tokens_saved_total", "counter",
+		  "Model tokens replayed tasks did not spend, against the run that recorded their trace.");
+	sx_buf_printf(out, "sextant_replay_model_tokens_saved_total %lld\n", saved);
+	return SX_OK;
+}
+
 static enum sx_rc emit_webhooks(struct sx_db *db, struct sx_buf *out)
 {
 	struct delivery_counts n;
@@ -158,5 +177,7 @@ enum sx_rc metrics_render(struct sx_db *db, struct sx_buf *out)
 		rc = emit_artifact_failures(db, out);
 	if (rc == SX_OK)
 		rc = emit_webhooks(db, out);
+	if (rc == SX_OK)
+		rc = emit_replay(db, out);
 	return rc;
 }

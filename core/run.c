@@ -118,7 +118,7 @@ out:
 /* The run-only value checks: what this server does not do is refused, never dropped. */
 static enum sx_rc run_check_values(json_object *root, struct sx_invalid *why)
 {
-	const char *engine = sx_json_string(root, "engine"), *with = sx_json_string(root, "run_with");
+	const char *engine = sx_json_string(root, "engine");
 	json_object *v = sx_json_member(root, "publish_workflow");
 	enum sx_rc rc = SX_OK;
 	bool supported = !engine;
@@ -130,12 +130,6 @@ static enum sx_rc run_check_values(json_object *root, struct sx_invalid *why)
 				    "engine %s is not supported by this server: it runs the "
 				    "skyvern-1.0 task engine (skyvern-2.0 is accepted and runs the same)",
 				    engine);
-		goto out;
-	}
-	if (with && strcmp(with, "code") == 0) {
-		rc = sx_invalid_set(why, SX_INVALID_VALUE, "run_with", NULL,
-				    "run_with \"code\" is not supported by this server: "
-				    "runs are driven by the agent (run_with \"agent\")");
 		goto out;
 	}
 	for (size_t i = 0; i < SX_ARRAY_LEN(run_refused); i++) {
@@ -250,6 +244,28 @@ json_object *run_request_of(const struct task *t)
 	return o;
 }
 
+/*
+ * Skyvern's script_run (ScriptRunResponse) from what replay did: a task
+ * that replayed a trace ran its "script", and ai_fallback_triggered says
+ * whether the model took over (healed); script_id is the trace's id and
+ * script_revision_id its version.  null when no trace was replayed.
+ */
+static json_object *run_script_of(const struct task *t)
+{
+	const char *outcome = sx_json_string(t->replay, "outcome");
+	json_object *o;
+	char rev[32];
+
+	if (!outcome || (strcmp(outcome, "hit") != 0 && strcmp(outcome, "healed") != 0))
+		return NULL;
+	o = json_object_new_object();
+	snprintf(rev, sizeof(rev), "%lld", (long long)sx_json_int(t->replay, "trace_version", 0));
+	json_object_object_add(o, "ai_fallback_triggered", json_object_new_boolean(strcmp(outcome, "healed") == 0));
+	json_object_object_add(o, "script_id", json_object_get(sx_json_member(t->replay, "trace_id")));
+	json_object_object_add(o, "script_revision_id", json_object_new_string(rev));
+	return o;
+}
+
 json_object *run_to_json(const struct task *t, const char *app_base)
 {
 	json_object *o = json_object_new_object(), *rr = run_request_of(t);
@@ -276,7 +292,7 @@ json_object *run_to_json(const struct task *t, const char *app_base)
 	json_object_object_add(o, "browser_profile_id", NULL);
 	json_object_object_add(o, "max_screenshot_scrolls",
 			       json_object_get(sx_json_member(rr, "max_screenshot_scrolls")));
-	json_object_object_add(o, "script_run", NULL);
+	json_object_object_add(o, "script_run", run_script_of(t));
 	json_object_object_add(o, "errors",
 			       t->errors ? json_object_get(t->errors) : json_object_new_array());
 	json_object_object_add(o, "step_count", json_object_new_int64(t->step_count));

@@ -259,6 +259,14 @@ static enum sx_rc req_check_types(json_object *body, bool url_optional, struct s
 				    "Input should be greater than or equal to 1");
 		goto out;
 	}
+	/* Skyvern's run_with: "agent" never replays a trace, "code" replays one (agent/replay.h). */
+	v = sx_json_member(body, "run_with");
+	if (v && (!json_object_is_type(v, json_type_string) ||
+		  (strcmp(json_object_get_string(v), "agent") != 0 &&
+		   strcmp(json_object_get_string(v), "code") != 0))) {
+		rc = sx_invalid_set(why, SX_INVALID_SHAPE, "run_with", "enum", "Input should be 'agent' or 'code'");
+		goto out;
+	}
 	v = sx_json_member(body, "extracted_information_schema");
 	if (v && !json_object_is_type(v, json_type_object) &&
 	    !json_object_is_type(v, json_type_array) && !json_object_is_type(v, json_type_string)) {
@@ -465,7 +473,7 @@ enum sx_rc task_request_from_json(json_object *root, int max_depth, const struct
 		"webhook_callback_url", "totp_verification_url", "totp_identifier",
 	};
 	static const char *const extra_fields[] = {
-		"title", "error_code_mapping", "extra_http_headers", "max_steps",
+		"title", "error_code_mapping", "extra_http_headers", "max_steps", "run_with",
 	};
 	enum sx_rc rc = SX_OK;
 	json_object *schema = NULL, *req = NULL, *v;
@@ -562,6 +570,7 @@ void task_release(struct task *t)
 	free(t->webhook_failure_reason);
 	free(t->lease_owner);
 	free(t->proxy_used);
+	json_object_put(t->replay);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -645,6 +654,7 @@ json_object *task_to_json(const struct task *t, bool with_request)
 	json_object_object_add(o, "webhook_failure_reason", sx_json_string_or_null(t->webhook_failure_reason));
 	/* Only a run created through /v1/run/tasks stores a run_request (task_db_create). */
 	json_object_object_add(o, "created_via", json_object_new_string(t->run_request ? "run_api" : "task_api"));
+	json_object_object_add(o, "replay", json_object_get(t->replay));
 	return o;
 }
 

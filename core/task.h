@@ -61,7 +61,8 @@ void task_limits_init(struct task_limits *l, const struct sx_conf *c);
  * navigation_payload, proxy_location (default RESIDENTIAL),
  * extracted_information_schema (a string form is parsed), webhook_callback_url,
  * totp_verification_url, totp_identifier, title, error_code_mapping,
- * extra_http_headers, max_steps.  Unknown fields are dropped.  The body
+ * extra_http_headers, max_steps, run_with ("agent" or "code"; the last five
+ * only when given).  Unknown fields are dropped.  The body
  * must be strict JSON (sx_json_check) nested at most max_depth deep
  * (SX_JSON_MAX_DEPTH when max_depth <= 0), and so is the stored request:
  * a string extracted_information_schema, stored one level down, may nest
@@ -142,6 +143,7 @@ struct task {
 	long long attempt;
 	char *lease_owner;
 	char *proxy_used;
+	json_object *replay;           /* what replay did (agent/replay.h), or NULL */
 };
 
 void task_release(struct task *t);
@@ -168,7 +170,9 @@ void task_errors_merge(json_object *errors, json_object *add);
  * The public task object (docs/api-contract.md), with one member of
  * Sextant's own at the end: created_via, "run_api" for a run created through
  * POST /v1/run/tasks and "task_api" for a task created through POST
- * /api/v1/tasks.  with_request=false leaves `request` out (the webhook body
+ * /api/v1/tasks; replay, what replay did ({outcome, healed_at_step,
+ * model_tokens_saved, trace_id, trace_version}, null until the agent ends
+ * the task).  with_request=false leaves `request` out (the webhook body
  * starts from that, core/webhook_msg.h).  Absent values are null; the caller
  * owns the result.
  */

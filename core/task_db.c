@@ -20,13 +20,13 @@
 	"id, org_id, status, request, max_steps, extracted_information, " \
 	"failure_reason, errors, webhook_failure_reason, step_count, attempt, " \
 	"created_at, modified_at, queued_at, started_at, finished_at, proxy_used, " \
-	"screenshot_artifact, recording_artifact, action_screenshot_artifacts, lease_owner, run_request"
+	"screenshot_artifact, recording_artifact, action_screenshot_artifacts, lease_owner, run_request, replay"
 
 enum {
 	C_ID, C_ORG, C_STATUS, C_REQUEST, C_MAX_STEPS, C_EXTRACTED,
 	C_FAILURE, C_ERRORS, C_WEBHOOK_FAILURE, C_STEP_COUNT, C_ATTEMPT,
 	C_CREATED, C_MODIFIED, C_QUEUED, C_STARTED, C_FINISHED, C_PROXY,
-	C_SHOT, C_RECORDING, C_ACTION_SHOTS, C_LEASE_OWNER, C_RUN_REQUEST,
+	C_SHOT, C_RECORDING, C_ACTION_SHOTS, C_LEASE_OWNER, C_RUN_REQUEST, C_REPLAY,
 	/* the claim's read adds these */
 	C_CLAIM_ELAPSED, C_CLAIM_RESUMED, C_CLAIM_STEP_ORDER, C_CLAIM_STEP_OUTPUT, C_CLAIM_STEP_RETRY
 };
@@ -136,6 +136,7 @@ static void task_from_row(const struct sx_rows *r, size_t i, const struct sx_con
 	t->recording_url = artifact_url(base, now, sx_rows_get(r, i, C_RECORDING));
 	t->lease_owner = dup_or_null(sx_rows_get(r, i, C_LEASE_OWNER));
 	t->run_request = stored_json(sx_rows_get(r, i, C_RUN_REQUEST));
+	t->replay = stored_json(sx_rows_get(r, i, C_REPLAY));
 	t->action_screenshot_urls = json_object_new_array();
 	shots = stored_json(sx_rows_get(r, i, C_ACTION_SHOTS));
 	if (shots && json_object_is_type(shots, json_type_array)) {
@@ -567,7 +568,7 @@ enum sx_rc task_db_list(struct sx_db *db, const char *org_id, const struct task_
 		task_release(&t);
 	}
 	/* page_rows is the column after TASK_COLUMNS. */
-	page_rows = rows->nrows ? (size_t)sx_rows_i64(rows, 0, C_RUN_REQUEST + 1, 0) : 0;
+	page_rows = rows->nrows ? (size_t)sx_rows_i64(rows, 0, C_REPLAY + 1, 0) : 0;
 	if (rows->nrows < page_rows) {
 		out->truncated = true;
 		snprintf(out->last_id, sizeof(out->last_id), "%s",
@@ -1189,6 +1190,16 @@ enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char
 	return sx_db_exec(db, q, p, 3, NULL);
 }
 
+enum sx_rc task_set_replay(struct sx_db *db, const char *task_id, const char *owner, json_object *replay)
+{
+	static const char q[] =
+		"UPDATE tasks SET replay = ?, modified_at = UTC_TIMESTAMP(6) WHERE id = ? AND lease_owner = ?";
+	struct sx_param p[] = { sx_p_str(json_object_to_json_string_ext(replay, JSON_C_TO_STRING_PLAIN)),
+				sx_p_str(task_id), sx_p_str(owner) };
+
+	return sx_db_exec(db, q, p, 3, NULL);
+}
+
 enum sx_rc task_set_start_url(struct sx_db *db, const char *task_id, const char *owner, const char *url)
 {
 	/* The stored request nests at most SX_JSON_MAX_DEPTH deep, within what JSON_SET reads. */
@@ -1297,6 +1308,31 @@ enum sx_rc task_db_count(struct sx_db *db, struct task_counts *out)
 	}
 	rc = task_count_waiting(db, out);
 out:
+	sx_rows_free(rows);
+	return rc;
+}
+
+enum sx_rc task_db_count_replay(struct sx_db *db, const char *const *outcomes, size_t n, long long *counts,
+				long long *tokens_saved)
+{
+	static const char q[] =
+		"SELECT JSON_VALUE(replay, '$.outcome'), COUNT(*), "
+		"COALESCE(SUM(CAST(JSON_VALUE(replay, '$.model_tokens_saved') AS SIGNED)), 0) "
+		"FROM tasks WHERE replay IS NOT NULL GROUP BY 1";
+	struct sx_rows *rows = NULL;
+	enum sx_rc rc;
+
+	memset(counts, 0, n * sizeof(*counts));
+	*tokens_saved = 0;
+	rc = sx_db_query(db, q, NULL, 0, &rows);
+	for (size_t i = 0; rc == SX_OK && i < rows->nrows; i++) {
+		const char *o = sx_rows_get(rows, i, 0);
+
+		for (size_t k = 0; o && k < n; k++)
+			if (strcmp(o, outcomes[k]) == 0)
+				counts[k] = sx_rows_i64(rows, i, 1, 0);
+		*tokens_saved += sx_rows_i64(rows, i, 2, 0);
+	}
 	sx_rows_free(rows);
 	return rc;
 }

@@ -217,6 +217,12 @@ enum sx_rc task_hand_back(struct sx_db *db, const char *task_id, const char *own
  */
 enum sx_rc task_add_errors(struct sx_db *db, const char *task_id, const char *owner, json_object *add);
 
+/*
+ * Records what replay did for the task (agent/replay.h): the JSON object the
+ * task shows as `replay`, borrowed.  Only by the lease's owner.
+ */
+enum sx_rc task_set_replay(struct sx_db *db, const char *task_id, const char *owner, json_object *replay);
+
 /* Records the proxy the task uses (without credentials; NULL when direct). */
 enum sx_rc task_set_proxy_used(struct sx_db *db, const char *task_id, const char *owner,
 			       const char *proxy_shown);
@@ -266,6 +272,13 @@ enum sx_rc task_db_count(struct sx_db *db, struct task_counts *out);
  */
 enum sx_rc task_db_count_artifact_failures(struct sx_db *db, const char *const *types, size_t ntypes,
 					   long long *counts);
+
+/*
+ * Tasks by replay outcome (the task's `replay`, agent/replay.h): counts[i]
+ * for outcomes[i], 0 when none, and the model tokens replay saved in all.
+ */
+enum sx_rc task_db_count_replay(struct sx_db *db, const char *const *outcomes, size_t n, long long *counts,
+				long long *tokens_saved);
 
 /* The step latency histogram has this many bounds. */
 #define STEP_COUNT_BOUNDS 8

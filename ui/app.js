@@ -568,6 +568,23 @@
 		return [h("dt", null, label), h("dd", { class: cls || null }, value === null || value === undefined || value === "" ? "—" : value)];
 	}
 
+	/*
+	 * What replay did for a task (its `replay`): hit, healed at step N,
+	 * miss or off, with the trace and the model tokens it saved.
+	 */
+	function replayText(rp) {
+		var o = String(rp.outcome || "");
+		var text = o === "hit" ? "hit — every step replayed, no model decision" :
+			o === "healed" ? "healed at step " + rp.healed_at_step + " — the model took over, the trace was replaced" :
+			o === "miss" ? "miss — no trace yet; this run's trace was kept" :
+			o === "off" ? "off — the model decided every step" : o;
+		if (rp.trace_id)
+			text += " · trace " + rp.trace_id + " v" + rp.trace_version;
+		if (rp.model_tokens_saved)
+			text += " · " + rp.model_tokens_saved + " model tokens saved";
+		return text;
+	}
+
 	function taskPage(t, steps, arts, run, reload) {
 		var r = t.request || {};
 		var tokIn = 0, tokOut = 0, cost = 0;
@@ -591,7 +608,9 @@
 				field("Finished", fmtTime(t.finished_at)),
 				field("Steps", String(t.step_count || 0) + " of max " + String(t.max_steps_per_run || "—")),
 				field("Tokens (in / out)", tokIn + " / " + tokOut, "mono"),
-				field("Cost", fmtCost(cost), "mono")),
+				field("Cost", fmtCost(cost), "mono"),
+				t.replay ? field("Replay", h("span", { id: "replay", "data-outcome": String(t.replay.outcome || "") },
+					replayText(t.replay))) : null),
 			t.failure_reason ? h("p", { class: "failure", id: "failure-reason" }, h("strong", null, "Failure: "), t.failure_reason) : null,
 			t.webhook_failure_reason ? h("p", { class: "failure" }, h("strong", null, "Webhook: "), t.webhook_failure_reason) : null,
 			Array.isArray(t.errors) && t.errors.length ? h("ul", { class: "errors" }, t.errors.map(function (e) {
@@ -749,8 +768,12 @@
 			h("header", null,
 				h("h3", null, "Step " + s.order + (s.retry_index ? " (retry " + s.retry_index + ")" : "")),
 				badge(s.status),
+				out.replayed ? h("span", { class: "tag", "data-replayed": "true",
+					title: "The step ran the actions of a stored trace, without the model" }, "replayed") : null,
 				h("span", { class: "mono muted" }, s.input_token_count + " in / " + s.output_token_count + " out tokens · " + fmtCost(s.step_cost))),
 			out.reasoning ? h("p", { class: "reasoning" }, out.reasoning) : null,
+			out.replay_handover ? h("p", { class: "muted replay-handover" },
+				"Replay handed over to the model: " + out.replay_handover) : null,
 			out.model_text ? h("pre", { class: "json" }, out.model_text) : null,
 			actions.length ? h("table", { class: "actions" },
 				h("thead", null, h("tr", null,

@@ -21,7 +21,11 @@ static pid_t agents[16];
 static size_t nagents;
 static int conf_seq;
 
-/* Copies the stack's config without the overridden keys, then the overrides. */
+/*
+ * Copies the stack's config without the overridden keys, then the overrides.
+ * Agent tests are written against the model's decisions, so replay is off
+ * unless a test turns it on (test_replay: "replay = auto").
+ */
 static char *write_conf(const char *overrides)
 {
 	char *path = xasprintf("/tmp/sextant-agent-test-%d-%d.conf", (int)getpid(), conf_seq++);
@@ -31,7 +35,7 @@ static char *write_conf(const char *overrides)
 	char *all = xasprintf("llm_provider = openai\nllm_base_url = %s\nllm_api_key_env = SX_TEST_LLM_KEY\n"
 			      "llm_timeout = 20\nllm_max_retries = 0\nlease_seconds = 6\nheartbeat_seconds = 1\n"
 			      "poll_interval_ms = 100\nagent_workers = 1\ntask_timeout = 300\n"
-			      "webdriver_timeout = 30\n%s",
+			      "webdriver_timeout = 30\nreplay = off\n%s",
 			      llm_double_base(), overrides ? overrides : "");
 
 	cr_assert(in && out);

@@ -125,12 +125,12 @@ Test(runapi, bad_input_writes_nothing)
 		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"start_fresh_browser\":1}", 422,
 		  "start_fresh_browser" },
 		{ "[1]", 422, NULL },
+		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"run_with\":\"script\"}", 422, "run_with" },
 		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"engine\":\"openai-cua\"}", 400,
 		  "engine openai-cua is not supported by this server: it runs the skyvern-1.0 task "
 		  "engine (skyvern-2.0 is accepted and runs the same)" },
 		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"browser_session_id\":\"pbs_1\"}", 400,
 		  "browser_session_id is not supported by this server: every run starts its own browser" },
-		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"run_with\":\"code\"}", 400, NULL },
 		{ "{\"prompt\":\"p\",\"url\":\"https://a.example.com/\",\"proxy_location\":{\"country\":\"US\"}}",
 		  400, NULL },
 		{ "{\"prompt\":\"p\",\"url\":\"http://10.1.2.3/\"}", 400, NULL },

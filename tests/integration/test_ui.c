@@ -347,6 +347,9 @@ Test(ui, task_page_shows_steps_data_and_screenshots)
 			  " && document.querySelector('#steps .step .reasoning').textContent === 'Choose two';"));
 	/* A finished task has no cancel button. */
 	cr_assert(js_true("return document.getElementById('cancel-task') === null;"));
+	/* What replay did (the agent tests run with replay = off). */
+	cr_assert(js_true("var r = document.getElementById('replay');"
+			  "return !!r && r.getAttribute('data-outcome') === 'off' && /^off/.test(r.textContent);"));
 	check_recording();
 	js("window.scrollTo(0, 0); return null;", NULL);
 	keep_screenshot("task");

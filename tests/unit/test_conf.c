@@ -90,6 +90,7 @@ static void assert_defaults(const struct sx_conf *c)
 	cr_assert_eq(c->chromedriver_port, 0);
 	cr_assert(c->browser_pool);
 	cr_assert_str_eq(c->browser_mode, "per_task");
+	cr_assert_str_eq(c->replay, "auto");
 	cr_assert_eq(c->window_width, 1280);
 	cr_assert_eq(c->window_height, 900);
 	cr_assert_eq(c->webdriver_timeout, 30);

@@ -85,7 +85,7 @@ static const char *const task_keys[] = {
 	"task_id", "status", "request", "created_at", "modified_at", "queued_at", "started_at",
 	"finished_at", "extracted_information", "failure_reason", "screenshot_url", "recording_url",
 	"action_screenshot_urls", "step_count", "max_steps_per_run", "errors", "webhook_failure_reason",
-	"created_via",
+	"created_via", "replay",
 };
 
 static void assert_keys_in_order(json_object *o, const char *const *keys, size_t n, const char *skip)
@@ -138,6 +138,7 @@ Test(task, to_json_of_an_empty_task_is_all_nulls_and_empty_arrays)
 	assert_null_member(o, "started_at");
 	assert_null_member(o, "finished_at");
 	assert_null_member(o, "extracted_information");
+	assert_null_member(o, "replay");
 	assert_null_member(o, "failure_reason");
 	assert_null_member(o, "screenshot_url");
 	assert_null_member(o, "recording_url");

@@ -22,9 +22,17 @@
 
 static pid_t driver_pid;
 
-static const char overrides[] =
-	"webdriver_url = http://127.0.0.1:" WD_PORT "\n"
-	"browser_pool = false\n";
+/*
+ * The endpoint is started here, as this program's user: as root, Chromium
+ * refuses to start with its sandbox, so the agent asks that endpoint for
+ * --no-sandbox (as tests/integration/browser.c does for its own browsers).
+ */
+#define REMOTE_OVERRIDES "webdriver_url = http://127.0.0.1:" WD_PORT "\n" "browser_pool = false\n"
+
+static const char *remote_overrides(void)
+{
+	return geteuid() == 0 ? REMOTE_OVERRIDES "chromium_no_sandbox = true\n" : REMOTE_OVERRIDES;
+}
 
 static bool driver_ready(void *arg)
 {
@@ -117,7 +125,7 @@ static bool browser_under_driver(void *arg)
 static json_object *run_on_remote(char **id, pid_t *agent)
 {
 	char *script = job_script(""), *body = job_task();
-	struct task_run run = { .key = suite_org.key, .script = script, .body = body, .overrides = overrides };
+	struct task_run run = { .key = suite_org.key, .script = script, .body = body, .overrides = remote_overrides() };
 	char *tid = start_task(&run, agent);
 	json_object *t = wait_final(suite_org.key, tid, 240);
 
@@ -150,7 +158,7 @@ Test(remote_webdriver, survives_a_session_the_remote_end_kills)
 		"{\"kind\":\"verify\",\"match\":null,\"answers\":[{\"goal_achieved\":true}]}]}";
 	char *url = site_url("product/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Look at the product\"}", url);
-	struct task_run run = { .key = suite_org.key, .script = slow, .body = body, .overrides = overrides };
+	struct task_run run = { .key = suite_org.key, .script = slow, .body = body, .overrides = remote_overrides() };
 	struct llm_ask asked = { "decide", NULL, 1 };
 	pid_t agent = 0;
 	char *id = start_task(&run, &agent), *id2;

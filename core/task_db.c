@@ -1312,6 +1312,21 @@ out:
 	return rc;
 }
 
+/*
+ * Stores the count in column 1 of each row under the index of the name in
+ * column 0 among names[n]; names not in the list are ignored.
+ */
+static void rows_count_by_name(const struct sx_rows *rows, const char *const *names, size_t n, long long *counts)
+{
+	for (size_t i = 0; i < rows->nrows; i++) {
+		const char *name = sx_rows_get(rows, i, 0);
+
+		for (size_t k = 0; name && k < n; k++)
+			if (strcmp(name, names[k]) == 0)
+				counts[k] = sx_rows_i64(rows, i, 1, 0);
+	}
+}
+
 enum sx_rc task_db_count_replay(struct sx_db *db, const char *const *outcomes, size_t n, long long *counts,
 				long long *tokens_saved)
 {
@@ -1325,13 +1340,10 @@ enum sx_rc task_db_count_replay(struct sx_db *db, const char *const *outcomes, s
 	memset(counts, 0, n * sizeof(*counts));
 	*tokens_saved = 0;
 	rc = sx_db_query(db, q, NULL, 0, &rows);
-	for (size_t i = 0; rc == SX_OK && i < rows->nrows; i++) {
-		const char *o = sx_rows_get(rows, i, 0);
-
-		for (size_t k = 0; o && k < n; k++)
-			if (strcmp(o, outcomes[k]) == 0)
-				counts[k] = sx_rows_i64(rows, i, 1, 0);
-		*tokens_saved += sx_rows_i64(rows, i, 2, 0);
+	if (rc == SX_OK) {
+		rows_count_by_name(rows, outcomes, n, counts);
+		for (size_t i = 0; i < rows->nrows; i++)
+			*tokens_saved += sx_rows_i64(rows, i, 2, 0);
 	}
 	sx_rows_free(rows);
 	return rc;
@@ -1352,13 +1364,8 @@ enum sx_rc task_db_count_artifact_failures(struct sx_db *db, const char *const *
 
 	memset(counts, 0, ntypes * sizeof(*counts));
 	rc = sx_db_query(db, q, p, 2, &rows);
-	for (size_t i = 0; rc == SX_OK && i < rows->nrows; i++) {
-		const char *type = sx_rows_get(rows, i, 0);
-
-		for (size_t k = 0; type && k < ntypes; k++)
-			if (strcmp(types[k], type) == 0)
-				counts[k] = sx_rows_i64(rows, i, 1, 0);
-	}
+	if (rc == SX_OK)
+		rows_count_by_name(rows, types, ntypes, counts);
 	sx_rows_free(rows);
 	return rc;
 }

@@ -34,12 +34,22 @@ chmod 755 "$work"
 P=$work/prefix
 api_pid=""
 
+# Runs on every exit and keeps the script's own status: a server that is
+# already gone (Apache removes its pid file as it stops) is not a failure.
 cleanup() {
-	[[ -n $api_pid ]] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
-	[[ -s $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
-	[[ -s $work/apache.pid ]] && kill "$(cat "$work/apache.pid")" 2>/dev/null
+	local rc=$? pid
+	set +e
+	if [[ -n $api_pid ]]; then
+		kill "$api_pid" 2>/dev/null
+		wait "$api_pid" 2>/dev/null
+	fi
+	for pid in "$work/nginx.pid" "$work/apache.pid"; do
+		pid=$(cat "$pid" 2>/dev/null)
+		[[ -n $pid ]] && kill "$pid" 2>/dev/null
+	done
 	sleep 1
 	rm -rf "$work"
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -191,5 +201,6 @@ sed -i -e "s|^Define SEXTANT_SOCKET .*|Define SEXTANT_SOCKET $P/run/sextant/api.
 /usr/sbin/apache2 -f "$work/apache.conf" -k start || { cat "$work/apache-error.log"; fail "Apache with the installed vhost"; }
 probe "http://127.0.0.1:$APACHE_PORT"
 /usr/sbin/apache2 -f "$work/apache.conf" -k stop
+wait_for test ! -e "$work/apache.pid" || fail "Apache did not stop"
 
 say "installed: the production path works as the README writes it"

@@ -70,11 +70,6 @@ bool action_fills_field(enum action_type t)
 	       t == ACT_UPLOAD_FILE;
 }
 
-bool action_changes_view(enum action_type t)
-{
-	return !action_fills_field(t) || t == ACT_SELECT_OPTION;
-}
-
 static const char *member(json_object *o, const char *key)
 {
 	json_object *v;

@@ -45,14 +45,13 @@ enum sx_rc action_execute(const struct action_env *env, json_object *action, cha
 /*
  * Screenshots after actions (agent_step.c): a form is filled by field
  * actions (typing, selecting, checking, attaching a file), and a run of
- * them pays one screenshot, at its end, rather than one each.  A field
- * action is action_fills_field; an action that can change what the user
- * sees beyond its field (a click, a key press, a navigation, a scroll, a
- * wait, and a select, whose choice may show other fields) is
- * action_changes_view and earns a screenshot of its own.
+ * them pays one screenshot, at its end, rather than one each: a field a
+ * choice reveals is in that screenshot, and in the next observation.  Any
+ * other action (a click, a key press, a navigation, a scroll, a wait) can
+ * change what the user sees beyond its field and earns a screenshot of its
+ * own.
  */
 bool action_fills_field(enum action_type t);
-bool action_changes_view(enum action_type t);
 
 /* A short signature of an action ("click e12"), for loop detection. */
 void action_signature(json_object *action, char *out, size_t outlen);

@@ -45,7 +45,6 @@ void agent_step_release(struct agent_step *st)
 	json_object_put(st->errors);
 	scrape_release(&st->page);
 	free(st->png);
-	free(st->llm_png);
 	crypto_wipe(st->code, sizeof(st->code));
 	sx_arena_release(&st->arena);
 	agent_step_init(st, st->order);
@@ -142,10 +141,18 @@ void agent_step_record_action(struct run *run, struct agent_step *st, json_objec
  * Opens the browser when there is none (on the page the task was at),
  * reads the page and screenshots it.  *t_opened is when the browser was
  * ready: starting one is not the step's own cost and is logged apart.
+ *
+ * One capture is the step's screenshot and the model's image: at the
+ * model's width when it is sent a smaller one (a provider bills an image by
+ * its size; llm_screenshot_width), so the step's artifact is what the model
+ * saw.  A capture is a frame of Chrome's (≈ 50 ms whatever the encoding):
+ * a second one at the window's size would cost that again on every step,
+ * and the state it shows is the previous action's screenshot's.
  */
 static enum outcome observe(struct run *run, struct agent_step *st, int64_t *t_opened)
 {
 	struct browser *b = &run->browser;
+	int width = llm_screenshot_width(run->r->conf);
 	enum outcome out = OUT_STEP_FAILED;
 	enum sx_rc rc;
 
@@ -165,14 +172,14 @@ static enum outcome observe(struct run *run, struct agent_step *st, int64_t *t_o
 	}
 	json_object_object_add(st->output, "url", json_object_new_string(st->page.url ? st->page.url : ""));
 	json_object_object_add(st->output, "elements", json_object_new_int64((int64_t)st->page.nelements));
-	if (browser_screenshot(b, &st->png, &st->pnglen) == SX_OK) {
+	if (run->r->conf->llm_vision && width > 0 && width < run->r->conf->window_width)
+		rc = browser_screenshot_width(b, width, &st->png, &st->pnglen);
+	else
+		rc = browser_screenshot(b, &st->png, &st->pnglen);
+	if (rc == SX_OK) {
 		artifact_store_save(&run->art, st->id, ART_SCREENSHOT_STEP, "png", st->png, st->pnglen, NULL);
 		recorder_frame(run->rec, st->png, st->pnglen);
 	}
-	/* The model's copy, smaller: a provider bills an image by its size. */
-	if (run->r->conf->llm_vision && llm_screenshot_width(run->r->conf) > 0 &&
-	    llm_screenshot_width(run->r->conf) < run->r->conf->window_width)
-		browser_screenshot_width(b, llm_screenshot_width(run->r->conf), &st->llm_png, &st->llm_pnglen);
 	out = OUT_CONTINUE;
 out:
 	return out;
@@ -184,8 +191,8 @@ const unsigned char *agent_step_llm_image(const struct run *run, const struct ag
 	*len = 0;
 	if (!run->r->conf->llm_vision)
 		return NULL;
-	*len = st->llm_png ? st->llm_pnglen : st->pnglen;
-	return st->llm_png ? st->llm_png : st->png;
+	*len = st->pnglen;
+	return st->png;
 }
 
 /* ---- decide -------------------------------------------------------------- */
@@ -492,7 +499,7 @@ static void share_screenshot(struct agent_step *st, const char *shot)
 
 /*
  * Runs one browser action, screenshots its effect when it can change more
- * than its field (action_changes_view), failed, or ends a run of field
+ * than its field (it fills none: actions.h), failed, or ends a run of field
  * actions (last: the next action fills no field, or there is none), and
  * records it; a failure fails the step.
  */
@@ -510,7 +517,7 @@ static enum outcome act_browser(struct run *run, struct agent_step *st, const st
 	/* A click may open a new tab: follow the newest window. */
 	if (rc == SX_OK && t == ACT_CLICK)
 		browser_follow_new_window(&run->browser, windows);
-	if (rc || last || action_changes_view(t))
+	if (rc || last || !action_fills_field(t))
 		runner_screenshot(run, ART_SCREENSHOT_ACTION, &shot);
 	agent_step_record_action(run, st, a, rc == SX_OK, err, shot);
 	if (shot)

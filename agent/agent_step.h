@@ -27,10 +27,8 @@ struct agent_step {
 	char id[SX_ID_MAX];
 	struct sx_arena arena;       /* freed at step_release */
 	struct scrape_result page;   /* what the step observed */
-	unsigned char *png;          /* its screenshot, or NULL */
+	unsigned char *png;          /* its screenshot, at the model's size (observe), or NULL */
 	size_t pnglen;
-	unsigned char *llm_png;      /* the model's copy, scaled to llm_image_width, or NULL */
-	size_t llm_pnglen;
 	json_object *output;         /* what the step did, for its row (step_run creates it) */
 	json_object *actions;        /* the actions run, with their results */
 	long long in_tokens, out_tokens;

@@ -169,6 +169,8 @@ static enum sx_rc session_start(struct browser *b, const char *ep, char *err, si
 	rc = webdriver_session_new(&o, &b->wd);
 	if (rc == SX_OK && b->ctx)
 		rc = webdriver_switch_window(b->wd, browser_context_page(b->ctx));
+	if (rc == SX_OK)
+		scrape_session_prepare(b->wd);
 	if (rc) {
 		snprintf(err, errlen, "could not start a browser session: %.300s",
 			 b->wd && *webdriver_last_error(b->wd) ? webdriver_last_error(b->wd) : sx_strerror(rc));

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "egress.h"
 #include "log.h"
+#include "scrape.h"
 #include "timeutil.h"
 #include "webdriver.h"
 
@@ -111,6 +112,8 @@ static enum sx_rc warm_start(struct browser_pool *p, struct browser_pool_session
 	o.download_dir = downloads;
 	o.proxy = proxy;
 	rc = webdriver_session_new(&o, &s->wd);
+	if (rc == SX_OK)
+		scrape_session_prepare(s->wd);
 out:
 	if (rc)
 		session_discard(s);

@@ -52,6 +52,7 @@ struct recorder {
 	long long frames_lost;     /* frames that could not be written */
 	const char *ffmpeg;        /* borrowed from the configuration */
 	long long interval_ms;     /* 1000 / recording_fps */
+	int width;                 /* the video's width: the window's, even */
 	unsigned next;             /* the next frame's number */
 	long long last_ms;         /* wall-clock time of the last frame (0: none yet) */
 };
@@ -112,6 +113,7 @@ void recorder_open(const struct sx_conf *c, const char *work_dir, struct recorde
 	r->dir = xasprintf("%s/frames", work_dir);
 	r->ffmpeg = c->ffmpeg_path;
 	r->interval_ms = 1000 / (c->recording_fps > 0 ? c->recording_fps : 2);
+	r->width = (int)c->window_width & ~1;
 	if (sx_mkdirs(r->dir, &r->err) != SX_OK) {
 		/* Kept, so that recorder_finish() reports the lost recording on the task. */
 		r->broken = true;
@@ -287,17 +289,21 @@ static void log_tail(const char *dir, char *out, size_t outlen)
 }
 
 /*
- * Runs ffmpeg on the list in dir, writing dir/recording.webm, killed after
- * limit_s.  VP8 in WebM with yuv420p and even dimensions is what Chromium's
- * <video> plays; "realtime" with the highest speed setting keeps the encode
- * short (a few seconds for a task) at a quality that suits screen captures.
+ * Runs ffmpeg on the list in dir, writing dir/recording.webm width pixels
+ * wide, killed after limit_s.  Frames come at the window's size (actions)
+ * and at the model's smaller one (observations, agent_step.c); all are
+ * scaled to width.  VP8 in WebM with yuv420p and even dimensions is what
+ * Chromium's <video> plays; "realtime" with the highest speed setting keeps
+ * the encode short (a few seconds for a task) at a quality that suits
+ * screen captures.
  */
-static enum sx_rc encode(const char *ffmpeg, const char *dir, long long limit_s)
+static enum sx_rc encode(const char *ffmpeg, const char *dir, int width, long long limit_s)
 {
+	char vf[64];
 	char *const argv[] = {
 		(char *)ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 		"-f", "concat", "-safe", "1", "-i", "list.txt",
-		"-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p", "-fps_mode", "vfr",
+		"-vf", vf, "-fps_mode", "vfr",
 		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "2M", "-crf", "12",
 		"-an", "-f", "webm", "recording.webm", NULL
 	};
@@ -306,6 +312,8 @@ static enum sx_rc encode(const char *ffmpeg, const char *dir, long long limit_s)
 	char tail[400];
 	int status = 0;
 	pid_t pid, w;
+
+	snprintf(vf, sizeof(vf), "scale=%d:-2,format=yuv420p", width);
 
 	pid = fork();
 	if (pid == 0)
@@ -367,7 +375,7 @@ void recorder_finish(struct recorder *r, struct artifact_ctx *a)
 		goto out;
 	}
 	limit = ENCODE_BASE_S + (long long)n * ENCODE_PER_FRAME_MS / 1000;
-	if (encode(r->ffmpeg, r->dir, limit < ENCODE_MAX_S ? limit : ENCODE_MAX_S) != SX_OK) {
+	if (encode(r->ffmpeg, r->dir, r->width, limit < ENCODE_MAX_S ? limit : ENCODE_MAX_S) != SX_OK) {
 		/* ffmpeg's own errno is not known here; its last line is in the agent's log. */
 		artifact_store_lost(a, ART_RECORDING, 1, 0, "ffmpeg could not encode it");
 		goto out;

@@ -693,6 +693,16 @@ static enum sx_rc settle(struct webdriver_session *s, struct scrape_result *out)
 	return rc;
 }
 
+void scrape_session_prepare(struct webdriver_session *s)
+{
+	char *src = xasprintf("(function () {\n%s\n}).call(this, {install: true});", settle_js);
+
+	if (webdriver_document_script(s, src) != SX_OK)
+		log_debug("scrape", "msg=\"no settle tracker for new documents\" detail=%s",
+			  sx_log_quote(webdriver_last_error(s)));
+	free(src);
+}
+
 enum sx_rc scrape_page(struct webdriver_session *s, struct scrape_result *out)
 {
 	enum sx_rc rc;

@@ -24,8 +24,9 @@
  * text that tells them apart (the row's first cells, the card's heading).
  *
  * Before it reads the page, scrape_page waits for it to settle (settle.js:
- * loaded, no request finishing and no DOM change for SCRAPE_SETTLE_QUIET_MS,
- * no loading indicator), at most SCRAPE_SETTLE_MAX_MS.
+ * loaded, no request finishing, no DOM change and no input or click for
+ * SCRAPE_SETTLE_QUIET_MS, no loading indicator), at most
+ * SCRAPE_SETTLE_MAX_MS; a page already quiet that long is read at once.
  */
 #include "sx.h"
 #include <json-c/json.h>
@@ -76,6 +77,14 @@ char *scrape_elements_brief(const struct scrape_result *page, const char *goal);
  * other WebDriver errors as returned.  out is released by scrape_release().
  */
 enum sx_rc scrape_page(struct webdriver_session *s, struct scrape_result *out);
+
+/*
+ * Readies a new session for scrape_page: the settle wait's tracker runs in
+ * every document from its start, so a page that has been quiet long enough
+ * is read without waiting.  Best effort: without it (an endpoint with no
+ * CDP route) the first wait on each document is the whole quiet period.
+ */
+void scrape_session_prepare(struct webdriver_session *s);
 void scrape_release(struct scrape_result *r);
 
 /*

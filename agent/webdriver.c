@@ -797,6 +797,18 @@ static enum sx_rc webdriver_cdp_void(struct webdriver_session *s, const char *cm
 	return rc;
 }
 
+enum sx_rc webdriver_document_script(struct webdriver_session *s, const char *source)
+{
+	json_object *p = json_object_new_object();
+
+	if (s->no_cdp) {
+		json_object_put(p);
+		return SX_EWEBDRIVER;
+	}
+	webdriver_add_str(p, "source", source);
+	return webdriver_cdp_void(s, "Page.addScriptToEvaluateOnNewDocument", p);
+}
+
 /*
  * True when text may go in as inserted text: no control character and no
  * WebDriver key code (U+E000 to U+F8FF, lead bytes 0xEE and 0xEF; the rare

@@ -103,6 +103,13 @@ enum sx_rc webdriver_element_send_keys(struct webdriver_session *s, const char *
  * character.  Text with control characters or WebDriver key codes, and an
  * endpoint without chromedriver's CDP route, get Element Send Keys.
  */
+/*
+ * Has source run in every document the session's window loads from now
+ * on, before the page's own scripts (CDP Page.addScriptToEvaluateOnNewDocument).
+ * SX_EWEBDRIVER where the endpoint has no CDP route.
+ */
+enum sx_rc webdriver_document_script(struct webdriver_session *s, const char *source);
+
 enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, const char *text);
 /*
  * A left click at the viewport point (x, y) in CSS pixels, through the CDP

@@ -5,6 +5,7 @@ correctness while a node crashes and comes back.
     ./stack up && stack.d/cluster.sh up        # once (SX_STACK_AGENT=0)
     python3 bench/cluster/run.py [--tasks 2000] [--kill-node 2] [--kill-at 0.3]
                                  [--down-seconds 20] [--agent-workers 1] [--rate 10]
+                                 [--agent-set browser_mode=shared ...]
 
 Starts, on loopback, two API hosts (nginx + sextant-api, the first preferring
 node 1, the second node 2), three agent hosts (sextant-agent preferring node 1,
@@ -166,14 +167,14 @@ def start_api_host(procs, n):
     raise SystemExit("API host %d does not answer on %s" % (n, url))
 
 
-def start_agent_host(procs, n, llm_url, workers):
+def start_agent_host(procs, n, llm_url, workers, extra):
     d = os.path.join(CL, "agent%d" % n)
     os.makedirs(os.path.join(d, "artifacts"), exist_ok=True)
     conf = write_conf(os.path.join(CL, "sextant%d.conf" % n), os.path.join(d, "sextant.conf"),
                       {"llm_provider": "openai", "llm_base_url": llm_url + "/v1", "llm_api_key_env": "SX_BENCH_LLM_KEY",
                        "agent_workers": str(workers), "poll_interval_ms": "100", "recording_enabled": "false",
                        "artifacts_dir": os.path.join(d, "artifacts"), "llm_max_retries": "0",
-                       "lease_seconds": "30", "heartbeat_seconds": "5", "webhook_poll_ms": "200"})
+                       "lease_seconds": "30", "heartbeat_seconds": "5", "webhook_poll_ms": "200", **extra})
     log = os.path.join(d, "agent.log")
     procs.start("agent%d" % n, [os.path.join(ROOT, "sextant-agent"), "--config", conf], log,
                 env=dict(os.environ, SX_BENCH_LLM_KEY="bench"))
@@ -189,6 +190,8 @@ def main():
     ap.add_argument("--agent-workers", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--rate", type=float, default=10, help="posts per second, all threads together")
+    ap.add_argument("--agent-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an agent configuration override (repeatable), e.g. browser_mode=shared")
     a = ap.parse_args()
 
     conf1 = os.path.join(CL, "sextant1.conf")
@@ -203,7 +206,8 @@ def main():
             {"kind": "decide", "match": None, "answers": [{"actions": [{"action": "complete"}]}]},
             {"kind": "verify", "match": None, "answers": [{"goal_achieved": True}]}]})
         apis = [start_api_host(procs, 1), start_api_host(procs, 2)]
-        logs = [start_agent_host(procs, n, llm, a.agent_workers) for n in (1, 2, 3)]
+        extra = dict(kv.split("=", 1) for kv in a.agent_set)
+        logs = [start_agent_host(procs, n, llm, a.agent_workers, extra) for n in (1, 2, 3)]
         body = {"url": ENV["SX_URL"] + "/sites/product/index.html", "navigation_goal": "Look at the product",
                 "webhook_callback_url": hook + "/hook"}
 

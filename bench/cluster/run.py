@@ -22,7 +22,7 @@ Then waits for every task to end and checks:
     (db_read_timeout + db_connect_timeout x nodes, from the cluster's configs).
 Prints a Markdown summary; exits 1 when a check fails.
 """
-import argparse, collections, json, os, re, signal, subprocess, sys, threading, time, urllib.error, urllib.request
+import argparse, collections, json, os, re, shutil, signal, subprocess, sys, threading, time, urllib.error, urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VAR = os.environ.get("SX_VAR_DIR") or os.path.join(ROOT, "var")
@@ -170,6 +170,11 @@ def start_api_host(procs, n):
 def start_agent_host(procs, n, llm_url, workers, extra):
     d = os.path.join(CL, "agent%d" % n)
     os.makedirs(os.path.join(d, "artifacts"), exist_ok=True)
+    # Started as root, the agent drops to agent_user before it writes a file.
+    user = conf_value(os.path.join(CL, "sextant%d.conf" % n), "agent_user", "").strip('"')
+    if os.geteuid() == 0 and user:
+        for path in (d, os.path.join(d, "artifacts")):
+            shutil.chown(path, user=user)
     conf = write_conf(os.path.join(CL, "sextant%d.conf" % n), os.path.join(d, "sextant.conf"),
                       {"llm_provider": "openai", "llm_base_url": llm_url + "/v1", "llm_api_key_env": "SX_BENCH_LLM_KEY",
                        "agent_workers": str(workers), "poll_interval_ms": "100", "recording_enabled": "false",

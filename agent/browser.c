@@ -263,6 +263,11 @@ out:
 
 void browser_release(struct browser *b)
 {
+	/* The task is over: the pool's thread ends its browser while the worker goes on to the next. */
+	if (b->pool && b->wd && !b->ctx && browser_pool_retire(b->pool, b->wd, b->user_data_dir)) {
+		b->wd = NULL;
+		b->user_data_dir = NULL;
+	}
 	browser_close(b);
 	egress_free(b->egress);
 	b->egress = NULL;

@@ -40,6 +40,8 @@ struct browser_pool {
 	bool ready;                       /* warm holds a session */
 	bool wanted;                      /* the next may be started (browser_pool_refill) */
 	struct browser_pool_session warm;
+	bool has_retired;                 /* retired holds a finished task's session to end */
+	struct browser_pool_session retired;
 };
 
 /* Deletes s's session, removes its profile and stops its proxy. */
@@ -174,6 +176,17 @@ static void *pool_main(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
+		if (p->has_retired) {
+			struct browser_pool_session s = p->retired;
+			int64_t t0 = sx_mono_ms();
+
+			p->has_retired = false;
+			pthread_mutex_unlock(&p->mu);
+			session_discard(&s);
+			log_info("pool", "msg=\"finished task's browser ended\" ms=%lld", (long long)(sx_mono_ms() - t0));
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
 		if (p->ready || !p->wanted) {
 			wait_locked(p, 0);
 			continue;
@@ -262,6 +275,8 @@ void browser_pool_free(struct browser_pool *p)
 	pthread_join(p->thread, NULL);
 	if (p->ready)
 		session_discard(&p->warm);
+	if (p->has_retired)
+		session_discard(&p->retired);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
@@ -287,6 +302,21 @@ static bool take_one(struct browser_pool *p, int64_t deadline, struct browser_po
 	}
 	pthread_mutex_unlock(&p->mu);
 	return got;
+}
+
+bool browser_pool_retire(struct browser_pool *p, struct webdriver_session *wd, char *user_data_dir)
+{
+	bool taken = false;
+
+	pthread_mutex_lock(&p->mu);
+	if (!p->has_retired && !p->stop) {
+		p->retired = (struct browser_pool_session){ .wd = wd, .user_data_dir = user_data_dir };
+		p->has_retired = true;
+		taken = true;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return taken;
 }
 
 void browser_pool_refill(struct browser_pool *p)

@@ -79,6 +79,15 @@ enum sx_rc browser_pool_endpoint(struct browser_pool *p, char *url, size_t len);
 bool browser_pool_take(struct browser_pool *p, const char *task_id, struct browser_pool_session *out);
 
 /*
+ * Hands a finished task's session and profile directory (both owned by the
+ * pool from then on) to the thread, which ends the session (Chromium's
+ * quit: a few hundred milliseconds) and removes the directory while the
+ * worker claims its next task.  False when the thread still has the last
+ * one to end: the caller then ends this one itself.
+ */
+bool browser_pool_retire(struct browser_pool *p, struct webdriver_session *wd, char *user_data_dir);
+
+/*
  * Lets the thread start the next warm browser (when there is none): the
  * task that took the last one is past its first step, or over.
  */

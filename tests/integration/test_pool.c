@@ -99,6 +99,34 @@ static bool find_warm(const struct proc_info *p, void *arg)
 	return true;
 }
 
+/* How many profile directories, /tmp/sextant-pool-<pid>-*, a worker has. */
+static int profiles_of(pid_t worker)
+{
+	char prefix[64];
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(prefix, sizeof(prefix), "sextant-pool-%d-", (int)worker);
+	while (d && (de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The agent whose supervisor is *arg has one profile left: its warm browser's. */
+static bool one_profile(void *arg)
+{
+	pid_t w[8];
+	size_t nw = agent_workers(*(pid_t *)arg, w, SX_ARRAY_LEN(w));
+	int n = 0;
+
+	for (size_t i = 0; i < nw; i++)
+		n += profiles_of(w[i]);
+	return n == 1;
+}
+
 /* The steps' "browser" fields, in order, as one string ("warm,-" …; caller frees). */
 static char *browsers_of(const char *id)
 {
@@ -136,11 +164,13 @@ static char *run_cookie_task(const char *extra)
 /*
  * Two tasks one after the other on one worker: each gets a warm browser
  * (its first step says so) and neither sees the other's cookie or local
- * storage, while within a task the fixture does remember the visit.
+ * storage, while within a task the fixture does remember the visit.  The
+ * pool's thread ends each finished task's browser, profile and all.
  */
 Test(pool, each_task_gets_a_fresh_warm_browser)
 {
 	struct log_wait ready = { 0, "msg=\"warm browser ready\"", 1 };
+	struct log_wait ended = { 0, "msg=\"finished task's browser ended\"", 2 };
 	char *a, *b, *ba, *bb, *handed;
 
 	llm_double_script(cookie_script);
@@ -157,6 +187,9 @@ Test(pool, each_task_gets_a_fresh_warm_browser)
 		     "each task must be remembered on its own second visit, and only there");
 	handed = xasprintf("msg=\"warm browser handed over\" task=%s", b);
 	cr_assert_eq(worker_log_count(ready.sup, handed), 1);
+	ended.sup = ready.sup;
+	cr_assert(wait_until(logged, &ended, 30000), "the finished tasks' browsers were not ended");
+	cr_assert(wait_until(one_profile, &ready.sup, 10000), "a finished task's profile was left behind");
 	free(handed);
 	free(ba);
 	free(bb);
@@ -263,17 +296,7 @@ struct worker_trace {
 
 static bool profile_of(pid_t worker)
 {
-	char prefix[64];
-	DIR *d = opendir("/tmp");
-	struct dirent *de;
-	bool found = false;
-
-	snprintf(prefix, sizeof(prefix), "sextant-pool-%d-", (int)worker);
-	while (d && !found && (de = readdir(d)) != NULL)
-		found = strncmp(de->d_name, prefix, strlen(prefix)) == 0;
-	if (d)
-		closedir(d);
-	return found;
+	return profiles_of(worker) > 0;
 }
 
 /* The worker's warm Chromium and its profile are gone. */

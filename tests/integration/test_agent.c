@@ -65,19 +65,17 @@ static const char *action_shot(json_object *acts, size_t i)
 }
 
 /*
- * The job form's first step (type, type, select, check, click): the two
- * fields typed in a row share the screenshot taken after the select, which
- * may change what the page shows; the checkbox ends the run of field
- * actions (the filled form before the click) and the click has its own.
- * Every action still points at the state after it.
+ * The job form's first step (type, type, select, check, click): the four
+ * field actions in a row share the screenshot taken after the checkbox,
+ * which ends the run (the filled form before the click), and the click has
+ * its own.  Every action still points at the state after it.
  */
 static void first_step_screenshots(json_object *acts)
 {
 	for (size_t k = 0; k < 5; k++)
 		cr_assert_not_null(action_shot(acts, k), "action %zu has no screenshot", k);
-	cr_assert_str_eq(action_shot(acts, 0), action_shot(acts, 2));
-	cr_assert_str_eq(action_shot(acts, 1), action_shot(acts, 2));
-	cr_assert_str_neq(action_shot(acts, 2), action_shot(acts, 3));
+	for (size_t k = 0; k < 3; k++)
+		cr_assert_str_eq(action_shot(acts, k), action_shot(acts, 3), "action %zu", k);
 	cr_assert_str_neq(action_shot(acts, 3), action_shot(acts, 4));
 }
 

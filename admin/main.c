@@ -247,8 +247,8 @@ static int cmd_gc(struct sx_db *db, const struct sx_conf *c, int argc, char **ar
 		return 2;
 	}
 	rc = artifact_db_gc(db, c, days, &st);
-	printf("artifacts_removed=%lld files_removed=%lld bytes_removed=%lld tasks_updated=%lld\n",
-	       st.rows, st.files, st.bytes, st.tasks);
+	printf("artifacts_removed=%lld files_removed=%lld bytes_removed=%lld tasks_updated=%lld "
+	       "artifacts_kept=%lld\n", st.rows, st.files, st.bytes, st.tasks, st.kept);
 	if (rc) {
 		fprintf(stderr, "sextant-admin: gc: %s\n", sx_strerror(rc));
 		return 1;

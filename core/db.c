@@ -27,10 +27,13 @@
  * certification failure, which is reported the same way) runs again up to
  * DB_TX_TRIES times in all, each retry after a random pause of up to
  * DB_TX_BACKOFF_MS << retry ms, so two nodes that collided do not collide
- * again in step.
+ * again in step.  No retry starts once DB_TX_BUDGET_MS have passed since
+ * the first try: a request waiting on the database has a client waiting
+ * on it.
  */
 #define DB_TX_TRIES 6
 #define DB_TX_BACKOFF_MS 2u
+#define DB_TX_BUDGET_MS 2000
 
 struct db_cached {
 	const char *sql;
@@ -525,11 +528,12 @@ static void db_backoff(int retry)
 /*
  * Runs one statement.  Outside a transaction a lost connection is
  * re-established (on the next server of the list) and the statement
- * retried once, and a lost lock race (a deadlock, a lock wait timeout or a
- * Galera certification failure, all reported as a deadlock: the statement
- * took no effect) is retried up to DB_TX_TRIES times; a lock wait timeout is not, since it has
- * already waited innodb_lock_wait_timeout; inside a transaction both are returned, because
- * the transaction's earlier statements are gone with it.
+ * retried once, and a deadlock (also how Galera reports a certification
+ * failure; the statement took no effect) is retried up to DB_TX_TRIES
+ * times.  A lock wait timeout is returned as SX_EDEADLOCK without a retry:
+ * it has already waited innodb_lock_wait_timeout.  Inside a transaction
+ * every failure is returned, because the transaction's earlier statements
+ * are gone with it and only sx_db_tx() can run them again.
  */
 static enum sx_rc db_run(struct sx_db *db, const char *sql,
 			 const struct sx_param *params, size_t nparams,
@@ -648,9 +652,12 @@ void sx_db_rollback(struct sx_db *db)
 
 enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
 {
+	int64_t start = sx_mono_ms();
 	enum sx_rc rc = SX_OK;
 
 	for (int attempt = 0; attempt < DB_TX_TRIES; attempt++) {
+		if (attempt > 0 && sx_mono_ms() - start > DB_TX_BUDGET_MS)
+			break;
 		if (attempt > 0 && rc == SX_EDEADLOCK)
 			db_backoff(attempt);
 		rc = sx_db_begin(db);

@@ -177,8 +177,7 @@ static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c
 	static const char q_key[] =
 		"INSERT INTO tasks (id, org_id, status, request, run_request, max_steps, "
 		"created_at, modified_at, queued_at) SELECT ?, org_id, 'queued', ?, ?, ?, "
-		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM api_keys "
-		"WHERE key_hash = ? AND revoked_at IS NULL";
+		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM " API_KEY_ACTIVE;
 	unsigned long long n = 0;
 	enum sx_rc rc;
 
@@ -230,8 +229,8 @@ static enum sx_rc create_claim_key(struct sx_db *db, struct create_tx *c)
 		"VALUES (?, ?, ?, UTC_TIMESTAMP(6))" CLAIM_ODKU "RETURNING task_id, org_id";
 	static const char q_key[] =
 		"INSERT INTO idempotency_keys (org_id, idem_key, task_id, created_at) "
-		"SELECT org_id, ?, ?, UTC_TIMESTAMP(6) FROM api_keys "
-		"WHERE key_hash = ? AND revoked_at IS NULL" CLAIM_ODKU "RETURNING task_id, org_id";
+		"SELECT org_id, ?, ?, UTC_TIMESTAMP(6) FROM " API_KEY_ACTIVE
+		CLAIM_ODKU "RETURNING task_id, org_id";
 	struct sx_param p[] = { sx_p_str(c->key_hash ? c->key_hash : c->org_id),
 				sx_p_str(c->idem_key), sx_p_str(c->id_out),
 				sx_p_i64(c->ttl), sx_p_i64(c->ttl) };
@@ -360,10 +359,8 @@ enum sx_rc task_db_create_by_key(struct sx_db *db, const char *key, size_t keyle
 
 	org_out[0] = '\0';
 	*existing = false;
-	if (keylen == 0 || keylen > 256)
+	if (!auth_key_hash(key, keylen, hash))
 		return SX_EAUTH;
-	/* Only the hash reaches the database, as in auth_lookup_key(). */
-	crypto_sha256_hex(key, keylen, hash);
 	return create_run(db, NULL, hash, request, run_request, max_steps, idem_key,
 			  ttl_seconds, id_out, org_out, existing);
 }
@@ -394,15 +391,14 @@ enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
 			      const char *task_id, const struct sx_conf *conf, struct task *out)
 {
 	static const char q[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ? AND org_id = "
-		"(SELECT org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)";
+		"(SELECT org_id FROM " API_KEY_ACTIVE ")";
 	struct sx_rows *rows = NULL;
 	char hash[CRYPTO_SHA256_HEX];
 	enum sx_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if (keylen == 0 || keylen > 256)
+	if (!auth_key_hash(key, keylen, hash))
 		return SX_ENOTFOUND;
-	crypto_sha256_hex(key, keylen, hash);
 	{
 		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(hash) };
 

@@ -480,3 +480,28 @@ Test(conf, s3_backend_needs_endpoint_and_bucket)
 	sx_conf_release(&c);
 	expect_error("artifacts_backend = nfs\n", 1, "bad value for artifacts_backend: 'nfs'");
 }
+
+Test(conf, s3_endpoint_is_a_scheme_and_a_host_without_a_path)
+{
+	static const char *const good[] = { "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000/",
+					    "http://[::1]:9000" };
+	static const char *const bad[] = { "http://minio:9000/prefix", "http://minio:9000//", "minio:9000",
+					   "http://key:secret@minio", "http://", "ftp://minio",
+					   "http://minio?x=1" };
+	struct sx_conf c;
+	char text[256];
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(good); i++) {
+		snprintf(text, sizeof(text), "s3_endpoint = %s\n", good[i]);
+		load_ok(&c, text);
+		cr_assert_str_eq(c.s3_endpoint, good[i]);
+		sx_conf_release(&c);
+	}
+	for (size_t i = 0; i < SX_ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text), "s3_endpoint = %s\n", bad[i]);
+		expect_error(text, 1, "bad value for s3_endpoint");
+	}
+	expect_error("s3_endpoint = http://h/p\n", 1,
+		     "bad value for s3_endpoint: 'http://h/p' (expected http:// or https:// and host[:port], "
+		     "with no path");
+}

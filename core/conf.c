@@ -660,6 +660,26 @@ out:
 }
 
 /*
+ * The rules that tie keys together, checked once the whole file is read:
+ * SX_ECONFIG with `path: message` in err when one is broken.
+ */
+static enum sx_rc conf_check_together(const struct sx_conf *c, const char *path, char *err,
+				      size_t errlen)
+{
+	const char *problem = NULL;
+
+	if (strcmp(c->artifacts_backend, "s3") == 0 && (!*c->s3_endpoint || !*c->s3_bucket))
+		problem = "artifacts_backend = s3 needs s3_endpoint and s3_bucket";
+	/* A socket is one server: failing over would only try it again. */
+	else if (*c->db_socket && strchr(c->db_host, ','))
+		problem = "db_socket names one local server: set it or list several servers in db_host, "
+			  "not both";
+	if (problem && err && errlen)
+		snprintf(err, errlen, "%s: %s", path, problem);
+	return problem ? SX_ECONFIG : SX_OK;
+}
+
+/*
  * Applies the defaults, then the file line by line, stopping at the first
  * error.  On failure c owns no strings (it has been released), so the
  * caller need not release it again, though doing so is harmless.
@@ -705,13 +725,9 @@ enum sx_rc sx_conf_load(struct sx_conf *c, const char *path, char *err, size_t e
 		goto out;
 	}
 	conf_llm_preset_apply(c, seen);
-	if (strcmp(c->artifacts_backend, "s3") == 0 && (!*c->s3_endpoint || !*c->s3_bucket)) {
-		rc = SX_ECONFIG;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: artifacts_backend = s3 needs s3_endpoint and s3_bucket",
-				 path);
+	rc = conf_check_together(c, path, err, errlen);
+	if (rc)
 		goto out;
-	}
 out:
 	if (f)
 		fclose(f);

@@ -152,8 +152,9 @@ static enum sx_rc db_connect_to(struct sx_db *db, size_t i)
 		unsigned e = mysql_errno(db->my);
 
 		snprintf(db->err, sizeof(db->err), "%u: %s", e, mysql_error(db->my));
-		log_warn("db", "msg=\"connect failed\" host=%s port=%u errno=%u error=%s",
-			 sx_log_quote(srv->host), srv->port, e, sx_log_quote(mysql_error(db->my)));
+		log_warn("db", "msg=\"connect failed\" host=%s port=%u socket=%s errno=%u error=%s",
+			 sx_log_quote(srv->host), srv->port, sx_log_quote(sock ? sock : ""), e,
+			 sx_log_quote(mysql_error(db->my)));
 		mysql_close(db->my);
 		db->my = NULL;
 		return SX_EDBDOWN;
@@ -195,9 +196,15 @@ enum sx_rc sx_db_open(struct sx_db **out, const struct sx_conf *c)
 {
 	struct sx_db *db = xcalloc(1, sizeof(*db));
 	const char *cursor = c->db_host ? c->db_host : "";
+	/*
+	 * A socket is one server whatever db_host says (the loader refuses a
+	 * list beside it): one entry, so a lost connection is not "failed over"
+	 * to the same socket once per entry.
+	 */
+	size_t max = c->db_socket && *c->db_socket ? 1 : SX_DB_HOSTS_MAX;
 	struct db_server *srv;
 
-	while (db->nservers < SX_DB_HOSTS_MAX) {
+	while (db->nservers < max) {
 		srv = &db->servers[db->nservers];
 		if (sx_conf_db_host_next(&cursor, c->db_port, srv->host, sizeof(srv->host),
 					 &srv->port) != SX_OK)

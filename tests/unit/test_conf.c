@@ -505,3 +505,18 @@ Test(conf, s3_endpoint_is_a_scheme_and_a_host_without_a_path)
 		     "bad value for s3_endpoint: 'http://h/p' (expected http:// or https:// and host[:port], "
 		     "with no path");
 }
+
+Test(conf, db_socket_refuses_a_list_of_servers)
+{
+	struct sx_conf c;
+	char err[512];
+
+	write_conf("db_socket = /run/mysqld/mysqld.sock\ndb_host = a,b\n");
+	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_ECONFIG);
+	cr_assert(strstr(err, "db_socket names one local server"), "%s", err);
+	unlink(conf_path);
+	load_ok(&c, "db_socket = /run/mysqld/mysqld.sock\ndb_host = a:3307\n");
+	sx_conf_release(&c);
+	load_ok(&c, "db_host = a,b\n");
+	sx_conf_release(&c);
+}

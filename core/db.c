@@ -27,9 +27,10 @@
  * certification failure, which is reported the same way) runs again up to
  * DB_TX_TRIES times in all, each retry after a random pause of up to
  * DB_TX_BACKOFF_MS << retry ms, so two nodes that collided do not collide
- * again in step.  No retry starts once DB_TX_BUDGET_MS have passed since
- * the first try: a request waiting on the database has a client waiting
- * on it.
+ * again in step.  No deadlock is retried once DB_TX_BUDGET_MS have passed
+ * since the first try: a request waiting on the database has a client
+ * waiting on it.  (A lost connection that comes back is retried whatever
+ * the time: failing over is what it waited for.)
  */
 #define DB_TX_TRIES 6
 #define DB_TX_BACKOFF_MS 2u
@@ -657,14 +658,26 @@ void sx_db_rollback(struct sx_db *db)
 	db->in_tx = false;
 }
 
+/*
+ * Whether a transaction that lost a lock race (rc SX_EDEADLOCK) on try
+ * `attempt` (0, 1, …) since start is worth another try.  A lock wait
+ * timeout has waited innodb_lock_wait_timeout already: three tries, as for
+ * one node.  A deadlock is reported at once: retried while the time budget
+ * lasts.
+ */
+static bool db_tx_retry_race(const struct sx_db *db, int attempt, int64_t start)
+{
+	if (db->last_errno == ER_LOCK_WAIT_TIMEOUT)
+		return attempt < 2;
+	return sx_mono_ms() - start <= DB_TX_BUDGET_MS;
+}
+
 enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
 {
 	int64_t start = sx_mono_ms();
 	enum sx_rc rc = SX_OK;
 
 	for (int attempt = 0; attempt < DB_TX_TRIES; attempt++) {
-		if (attempt > 0 && sx_mono_ms() - start > DB_TX_BUDGET_MS)
-			break;
 		if (attempt > 0 && rc == SX_EDEADLOCK)
 			db_backoff(attempt);
 		rc = sx_db_begin(db);
@@ -676,8 +689,7 @@ enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
 		if (rc == SX_OK)
 			break;
 		sx_db_rollback(db);
-		/* A lock wait timeout has waited already: three tries, as for one node. */
-		if (rc == SX_EDEADLOCK && (db->last_errno != ER_LOCK_WAIT_TIMEOUT || attempt < 2))
+		if (rc == SX_EDEADLOCK && db_tx_retry_race(db, attempt, start))
 			continue;
 		if (rc == SX_EDBDOWN && db_connect(db) == SX_OK)
 			continue;

@@ -117,9 +117,9 @@ void sx_db_rollback(struct sx_db *db);
  * returns SX_EDEADLOCK (under Galera also a certification failure at
  * commit), or the connection was lost (SX_EDBDOWN) and comes back (perhaps
  * on another server), the whole transaction is retried, up to six times in
- * all, a lock race after a short random pause, and no retry once two
- * seconds have passed; a lock wait timeout is tried three times at most,
- * each having waited innodb_lock_wait_timeout.  fn must have no effects
+ * all, a lock race after a short random pause: a deadlock while two
+ * seconds have not passed, a lock wait timeout three times at most (each
+ * has waited innodb_lock_wait_timeout).  fn must have no effects
  * outside the database, must not change its own inputs in arg, and must be
  * safe to run again after a commit whose answer was lost: the commit may
  * have been applied, so fn's writes are conditioned on the state they

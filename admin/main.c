@@ -172,23 +172,6 @@ static void print_json(json_object *o)
 	json_object_put(o);
 }
 
-/* One trace as `trace show` prints it: its row, its key and its steps. */
-static json_object *trace_show_json(const struct trace_row *t)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "id", json_object_new_string(t->id));
-	json_object_object_add(o, "version", json_object_new_int64(t->version));
-	json_object_object_add(o, "step_count", json_object_new_int64(t->step_count));
-	json_object_object_add(o, "model_tokens", json_object_new_int64(t->model_tokens));
-	json_object_object_add(o, "source_task_id", sx_json_string_or_null(t->source_task_id));
-	json_object_object_add(o, "created_at", sx_json_string_or_null(t->created_at));
-	json_object_object_add(o, "updated_at", sx_json_string_or_null(t->updated_at));
-	json_object_object_add(o, "key", t->key_json ? json_tokener_parse(t->key_json) : NULL);
-	json_object_object_add(o, "trace", t->trace_json ? json_tokener_parse(t->trace_json) : NULL);
-	return o;
-}
-
 /*
  * trace list|show|delete --org ORG_ID [TRACE_ID]: an organization's replay
  * traces (agent/replay.h).  A trace holds no secret value, so show prints
@@ -211,7 +194,7 @@ static int cmd_trace(struct sx_db *db, int argc, char **argv)
 	} else if (argc == 4 && strcmp(argv[0], "show") == 0) {
 		rc = trace_db_find(db, argv[2], argv[3], &t);
 		if (rc == SX_OK)
-			print_json(trace_show_json(&t));
+			print_json(trace_row_to_json(&t, true));
 		trace_row_release(&t);
 	} else if (argc == 4 && strcmp(argv[0], "delete") == 0) {
 		rc = trace_db_delete(db, argv[2], argv[3]);
@@ -247,8 +230,8 @@ static int cmd_gc(struct sx_db *db, const struct sx_conf *c, int argc, char **ar
 		return 2;
 	}
 	rc = artifact_db_gc(db, c, days, &st);
-	printf("artifacts_removed=%lld files_removed=%lld bytes_removed=%lld tasks_updated=%lld\n",
-	       st.rows, st.files, st.bytes, st.tasks);
+	printf("artifacts_removed=%lld files_removed=%lld bytes_removed=%lld tasks_updated=%lld "
+	       "artifacts_kept=%lld\n", st.rows, st.files, st.bytes, st.tasks, st.kept);
 	if (rc) {
 		fprintf(stderr, "sextant-admin: gc: %s\n", sx_strerror(rc));
 		return 1;

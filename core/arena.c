@@ -27,6 +27,12 @@ struct sx_arena_owned {
  * One released standard-size block, kept for the next arena of the same
  * thread: an API worker's requests, or an agent step after step, then
  * allocate their first block without malloc and free nothing at release.
+ *
+ * It is never freed, on purpose: arenas are used only on the main thread
+ * of sextant-api's and sextant-agent's worker processes, which live until
+ * the process exits, so one block per process is all it can cost.  No
+ * thread of ours that ends (browser pool, egress, heartbeat) uses an arena;
+ * one that did would leave its spare block behind (8 KiB) at its exit.
  */
 static _Thread_local struct sx_arena_block *spare;
 

@@ -191,46 +191,110 @@ out:
 	return rc;
 }
 
-/* Unlinks root/rel and then its directory when that became empty. */
-static bool gc_unlink(const char *root, const char *rel)
+/*
+ * Unlinks root/rel and then its directory when that became empty.  SX_OK
+ * when the file is gone (*removed tells whether this call removed it),
+ * SX_EIO (logged) when it is still there.
+ */
+static enum sx_rc gc_unlink(const char *root, const char *rel, bool *removed)
 {
-	char *path = NULL, *slash;
-	bool removed = false;
+	char *path = xasprintf("%s/%s", root, rel), *slash;
+	enum sx_rc rc = SX_OK;
 
-	/* A row is data: never let it point the unlink outside the directory. */
-	if (!arturl_path_safe(rel)) {
-		log_warn("gc", "msg=\"unsafe artifact path skipped\" path=%s", sx_log_quote(rel));
-		goto out;
-	}
-	path = xasprintf("%s/%s", root, rel);
-	if (unlink(path) == 0)
-		removed = true;
-	else if (errno != ENOENT)
+	if (unlink(path) == 0) {
+		*removed = true;
+	} else if (errno != ENOENT) {
 		log_warn("gc", "msg=\"unlink failed\" path=%s error=%s", sx_log_quote(path),
 			 sx_log_quote(strerror(errno)));
+		rc = SX_EIO;
+	}
 	slash = strrchr(path, '/');
 	if (slash) {
 		*slash = '\0';
 		/* Fails (ENOTEMPTY) while other files remain: that is the point. */
 		(void)rmdir(path);
 	}
-out:
 	free(path);
-	return removed;
+	return rc;
 }
 
 /*
  * Removes the artifact rel from where the backend keeps it: the file (and
  * its directory once empty), or the object (*http made on first use).
- * True when something was removed.
+ * SX_OK once it is gone, also when it was already gone or when rel is not
+ * a safe relative path (a row is data: it never makes us touch anything
+ * outside the artifacts, and there is nothing of ours to remove);
+ * *removed tells whether this call removed something.  Otherwise the
+ * backend's error: the caller keeps the row, so a later run tries again.
  */
-static bool gc_remove(const struct sx_conf *conf, struct http_client **http, const char *rel)
+static enum sx_rc gc_remove(const struct sx_conf *conf, struct http_client **http, const char *rel,
+			    bool *removed)
 {
-	if (!s3_enabled(conf))
-		return gc_unlink(conf->artifacts_dir, rel);
-	if (!*http)
-		*http = http_client_new();
-	return s3_delete(*http, conf, rel) == SX_OK;
+	enum sx_rc rc = SX_OK;
+
+	*removed = false;
+	if (!arturl_path_safe(rel)) {
+		log_warn("gc", "msg=\"unsafe artifact path skipped\" path=%s", sx_log_quote(rel));
+	} else if (!s3_enabled(conf)) {
+		rc = gc_unlink(conf->artifacts_dir, rel, removed);
+	} else {
+		if (!*http)
+			*http = http_client_new();
+		rc = s3_delete(*http, conf, rel);
+		*removed = rc == SX_OK;
+	}
+	return rc;
+}
+
+/*
+ * Whether a failure to remove one artifact ends the run: missing
+ * credentials, or a store that does not answer at all, would fail every
+ * other artifact the same way.
+ */
+static bool gc_fatal(enum sx_rc rc)
+{
+	return rc == SX_ECONFIG || rc == SX_EHTTP || rc == SX_ETIMEOUT;
+}
+
+/*
+ * Expires the artifact of row i (id, task_id, path, bytes): the file or
+ * object first, the row only once that is gone, so a row whose object could
+ * not be deleted stays and a later run finds it again instead of the object
+ * being orphaned.  *deleted_row tells whether the row went.  A failure that
+ * would fail every other artifact too (gc_fatal()) is returned; any other
+ * leaves the row, counts it in stats->kept and returns SX_OK.
+ */
+static enum sx_rc gc_artifact(struct sx_db *db, const struct sx_conf *conf, struct http_client **http,
+			      const struct sx_rows *rows, size_t i, struct artifact_gc_stats *stats,
+			      bool *deleted_row)
+{
+	static const char q_del[] =
+		"DELETE a FROM artifacts a JOIN tasks t ON t.id = a.task_id "
+		"WHERE a.id = ? AND t.status NOT IN ('created', 'queued', 'running')";
+	struct sx_param p[] = { sx_p_str(sx_rows_get(rows, i, 0)) };
+	unsigned long long n = 0;
+	bool removed = false;
+	enum sx_rc rc;
+
+	*deleted_row = false;
+	rc = gc_remove(conf, http, sx_rows_get(rows, i, 2), &removed);
+	if (rc) {
+		if (!gc_fatal(rc)) {
+			stats->kept++;
+			rc = SX_OK;
+		}
+		goto out;
+	}
+	if (removed)
+		stats->files++;
+	rc = sx_db_exec(db, q_del, p, 1, &n);
+	if (rc || n == 0)
+		goto out;
+	*deleted_row = true;
+	stats->rows++;
+	stats->bytes += sx_rows_i64(rows, i, 3, 0);
+out:
+	return rc;
 }
 
 enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long long days,
@@ -241,9 +305,6 @@ enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long lon
 		"WHERE a.created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY "
 		"AND t.status NOT IN ('created', 'queued', 'running') "
 		"ORDER BY a.task_id, a.created_at LIMIT ?";
-	static const char q_del[] =
-		"DELETE a FROM artifacts a JOIN tasks t ON t.id = a.task_id "
-		"WHERE a.id = ? AND t.status NOT IN ('created', 'queued', 'running')";
 	struct sx_rows *rows = NULL;
 	struct http_client *http = NULL;
 	enum sx_rc rc = SX_OK;
@@ -267,31 +328,31 @@ enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long lon
 		more = rows->nrows == GC_BATCH;
 		for (size_t i = 0; i < rows->nrows; i++) {
 			const char *task = sx_rows_get(rows, i, 1);
-			struct sx_param p[] = { sx_p_str(sx_rows_get(rows, i, 0)) };
-			unsigned long long n = 0;
+			bool deleted_row = false;
 
-			rc = sx_db_exec(db, q_del, p, 1, &n);
+			rc = gc_artifact(db, conf, &http, rows, i, stats, &deleted_row);
 			if (rc)
 				goto out;
-			if (n == 0)
-				continue;
-			stats->rows++;
-			deleted++;
-			stats->bytes += sx_rows_i64(rows, i, 3, 0);
-			if (gc_remove(conf, &http, sx_rows_get(rows, i, 2)))
-				stats->files++;
-			/* Rows come grouped by task: fix each task once, after its last row. */
-			if (strcmp(last_task, task) != 0) {
-				snprintf(last_task, sizeof(last_task), "%s", task);
-				stats->tasks++;
+			if (deleted_row) {
+				deleted++;
+				if (strcmp(last_task, task) != 0) {
+					snprintf(last_task, sizeof(last_task), "%s", task);
+					stats->tasks++;
+				}
 			}
-			if (i + 1 == rows->nrows || strcmp(sx_rows_get(rows, i + 1, 1), task) != 0) {
+			/* Rows come grouped by task: fix each task once, after its last row. */
+			if (strcmp(last_task, task) == 0 &&
+			    (i + 1 == rows->nrows || strcmp(sx_rows_get(rows, i + 1, 1), task) != 0)) {
 				rc = gc_fix_task(db, task);
 				if (rc)
 					goto out;
 			}
 		}
-		/* A batch whose rows were all kept (tasks restarted meanwhile) ends the run. */
+		/*
+		 * A batch that deleted nothing (every object refused) ends the run;
+		 * kept rows come back in the next batch otherwise, so progress
+		 * is what keeps the loop going.
+		 */
 		if (deleted == 0)
 			more = false;
 	}

@@ -70,19 +70,28 @@ enum sx_rc artifact_db_list(struct sx_db *db, const struct sx_conf *conf, const 
 /* What one gc run did. */
 struct artifact_gc_stats {
 	long long rows;        /* artifact rows deleted */
-	long long files;       /* files unlinked (a file already gone is not counted) */
+	long long files;       /* files unlinked or objects deleted (a file already gone is not counted) */
 	long long bytes;       /* sum of the deleted rows' sizes */
 	long long tasks;       /* tasks whose artifact columns were rewritten */
+	long long kept;        /* rows kept because their file or object could not be removed */
 };
 
 /*
- * Deletes the artifacts (row, then file under conf->artifacts_dir) created
- * more than days days ago, except those of tasks that are created, queued or
- * running: the status is checked in the DELETE itself, so a task that is
- * picked up again meanwhile keeps its files.  The tasks' screenshot_artifact,
- * recording_artifact and action_screenshot_artifacts stop naming removed
- * files.  Files are unlinked only for rows this call deleted, and only for
- * safe relative paths.
+ * Deletes the artifacts created more than days days ago, except those of
+ * tasks that are created, queued or running (checked in the SELECT and
+ * again in the DELETE).  For each, the file under conf->artifacts_dir or
+ * the object in the bucket goes first, and the row only once that is gone
+ * (already gone counts): a row whose file or object could not be removed
+ * is kept, counted in stats->kept, and tried again by the next run, so no
+ * object is ever left without a row naming it.  A row whose path is not a
+ * safe relative path names nothing of ours: it is deleted, nothing else.
+ * The tasks' screenshot_artifact, recording_artifact and
+ * action_screenshot_artifacts stop naming removed files.
+ *
+ * Returns the database's error, or ends the run early with SX_ECONFIG
+ * (the credentials' variables are not set), SX_EHTTP or SX_ETIMEOUT (the
+ * object store does not answer), which would fail every other object too;
+ * stats counts what was done until then.
  */
 enum sx_rc artifact_db_gc(struct sx_db *db, const struct sx_conf *conf, long long days,
 			  struct artifact_gc_stats *stats);

@@ -22,9 +22,11 @@ struct conf_key {
 	double min, max;              /* inclusive; INT, OCTAL and DOUBLE only */
 	const char *const *choices;   /* STR only: NULL-terminated allowed values */
 	bool (*check)(const char *value); /* STR only: a value the key's own syntax accepts */
+	const char *expected;         /* with check: what it accepts, for the error message */
 };
 
 static bool conf_check_db_hosts(const char *value);
+static bool conf_check_endpoint(const char *value);
 
 static const char *const conf_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const conf_llm_providers[] = { "openai", "anthropic", NULL };
@@ -47,20 +49,21 @@ static const struct conf_llm_preset {
 };
 
 #define OFF(field) offsetof(struct sx_conf, field)
-#define STR(k, d) { #k, CONF_STR, OFF(k), d, 0, 0, NULL, NULL }
-#define CHECKED(k, d, f) { #k, CONF_STR, OFF(k), d, 0, 0, NULL, f }
-#define ENUM(k, d, c) { #k, CONF_STR, OFF(k), d, 0, 0, c, NULL }
-#define INT(k, d, lo, hi) { #k, CONF_INT, OFF(k), d, lo, hi, NULL, NULL }
-#define OCTAL(k, d, lo, hi) { #k, CONF_OCTAL, OFF(k), d, lo, hi, NULL, NULL }
-#define BOOL(k, d) { #k, CONF_BOOL, OFF(k), d, 0, 0, NULL, NULL }
-#define DOUBLE(k, d, lo, hi) { #k, CONF_DOUBLE, OFF(k), d, lo, hi, NULL, NULL }
+#define STR(k, d) { #k, CONF_STR, OFF(k), d, 0, 0, NULL, NULL, NULL }
+#define CHECKED(k, d, f, e) { #k, CONF_STR, OFF(k), d, 0, 0, NULL, f, e }
+#define ENUM(k, d, c) { #k, CONF_STR, OFF(k), d, 0, 0, c, NULL, NULL }
+#define INT(k, d, lo, hi) { #k, CONF_INT, OFF(k), d, lo, hi, NULL, NULL, NULL }
+#define OCTAL(k, d, lo, hi) { #k, CONF_OCTAL, OFF(k), d, lo, hi, NULL, NULL, NULL }
+#define BOOL(k, d) { #k, CONF_BOOL, OFF(k), d, 0, 0, NULL, NULL, NULL }
+#define DOUBLE(k, d, lo, hi) { #k, CONF_DOUBLE, OFF(k), d, lo, hi, NULL, NULL, NULL }
 
 static const struct conf_key conf_table[] = {
 	/* general */
 	ENUM(log_level, "info", conf_log_levels),
 	STR(data_dir, "/usr/local/share/sextant"),
 	/* database */
-	CHECKED(db_host, "127.0.0.1", conf_check_db_hosts),
+	CHECKED(db_host, "127.0.0.1", conf_check_db_hosts,
+		"host, host:port or [v6-address]:port entries separated by commas"),
 	INT(db_port, "3306", 1, 65535),
 	STR(db_socket, ""),
 	STR(db_user, "sextant"),
@@ -104,7 +107,8 @@ static const struct conf_key conf_table[] = {
 	INT(webdriver_timeout, "30", 1, 600),
 	STR(artifacts_dir, "/var/lib/sextant/artifacts"),
 	ENUM(artifacts_backend, "filesystem", conf_artifact_backends),
-	STR(s3_endpoint, ""),
+	CHECKED(s3_endpoint, "", conf_check_endpoint,
+		"http:// or https:// and host[:port], with no path (the bucket goes in s3_bucket)"),
 	STR(s3_bucket, ""),
 	STR(s3_region, "us-east-1"),
 	STR(s3_access_key_env, "AWS_ACCESS_KEY_ID"),
@@ -230,6 +234,30 @@ static bool conf_check_db_hosts(const char *value)
 	return rc == SX_EDONE && n > 0 && n <= SX_DB_HOSTS_MAX;
 }
 
+/*
+ * s3_endpoint: empty (no object storage), or a scheme and an authority
+ * alone, one trailing slash tolerated.  A path would have to prefix every
+ * object's path, and the presigned URL signs the path it is given, so it is
+ * refused here rather than half supported.  No user:password@ either:
+ * credentials come from the environment (s3_access_key_env).
+ */
+static bool conf_check_endpoint(const char *value)
+{
+	const char *p = value;
+	size_t n;
+
+	if (*value == '\0')
+		return true;
+	if (strncmp(p, "https://", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "http://", 7) == 0)
+		p += 7;
+	else
+		return false;
+	n = strcspn(p, "/?#@ \t");
+	return n > 0 && (p[n] == '\0' || (p[n] == '/' && p[n + 1] == '\0'));
+}
+
 /* Octal file modes: digits 0-7 only, an optional leading 0 is allowed. */
 static bool conf_parse_octal(const char *s, long long min, long long max, long long *out)
 {
@@ -289,9 +317,8 @@ static void conf_expected(const struct conf_key *k, char *out, size_t outlen)
 		snprintf(out, outlen, "a number from %g to %g", k->min, k->max);
 		break;
 	case CONF_STR:
-		if (k->check) {
-			snprintf(out, outlen, "host, host:port or [v6-address]:port entries "
-				 "separated by commas");
+		if (k->expected) {
+			snprintf(out, outlen, "%s", k->expected);
 			break;
 		}
 		used = (size_t)snprintf(out, outlen, "one of");
@@ -412,6 +439,8 @@ void sx_conf_defaults(struct sx_conf *c)
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < CONF_NKEYS; i++) {
+		/* A key with a syntax of its own says what it is in a bad value's message. */
+		assert(!conf_table[i].check || conf_table[i].expected);
 		ok = conf_set(c, &conf_table[i], conf_table[i].def);
 		if (!ok) {
 			fprintf(stderr, "sextant: bad built-in default for %s\n", conf_table[i].key);
@@ -631,6 +660,26 @@ out:
 }
 
 /*
+ * The rules that tie keys together, checked once the whole file is read:
+ * SX_ECONFIG with `path: message` in err when one is broken.
+ */
+static enum sx_rc conf_check_together(const struct sx_conf *c, const char *path, char *err,
+				      size_t errlen)
+{
+	const char *problem = NULL;
+
+	if (strcmp(c->artifacts_backend, "s3") == 0 && (!*c->s3_endpoint || !*c->s3_bucket))
+		problem = "artifacts_backend = s3 needs s3_endpoint and s3_bucket";
+	/* A socket is one server: failing over would only try it again. */
+	else if (*c->db_socket && strchr(c->db_host, ','))
+		problem = "db_socket names one local server: set it or list several servers in db_host, "
+			  "not both";
+	if (problem && err && errlen)
+		snprintf(err, errlen, "%s: %s", path, problem);
+	return problem ? SX_ECONFIG : SX_OK;
+}
+
+/*
  * Applies the defaults, then the file line by line, stopping at the first
  * error.  On failure c owns no strings (it has been released), so the
  * caller need not release it again, though doing so is harmless.
@@ -676,13 +725,9 @@ enum sx_rc sx_conf_load(struct sx_conf *c, const char *path, char *err, size_t e
 		goto out;
 	}
 	conf_llm_preset_apply(c, seen);
-	if (strcmp(c->artifacts_backend, "s3") == 0 && (!*c->s3_endpoint || !*c->s3_bucket)) {
-		rc = SX_ECONFIG;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: artifacts_backend = s3 needs s3_endpoint and s3_bucket",
-				 path);
+	rc = conf_check_together(c, path, err, errlen);
+	if (rc)
 		goto out;
-	}
 out:
 	if (f)
 		fclose(f);

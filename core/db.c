@@ -27,10 +27,14 @@
  * certification failure, which is reported the same way) runs again up to
  * DB_TX_TRIES times in all, each retry after a random pause of up to
  * DB_TX_BACKOFF_MS << retry ms, so two nodes that collided do not collide
- * again in step.
+ * again in step.  No deadlock is retried once DB_TX_BUDGET_MS have passed
+ * since the first try: a request waiting on the database has a client
+ * waiting on it.  (A lost connection that comes back is retried whatever
+ * the time: failing over is what it waited for.)
  */
 #define DB_TX_TRIES 6
 #define DB_TX_BACKOFF_MS 2u
+#define DB_TX_BUDGET_MS 2000
 
 struct db_cached {
 	const char *sql;
@@ -149,8 +153,9 @@ static enum sx_rc db_connect_to(struct sx_db *db, size_t i)
 		unsigned e = mysql_errno(db->my);
 
 		snprintf(db->err, sizeof(db->err), "%u: %s", e, mysql_error(db->my));
-		log_warn("db", "msg=\"connect failed\" host=%s port=%u errno=%u error=%s",
-			 sx_log_quote(srv->host), srv->port, e, sx_log_quote(mysql_error(db->my)));
+		log_warn("db", "msg=\"connect failed\" host=%s port=%u socket=%s errno=%u error=%s",
+			 sx_log_quote(srv->host), srv->port, sx_log_quote(sock ? sock : ""), e,
+			 sx_log_quote(mysql_error(db->my)));
 		mysql_close(db->my);
 		db->my = NULL;
 		return SX_EDBDOWN;
@@ -192,9 +197,15 @@ enum sx_rc sx_db_open(struct sx_db **out, const struct sx_conf *c)
 {
 	struct sx_db *db = xcalloc(1, sizeof(*db));
 	const char *cursor = c->db_host ? c->db_host : "";
+	/*
+	 * A socket is one server whatever db_host says (the loader refuses a
+	 * list beside it): one entry, so a lost connection is not "failed over"
+	 * to the same socket once per entry.
+	 */
+	size_t max = c->db_socket && *c->db_socket ? 1 : SX_DB_HOSTS_MAX;
 	struct db_server *srv;
 
-	while (db->nservers < SX_DB_HOSTS_MAX) {
+	while (db->nservers < max) {
 		srv = &db->servers[db->nservers];
 		if (sx_conf_db_host_next(&cursor, c->db_port, srv->host, sizeof(srv->host),
 					 &srv->port) != SX_OK)
@@ -525,11 +536,12 @@ static void db_backoff(int retry)
 /*
  * Runs one statement.  Outside a transaction a lost connection is
  * re-established (on the next server of the list) and the statement
- * retried once, and a lost lock race (a deadlock, a lock wait timeout or a
- * Galera certification failure, all reported as a deadlock: the statement
- * took no effect) is retried up to DB_TX_TRIES times; a lock wait timeout is not, since it has
- * already waited innodb_lock_wait_timeout; inside a transaction both are returned, because
- * the transaction's earlier statements are gone with it.
+ * retried once, and a deadlock (also how Galera reports a certification
+ * failure; the statement took no effect) is retried up to DB_TX_TRIES
+ * times.  A lock wait timeout is returned as SX_EDEADLOCK without a retry:
+ * it has already waited innodb_lock_wait_timeout.  Inside a transaction
+ * every failure is returned, because the transaction's earlier statements
+ * are gone with it and only sx_db_tx() can run them again.
  */
 static enum sx_rc db_run(struct sx_db *db, const char *sql,
 			 const struct sx_param *params, size_t nparams,
@@ -646,8 +658,23 @@ void sx_db_rollback(struct sx_db *db)
 	db->in_tx = false;
 }
 
+/*
+ * Whether a transaction that lost a lock race (rc SX_EDEADLOCK) on try
+ * `attempt` (0, 1, …) since start is worth another try.  A lock wait
+ * timeout has waited innodb_lock_wait_timeout already: three tries, as for
+ * one node.  A deadlock is reported at once: retried while the time budget
+ * lasts.
+ */
+static bool db_tx_retry_race(const struct sx_db *db, int attempt, int64_t start)
+{
+	if (db->last_errno == ER_LOCK_WAIT_TIMEOUT)
+		return attempt < 2;
+	return sx_mono_ms() - start <= DB_TX_BUDGET_MS;
+}
+
 enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
 {
+	int64_t start = sx_mono_ms();
 	enum sx_rc rc = SX_OK;
 
 	for (int attempt = 0; attempt < DB_TX_TRIES; attempt++) {
@@ -662,8 +689,7 @@ enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg)
 		if (rc == SX_OK)
 			break;
 		sx_db_rollback(db);
-		/* A lock wait timeout has waited already: three tries, as for one node. */
-		if (rc == SX_EDEADLOCK && (db->last_errno != ER_LOCK_WAIT_TIMEOUT || attempt < 2))
+		if (rc == SX_EDEADLOCK && db_tx_retry_race(db, attempt, start))
 			continue;
 		if (rc == SX_EDBDOWN && db_connect(db) == SX_OK)
 			continue;

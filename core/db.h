@@ -9,10 +9,12 @@
  * (the nodes of a Galera cluster): a connection is made to the first that
  * answers, and one that is lost is made again to the next server in the
  * list.  A statement that meets a lost connection outside a transaction
- * reconnects once and is retried, and one that loses a lock race (a
- * deadlock, a lock wait timeout, a Galera certification failure) is
- * retried; inside a transaction both are returned and sx_db_tx() decides.  Statements are
- * prepared once per connection and cached by their SQL text pointer.
+ * reconnects once and is retried, and one that meets a deadlock (or a
+ * Galera certification failure, reported the same way) is retried; a lock
+ * wait timeout is returned (SX_EDEADLOCK) at once, having waited already.
+ * Inside a transaction every failure is returned and sx_db_tx() decides.
+ * Statements are prepared once per connection and cached by their SQL
+ * text pointer.
  * The session runs in UTC (`time_zone = '+00:00'`).
  */
 #include "sx.h"
@@ -115,11 +117,14 @@ void sx_db_rollback(struct sx_db *db);
  * returns SX_EDEADLOCK (under Galera also a certification failure at
  * commit), or the connection was lost (SX_EDBDOWN) and comes back (perhaps
  * on another server), the whole transaction is retried, up to six times in
- * all.  fn must have no effects outside the database and must be safe to
- * run again after a commit whose answer was lost: the commit may have been
- * applied, so fn's writes are conditioned on the state they change (a
- * lease owner, a status), never blind.  Any other error rolls back and is
- * returned as is.
+ * all, a lock race after a short random pause: a deadlock while two
+ * seconds have not passed, a lock wait timeout three times at most (each
+ * has waited innodb_lock_wait_timeout).  fn must have no effects
+ * outside the database, must not change its own inputs in arg, and must be
+ * safe to run again after a commit whose answer was lost: the commit may
+ * have been applied, so fn's writes are conditioned on the state they
+ * change (a lease owner, a status), never blind.  Any other error rolls
+ * back and is returned as is, as is the last one when the retries run out.
  */
 typedef enum sx_rc (*sx_db_tx_fn)(struct sx_db *db, void *arg);
 enum sx_rc sx_db_tx(struct sx_db *db, sx_db_tx_fn fn, void *arg);

@@ -99,19 +99,24 @@ enum sx_rc org_db_key_revoke(struct sx_db *db, const char *id_or_key)
 	return rc;
 }
 
+bool auth_key_hash(const char *key, size_t keylen, char hash[CRYPTO_SHA256_HEX])
+{
+	if (keylen == 0 || keylen > 256)
+		return false;
+	crypto_sha256_hex(key, keylen, hash);
+	return true;
+}
+
 enum sx_rc auth_lookup_key(struct sx_db *db, const char *key, size_t keylen,
 			   char org_id[SX_ID_MAX])
 {
-	static const char q[] =
-		"SELECT org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL";
+	static const char q[] = "SELECT org_id FROM " API_KEY_ACTIVE;
 	struct sx_rows *rows = NULL;
 	char hash[CRYPTO_SHA256_HEX];
 	enum sx_rc rc;
 
-	if (keylen == 0 || keylen > 256)
+	if (!auth_key_hash(key, keylen, hash))
 		return SX_EAUTH;
-	/* Only the hash reaches the database, so timing reveals nothing of the key. */
-	crypto_sha256_hex(key, keylen, hash);
 	{
 		struct sx_param p[] = { sx_p_str(hash) };
 

@@ -5,6 +5,7 @@
  * only its SHA-256 (hex) is stored, and lookups hash the presented key.
  */
 #include "sx.h"
+#include "crypto.h"
 #include "id.h"
 #include "sign.h"
 
@@ -26,6 +27,22 @@ enum sx_rc org_db_key_create(struct sx_db *db, const char *org_id,
 
 /* Revokes a key named by its id or by the key itself.  SX_ENOTFOUND if none. */
 enum sx_rc org_db_key_revoke(struct sx_db *db, const char *id_or_key);
+
+/*
+ * The rows of api_keys that a presented key's hash (the one parameter)
+ * matches and that are not revoked: the WHERE of every statement that
+ * authenticates by key, for the statements that fold the key check into
+ * their own work (core/task_db.c).
+ */
+#define API_KEY_ACTIVE "api_keys WHERE key_hash = ? AND revoked_at IS NULL"
+
+/*
+ * Writes the hex SHA-256 of the keylen bytes of key into hash, which is all
+ * of a key that reaches the database (so timing reveals nothing of it).
+ * False, with hash untouched, when keylen is 0 or over 256: no key we issue
+ * is, so such a key matches nothing and costs no statement.
+ */
+bool auth_key_hash(const char *key, size_t keylen, char hash[CRYPTO_SHA256_HEX]);
 
 /*
  * Finds the organization of an API key (revoked keys do not match).

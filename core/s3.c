@@ -29,14 +29,54 @@ static bool s3_credentials(const struct sx_conf *c, const char **key, const char
 	return false;
 }
 
-/* endpoint/bucket/key, path-style, without a doubled slash. */
-static char *s3_object_url(const struct sx_conf *c, const char *key)
+/* RFC 3986 encoding, as SigV4 wants it: unreserved characters kept, '/' too when keep_slash. */
+static void s3_uri_encode(struct sx_buf *b, const char *s, bool keep_slash)
 {
-	size_t n = strlen(c->s3_endpoint);
+	static const char hex[] = "0123456789ABCDEF";
 
-	while (n > 0 && c->s3_endpoint[n - 1] == '/')
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_' || ch == '.' || ch == '~' || (keep_slash && ch == '/')) {
+			sx_buf_append(b, (const char *)&ch, 1);
+		} else {
+			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+			sx_buf_append(b, e, 3);
+		}
+	}
+}
+
+/*
+ * The path of the object key, path-style and URI-encoded: /bucket/key.
+ * Both the signed requests and the presigned URL address the object by it.
+ * Caller frees.
+ */
+static char *s3_object_path(const struct sx_conf *c, const char *key)
+{
+	struct sx_buf path;
+
+	sx_buf_init(&path, 4096);
+	sx_buf_puts(&path, "/");
+	s3_uri_encode(&path, c->s3_bucket, false);
+	sx_buf_puts(&path, "/");
+	s3_uri_encode(&path, key, true);
+	return sx_buf_detach(&path, NULL);
+}
+
+/*
+ * The length of endpoint without its trailing slashes, so that the path
+ * (which starts with one) follows it without a doubled slash.  The config
+ * accepts no path in s3_endpoint (conf.c), so nothing else stands there.
+ */
+static int s3_endpoint_len(const char *endpoint)
+{
+	size_t n = strlen(endpoint);
+
+	while (n > 0 && endpoint[n - 1] == '/')
 		n--;
-	return xasprintf("%.*s/%s/%s", (int)n, c->s3_endpoint, c->s3_bucket, key);
+	return (int)n;
 }
 
 /* One signed request on the object key; *status gets the answer's status. */
@@ -45,7 +85,7 @@ static enum sx_rc s3_request(struct http_client *hc, const struct sx_conf *c, co
 			     const char *content_type, long *status)
 {
 	const char *akey, *secret;
-	char *url = NULL, *sigv4 = NULL;
+	char *path = NULL, *url = NULL, *sigv4 = NULL;
 	char payload_hash[CRYPTO_SHA256_HEX];
 	struct http_header h[] = { { "x-amz-content-sha256", payload_hash },
 				   { "Content-Type", content_type } };
@@ -58,7 +98,8 @@ static enum sx_rc s3_request(struct http_client *hc, const struct sx_conf *c, co
 		return SX_EINVAL;
 	if (!s3_credentials(c, &akey, &secret))
 		return SX_ECONFIG;
-	url = s3_object_url(c, key);
+	path = s3_object_path(c, key);
+	url = xasprintf("%.*s%s", s3_endpoint_len(c->s3_endpoint), c->s3_endpoint, path);
 	sigv4 = xasprintf("aws:amz:%s:s3", c->s3_region);
 	req.method = method;
 	req.url = url;
@@ -80,6 +121,7 @@ static enum sx_rc s3_request(struct http_client *hc, const struct sx_conf *c, co
 		log_warn("s3", "msg=\"no answer\" method=%s key=%s error=%s", method, sx_log_quote(key),
 			 sx_log_quote(res.error));
 	http_response_release(&res);
+	free(path);
 	free(url);
 	free(sigv4);
 	return rc;
@@ -108,25 +150,6 @@ enum sx_rc s3_delete(struct http_client *hc, const struct sx_conf *c, const char
 		rc = SX_EIO;
 	}
 	return rc;
-}
-
-/* RFC 3986 encoding, as SigV4 wants it: unreserved characters kept, '/' too when keep_slash. */
-static void s3_uri_encode(struct sx_buf *b, const char *s, bool keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.' || ch == '~' || (keep_slash && ch == '/')) {
-			sx_buf_append(b, (const char *)&ch, 1);
-		} else {
-			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
-
-			sx_buf_append(b, e, 3);
-		}
-	}
 }
 
 /* The host (and port) of the endpoint: what the `host` header will be. */
@@ -172,7 +195,6 @@ char *s3_presign_url(const char *endpoint, const char *path, const char *region,
 	struct sx_buf q;
 	time_t t = (time_t)now;
 	struct tm tm;
-	size_t n = strlen(endpoint);
 
 	gmtime_r(&t, &tm);
 	strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
@@ -190,10 +212,8 @@ char *s3_presign_url(const char *endpoint, const char *path, const char *region,
 	crypto_sha256_hex(creq, strlen(creq), creq_hash);
 	sts = xasprintf("AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, creq_hash);
 	s3_signature(region, secret, date, sts, sig);
-	while (n > 0 && endpoint[n - 1] == '/')
-		n--;
-	url = xasprintf("%.*s%s?%.*s&X-Amz-Signature=%s", (int)n, endpoint, path, (int)q.len, q.data,
-			sig);
+	url = xasprintf("%.*s%s?%.*s&X-Amz-Signature=%s", s3_endpoint_len(endpoint), endpoint, path,
+			(int)q.len, q.data, sig);
 	sx_buf_release(&q);
 	free(host);
 	free(scope);
@@ -206,18 +226,12 @@ char *s3_presign_url(const char *endpoint, const char *path, const char *region,
 char *s3_presign_get(const struct sx_conf *c, const char *key, long long now, long long ttl)
 {
 	const char *akey, *secret;
-	struct sx_buf path;
-	char *url;
+	char *path, *url;
 
 	if (!arturl_path_safe(key) || !s3_credentials(c, &akey, &secret))
 		return NULL;
-	sx_buf_init(&path, 4096);
-	sx_buf_puts(&path, "/");
-	s3_uri_encode(&path, c->s3_bucket, false);
-	sx_buf_puts(&path, "/");
-	s3_uri_encode(&path, key, true);
-	sx_buf_putc(&path, '\0');
-	url = s3_presign_url(c->s3_endpoint, path.data, c->s3_region, akey, secret, now, ttl);
-	sx_buf_release(&path);
+	path = s3_object_path(c, key);
+	url = s3_presign_url(c->s3_endpoint, path, c->s3_region, akey, secret, now, ttl);
+	free(path);
 	return url;
 }

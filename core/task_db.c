@@ -31,18 +31,6 @@ enum {
 	C_CLAIM_ELAPSED, C_CLAIM_RESUMED, C_CLAIM_STEP_ORDER, C_CLAIM_STEP_OUTPUT, C_CLAIM_STEP_RETRY
 };
 
-/*
- * An idempotent create that loses a lock race is retried in up to
- * CREATE_ROUNDS rounds (each sx_db_tx(), which retries at once), the round
- * k waiting a random time up to CREATE_BACKOFF_MS << (k - 1) first.  No
- * round starts once CREATE_RETRY_BUDGET_MS have passed: a deadlock is
- * reported at once and is worth retrying, a lock wait timeout has already
- * waited innodb_lock_wait_timeout three times.
- */
-#define CREATE_ROUNDS 4
-#define CREATE_BACKOFF_MS 8u
-#define CREATE_RETRY_BUDGET_MS 2000
-
 static char *dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
@@ -157,13 +145,14 @@ static void task_from_row(const struct sx_rows *r, size_t i, const struct sx_con
  * One create.  The creator is either an organization the router has
  * authenticated (org_id) or, on the routes that check the key in the
  * create's own statement, the SHA-256 of the API key the request presents
- * (key_hash, org_id then NULL until a statement names the key's
- * organization into org_buf).
+ * (key_hash, org_id then NULL).  The idempotent create's claim writes the
+ * organization it named into org_buf; the inputs never change, so a
+ * transaction run again (sx_db_tx()) checks the key again.
  */
 struct create_tx {
 	const char *org_id;
 	const char *key_hash;
-	char org_buf[SX_ID_MAX];
+	char org_buf[SX_ID_MAX];    /* the claim's organization; "" until one */
 	const char *request;
 	const char *run_request;     /* NULL for a task created through /api/v1/tasks */
 	long long max_steps;
@@ -174,12 +163,12 @@ struct create_tx {
 };
 
 /*
- * The task's own INSERT, with the id already in c->id_out.  With only the
- * key's hash known it is INSERT … SELECT from the key's row, so the key
- * check costs no statement of its own: a key that is not an active one
- * inserts nothing and is SX_EAUTH.
+ * The task's own INSERT for the organization org, with the id already in
+ * c->id_out.  With no org (only the key's hash known) it is INSERT … SELECT
+ * from the key's row, so the key check costs no statement of its own: a
+ * key that is not an active one inserts nothing and is SX_EAUTH.
  */
-static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c)
+static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c, const char *org)
 {
 	static const char q[] =
 		"INSERT INTO tasks (id, org_id, status, request, run_request, max_steps, "
@@ -188,13 +177,12 @@ static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c
 	static const char q_key[] =
 		"INSERT INTO tasks (id, org_id, status, request, run_request, max_steps, "
 		"created_at, modified_at, queued_at) SELECT ?, org_id, 'queued', ?, ?, ?, "
-		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM api_keys "
-		"WHERE key_hash = ? AND revoked_at IS NULL";
+		"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM " API_KEY_ACTIVE;
 	unsigned long long n = 0;
 	enum sx_rc rc;
 
-	if (c->org_id) {
-		struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(c->org_id), sx_p_str(c->request),
+	if (org) {
+		struct sx_param p[] = { sx_p_str(c->id_out), sx_p_str(org), sx_p_str(c->request),
 					sx_p_str(c->run_request), sx_p_i64(c->max_steps) };
 
 		return sx_db_exec(db, q, p, 5, NULL);
@@ -224,9 +212,9 @@ static enum sx_rc create_insert_task(struct sx_db *db, const struct create_tx *c
  * the key names another task, whose id is then in c->id_out.
  *
  * Given only the API key's hash, the row's organization is selected from
- * the key's row in the same statement and returned with the task id (into
- * c->org_buf, and c->org_id points at it); no row at all means the key is
- * not an active one (SX_EAUTH).
+ * the key's row in the same statement; no row at all means the key is not
+ * an active one (SX_EAUTH).  Either way RETURNING names the organization,
+ * which goes into c->org_buf.
  */
 #define CLAIM_ODKU \
 	" ON DUPLICATE KEY UPDATE " \
@@ -241,26 +229,26 @@ static enum sx_rc create_claim_key(struct sx_db *db, struct create_tx *c)
 		"VALUES (?, ?, ?, UTC_TIMESTAMP(6))" CLAIM_ODKU "RETURNING task_id, org_id";
 	static const char q_key[] =
 		"INSERT INTO idempotency_keys (org_id, idem_key, task_id, created_at) "
-		"SELECT org_id, ?, ?, UTC_TIMESTAMP(6) FROM api_keys "
-		"WHERE key_hash = ? AND revoked_at IS NULL" CLAIM_ODKU "RETURNING task_id, org_id";
-	struct sx_param p[] = { sx_p_str(c->org_id ? c->org_id : c->key_hash),
+		"SELECT org_id, ?, ?, UTC_TIMESTAMP(6) FROM " API_KEY_ACTIVE
+		CLAIM_ODKU "RETURNING task_id, org_id";
+	struct sx_param p[] = { sx_p_str(c->key_hash ? c->key_hash : c->org_id),
 				sx_p_str(c->idem_key), sx_p_str(c->id_out),
 				sx_p_i64(c->ttl), sx_p_i64(c->ttl) };
 	struct sx_rows *rows = NULL;
 	const char *holder, *org;
 	enum sx_rc rc;
 
-	if (c->org_id) {
-		rc = sx_db_query(db, q, p, 5, &rows);
-	} else {
+	if (c->key_hash) {
 		/* The statement with the key's hash takes it after the key and id. */
 		struct sx_param pk[] = { p[1], p[2], p[0], p[3], p[4] };
 
 		rc = sx_db_query(db, q_key, pk, 5, &rows);
+	} else {
+		rc = sx_db_query(db, q, p, 5, &rows);
 	}
 	if (rc)
 		goto out;
-	if (rows->nrows == 0 && !c->org_id) {
+	if (rows->nrows == 0 && c->key_hash) {
 		rc = SX_EAUTH;
 		goto out;
 	}
@@ -272,10 +260,7 @@ static enum sx_rc create_claim_key(struct sx_db *db, struct create_tx *c)
 		rc = SX_EDB;
 		goto out;
 	}
-	if (!c->org_id) {
-		snprintf(c->org_buf, sizeof(c->org_buf), "%s", org);
-		c->org_id = c->org_buf;
-	}
+	snprintf(c->org_buf, sizeof(c->org_buf), "%s", org);
 	if (strcmp(holder, c->id_out) != 0) {
 		snprintf(c->id_out, SX_ID_MAX, "%s", holder);
 		c->existing = true;
@@ -291,59 +276,21 @@ out:
  * so a key never names a missing task and a key makes one task.  A key
  * another task holds inserts nothing: the caller replays that task.  The
  * claim names the organization (checking the API key when that is all
- * there is), so the task's INSERT needs no key check of its own.
+ * there is), so the task's INSERT needs no key check of its own.  Only
+ * id_out, org_buf and existing are written, each from scratch, so
+ * sx_db_tx() may run it again after a failed COMMIT.
  */
 static enum sx_rc create_idem_tx(struct sx_db *db, void *arg)
 {
 	struct create_tx *c = arg;
-	const char *org_id = c->org_id;
 	enum sx_rc rc;
 
 	c->existing = false;
+	c->org_buf[0] = '\0';
 	sx_id_new(c->id_out, "tsk_");
 	rc = create_claim_key(db, c);
 	if (rc == SX_OK && !c->existing)
-		rc = create_insert_task(db, c);
-	/* A retried round checks the key again, as its rolled-back claim did. */
-	if (rc)
-		c->org_id = org_id;
-	return rc;
-}
-
-/*
- * Sleeps before retry round `attempt` (1, 2, …): a random 1 to
- * CREATE_BACKOFF_MS << (attempt - 1) ms, so transactions that collided do not
- * collide again in step.
- */
-static void create_backoff(int attempt)
-{
-	unsigned r;
-
-	crypto_random_bytes(&r, sizeof(r));
-	sx_sleep_ms((int64_t)(r % (CREATE_BACKOFF_MS << (attempt - 1))) + 1, NULL);
-}
-
-/*
- * Runs the idempotent create's transaction, retrying a lost lock race
- * (deadlock or lock wait timeout) with jittered backoff; sx_db_tx() itself
- * retries at once.  A race that outlives CREATE_ROUNDS rounds comes back as
- * SX_EDEADLOCK, with nothing stored.
- */
-static enum sx_rc create_idem(struct sx_db *db, struct create_tx *c)
-{
-	int64_t start = sx_mono_ms();
-	enum sx_rc rc = SX_OK;
-
-	for (int round = 0; round < CREATE_ROUNDS; round++) {
-		if (round > 0 && sx_mono_ms() - start > CREATE_RETRY_BUDGET_MS)
-			break;
-		if (round > 0)
-			create_backoff(round);
-		rc = sx_db_tx(db, create_idem_tx, c);
-		if (rc != SX_EDEADLOCK)
-			break;
-		log_info("task_db", "msg=\"idempotent create lost a lock race\" round=%d", round + 1);
-	}
+		rc = create_insert_task(db, c, c->org_buf);
 	return rc;
 }
 
@@ -375,10 +322,11 @@ static enum sx_rc create_run(struct sx_db *db, const char *org_id, const char *k
 	 * run it in autocommit and spare the transaction's extra round trips.
 	 */
 	if (idem_key) {
-		rc = create_idem(db, &c);
+		/* A lost lock race is retried there, with jittered backoff. */
+		rc = sx_db_tx(db, create_idem_tx, &c);
 	} else {
 		sx_id_new(id_out, "tsk_");
-		rc = create_insert_task(db, &c);
+		rc = create_insert_task(db, &c, org_id);
 		/*
 		 * A fresh random id is only ever taken by this very INSERT: the
 		 * server committed it, lost the connection before answering, and
@@ -387,8 +335,8 @@ static enum sx_rc create_run(struct sx_db *db, const char *org_id, const char *k
 		if (rc == SX_ECONFLICT)
 			rc = SX_OK;
 	}
-	if (org_out && rc == SX_OK && c.org_id)
-		snprintf(org_out, SX_ID_MAX, "%s", c.org_id);
+	if (org_out && rc == SX_OK)
+		snprintf(org_out, SX_ID_MAX, "%s", c.org_buf);
 	*existing = c.existing;
 	return rc;
 }
@@ -411,10 +359,8 @@ enum sx_rc task_db_create_by_key(struct sx_db *db, const char *key, size_t keyle
 
 	org_out[0] = '\0';
 	*existing = false;
-	if (keylen == 0 || keylen > 256)
+	if (!auth_key_hash(key, keylen, hash))
 		return SX_EAUTH;
-	/* Only the hash reaches the database, as in auth_lookup_key(). */
-	crypto_sha256_hex(key, keylen, hash);
 	return create_run(db, NULL, hash, request, run_request, max_steps, idem_key,
 			  ttl_seconds, id_out, org_out, existing);
 }
@@ -445,15 +391,14 @@ enum sx_rc task_db_get_by_key(struct sx_db *db, const char *key, size_t keylen,
 			      const char *task_id, const struct sx_conf *conf, struct task *out)
 {
 	static const char q[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ? AND org_id = "
-		"(SELECT org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)";
+		"(SELECT org_id FROM " API_KEY_ACTIVE ")";
 	struct sx_rows *rows = NULL;
 	char hash[CRYPTO_SHA256_HEX];
 	enum sx_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if (keylen == 0 || keylen > 256)
+	if (!auth_key_hash(key, keylen, hash))
 		return SX_ENOTFOUND;
-	crypto_sha256_hex(key, keylen, hash);
 	{
 		struct sx_param p[] = { sx_p_str(task_id), sx_p_str(hash) };
 

@@ -5,6 +5,7 @@
 #include "trace_db.h"
 #include "db.h"
 #include "json.h"
+#include "log.h"
 #include "timeutil.h"
 
 #define TRACE_COLUMNS \
@@ -98,10 +99,13 @@ enum sx_rc trace_db_put(struct sx_db *db, const struct trace_row *in, struct tra
 		"ON DUPLICATE KEY UPDATE trace_json = VALUES(trace_json), key_json = VALUES(key_json), "
 		"version = version + 1, step_count = VALUES(step_count), "
 		"model_tokens = VALUES(model_tokens), source_task_id = VALUES(source_task_id), "
-		"updated_at = UTC_TIMESTAMP(6)";
+		"updated_at = UTC_TIMESTAMP(6) RETURNING id, version";
+	struct sx_rows *rows = NULL;
 	char id[SX_ID_MAX];
 	enum sx_rc rc;
 
+	if (stored)
+		memset(stored, 0, sizeof(*stored));
 	sx_id_new(id, "trc_");
 	{
 		struct sx_param p[] = { sx_p_str(id), sx_p_str(in->org_id), sx_p_str(in->trace_key),
@@ -109,11 +113,39 @@ enum sx_rc trace_db_put(struct sx_db *db, const struct trace_row *in, struct tra
 					sx_p_i64(in->step_count), sx_p_i64(in->model_tokens),
 					sx_p_str(in->source_task_id) };
 
-		rc = sx_db_exec(db, q_put, p, SX_ARRAY_LEN(p), NULL);
+		rc = sx_db_query(db, q_put, p, SX_ARRAY_LEN(p), &rows);
 	}
-	if (rc == SX_OK && stored)
-		rc = trace_db_get(db, in->org_id, in->trace_key, stored);
+	if (rc)
+		goto out;
+	if (rows->nrows != 1 || !sx_rows_get(rows, 0, 0)) {
+		log_error("trace_db", "msg=\"trace upsert returned no row\" rows=%zu", rows->nrows);
+		rc = SX_EDB;
+		goto out;
+	}
+	if (stored) {
+		snprintf(stored->id, sizeof(stored->id), "%s", sx_rows_get(rows, 0, 0));
+		stored->version = sx_rows_i64(rows, 0, 1, 1);
+	}
+out:
+	sx_rows_free(rows);
 	return rc;
+}
+
+json_object *trace_row_to_json(const struct trace_row *t, bool with_trace)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(t->id));
+	json_object_object_add(o, "version", json_object_new_int64(t->version));
+	json_object_object_add(o, "step_count", json_object_new_int64(t->step_count));
+	json_object_object_add(o, "model_tokens", json_object_new_int64(t->model_tokens));
+	json_object_object_add(o, "source_task_id", sx_json_string_or_null(t->source_task_id));
+	json_object_object_add(o, "created_at", sx_json_string_or_null(t->created_at));
+	json_object_object_add(o, "updated_at", sx_json_string_or_null(t->updated_at));
+	json_object_object_add(o, "key", t->key_json ? json_tokener_parse(t->key_json) : NULL);
+	if (with_trace)
+		json_object_object_add(o, "trace", t->trace_json ? json_tokener_parse(t->trace_json) : NULL);
+	return o;
 }
 
 enum sx_rc trace_db_list(struct sx_db *db, const char *org_id, json_object **out)
@@ -130,18 +162,9 @@ enum sx_rc trace_db_list(struct sx_db *db, const char *org_id, json_object **out
 	*out = json_object_new_array();
 	for (size_t i = 0; i < rows->nrows; i++) {
 		struct trace_row t;
-		json_object *o = json_object_new_object();
 
 		row_fill(rows, i, &t);
-		json_object_object_add(o, "id", json_object_new_string(t.id));
-		json_object_object_add(o, "version", json_object_new_int64(t.version));
-		json_object_object_add(o, "step_count", json_object_new_int64(t.step_count));
-		json_object_object_add(o, "model_tokens", json_object_new_int64(t.model_tokens));
-		json_object_object_add(o, "source_task_id", sx_json_string_or_null(t.source_task_id));
-		json_object_object_add(o, "created_at", sx_json_string_or_null(t.created_at));
-		json_object_object_add(o, "updated_at", sx_json_string_or_null(t.updated_at));
-		json_object_object_add(o, "key", t.key_json ? json_tokener_parse(t.key_json) : NULL);
-		json_object_array_add(*out, o);
+		json_object_array_add(*out, trace_row_to_json(&t, false));
 		trace_row_release(&t);
 	}
 out:

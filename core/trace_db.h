@@ -37,14 +37,23 @@ enum sx_rc trace_db_get(struct sx_db *db, const char *org_id, const char *key, s
  * model_tokens, source_task_id are read): a new row under a new id, or the
  * replacement of the row with the same key, whose version goes up by one
  * (two tasks ending at once both store; the last one wins).  stored, when
- * not NULL, receives the row as it now is (the caller releases it).
+ * not NULL, receives the id and version this very statement left in the
+ * row (RETURNING, so another task's store cannot come in between); its
+ * other members stay empty, and the caller releases it as any row.
  */
 enum sx_rc trace_db_put(struct sx_db *db, const struct trace_row *in, struct trace_row *stored);
 
 /*
- * The traces of org, newest first, as a JSON array of {id, version,
- * step_count, model_tokens, source_task_id, created_at, updated_at, key}
- * (caller puts).
+ * The row t as a new JSON object (caller puts): {id, version, step_count,
+ * model_tokens, source_task_id, created_at, updated_at, key}, and trace
+ * too when with_trace.  key and trace are the stored JSON parsed (null
+ * when absent or unreadable).
+ */
+json_object *trace_row_to_json(const struct trace_row *t, bool with_trace);
+
+/*
+ * The traces of org, newest first, as a JSON array of trace_row_to_json()
+ * without the trace (caller puts).
  */
 enum sx_rc trace_db_list(struct sx_db *db, const char *org_id, json_object **out);
 

@@ -89,7 +89,8 @@ static void artifacts_redirect(struct http_req *req, const char *rel)
 		http_reply_detail(req, 503, "The artifact store is not configured on this host");
 		return;
 	}
-	hdr = xasprintf("Location: %s\r\nCache-Control: no-store\r\n", url);
+	/* http_reply_raw() adds Cache-Control: no-store itself. */
+	hdr = xasprintf("Location: %s\r\n", url);
 	http_reply_raw(req, 302, "text/plain", NULL, 0, hdr);
 	free(hdr);
 	free(url);

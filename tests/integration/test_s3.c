@@ -249,6 +249,34 @@ static int local_files(const char *org, const char *task)
 	return n;
 }
 
+/* Every artifact row of the task and its object are still there. */
+static void gc_rows_kept(const struct sx_conf *c, const char *task, const struct sx_rows *rows)
+{
+	struct sx_rows *now = db_rows1("SELECT path FROM artifacts WHERE task_id = ?", task);
+	struct http_response res;
+
+	cr_assert_eq(now->nrows, rows->nrows, "gc deleted rows whose objects it could not delete");
+	for (size_t i = 0; i < rows->nrows; i++) {
+		cr_assert_eq(object_status(c, sx_rows_get(rows, i, 0), &res), 200, "%s",
+			     sx_rows_get(rows, i, 0));
+		http_response_release(&res);
+	}
+	sx_rows_free(now);
+}
+
+/* Runs cmd through the shell; true when it exits 0.  out gets its stdout. */
+static bool run_output(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+
+	cr_assert_not_null(p);
+	while (n + 1 < cap && fgets(out + n, (int)(cap - n), p))
+		n = strlen(out);
+	out[n] = '\0';
+	return pclose(p) == 0;
+}
+
 Test(s3, artifacts_go_to_the_bucket_and_urls_redirect_to_presigned_ones)
 {
 	char *script = job_script(""), *body = job_task(), *id = NULL, *url;
@@ -300,16 +328,41 @@ Test(s3, artifacts_go_to_the_bucket_and_urls_redirect_to_presigned_ones)
 	http_response_release(&res);
 	free(url);
 
-	/* gc deletes the objects. */
+	/*
+	 * gc keeps the rows whose objects it could not delete: without
+	 * credentials, or with a store that does not answer, it stops (status
+	 * 1); with an access key the store does not know, the store refuses
+	 * each DELETE.  Every object and every row is still there each time.
+	 * Then, with the right credentials, it deletes the objects.
+	 */
 	{
-		char *conf = xasprintf("%s/admin.conf", dir), *cmd;
-		int st;
+		char *conf = xasprintf("%s/admin.conf", dir), *down = xasprintf("%s/down.conf", dir);
+		char *gc = xasprintf("'%s/sextant-admin' --config '%s' gc --days 0", tenv("SX_ROOT"), conf);
+		char *cmd;
+		char out[512];
 
 		write_conf(conf, overrides);
-		cmd = xasprintf("'%s/sextant-admin' --config '%s' gc --days 0 >/dev/null 2>&1", tenv("SX_ROOT"), conf);
-		st = system(cmd);
-		cr_assert_eq(st, 0);
+		write_conf(down, "artifacts_backend = s3\ns3_endpoint = http://127.0.0.1:9\n"
+			   "s3_bucket = " BUCKET "\n");
+		cmd = xasprintf("env -u AWS_ACCESS_KEY_ID %s >/dev/null 2>&1", gc);
+		cr_assert_eq(WEXITSTATUS(system(cmd)), 1, "gc without credentials did not fail");
 		free(cmd);
+		gc_rows_kept(&c, id, rows);
+		cmd = xasprintf("'%s/sextant-admin' --config '%s' gc --days 0 >/dev/null 2>&1", tenv("SX_ROOT"),
+				down);
+		cr_assert_eq(WEXITSTATUS(system(cmd)), 1, "gc with the store down did not fail");
+		free(cmd);
+		gc_rows_kept(&c, id, rows);
+		cmd = xasprintf("AWS_ACCESS_KEY_ID=unknown %s 2>/dev/null", gc);
+		cr_assert(run_output(cmd, out, sizeof(out)), "%s", out);
+		cr_assert(strstr(out, "artifacts_removed=0 ") && !strstr(out, "artifacts_kept=0"), "%s", out);
+		free(cmd);
+		gc_rows_kept(&c, id, rows);
+		cmd = xasprintf("%s >/dev/null 2>&1", gc);
+		cr_assert_eq(system(cmd), 0);
+		free(cmd);
+		free(gc);
+		free(down);
 		free(conf);
 	}
 	for (size_t i = 0; i < rows->nrows; i++) {

@@ -40,6 +40,20 @@ static void expect_error(const char *text, int line, const char *msg)
 }
 
 /* Loads text, expecting success, into c. */
+/* Loading text fails after reading it all, with `path: msg`. */
+static void expect_file_error(const char *text, const char *msg)
+{
+	struct sx_conf c;
+	char err[512], want[512];
+
+	write_conf(text);
+	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_ECONFIG, "accepted: %s", text);
+	snprintf(want, sizeof(want), "%s: %s", conf_path, msg);
+	cr_assert(strncmp(err, want, strlen(want)) == 0, "got '%s', want '%s…'", err, want);
+	sx_conf_release(&c);
+	unlink(conf_path);
+}
+
 static void load_ok(struct sx_conf *c, const char *text)
 {
 	char err[512] = "";
@@ -469,14 +483,48 @@ Test(conf, db_host_list_refuses_bad_entries)
 Test(conf, s3_backend_needs_endpoint_and_bucket)
 {
 	struct sx_conf c;
-	char err[512];
 
-	write_conf("artifacts_backend = s3\ns3_bucket = b\n");
-	cr_assert_eq(sx_conf_load(&c, conf_path, err, sizeof(err)), SX_ECONFIG);
-	cr_assert(strstr(err, "artifacts_backend = s3 needs s3_endpoint and s3_bucket"), "%s", err);
-	unlink(conf_path);
+	expect_file_error("artifacts_backend = s3\ns3_bucket = b\n",
+			  "artifacts_backend = s3 needs s3_endpoint and s3_bucket");
 	load_ok(&c, "artifacts_backend = s3\ns3_endpoint = http://127.0.0.1:9000\ns3_bucket = b\n");
 	cr_assert_str_eq(c.artifacts_backend, "s3");
 	sx_conf_release(&c);
 	expect_error("artifacts_backend = nfs\n", 1, "bad value for artifacts_backend: 'nfs'");
+}
+
+Test(conf, s3_endpoint_is_a_scheme_and_a_host_without_a_path)
+{
+	static const char *const good[] = { "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000/",
+					    "http://[::1]:9000" };
+	static const char *const bad[] = { "http://minio:9000/prefix", "http://minio:9000//", "minio:9000",
+					   "http://key:secret@minio", "http://", "ftp://minio",
+					   "http://minio?x=1" };
+	struct sx_conf c;
+	char text[256];
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(good); i++) {
+		snprintf(text, sizeof(text), "s3_endpoint = %s\n", good[i]);
+		load_ok(&c, text);
+		cr_assert_str_eq(c.s3_endpoint, good[i]);
+		sx_conf_release(&c);
+	}
+	for (size_t i = 0; i < SX_ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text), "s3_endpoint = %s\n", bad[i]);
+		expect_error(text, 1, "bad value for s3_endpoint");
+	}
+	expect_error("s3_endpoint = http://h/p\n", 1,
+		     "bad value for s3_endpoint: 'http://h/p' (expected http:// or https:// and host[:port], "
+		     "with no path");
+}
+
+Test(conf, db_socket_refuses_a_list_of_servers)
+{
+	struct sx_conf c;
+
+	expect_file_error("db_socket = /run/mysqld/mysqld.sock\ndb_host = a,b\n",
+			  "db_socket names one local server");
+	load_ok(&c, "db_socket = /run/mysqld/mysqld.sock\ndb_host = a:3307\n");
+	sx_conf_release(&c);
+	load_ok(&c, "db_host = a,b\n");
+	sx_conf_release(&c);
 }

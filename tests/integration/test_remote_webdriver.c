@@ -179,8 +179,17 @@ Test(remote_webdriver, survives_a_session_the_remote_end_kills)
 		/* Completed: on a new session, after the step the kill broke failed. */
 		cr_assert_gt(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'failed'", id), 0);
 	cr_assert(kill(driver_pid, 0) == 0, "the remote endpoint died");
-	/* The same agent goes on with a fresh session on the same endpoint. */
-	t2 = run_on_remote(&id2, &agent);
+	/*
+	 * The same agent goes on with a fresh session on the same endpoint: the
+	 * next task is only posted, no agent is started for it, and while its
+	 * slow first decision holds it running, its lease names a worker of the
+	 * first agent.
+	 */
+	llm_double_script(slow);
+	id2 = post_task(suite_org.key, body, NULL);
+	cr_assert(wait_status(suite_org.key, id2, "running", 120), "the agent did not take the next task");
+	cr_assert_gt(agent_lease_worker(agent, id2), 0, "the next task is not leased by the first agent");
+	t2 = wait_final(suite_org.key, id2, 240);
 	cr_assert_str_eq(jstr(t2, "status"), "completed", "%s", json_object_to_json_string(t2));
 	json_object_put(t);
 	json_object_put(t2);

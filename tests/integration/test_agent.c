@@ -612,19 +612,6 @@ Test(agent, cancel_during_run)
 	free(body);
 }
 
-/* True when root is an ancestor of pid. */
-static bool descends_from(pid_t pid, pid_t root)
-{
-	struct proc_info p;
-
-	while (pid > 1 && proc_read(pid, &p)) {
-		if (p.ppid == root)
-			return true;
-		pid = p.ppid;
-	}
-	return false;
-}
-
 /* The chromedriver processes under an agent, polled until there is one. */
 struct driver_wait {
 	pid_t agent;
@@ -636,7 +623,7 @@ static bool collect_driver(const struct proc_info *p, void *arg)
 {
 	struct driver_wait *dw = arg;
 
-	if (strcmp(p->comm, "chromedriver") == 0 && descends_from(p->pid, dw->agent))
+	if (strcmp(p->comm, "chromedriver") == 0 && proc_descends_from(p->pid, dw->agent))
 		dw->pids[dw->n++] = p->pid;
 	return dw->n < SX_ARRAY_LEN(dw->pids);
 }

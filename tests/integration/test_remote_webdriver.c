@@ -72,21 +72,6 @@ static void suite_fini(void)
 
 TestSuite(remote_webdriver, .init = suite_init, .fini = suite_fini, .timeout = 600);
 
-/* True when pid descends from ancestor. */
-static bool descends_from(pid_t pid, pid_t ancestor)
-{
-	struct proc_info p;
-
-	for (int depth = 0; depth < 32 && pid > 1; depth++) {
-		if (pid == ancestor)
-			return true;
-		if (!proc_read(pid, &p))
-			return false;
-		pid = p.ppid;
-	}
-	return false;
-}
-
 struct count_under {
 	pid_t ancestor;
 	const char *comm;
@@ -99,8 +84,7 @@ static bool count_fn(const struct proc_info *p, void *arg)
 {
 	struct count_under *c = arg;
 
-	if (strncmp(p->comm, c->comm, strlen(c->comm)) == 0 && p->pid != c->ancestor &&
-	    descends_from(p->pid, c->ancestor)) {
+	if (strncmp(p->comm, c->comm, strlen(c->comm)) == 0 && proc_descends_from(p->pid, c->ancestor)) {
 		c->n++;
 		if (c->kill)
 			kill(p->pid, SIGKILL);

@@ -45,9 +45,12 @@ Control API for the tests:
       "element":"e12" in its place; "nth": 2 picks the second element with
       that label (two questions that both offer "Yes"); "context": "Maria
       Lopez" keeps only the lines whose row="…" or in="…" (the scraper's
-      context of a repeated label) contains that text.  When no line
-      matches it answers HTTP 500 "test double: no element labelled ..."
-      without moving the cursor, so the test fails visibly even through the
+      context of a repeated label) contains that text, and then exactly one
+      line must match unless "nth" is given too (a context that does not
+      tell the rows apart is a broken script).  When no line matches, or a
+      context leaves several, it answers HTTP 500 "test double: no element
+      labelled ..." or "test double: N elements labelled ..." without
+      moving the cursor, so the test fails visibly even through the
       client's retries.
   GET  /__requests   every request received: path, headers (the auth
                      header's value is never recorded, only that it was
@@ -96,8 +99,9 @@ class State:
 STATE = State()
 
 
-class LabelNotFound(Exception):
-    pass
+class LabelUnresolved(Exception):
+    """A label the script names that resolves to no element, or with a
+    context to several; args[0] is the message the double answers."""
 
 
 def unescape_label(s):
@@ -112,15 +116,22 @@ def resolve_labels(answer, prompt):
              for m in ELEMENT_LINE.finditer(prompt)]
 
     def find(label, nth, context):
+        """The id of the label's element; with a context and no nth, the one
+        element the context leaves."""
+        named = label if context is None else "%s (in %s)" % (label, context)
         for same in (lambda t: t == label, lambda t: t.casefold() == str(label).casefold()):
             hits = [eid for eid, text, ctx in lines if same(text) and (context is None or context in ctx)]
-            if len(hits) >= nth:
-                return hits[nth - 1]
-        raise LabelNotFound(label if context is None else "%s (in %s)" % (label, context))
+            if context is not None and nth is None and len(hits) > 1:
+                raise LabelUnresolved("test double: %d elements labelled %r in the prompt's element "
+                                      "list (%s): give a context that tells them apart, or nth"
+                                      % (len(hits), named, ", ".join(hits)))
+            if len(hits) >= (nth or 1):
+                return hits[(nth or 1) - 1]
+        raise LabelUnresolved("test double: no element labelled %r in the prompt's element list" % (named,))
 
     def fix(action):
         if isinstance(action, dict) and "label" in action and "element" not in action:
-            nth = int(action.get("nth", 1))
+            nth = int(action["nth"]) if "nth" in action else None
             out = {}
             for k, v in action.items():
                 if k == "label":
@@ -390,11 +401,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             try:
                 text = json.dumps(resolve_labels(answer, user))
-            except LabelNotFound as e:
+            except LabelUnresolved as e:
                 # The cursor stays put: a retry meets the same failure.
                 record["status"] = 500
-                self.send_error_shaped(wire, 500, "test double: no element labelled %r in the "
-                                       "prompt's element list" % (e.args[0],))
+                self.send_error_shaped(wire, 500, e.args[0])
                 return
         advance()
         record["status"] = 200

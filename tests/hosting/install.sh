@@ -109,6 +109,12 @@ tar -xzf "$tarball" -C "$work"
 ) || { tail -n 60 "$work/build.log"; fail "build from the tarball"; }
 rm -f "$tarball"
 
+# make install rewrote Debian's paths with this installation's (inst_subst):
+# no installed web-server file may still name them.
+say "installed files name the installation's paths"
+stale=$(grep -rlE '(^|[^A-Za-z0-9_./-])(/run/sextant/|/var/lib/sextant|/usr/share/sextant)' "$P/share/sextant" || true)
+[[ -z $stale ]] || fail "Debian's paths left in: $stale"
+
 say "systemd-analyze verify"
 for unit in "$P"/lib/systemd/system/sextant-*; do
 	MANPATH=$P/share/man: systemd-analyze verify "$unit" >"$work/verify.log" 2>&1 ||
@@ -128,7 +134,7 @@ db_socket = "$SX_DB_SOCKET"
 db_user = "$SX_DB_USER"
 db_password = "$SX_DB_PASSWORD"
 db_name = "$SX_DB_NAME"
-api_socket_mode = 0666
+api_socket_mode = 0660
 artifact_url_key = $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 public_base_url = "http://127.0.0.1:$NGINX_PORT"
 EOF
@@ -141,6 +147,10 @@ chmod 755 "$P/run/sextant" "$P/var/lib/sextant" "$P/var/lib/sextant/artifacts"
 systemd-socket-activate -l "$P/run/sextant/api.sock" "$P/bin/sextant-api" --config "$conf" >"$work/api.log" 2>&1 &
 api_pid=$!
 wait_for test -S "$P/run/sextant/api.sock" || { cat "$work/api.log"; fail "no socket to activate"; }
+# Production gives the socket to the web server's group (SocketGroup=www-data,
+# mode 0660).  The servers here run as whoever starts them (nobody under
+# root), with no group set up to share, so the socket, in this private
+# directory, is opened to them all.
 chmod 666 "$P/run/sextant/api.sock"
 say "installed sextant-api socket-activated (pid $api_pid)"
 
@@ -196,8 +206,6 @@ LoadModule xsendfile_module $mods/mod_xsendfile.so
 TypesConfig /etc/mime.types
 Include "$work/vhost-apache.conf"
 EOF
-# The vhost names the production socket; this one runs under the prefix.
-sed -i -e "s|^Define SEXTANT_SOCKET .*|Define SEXTANT_SOCKET $P/run/sextant/api.sock|" "$work/vhost-apache.conf"
 /usr/sbin/apache2 -f "$work/apache.conf" -k start || { cat "$work/apache-error.log"; fail "Apache with the installed vhost"; }
 probe "http://127.0.0.1:$APACHE_PORT"
 /usr/sbin/apache2 -f "$work/apache.conf" -k stop

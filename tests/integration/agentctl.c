@@ -11,6 +11,7 @@
 #include "sx.h"
 #include "agentctl.h"
 #include "client.h"
+#include "db.h"
 #include "doubles.h"
 #include "http.h"
 #include "timeutil.h"
@@ -210,6 +211,24 @@ size_t agent_workers(pid_t supervisor, pid_t *out, size_t max)
 	if (max > 0)
 		proc_each(collect_child, &c);
 	return c.n;
+}
+
+pid_t agent_lease_worker(pid_t supervisor, const char *id)
+{
+	struct sx_rows *rows = db_rows1("SELECT lease_owner FROM tasks WHERE id = ?", id);
+	const char *owner = rows->nrows ? sx_rows_get(rows, 0, 0) : NULL;
+	pid_t workers[8], found = 0;
+	size_t n = agent_workers(supervisor, workers, SX_ARRAY_LEN(workers));
+
+	for (size_t i = 0; owner && i < n && !found; i++) {
+		char needle[32];
+
+		snprintf(needle, sizeof(needle), ":%d:", (int)workers[i]);
+		if (strstr(owner, needle))
+			found = workers[i];
+	}
+	sx_rows_free(rows);
+	return found;
 }
 
 const char product_schema[] =

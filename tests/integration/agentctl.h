@@ -31,6 +31,12 @@ void agent_stop(pid_t pid, int wait_ms);
 void agents_stop_all(void);
 /* Pids of the supervisor's worker processes (up to max). */
 size_t agent_workers(pid_t supervisor, pid_t *out, size_t max);
+/*
+ * The worker of supervisor that holds task id's lease now (its pid is the
+ * second field of lease_owner, host:pid:random), or 0 when the task has no
+ * lease or another process holds it.
+ */
+pid_t agent_lease_worker(pid_t supervisor, const char *id);
 
 struct test_org;
 

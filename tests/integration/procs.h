@@ -28,4 +28,13 @@ void proc_each(bool (*fn)(const struct proc_info *p, void *arg), void *arg);
  * len - 1 bytes); false when it is gone or has none (a kernel thread).
  */
 bool proc_cmdline(pid_t pid, char *out, size_t len);
+/* True when one of the process's arguments is exactly arg (its first 64 KiB read). */
+bool proc_has_arg(pid_t pid, const char *arg);
+/*
+ * True when ancestor is a parent, grandparent, … of pid (pid itself is not
+ * its own descendant); false when the chain breaks (a process gone).
+ */
+bool proc_descends_from(pid_t pid, pid_t ancestor);
+/* The real and effective uid of the process (/proc/<pid>/status); false when it is gone. */
+bool proc_uids(pid_t pid, uid_t *ruid, uid_t *euid);
 #endif

@@ -44,6 +44,47 @@ static bool file_contains(const char *path, const char *needle)
 	return hit;
 }
 
+/* The nginx access log of the stack (caller frees). */
+static char *access_log_path(void)
+{
+	return xasprintf("%s/log/nginx-access.log", tenv("SX_VAR"));
+}
+
+/* The size of the file at path now: where the lines of what comes next begin. */
+static long file_mark(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/*
+ * True when one line of path written after mark (file_mark) holds every
+ * string of needles: the log is never truncated, so lines of earlier runs
+ * and earlier tests are skipped, and the strings must come from one request.
+ */
+static bool log_line_has_all(const char *path, long mark, const char *const *needles, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	bool hit = false;
+
+	if (f && fseek(f, mark, SEEK_SET) != 0) {
+		fclose(f);
+		f = NULL;
+	}
+	while (f && !hit && getline(&line, &cap, f) > 0) {
+		hit = true;
+		for (size_t i = 0; hit && i < n; i++)
+			hit = strstr(line, needles[i]) != NULL;
+	}
+	if (f)
+		fclose(f);
+	free(line);
+	return hit;
+}
+
 /* Runs one task with a script as suite_org; returns the final task object. */
 static json_object *run_scripted(const char *script, const char *body, const char *const *headers,
 				 const char *overrides, char **id_out)
@@ -87,7 +128,10 @@ Test(agent, seed_job_application_end_to_end)
 		"\"data_extraction_goal\":\"Was the job application successful?\","
 		"\"proxy_location\":\"RESIDENTIAL\","
 		"\"navigation_payload\":{\"name\":\"Chris P. Bacon\",\"email\":\"chris@pbacon.com\"}}", url);
-	char *log = xasprintf("%s/log/nginx-access.log", tenv("SX_VAR"));
+	static const char *const sent[] = { "/sites/job/thanks.html?", "full_name=Chris+P.+Bacon",
+					    "email=chris%40pbacon.com" };
+	char *log = access_log_path();
+	long mark = file_mark(log);
 	char *script = job_script(""), *id;
 	json_object *t, *steps, *v, *ex;
 
@@ -97,9 +141,9 @@ Test(agent, seed_job_application_end_to_end)
 	cr_assert(json_object_object_get_ex(t, "extracted_information", &ex) && ex);
 	cr_assert(json_object_object_get_ex(ex, "application_successful", &v) && json_object_get_boolean(v));
 
-	/* The fixture server saw the payload's name and email. */
-	cr_assert(file_contains(log, "full_name=Chris+P.+Bacon"), "no submission with the name in %s", log);
-	cr_assert(file_contains(log, "email=chris%40pbacon.com"), "no submission with the email");
+	/* The fixture server saw this task submit the payload's name and email. */
+	cr_assert(log_line_has_all(log, mark, sent, SX_ARRAY_LEN(sent)),
+		  "no submission with the name and email in %s", log);
 
 	/* Steps: order, tokens, actions. */
 	steps = steps_of(id);
@@ -301,19 +345,24 @@ Test(agent, typing_reaches_key_and_input_listeners)
 		"   {\"action\":\"click\",\"label\":\"Save details\"}]}]},"
 		" {\"kind\":\"verify\",\"answers\":[{\"goal_achieved\":true}]}"
 		"]}";
+	/*
+	 * One submission of this run holds all of it; the promo code saw one
+	 * keydown, the last key's (the rest was inserted).
+	 */
 	static const char *const sent[] = {
-		"city=Portland&", "phone=%28503%29+555-0148&", "promo=SPRING25&", "card=1234&",
-		"name=Ada+Lovelace&", "notes=Leave+at+the+door&", "seen_keyup=Portland&",
-		"seen_name=Ada+Lovelace", "seen_keydowns=",
+		"/sites/typing/index.html?city=Portland&", "phone=%28503%29+555-0148&", "promo=SPRING25&",
+		"card=1234&", "name=Ada+Lovelace&", "notes=Leave+at+the+door&", "seen_keyup=Portland&",
+		"seen_keydowns=1&", "seen_name=Ada+Lovelace",
 	};
 	char *url = site_url("typing/index.html");
 	char *body = xasprintf("{\"url\":\"%s\",\"navigation_goal\":\"Save the delivery details\"}", url);
-	char *log = xasprintf("%s/log/nginx-access.log", tenv("SX_VAR"));
+	char *log = access_log_path();
+	long mark = file_mark(log);
 	json_object *t = run_scripted(script, body, NULL, NULL, NULL);
 
 	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
-	for (size_t i = 0; i < SX_ARRAY_LEN(sent); i++)
-		cr_assert(file_contains(log, sent[i]), "no submission with %s in %s", sent[i], log);
+	cr_assert(log_line_has_all(log, mark, sent, SX_ARRAY_LEN(sent)),
+		  "no submission of this run with all of the typed values in %s", log);
 	json_object_put(t);
 	free(log);
 	free(body);
@@ -561,19 +610,6 @@ Test(agent, cancel_during_run)
 	free(body);
 }
 
-/* True when root is an ancestor of pid. */
-static bool descends_from(pid_t pid, pid_t root)
-{
-	struct proc_info p;
-
-	while (pid > 1 && proc_read(pid, &p)) {
-		if (p.ppid == root)
-			return true;
-		pid = p.ppid;
-	}
-	return false;
-}
-
 /* The chromedriver processes under an agent, polled until there is one. */
 struct driver_wait {
 	pid_t agent;
@@ -585,7 +621,7 @@ static bool collect_driver(const struct proc_info *p, void *arg)
 {
 	struct driver_wait *dw = arg;
 
-	if (strcmp(p->comm, "chromedriver") == 0 && descends_from(p->pid, dw->agent))
+	if (strcmp(p->comm, "chromedriver") == 0 && proc_descends_from(p->pid, dw->agent))
 		dw->pids[dw->n++] = p->pid;
 	return dw->n < SX_ARRAY_LEN(dw->pids);
 }
@@ -679,7 +715,7 @@ Test(agent, worker_killed_task_resumed_by_another)
 {
 	char *body = never_body();
 	char *id;
-	pid_t sup, workers[4];
+	pid_t sup, workers[4], holder;
 	size_t n;
 	json_object *t;
 
@@ -690,27 +726,9 @@ Test(agent, worker_killed_task_resumed_by_another)
 	/* Kill the worker that holds the lease (the one whose pid is in lease_owner). */
 	n = agent_workers(sup, workers, 4);
 	cr_assert_geq(n, 2, "two task workers (and the webhook sender)");
-	{
-		static const char q[] = "SELECT lease_owner FROM tasks WHERE id = ?";
-		struct sx_rows *rows = NULL;
-		const char *owner;
-		bool killed = false;
-
-		rows = db_rows1(q, id);
-		owner = sx_rows_get(rows, 0, 0);
-		cr_assert_not_null(owner);
-		for (size_t i = 0; i < n; i++) {
-			char needle[32];
-
-			snprintf(needle, sizeof(needle), ":%d:", (int)workers[i]);
-			if (strstr(owner, needle)) {
-				kill(workers[i], SIGKILL);
-				killed = true;
-			}
-		}
-		cr_assert(killed, "no worker matches lease owner %s", owner);
-		sx_rows_free(rows);
-	}
+	holder = agent_lease_worker(sup, id);
+	cr_assert_gt(holder, 0, "no worker of the agent holds the lease");
+	kill(holder, SIGKILL);
 	t = wait_final(suite_org.key, id, 180);
 	cr_assert_str_eq(status_of(t), "completed", "%s", json_object_to_json_string(t));
 	cr_assert_eq(db_count1("SELECT attempt FROM tasks WHERE id = ?", id), 2);

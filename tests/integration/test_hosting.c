@@ -39,56 +39,6 @@ static uid_t agents_uid(void)
 	return pw->pw_uid;
 }
 
-/* The real and effective uid of pid from /proc/<pid>/status; false when it is gone. */
-static bool proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
-{
-	char *path = xasprintf("/proc/%d/status", (int)pid), line[256];
-	FILE *f = fopen(path, "r");
-	unsigned r = 0, e = 0;
-	bool ok = false;
-
-	while (f && !ok && fgets(line, sizeof(line), f))
-		ok = sscanf(line, "Uid: %u %u", &r, &e) == 2;
-	if (f)
-		fclose(f);
-	free(path);
-	*ruid = r;
-	*euid = e;
-	return ok;
-}
-
-/* True when /proc/<pid>/cmdline holds the argument arg. */
-static bool proc_has_arg(pid_t pid, const char *arg)
-{
-	char *path = xasprintf("/proc/%d/cmdline", (int)pid), buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	bool hit = false;
-
-	buf[n] = '\0';
-	for (size_t i = 0; i < n && !hit; i += strlen(buf + i) + 1)
-		hit = strcmp(buf + i, arg) == 0;
-	if (f)
-		fclose(f);
-	free(path);
-	return hit;
-}
-
-/* True when pid descends from ancestor (walking the parent pids). */
-static bool descends_from(pid_t pid, pid_t ancestor)
-{
-	struct proc_info p;
-
-	for (int depth = 0; depth < 32 && pid > 1; depth++) {
-		if (!proc_read(pid, &p))
-			return false;
-		if (p.ppid == ancestor)
-			return true;
-		pid = p.ppid;
-	}
-	return false;
-}
-
 /* What the scan of one agent's browser processes found. */
 struct browser_scan {
 	pid_t agent;
@@ -105,7 +55,7 @@ static bool scan_one(const struct proc_info *p, void *arg)
 	struct browser_scan *s = arg;
 	uid_t ruid, euid;
 
-	if (strncmp(p->comm, "chrom", 5) != 0 || !descends_from(p->pid, s->agent))
+	if (strncmp(p->comm, "chrom", 5) != 0 || !proc_descends_from(p->pid, s->agent))
 		return true;
 	if (!proc_uids(p->pid, &ruid, &euid))
 		return true;

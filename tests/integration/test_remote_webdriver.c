@@ -72,21 +72,6 @@ static void suite_fini(void)
 
 TestSuite(remote_webdriver, .init = suite_init, .fini = suite_fini, .timeout = 600);
 
-/* True when pid descends from ancestor. */
-static bool descends_from(pid_t pid, pid_t ancestor)
-{
-	struct proc_info p;
-
-	for (int depth = 0; depth < 32 && pid > 1; depth++) {
-		if (pid == ancestor)
-			return true;
-		if (!proc_read(pid, &p))
-			return false;
-		pid = p.ppid;
-	}
-	return false;
-}
-
 struct count_under {
 	pid_t ancestor;
 	const char *comm;
@@ -99,8 +84,7 @@ static bool count_fn(const struct proc_info *p, void *arg)
 {
 	struct count_under *c = arg;
 
-	if (strncmp(p->comm, c->comm, strlen(c->comm)) == 0 && p->pid != c->ancestor &&
-	    descends_from(p->pid, c->ancestor)) {
+	if (strncmp(p->comm, c->comm, strlen(c->comm)) == 0 && proc_descends_from(p->pid, c->ancestor)) {
 		c->n++;
 		if (c->kill)
 			kill(p->pid, SIGKILL);
@@ -179,8 +163,17 @@ Test(remote_webdriver, survives_a_session_the_remote_end_kills)
 		/* Completed: on a new session, after the step the kill broke failed. */
 		cr_assert_gt(db_count1("SELECT COUNT(*) FROM steps WHERE task_id = ? AND status = 'failed'", id), 0);
 	cr_assert(kill(driver_pid, 0) == 0, "the remote endpoint died");
-	/* The same agent goes on with a fresh session on the same endpoint. */
-	t2 = run_on_remote(&id2, &agent);
+	/*
+	 * The same agent goes on with a fresh session on the same endpoint: the
+	 * next task is only posted, no agent is started for it, and while its
+	 * slow first decision holds it running, its lease names a worker of the
+	 * first agent.
+	 */
+	llm_double_script(slow);
+	id2 = post_task(suite_org.key, body, NULL);
+	cr_assert(wait_status(suite_org.key, id2, "running", 120), "the agent did not take the next task");
+	cr_assert_gt(agent_lease_worker(agent, id2), 0, "the next task is not leased by the first agent");
+	t2 = wait_final(suite_org.key, id2, 240);
 	cr_assert_str_eq(jstr(t2, "status"), "completed", "%s", json_object_to_json_string(t2));
 	json_object_put(t);
 	json_object_put(t2);

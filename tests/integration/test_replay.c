@@ -632,6 +632,59 @@ Test(replay, run_with_agent_never_replays_and_a_deleted_trace_is_gone)
 	free(url);
 }
 
+/* How many traces the organization has (`trace list`). */
+static size_t trace_count(void)
+{
+	char *text = admin_trace("list", NULL);
+	json_object *list = json_tokener_parse(text);
+	size_t n;
+
+	cr_assert(json_object_is_type(list, json_type_array), "trace list: %s", text);
+	n = json_object_array_length(list);
+	json_object_put(list);
+	free(text);
+	return n;
+}
+
+/*
+ * replay = off (README: Replay, "Turning it off"): a task whose run_with is
+ * null neither keeps a trace nor replays one; a task that asks for "code"
+ * still records, and replays.
+ */
+Test(replay, replay_off_keeps_no_trace_but_run_with_code_still_replays)
+{
+	char *url = site_serve("off", FORM_AS_IS);
+	struct ran r[4];
+
+	agents_stop_all();
+	agent_start("replay = off\nrecording_enabled = false\n");
+
+	script_first_run(&chris);
+	r[0] = run_for(url, &chris, "");
+	assert_ran(&r[0], "off", 3);
+	cr_assert_eq(trace_count(), 0, "a task under replay = off kept a trace");
+
+	/* run_with code: no trace yet, so the model decides, and its trace is kept. */
+	r[1] = run_for(url, &chris, ",\"run_with\":\"code\"");
+	assert_ran(&r[1], "miss", 3);
+	cr_assert_eq(trace_version(&r[1]), 1);
+	cr_assert_eq(trace_count(), 1);
+
+	/* With a trace there, a task without run_with still asks the model. */
+	r[2] = run_for(url, &dana, "");
+	assert_ran(&r[2], "off", 3);
+	cr_assert_eq(replayed_steps(r[2].id), 0);
+
+	/* run_with code replays it. */
+	model_refuses();
+	r[3] = run_for(url, &fox, ",\"run_with\":\"code\"");
+	assert_ran(&r[3], "hit", 0);
+	cr_assert(sent(r[3].id, "full_name=Fox+Mulder"), "the form was sent with the new name");
+	cr_assert_eq(trace_count(), 1);
+	ran_release(r, 4);
+	free(url);
+}
+
 Test(replay, run_with_is_checked)
 {
 	struct resp *r = api_post_json("/api/v1/tasks", org.key,

@@ -285,6 +285,7 @@ Test(s3, artifacts_go_to_the_bucket_and_urls_redirect_to_presigned_ones)
 	struct sx_rows *rows;
 	struct sx_conf c;
 	struct http_response res;
+	static const char bucket_url[] = "http://127.0.0.1:" S3_PORT "/" BUCKET "/";
 	const char *shot, *q;
 	char loc[2048];
 
@@ -313,7 +314,7 @@ Test(s3, artifacts_go_to_the_bucket_and_urls_redirect_to_presigned_ones)
 	cr_assert_not_null(res.location, "no Location in the redirect");
 	snprintf(loc, sizeof(loc), "%s", res.location);
 	http_response_release(&res);
-	cr_assert(strncmp(loc, "http://127.0.0.1:" S3_PORT "/" BUCKET "/", 31) == 0, "%s", loc);
+	cr_assert(strncmp(loc, bucket_url, sizeof(bucket_url) - 1) == 0, "%s", loc);
 	cr_assert(strstr(loc, "X-Amz-Signature=") && strstr(loc, "X-Amz-Expires=300"), "%s", loc);
 	get(loc, &res);
 	cr_assert_eq(res.status, 200);
@@ -321,8 +322,9 @@ Test(s3, artifacts_go_to_the_bucket_and_urls_redirect_to_presigned_ones)
 	http_response_release(&res);
 	free(url);
 
-	/* A tampered signature is still refused by our URL check. */
-	url = xasprintf("http://127.0.0.1:" S3_API_PORT "%.*s0", (int)(strlen(q) - 1), q);
+	/* A tampered signature (its last character changed) is still refused by our URL check. */
+	url = xasprintf("http://127.0.0.1:" S3_API_PORT "%.*s%c", (int)(strlen(q) - 1), q,
+			q[strlen(q) - 1] == '0' ? '1' : '0');
 	get(url, &res);
 	cr_assert_eq(res.status, 403);
 	http_response_release(&res);

@@ -144,7 +144,12 @@ static bool active_port(const char *dir, int *port, char *path, size_t pathlen)
 	return ok;
 }
 
-/* The worker of a context file (its content), or 0. */
+/*
+ * The worker of a context file (its content), 0 when the file holds no
+ * pid, or -1 when it is empty: browser_host_register renames a written
+ * file into place, so an empty file is one that something else is still
+ * writing, and not a sign that its worker is gone.
+ */
 static pid_t context_owner(const char *file)
 {
 	char buf[32] = "";
@@ -152,6 +157,8 @@ static pid_t context_owner(const char *file)
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 
+	if (n == 0)
+		pid = -1;
 	if (n > 0) {
 		buf[n] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
@@ -202,7 +209,7 @@ static void sweep_contexts(const char *dir, struct browser_cdp **cdp)
 			continue;
 		file = xasprintf("%s/%s", folder, de->d_name);
 		worker = context_owner(file);
-		if (worker <= 0 || (kill(worker, 0) != 0 && errno == ESRCH)) {
+		if (worker == 0 || (worker > 0 && kill(worker, 0) != 0 && errno == ESRCH)) {
 			dispose_orphan(dir, cdp, de->d_name, worker);
 			unlink(file);
 		}
@@ -317,18 +324,33 @@ enum sx_rc browser_host_connect(const struct sx_conf *c, struct browser_cdp **ou
 	return rc;
 }
 
+/*
+ * The file is written under a dot name (which the sweep skips) and renamed
+ * into place, so the sweep never reads it half-written and takes a live
+ * worker for a dead one.
+ */
 void browser_host_register(const char *context_id)
 {
 	char *dir = browser_host_dir(getppid()), *file = context_path(dir, context_id);
+	char *folder = context_path(dir, NULL);
+	char *tmp = xasprintf("%s/.%s.%d", folder, context_id, (int)getpid());
 	char pid[32];
-	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok;
 
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (fd < 0 || write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
+	ok = fd >= 0 && write(fd, pid, strlen(pid)) == (ssize_t)strlen(pid);
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	if (ok && rename(tmp, file) != 0)
+		ok = false;
+	if (!ok) {
 		log_warn("host", "msg=\"cannot record a browser context for the sweep\" file=%s error=%s",
 			 sx_log_quote(file), sx_log_quote(strerror(errno)));
-	if (fd >= 0)
-		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(folder);
 	free(file);
 	free(dir);
 }

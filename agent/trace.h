@@ -121,6 +121,15 @@ void trace_record_step(struct trace_recorder *r, json_object *payload, const str
  */
 json_object *trace_recorder_take(struct trace_recorder *r, const struct mask *mask);
 
+/*
+ * Whether t, a trace read back from the database, has the shape above
+ * where replay relies on it: "steps" an array of objects, each with an
+ * "actions" array of objects whose "element", when present, is an object;
+ * "evidence" an object whose "text" is an array of strings.  why is filled
+ * when not.  Members only compared (URL patterns, labels) may hold anything.
+ */
+bool trace_valid(json_object *t, char *why, size_t whylen);
+
 /* Whether the page's url and title fit a trace page or evidence object (why filled when not). */
 bool trace_page_matches(json_object *want, const struct scrape_result *page, char *why, size_t whylen);
 

@@ -252,20 +252,45 @@ out:
 
 /* ---- fingerprints ------------------------------------------------------------ */
 
+/*
+ * Whether an id attribute was made up by the page's framework for this
+ * load (React's ":r5:", "input-1234", "ember412", a UUID) and so names no
+ * element across loads: one with a ':', a run of three digits or more, or
+ * a run of 16 hex digits and dashes.  Such an id is left out of a
+ * fingerprint (as "") rather than making every replay hand over.
+ */
+static bool dom_id_generated(const char *id)
+{
+	size_t digits = 0, hex = 0;
+
+	if (strchr(id, ':'))
+		return true;
+	for (const char *c = id; *c; c++) {
+		digits = isdigit((unsigned char)*c) ? digits + 1 : 0;
+		hex = isxdigit((unsigned char)*c) || *c == '-' ? hex + 1 : 0;
+		if (digits >= 3 || hex >= 16)
+			return true;
+	}
+	return false;
+}
+
+/* Member m of index entry or fingerprint o as a fingerprint holds it ("" for none). */
+static const char *fp_member(json_object *o, const char *m)
+{
+	const char *v = sx_json_string(o, m);
+
+	if (!v || (strcmp(m, "dom_id") == 0 && dom_id_generated(v)))
+		return "";
+	return v;
+}
+
 /* Whether index entry e equals fingerprint (or entry) fp in everything but ordinal and count. */
 static bool fp_equal(json_object *e, json_object *fp)
 {
-	const char *a, *b;
-
-	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++) {
-		a = sx_json_string(e, fp_members[i]);
-		b = sx_json_string(fp, fp_members[i]);
-		if (strcmp(a ? a : "", b ? b : "") != 0)
+	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++)
+		if (strcmp(fp_member(e, fp_members[i]), fp_member(fp, fp_members[i])) != 0)
 			return false;
-	}
-	a = json_object_to_json_string_ext(sx_json_member(e, "frame"), JSON_C_TO_STRING_PLAIN);
-	b = json_object_to_json_string_ext(sx_json_member(fp, "frame"), JSON_C_TO_STRING_PLAIN);
-	return strcmp(a, b) == 0;
+	return json_object_equal(sx_json_member(e, "frame"), sx_json_member(fp, "frame"));
 }
 
 json_object *trace_fingerprint(json_object *index, const char *id)
@@ -284,11 +309,8 @@ json_object *trace_fingerprint(json_object *index, const char *id)
 	}
 	fp = json_object_new_object();
 	json_object_object_add(fp, "frame", json_object_get(sx_json_member(e, "frame")));
-	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++) {
-		const char *v = sx_json_string(e, fp_members[i]);
-
-		json_object_object_add(fp, fp_members[i], json_object_new_string(v ? v : ""));
-	}
+	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++)
+		json_object_object_add(fp, fp_members[i], json_object_new_string(fp_member(e, fp_members[i])));
 	json_object_object_add(fp, "ordinal", json_object_new_int64(ordinal));
 	json_object_object_add(fp, "count", json_object_new_int64(count));
 	return fp;

@@ -21,7 +21,8 @@
  * a long hex id is "*"), its title ("" when it shows a payload value: not
  * checked) and the labels of the elements its actions used.  An element is
  * named by a fingerprint that does not depend on data-sx-id: its frame
- * path, kind (the role for ARIA widgets), label, name and id attributes,
+ * path, kind (the role for ARIA widgets), label, name and id attributes
+ * (an id the page's framework generated, "" instead: it changes per load),
  * radio/checkbox group, and its ordinal among the elements equal in all of
  * those (with their count).  A typed or chosen value is a reference into
  * the navigation payload ({"ref": "$.a.b[0]"}) when it is one of the

@@ -197,6 +197,43 @@ Test(trace, fingerprints_resolve_without_the_scrape_ids)
 	json_object_put(idx);
 }
 
+Test(trace, generated_dom_ids_do_not_name_an_element)
+{
+	static const char *const pairs[][2] = {
+		{":r5:", ":r9:"}, {"input-1234", "input-5678"}, {"ember412", "ember977"},
+		{"f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "0b7a1c2e-1111-4a4a-9c9c-0123456789ab"},
+	};
+	json_object *idx, *fp;
+	char why[160] = "";
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(pairs); i++) {
+		char *a = xasprintf("{\"e1\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"name\":\"\","
+				    "\"dom_id\":\"%s\",\"group\":\"\"}}", pairs[i][0]);
+		char *b = xasprintf("{\"e4\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"name\":\"\","
+				    "\"dom_id\":\"%s\",\"group\":\"\"}}", pairs[i][1]);
+		json_object *first = parse(a), *later = parse(b);
+
+		fp = trace_fingerprint(first, "e1");
+
+		cr_assert_str_eq(sx_json_string(fp, "dom_id"), "", "%s kept", pairs[i][0]);
+		cr_assert_str_eq(trace_resolve(later, fp, why, sizeof(why)), "e4", "%s: %s", pairs[i][1], why);
+		json_object_put(fp);
+		json_object_put(first);
+		json_object_put(later);
+		free(a);
+		free(b);
+	}
+	/* A page's own id still tells elements apart. */
+	idx = parse("{\"e1\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"dom_id\":\"home-city\"},"
+		    " \"e2\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"dom_id\":\"work-city\"}}");
+	fp = trace_fingerprint(idx, "e2");
+	cr_assert_str_eq(sx_json_string(fp, "dom_id"), "work-city");
+	cr_assert_eq(sx_json_int(fp, "count", -1), 1);
+	cr_assert_str_eq(trace_resolve(idx, fp, why, sizeof(why)), "e2");
+	json_object_put(fp);
+	json_object_put(idx);
+}
+
 /* A page as the scraper gives it. */
 static void page_init(struct scrape_result *pg, const char *url, const char *title, const char *text,
 		      const char *index)

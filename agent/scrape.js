@@ -4,7 +4,8 @@
  *
  * Operations (options.op):
  *   (none)   scrape the current document:
- *            {url, title, elements:[…], text, truncated, dropped:{kind:n},
+ *            {url, title, elements:[…], text, textDropped, truncated,
+ *             dropped:{kind:n},
  *             opaque:[[frame path]…], next}
  *   "next"   raise the id counter of this window to options.next.
  * Finding a frame or an element again is locate.js's; both scripts walk the
@@ -46,8 +47,10 @@
  * prompt).  `dropped` holds the
  * per-kind counts of what this script left out.  The page text (innerText
  * of the body, then of open shadow roots and same-origin frames; it includes
- * the options of selects) is cut to maxTextBytes, ending with a line that
- * says how much was left out; `truncated` says when any cut happened.
+ * the options of selects) is cut to maxTextBytes UTF-16 units, and
+ * `textDropped` counts the characters left out; scrape.c cuts to the exact
+ * byte cap and adds the line that says how much was left out.  `truncated`
+ * says when any cut happened.
  *
  * What needs the user's attention comes first in the page text: an open
  * dialog, alerts, toasts and status messages, and validation messages (see
@@ -335,10 +338,10 @@ function shortHref(a) {
 function describeListbox(el, e) {
 	var os = el.querySelectorAll('[role=option]'), opts = [], sel = [];
 	for (var i = 0; i < os.length; i++) {
-		var ot = cut(os[i].getAttribute('aria-label') || textOf(os[i], null), OPTION_MAX);
+		var ot = cut(optionText(os[i]), OPTION_MAX);
 		if (i < OPTIONS_MAX)
 			opts.push(ot);
-		if (os[i].getAttribute('aria-selected') === 'true' || os[i].getAttribute('aria-checked') === 'true')
+		if (optionSelected(os[i]))
 			sel.push(ot);
 	}
 	e.options = opts;
@@ -430,7 +433,7 @@ function rankOf(el, kind, inView) {
 	return 0;
 }
 
-var state = {cands: [], opaque: [], texts: [], messages: [], order: 0};
+var state = {cands: [], opaque: [], texts: [], messages: [], order: 0, textDropped: 0};
 
 /*
  * The page text without the lines that are only a select's option: the
@@ -736,9 +739,13 @@ function addContext(list) {
 
 /*
  * The page text: messages first, then the text of each document (or the
- * line standing for what a modal covers), cut to max characters with a
- * last line saying how much was left out.  A message's lines are not
- * repeated where the page text has them again.
+ * line standing for what a modal covers).  A message's lines are not
+ * repeated where the page text has them again.  A text longer than max
+ * UTF-16 units (never fewer bytes, so scrape.c's byte cap still binds) is
+ * cut here only to keep the answer small, never inside a surrogate pair;
+ * the number of characters left out goes to state.textDropped, and
+ * scrape.c, which cuts to the exact byte cap, writes the one line that
+ * says how much was left out.
  */
 function pageText(max) {
 	var head = messageText(state.messages);
@@ -751,9 +758,13 @@ function pageText(max) {
 	body = body.replace(/\n{3,}/g, '\n\n').trim();
 	var text = head ? head + '\n\n' + body : body;
 	if (text.length > max) {
-		var note = '\n\u2026 ' + (text.length - max + 120) + ' more characters of page text not shown';
-		text = text.slice(0, max - 120) + note;
-		state.cut = true;
+		var end = max, c = text.charCodeAt(end - 1);
+		if (c >= 0xD800 && c <= 0xDBFF)
+			end--;
+		var rest = text.slice(end);
+		/* Characters, not UTF-16 units: a surrogate pair is one. */
+		state.textDropped = rest.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '.').length;
+		text = text.slice(0, end);
 	}
 	return text;
 }
@@ -807,9 +818,10 @@ function scrape() {
 	cw.__sxNext = next;
 
 	var text = pageText(opt.maxTextBytes || 16384);
-	var truncated = Object.keys(dropped).length > 0 || !!state.cut;
+	var truncated = Object.keys(dropped).length > 0 || state.textDropped > 0;
 	return JSON.stringify({url: location.href, title: document.title, elements: ranked,
-		text: text, truncated: truncated, dropped: dropped, opaque: state.opaque, next: next});
+		text: text, textDropped: state.textDropped, truncated: truncated, dropped: dropped,
+		opaque: state.opaque, next: next});
 }
 
 if (opt.op === 'next') {

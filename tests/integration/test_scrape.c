@@ -359,7 +359,8 @@ Test(scrape, big_page_is_capped)
 {
 	struct scrape_result r;
 	char line[2048];
-	const char *last;
+	const char *last, *note;
+	regex_t cut_note;
 	size_t len;
 
 	load("big/index.html");
@@ -383,6 +384,13 @@ Test(scrape, big_page_is_capped)
 	cr_assert(strstr(last, "more links") && strstr(last, "not shown"), "last line: %s", last);
 	cr_assert_eq(check_format(r.elements), r.nelements);
 	cr_assert_leq(strlen(r.text), SCRAPE_MAX_TEXT_BYTES);
+	/* The text was cut once (by the script or by scrape.c), and says so in one last line. */
+	note = strstr(r.text, "\n\xe2\x80\xa6 ");
+	cr_assert_not_null(note, "no cut note in the page text");
+	cr_assert_eq(regcomp(&cut_note, "^\n\xe2\x80\xa6 [1-9][0-9]* more characters of page text not shown$",
+			     REG_EXTENDED | REG_NOSUB), 0);
+	cr_assert_eq(regexec(&cut_note, note, 0, NULL, 0), 0, "cut note: %s", note);
+	regfree(&cut_note);
 	scrape_release(&r);
 }
 

@@ -145,12 +145,6 @@ static int drain(const struct sx_conf *conf)
 	return failed ? 1 : 0;
 }
 
-/* 1 when the agent keeps a shared browser (browser_host.h): a process more to supervise. */
-static int shared_browser(const struct sx_conf *conf)
-{
-	return strcmp(conf->browser_mode, "shared") == 0 && !(conf->webdriver_url && *conf->webdriver_url);
-}
-
 static void warn_about_llm(const struct sx_conf *conf)
 {
 	struct llm_client *lc = NULL;
@@ -186,15 +180,14 @@ int main(int argc, char **argv)
 	warn_about_llm(&conf);
 	if (drain_once) {
 		/* A run from cron keeps no browser host: each task starts its own. */
-		if (shared_browser(&conf)) {
+		if (sx_conf_shared_browser(&conf))
 			log_info("agent", "msg=\"--drain runs a browser per task (browser_mode = shared needs the daemon)\"");
-			free(conf.browser_mode);
-			conf.browser_mode = xstrdup("per_task");
-		}
+		conf.no_browser_host = true;
 		status = drain(&conf);
 		goto out;
 	}
-	sx_supervise("agent", (int)conf.agent_workers + 1 + shared_browser(&conf), worker_main, &conf);
+	/* The shared browser's host is one process more to supervise. */
+	sx_supervise("agent", (int)conf.agent_workers + 1 + sx_conf_shared_browser(&conf), worker_main, &conf);
 	status = 0;
 out:
 	sx_conf_release(&conf);

@@ -271,18 +271,19 @@ static void webdriver_add_str(json_object *o, const char *key, const char *val)
 	json_object_object_add(o, key, json_object_new_string(val));
 }
 
+const char *const webdriver_chromium_flags[] = {
+	"--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
+	"--no-first-run", "--disable-background-networking",
+	"--disable-component-update", "--disable-sync", NULL,
+};
+
 /* goog:chromeOptions for a Chromium that chromedriver launches: headless, on this host's flags. */
 static void webdriver_launch_options(const struct webdriver_options *opt, int w, int h, json_object *chrome)
 {
 	json_object *args = json_object_new_array();
-	static const char *const fixed[] = {
-		"--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync",
-	};
 
-	for (size_t i = 0; i < SX_ARRAY_LEN(fixed); i++)
-		json_object_array_add(args, json_object_new_string(fixed[i]));
+	for (size_t i = 0; webdriver_chromium_flags[i]; i++)
+		json_object_array_add(args, json_object_new_string(webdriver_chromium_flags[i]));
 	if (opt->no_sandbox)
 		json_object_array_add(args, json_object_new_string("--no-sandbox"));
 	if (opt->user_data_dir) {

@@ -44,6 +44,14 @@ struct webdriver_options {
 struct webdriver_session;
 
 /*
+ * The switches every Chromium of the agent is started with, NULL-ended:
+ * the ones webdriver_session_new sends for a Chromium chromedriver
+ * launches, and the ones the shared browser is started with
+ * (browser_host.c), so that a page behaves the same in both modes.
+ */
+extern const char *const webdriver_chromium_flags[];
+
+/*
  * Creates a session with headless Chromium and the flags this machine
  * needs (--headless=new --disable-gpu --disable-dev-shm-usage
  * --no-first-run --disable-background-networking --disable-component-update

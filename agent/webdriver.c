@@ -782,21 +782,50 @@ enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png
 	return rc;
 }
 
-/* ---- typing through the CDP endpoint ------------------------------------ */
+/* ---- the CDP endpoint ---------------------------------------------------- */
 
-/* Runs one CDP command whose answer is not needed; params is consumed. */
-static enum sx_rc webdriver_cdp_void(struct webdriver_session *s, const char *cmd, json_object *params)
+/*
+ * Runs the Chrome DevTools command cmd with params (consumed) through
+ * chromedriver's goog/cdp/execute route, its answer read into at most max
+ * bytes; *v (when v is not NULL) gets the answer's value, which the caller
+ * puts.  An endpoint without the route (a WebDriver that is not
+ * chromedriver, a hub that does not forward vendor commands) marks the
+ * session no_cdp, once and logged; a session so marked sends nothing and
+ * gets SX_EWEBDRIVER at once.  Callers test s->no_cdp after a failure and
+ * take the W3C way instead.
+ */
+static enum sx_rc webdriver_cdp(struct webdriver_session *s, const char *cmd, json_object *params, size_t max,
+				json_object **v)
 {
-	json_object *body = json_object_new_object(), *v = NULL;
-	enum sx_rc rc;
+	json_object *body = NULL, *answer = NULL;
+	enum sx_rc rc = SX_EWEBDRIVER;
 
+	if (v)
+		*v = NULL;
+	if (s->no_cdp) {
+		json_object_put(params);
+		goto out;
+	}
+	body = json_object_new_object();
 	webdriver_add_str(body, "cmd", cmd);
 	json_object_object_add(body, "params", params);
-	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_SMALL, 0, &v);
-	json_object_put(v);
+	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, max, 0, &answer);
+	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
+		s->no_cdp = true;
+		log_info("webdriver", "msg=\"no CDP endpoint; W3C commands from now on\" cmd=%s endpoint=%s", cmd,
+			 sx_log_quote(s->endpoint_log));
+	}
+	if (v) {
+		*v = answer;
+		answer = NULL;
+	}
+out:
+	json_object_put(answer);
 	json_object_put(body);
 	return rc;
 }
+
+/* ---- typing and clicking through the CDP endpoint ------------------------ */
 
 /*
  * True when text may go in as inserted text: no control character and no
@@ -848,17 +877,16 @@ static enum sx_rc webdriver_cdp_key(struct webdriver_session *s, const char *c)
 		if (*code)
 			webdriver_add_str(p, "code", code);
 		json_object_object_add(p, "windowsVirtualKeyCode", json_object_new_int(vk));
-		rc = webdriver_cdp_void(s, "Input.dispatchKeyEvent", p);
+		rc = webdriver_cdp(s, "Input.dispatchKeyEvent", p, WEBDRIVER_MAX_SMALL, NULL);
 	}
 	return rc;
 }
 
 enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, const char *text)
 {
-	const char *last;
-	char *head = NULL;
+	const char *last, *unsent;
 	json_object *p;
-	enum sx_rc rc;
+	enum sx_rc rc = SX_OK;
 
 	if (!text || s->no_cdp || !webdriver_plain_text(text))
 		return webdriver_element_send_keys(s, el, text);
@@ -866,20 +894,22 @@ enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, c
 	last = text + strlen(text) - 1;
 	while (last > text && ((unsigned char)*last & 0xC0) == 0x80)
 		last--;
-	rc = SX_OK;
+	unsent = text;
 	if (last > text) {
-		head = xstrndup(text, (size_t)(last - text));
+		char *head = xstrndup(text, (size_t)(last - text));
+
 		p = json_object_new_object();
 		webdriver_add_str(p, "text", head);
-		rc = webdriver_cdp_void(s, "Input.insertText", p);
+		free(head);
+		rc = webdriver_cdp(s, "Input.insertText", p, WEBDRIVER_MAX_SMALL, NULL);
+		if (rc == SX_OK)
+			unsent = last;
 	}
-	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
-		s->no_cdp = true;
-		rc = webdriver_element_send_keys(s, el, text);
-	} else if (rc == SX_OK) {
+	if (rc == SX_OK)
 		rc = webdriver_cdp_key(s, last);
-	}
-	free(head);
+	/* An endpoint without the CDP route gets what is not typed yet the W3C way. */
+	if (rc == SX_EWEBDRIVER && s->no_cdp)
+		rc = webdriver_element_send_keys(s, el, unsent);
 	return rc;
 }
 
@@ -888,8 +918,6 @@ enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, doubl
 	static const char *const types[] = { "mousePressed", "mouseReleased" };
 	enum sx_rc rc = SX_OK;
 
-	if (s->no_cdp)
-		return webdriver_element_click(s, el);
 	for (size_t i = 0; rc == SX_OK && i < SX_ARRAY_LEN(types); i++) {
 		json_object *p = json_object_new_object();
 
@@ -899,12 +927,10 @@ enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, doubl
 		webdriver_add_str(p, "button", "left");
 		json_object_object_add(p, "buttons", json_object_new_int(i == 0));
 		json_object_object_add(p, "clickCount", json_object_new_int(1));
-		rc = webdriver_cdp_void(s, "Input.dispatchMouseEvent", p);
+		rc = webdriver_cdp(s, "Input.dispatchMouseEvent", p, WEBDRIVER_MAX_SMALL, NULL);
 	}
-	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
-		s->no_cdp = true;
+	if (rc == SX_EWEBDRIVER && s->no_cdp)
 		rc = webdriver_element_click(s, el);
-	}
 	return rc;
 }
 

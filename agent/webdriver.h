@@ -109,7 +109,8 @@ enum sx_rc webdriver_element_send_keys(struct webdriver_session *s, const char *
  * pages that check a field on input or on a key see the whole value.  Three
  * CDP calls, against Element Send Keys' fixed cost and one key press per
  * character.  Text with control characters or WebDriver key codes, and an
- * endpoint without chromedriver's CDP route, get Element Send Keys.
+ * endpoint without chromedriver's CDP route (found out by the first CDP
+ * call: the text not typed yet then goes too), get Element Send Keys.
  */
 enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, const char *text);
 /*

@@ -874,6 +874,7 @@ char *scrape_elements_brief(const struct scrape_result *page, const char *goal)
 	struct brief_line *far = NULL, **order = NULL;
 	size_t nfar = 0, cap = 1, far_bytes = 0, used = 0, i, dropped[B_MAX];
 	const char *p, *end;
+	struct relevant_goal *g;
 	struct sx_buf b;
 	char *s;
 
@@ -882,6 +883,7 @@ char *scrape_elements_brief(const struct scrape_result *page, const char *goal)
 	for (p = page->elements; *p; p++)
 		cap += *p == '\n';
 	far = xcalloc(cap, sizeof(*far));
+	g = relevant_goal_new(goal);
 	for (p = page->elements; *p; p = *end ? end + 1 : end) {
 		long long rank;
 
@@ -892,10 +894,11 @@ char *scrape_elements_brief(const struct scrape_result *page, const char *goal)
 		if (rank < 0)
 			continue;
 		far[nfar] = (struct brief_line){ p, (size_t)(end - p), rank,
-						 relevant_score(goal, p, (size_t)(end - p)), false };
+						 relevant_score(g, p, (size_t)(end - p)), false };
 		far_bytes += far[nfar].len + 1;
 		nfar++;
 	}
+	relevant_goal_free(g);
 	if (far_bytes <= SCRAPE_BRIEF_FAR_BYTES) {
 		free(far);
 		return xstrdup(page->elements);

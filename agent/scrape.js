@@ -478,6 +478,10 @@ function nameOf(el) {
 
 var TOAST_CLASS = /(^|[\s_-])(toast|snackbar|flash|notification|notice|alert)([\s_-]|$)/i;
 var ERROR_CLASS = /(^|[\s_-])(error|errors|invalid-feedback|error-message|field-error|errormessage)([\s_-]|$)/i;
+/* The elements that may be a message: the roles, and the classes holding a word the two patterns above test. */
+var MESSAGE_CANDIDATES = '[role=alert],[aria-live=assertive],[role=status],[class*=toast i],' +
+	'[class*=snackbar i],[class*=flash i],[class*=notification i],[class*=notice i],[class*=alert i],' +
+	'[class*=error i],[class*=invalid-feedback i]';
 
 /*
  * What the user must see before the rest of the page, in this order: the
@@ -508,16 +512,18 @@ function messages(doc, modal) {
 	var ds = doc.querySelectorAll('dialog[open],[role=dialog],[role=alertdialog]');
 	for (var i = 0; i < ds.length; i++)
 		take(ds[i], 'Dialog', DIALOG_MAX);
-	var as = doc.querySelectorAll('[role=alert],[aria-live=assertive],[role=status],[class]');
+	/* One pass sorts the candidates; alerts are taken first, then messages, then errors. */
+	var as = doc.querySelectorAll(MESSAGE_CANDIDATES), kinds = {Alert: [], Message: [], Error: []};
+	for (var j = 0; j < as.length; j++) {
+		var a = as[j], role = a.getAttribute('role'), cls = a.getAttribute('class') || '';
+		var is = role === 'alert' || a.getAttribute('aria-live') === 'assertive' ? 'Alert' :
+			role === 'status' || TOAST_CLASS.test(cls) ? 'Message' :
+			ERROR_CLASS.test(cls) && !a.matches('input,select,textarea,form') ? 'Error' : '';
+		if (is)
+			kinds[is].push(a);
+	}
 	['Alert', 'Message', 'Error'].forEach(function (what) {
-		for (var j = 0; j < as.length; j++) {
-			var a = as[j], role = a.getAttribute('role'), cls = a.getAttribute('class') || '';
-			var is = role === 'alert' || a.getAttribute('aria-live') === 'assertive' ? 'Alert' :
-				role === 'status' || TOAST_CLASS.test(cls) ? 'Message' :
-				ERROR_CLASS.test(cls) && !a.matches('input,select,textarea,form') ? 'Error' : '';
-			if (is === what)
-				take(a, what, MESSAGE_MAX);
-		}
+		kinds[what].forEach(function (el) { take(el, what, MESSAGE_MAX); });
 	});
 	var fs = doc.querySelectorAll('[aria-invalid=true],input,select,textarea');
 	for (var k = 0; k < fs.length; k++) {

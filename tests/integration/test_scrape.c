@@ -303,6 +303,26 @@ Test(scrape, modal_lists_accept_and_hides_inert_form)
 	scrape_release(&b);
 }
 
+/*
+ * The page text starts with what needs attention, alerts first, then
+ * toasts, then errors next to fields; a class that only contains such a
+ * word ("notifications-settings") is no message.
+ */
+Test(scrape, messages_come_first_by_kind)
+{
+	static const char head[] = "Alert: Your session ends in 2 minutes.\n"
+				   "Message: Settings saved.\n"
+				   "Error: Enter a full email address.\n\n";
+	struct scrape_result r;
+
+	load("messages/index.html");
+	scrape(&r);
+	cr_assert(strncmp(r.text, head, sizeof(head) - 1) == 0, "text:\n%s", r.text);
+	cr_assert_null(strstr(r.text, ": Notifications are sent weekly."), "text:\n%s", r.text);
+	cr_assert_not_null(strstr(r.text, "Notifications are sent weekly."), "text:\n%s", r.text);
+	scrape_release(&r);
+}
+
 Test(scrape, password_values_are_masked)
 {
 	struct scrape_result a, b;

@@ -645,16 +645,26 @@ function sameKey(e) {
 	return squash(e.label).toLowerCase() + '\u0001' + (e.group || '');
 }
 
-/* The largest ancestor of el (el itself at least) that holds no other element of set. */
-function itemOf(el, set) {
-	var item = el;
-	for (var a = up(el); a && a.localName !== 'body' && a.localName !== 'html'; a = up(a)) {
-		for (var i = 0; i < set.length; i++)
-			if (set[i] !== el && a.contains(set[i]))
-				return item;
-		item = a;
-	}
-	return item;
+/*
+ * The item of each element of set, in set's order: the largest ancestor of
+ * the element (itself at least) that holds no other element of set.  One
+ * walk up from each element counts how many elements of set every ancestor
+ * holds; an element's item is then the last ancestor on its way up that
+ * holds it alone (counts only grow going up).
+ */
+function itemsOf(set) {
+	var count = new Map();
+	function inside(a) { return a && a.localName !== 'body' && a.localName !== 'html'; }
+	set.forEach(function (el) {
+		for (var a = up(el); inside(a); a = up(a))
+			count.set(a, (count.get(a) || 0) + 1);
+	});
+	return set.map(function (el) {
+		var item = el;
+		for (var a = up(el); inside(a) && count.get(a) === 1; a = up(a))
+			item = a;
+		return item;
+	});
 }
 
 function isRow(el) {
@@ -710,9 +720,9 @@ function addContext(list) {
 		var g = groups[k];
 		if (g.length < 2)
 			return;
-		var els = g.map(function (e) { return e.el; });
-		g.forEach(function (e) {
-			var item = itemOf(e.el, els);
+		var items = itemsOf(g.map(function (e) { return e.el; }));
+		g.forEach(function (e, i) {
+			var item = items[i];
 			e.parts = partsOf(item, e.el, skip);
 			e.inRow = isRow(item);
 			e.n = 1;

@@ -353,28 +353,32 @@ static json_object *webdriver_capabilities(const struct webdriver_options *opt, 
 }
 
 /*
- * Non-positive sizes and timeouts take defaults rather than failing: they
- * come from optional configuration keys.  On failure nothing is kept and
- * the WebDriver message (a browser start-up error, never page content) is
- * logged, since there is no session left to ask webdriver_last_error() of.
- */
-/*
  * url without the user:password@ a remote WebDriver's URL may carry
  * (http://user:pass@grid:4444/wd/hub), so logs never hold the password.
+ * The host starts after the last '@' of the authority, as a browser reads
+ * it, so a password holding an '@' is dropped whole.
  */
 static char *endpoint_for_logs(const char *url)
 {
 	const char *host = strstr(url, "://");
-	const char *end, *at;
+	const char *end, *at = NULL;
 
 	host = host ? host + 3 : url;
 	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
+	for (const char *c = host; c < end; c++)
+		if (*c == '@')
+			at = c;
 	if (!at)
 		return xstrdup(url);
 	return xasprintf("%.*s%s", (int)(host - url), url, at + 1);
 }
 
+/*
+ * Non-positive sizes and timeouts take defaults rather than failing: they
+ * come from optional configuration keys.  On failure nothing is kept and
+ * the WebDriver message (a browser start-up error, never page content) is
+ * logged, since there is no session left to ask webdriver_last_error() of.
+ */
 enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct webdriver_session **out)
 {
 	enum sx_rc rc = SX_EINVAL;

@@ -323,6 +323,40 @@ Test(scrape, messages_come_first_by_kind)
 	scrape_release(&r);
 }
 
+/*
+ * A listbox that marks its selection with aria-checked: the scrape shows
+ * it, "select" asks to click only the options not yet checked (clicking a
+ * checked one would uncheck it), and "selection" reads it back.
+ */
+Test(scrape, aria_checked_options_count_as_selected)
+{
+	struct scrape_result r;
+	char line[2048], id[32], *el = NULL;
+	json_object *want = json_object_new_array(), *v = NULL, *click;
+
+	load("listbox/index.html");
+	scrape(&r);
+	need_line(&r, "listbox", "Skills", line, sizeof(line));
+	cr_assert(strstr(line, "value=\"Python\""), "%s", line);
+	id_of(line, id, sizeof(id));
+	json_object_array_add(want, json_object_new_string("Python"));
+	json_object_array_add(want, json_object_new_string("Go"));
+	cr_assert_eq(scrape_locate_op(br.ses, &r, id, "select", want, &el, &v), SX_OK, "%s",
+		     webdriver_last_error(br.ses));
+	cr_assert(json_object_object_get_ex(v, "click", &click) && json_object_array_length(click) == 1,
+		  "%s", json_object_to_json_string(v));
+	cr_assert_eq(webdriver_element_click(br.ses, webdriver_element_id(json_object_array_get_idx(click, 0))),
+		     SX_OK);
+	free(el);
+	json_object_put(v);
+	cr_assert_eq(scrape_locate_op(br.ses, &r, id, "selection", NULL, &el, &v), SX_OK);
+	cr_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "[\"Python\",\"Go\"]");
+	free(el);
+	json_object_put(v);
+	json_object_put(want);
+	scrape_release(&r);
+}
+
 Test(scrape, password_values_are_masked)
 {
 	struct scrape_result a, b;

@@ -266,19 +266,18 @@ out:
 	return rc;
 }
 
-/* Reads the texts of the selected options of listbox el into *texts (caller puts). */
-static enum sx_rc listbox_selection(struct webdriver_session *wd, const char *el, json_object **texts)
+/*
+ * Reads the names of the selected options of listbox id into *texts (the
+ * caller puts it) with locate.js's "selection", by the rule its "select"
+ * picked them by.
+ */
+static enum sx_rc listbox_selection(const struct action_env *env, const char *id, json_object **texts)
 {
-	static const char js_selected[] =
-		"return Array.prototype.map.call(arguments[0].querySelectorAll("
-		"'[role=option][aria-selected=true],[role=option][aria-checked=true]'), function (o) {"
-		" return (o.getAttribute('aria-label') || o.textContent).trim(); });";
-	json_object *args = json_object_new_array();
+	char *again = NULL;
 	enum sx_rc rc;
 
-	json_object_array_add(args, webdriver_element_ref(el));
-	rc = webdriver_execute(wd, js_selected, args, texts);
-	json_object_put(args);
+	rc = scrape_locate_op(env->wd, env->page, id, "selection", NULL, &again, texts);
+	free(again);
 	return rc;
 }
 
@@ -312,9 +311,10 @@ static const char *first_missing(json_object *want, json_object *now)
  * then read back: every option chosen, and every one selected before, must
  * be selected now.
  */
-static enum sx_rc select_options(struct webdriver_session *wd, const char *id, const char *el,
+static enum sx_rc select_options(const struct action_env *env, const char *id,
 				 json_object *value, char *err, size_t errlen)
 {
+	struct webdriver_session *wd = env->wd;
 	json_object *missing = NULL, *click = NULL, *chosen = NULL, *before = NULL, *now = NULL;
 	const char *lost;
 	enum sx_rc rc = SX_OK;
@@ -343,7 +343,7 @@ static enum sx_rc select_options(struct webdriver_session *wd, const char *id, c
 	}
 	if (rc || !json_object_is_type(click, json_type_array) || json_object_array_length(click) == 0)
 		goto out;
-	rc = listbox_selection(wd, el, &now);
+	rc = listbox_selection(env, id, &now);
 	json_object_object_get_ex(value, "before", &before);
 	lost = rc ? NULL : first_missing(chosen, now);
 	if (!rc && !lost && (lost = first_missing(before, now)) != NULL) {
@@ -389,7 +389,7 @@ static enum sx_rc act_on(const struct action_env *env, enum action_type t, json_
 		}
 		break;
 	case ACT_SELECT_OPTION:
-		rc = select_options(wd, id, el, value, err, errlen);
+		rc = select_options(env, id, value, err, errlen);
 		break;
 	case ACT_CHECK:
 	case ACT_UNCHECK:

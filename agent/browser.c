@@ -59,12 +59,6 @@ out:
 	return rc;
 }
 
-/* Whether tasks get a context in the agent's shared browser (browser_host.h). */
-static bool shared_mode(const struct sx_conf *c)
-{
-	return strcmp(c->browser_mode, "shared") == 0 && !(c->webdriver_url && *c->webdriver_url);
-}
-
 /*
  * An attached session's Delete Session leaves the shared browser as it is;
  * disposing of the context closes the task's pages.
@@ -162,7 +156,7 @@ static enum sx_rc session_start(struct browser *b, const char *ep, char *err, si
 	o.endpoint = ep;
 	rc = egress_ensure(b, &proxy_local, err, errlen);
 	if (rc == SX_OK)
-		rc = shared_mode(b->conf) ? attach_options(b, proxy_local, &o, err, errlen) :
+		rc = sx_conf_shared_browser(b->conf) ? attach_options(b, proxy_local, &o, err, errlen) :
 					    launch_options(b, proxy_local, &o, err, errlen);
 	if (rc)
 		goto out;
@@ -228,7 +222,7 @@ static enum sx_rc session_open(struct browser *b, char *err, size_t errlen)
 	}
 	rc = session_start(b, ep, err, errlen);
 	if (rc == SX_OK)
-		b->started = shared_mode(b->conf) ? "context" : "cold";
+		b->started = sx_conf_shared_browser(b->conf) ? "context" : "cold";
 out:
 	return rc;
 }

@@ -1,11 +1,12 @@
 /*
  * The shared browser's host process and the workers' way to it (see
- * browser_host.h).  Chromium is launched with the flags chromedriver gives
- * the Chromium it launches for a task (webdriver.c), so that a page
- * behaves the same in both modes, plus --remote-debugging-port=0 (Chromium
- * picks a free loopback port and writes it to DevToolsActivePort) and
- * HOST_FEATURES_OFF.
+ * browser_host.h).  Chromium is launched with the flags a task's Chromium
+ * gets (webdriver_chromium_flags, and the ones chromedriver adds to them),
+ * so that a page behaves the same in both modes, plus
+ * --remote-debugging-port=0 (Chromium picks a free loopback port and
+ * writes it to DevToolsActivePort) and HOST_FEATURES_OFF.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,19 @@
 #include "conf.h"
 #include "log.h"
 #include "timeutil.h"
+#include "webdriver.h"
+
+/*
+ * The switches chromedriver adds to those it is given (webdriver.c sends
+ * webdriver_chromium_flags), so the shared browser gets them too.
+ */
+static const char *const host_driver_flags[] = {
+	"--allow-pre-commit-input", "--disable-background-timer-throttling",
+	"--disable-backgrounding-occluded-windows", "--disable-client-side-phishing-detection",
+	"--disable-default-apps", "--disable-hang-monitor", "--disable-popup-blocking",
+	"--disable-prompt-on-repost", "--enable-automation", "--no-service-autorun",
+	"--password-store=basic", "--use-mock-keychain", NULL,
+};
 
 /*
  * chromedriver's own two, and the omnibox popups that new headless
@@ -74,25 +88,26 @@ static void sweep_dead_hosts(void)
 		closedir(d);
 }
 
+/* Appends the NULL-ended flags to argv (room for them counted by the caller). */
+static size_t argv_add(char **argv, size_t n, const char *const *flags)
+{
+	for (size_t i = 0; flags[i]; i++)
+		argv[n++] = (char *)flags[i];   /* exec takes char *const[]; nothing writes to it */
+	return n;
+}
+
 /* Starts Chromium on a fresh profile under dir. */
 static enum sx_rc host_start(const struct sx_conf *c, const char *dir, struct chromedriver **out)
 {
 	char *profile = xasprintf("%s/profile", dir), *contexts = context_path(dir, NULL);
 	char *user_data = xasprintf("--user-data-dir=%s", profile);
 	char *window = xasprintf("--window-size=%lld,%lld", c->window_width, c->window_height);
-	char *argv[] = {
-		c->chromium_path, "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update",
-		"--disable-sync", "--allow-pre-commit-input", "--disable-background-timer-throttling",
-		"--disable-backgrounding-occluded-windows", "--disable-client-side-phishing-detection",
-		"--disable-default-apps", "--disable-hang-monitor", "--disable-popup-blocking",
-		"--disable-prompt-on-repost", "--enable-automation", "--no-service-autorun",
-		"--password-store=basic", "--use-mock-keychain", HOST_FEATURES_OFF,
-		"--remote-debugging-address=127.0.0.1",
-		"--remote-debugging-port=0", user_data, window, "about:blank",
-		/* Chromium reads switches anywhere on its command line. */
-		c->chromium_no_sandbox ? "--no-sandbox" : NULL, NULL,
+	const char *const own[] = {
+		HOST_FEATURES_OFF, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+		user_data, window, "about:blank", NULL,
 	};
+	char *argv[64];
+	size_t n = 0;
 	enum sx_rc rc;
 	int err = 0;
 
@@ -106,6 +121,15 @@ static enum sx_rc host_start(const struct sx_conf *c, const char *dir, struct ch
 			  sx_log_quote(dir), sx_log_quote(strerror(err)));
 		goto out;
 	}
+	argv[n++] = c->chromium_path;
+	n = argv_add(argv, n, webdriver_chromium_flags);
+	n = argv_add(argv, n, host_driver_flags);
+	n = argv_add(argv, n, own);
+	/* Chromium reads switches anywhere on its command line. */
+	if (c->chromium_no_sandbox)
+		argv[n++] = "--no-sandbox";
+	assert(n < SX_ARRAY_LEN(argv));
+	argv[n] = NULL;
 	rc = chromedriver_spawn(argv, out);
 	if (rc == SX_OK)
 		log_info("host", "msg=\"shared browser started\" pid=%d dir=%s", (int)chromedriver_pid(*out),
@@ -144,7 +168,12 @@ static bool active_port(const char *dir, int *port, char *path, size_t pathlen)
 	return ok;
 }
 
-/* The worker of a context file (its content), or 0. */
+/*
+ * The worker of a context file (its content), 0 when the file holds no
+ * pid, or -1 when it is empty: browser_host_register renames a written
+ * file into place, so an empty file is one that something else is still
+ * writing, and not a sign that its worker is gone.
+ */
 static pid_t context_owner(const char *file)
 {
 	char buf[32] = "";
@@ -152,6 +181,8 @@ static pid_t context_owner(const char *file)
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 
+	if (n == 0)
+		pid = -1;
 	if (n > 0) {
 		buf[n] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
@@ -202,7 +233,7 @@ static void sweep_contexts(const char *dir, struct browser_cdp **cdp)
 			continue;
 		file = xasprintf("%s/%s", folder, de->d_name);
 		worker = context_owner(file);
-		if (worker <= 0 || (kill(worker, 0) != 0 && errno == ESRCH)) {
+		if (worker == 0 || (worker > 0 && kill(worker, 0) != 0 && errno == ESRCH)) {
 			dispose_orphan(dir, cdp, de->d_name, worker);
 			unlink(file);
 		}
@@ -317,18 +348,33 @@ enum sx_rc browser_host_connect(const struct sx_conf *c, struct browser_cdp **ou
 	return rc;
 }
 
+/*
+ * The file is written under a dot name (which the sweep skips) and renamed
+ * into place, so the sweep never reads it half-written and takes a live
+ * worker for a dead one.
+ */
 void browser_host_register(const char *context_id)
 {
 	char *dir = browser_host_dir(getppid()), *file = context_path(dir, context_id);
+	char *folder = context_path(dir, NULL);
+	char *tmp = xasprintf("%s/.%s.%d", folder, context_id, (int)getpid());
 	char pid[32];
-	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok;
 
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (fd < 0 || write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
+	ok = fd >= 0 && write(fd, pid, strlen(pid)) == (ssize_t)strlen(pid);
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	if (ok && rename(tmp, file) != 0)
+		ok = false;
+	if (!ok) {
 		log_warn("host", "msg=\"cannot record a browser context for the sweep\" file=%s error=%s",
 			 sx_log_quote(file), sx_log_quote(strerror(errno)));
-	if (fd >= 0)
-		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(folder);
 	free(file);
 	free(dir);
 }

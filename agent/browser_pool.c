@@ -237,7 +237,7 @@ enum sx_rc browser_pool_new(const struct sx_conf *c, struct chromedriver **drive
 	enum sx_rc rc = SX_OK;
 
 	*out = NULL;
-	if (!c->browser_pool || (c->webdriver_url && *c->webdriver_url) || strcmp(c->browser_mode, "shared") == 0)
+	if (!c->browser_pool || (c->webdriver_url && *c->webdriver_url) || sx_conf_shared_browser(c))
 		goto out;
 	sweep_stale();
 	p = xcalloc(1, sizeof(*p));

@@ -12,6 +12,8 @@
  *   the document and its open shadow roots, and answers null when it is
  *   gone, else [element, value]:
  *   "find"   value null; the element is not moved.
+ *   "selection" value is the names of the selected options of a listbox
+ *            (role=listbox), as "select" names them; not moved either.
  *   "scroll" scrolls the element into the middle of the viewport; value is
  *            its checked state (checked, or aria-checked="true").
  *   "clear"  scrolls, then empties an input, textarea or contenteditable the
@@ -132,16 +134,17 @@ function checked(el) {
 	return !!el.checked || el.getAttribute('aria-checked') === 'true';
 }
 
-function optionText(o) {
-	return (o.localName === 'option' ? o.text : o.getAttribute('aria-label') || o.textContent).trim();
-}
-
 /* The option of opts named want: by its text, then its value, then part of its text. */
 function optionNamed(opts, want) {
 	want = String(want).trim().toLowerCase();
 	return opts.find(function (o) { return optionText(o).toLowerCase() === want; }) ||
 		opts.find(function (o) { return (o.value || o.getAttribute('data-value') || '').trim().toLowerCase() === want; }) ||
 		opts.find(function (o) { return optionText(o).toLowerCase().indexOf(want) >= 0; });
+}
+
+/* The names of the selected options of a listbox (role=listbox). */
+function selection(el) {
+	return Array.prototype.filter.call(el.querySelectorAll('[role=option]'), optionSelected).map(optionText);
 }
 
 function select(el, arg) {
@@ -161,10 +164,9 @@ function select(el, arg) {
 	});
 	if (missing.length || !hits.length)
 		return {missing: missing};
-	function selected(o) { return o.getAttribute('aria-selected') === 'true'; }
 	if (!native)
-		return {chosen: hits.map(optionText), before: opts.filter(selected).map(optionText),
-			click: hits.filter(function (o) { return !selected(o); })};
+		return {chosen: hits.map(optionText), before: selection(el),
+			click: hits.filter(function (o) { return !optionSelected(o); })};
 	if (!multiple)
 		el.value = hits[0].value;
 	hits.forEach(function (o) { o.selected = true; });
@@ -175,6 +177,8 @@ function select(el, arg) {
 function act(el) {
 	if (opt.op === 'find')
 		return null;
+	if (opt.op === 'selection')
+		return selection(el);
 	el.scrollIntoView({block: 'center', inline: 'nearest'});
 	if (opt.op === 'clear') {
 		clear(el);

@@ -18,9 +18,6 @@
  * is queued and exit when the queue is empty; then the sender delivers the
  * webhooks that are due (those tasks' among them) and the program exits.
  */
-#include <errno.h>
-#include <signal.h>
-#include <sys/wait.h>
 
 #include "sx.h"
 #include "browser_host.h"
@@ -93,38 +90,6 @@ static int sender_drain_main(int index, void *arg)
 	return webhook_sender_drain(arg);
 }
 
-/*
- * Waits for the n workers in pids; a stop signal is passed on to them once.
- * Returns how many did not exit with status 0.
- */
-static int drain_wait(pid_t *pids, int n)
-{
-	int failed = 0, left = n, ws;
-	bool passed_on = false;
-
-	while (left > 0) {
-		pid_t pid = waitpid(-1, &ws, 0);
-
-		if (pid < 0 && errno != EINTR)
-			break;
-		if (sx_stopping && !passed_on) {
-			for (int i = 0; i < n; i++)
-				if (pids[i] > 0)
-					kill(pids[i], SIGTERM);
-			passed_on = true;
-		}
-		for (int i = 0; pid > 0 && i < n; i++) {
-			if (pids[i] != pid)
-				continue;
-			pids[i] = 0;
-			left--;
-			if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-				failed++;
-		}
-	}
-	return failed;
-}
-
 /* sextant-agent --drain: the queue, then the due webhooks.  The exit status. */
 static int drain(const struct sx_conf *conf)
 {
@@ -135,20 +100,14 @@ static int drain(const struct sx_conf *conf)
 	log_info("agent", "msg=\"draining the queue\" workers=%d", n);
 	for (int i = 0; i < n; i++)
 		pids[i] = sx_spawn_worker(worker_main, i, (void *)conf);
-	failed += drain_wait(pids, n);
+	failed += sx_wait_workers(pids, n);
 	if (!sx_stopping) {
 		sender = sx_spawn_worker(sender_drain_main, 0, (void *)conf);
-		failed += drain_wait(&sender, 1);
+		failed += sx_wait_workers(&sender, 1);
 	}
 	log_info("agent", "msg=drained failed_workers=%d", failed);
 	free(pids);
 	return failed ? 1 : 0;
-}
-
-/* 1 when the agent keeps a shared browser (browser_host.h): a process more to supervise. */
-static int shared_browser(const struct sx_conf *conf)
-{
-	return strcmp(conf->browser_mode, "shared") == 0 && !(conf->webdriver_url && *conf->webdriver_url);
 }
 
 static void warn_about_llm(const struct sx_conf *conf)
@@ -186,15 +145,14 @@ int main(int argc, char **argv)
 	warn_about_llm(&conf);
 	if (drain_once) {
 		/* A run from cron keeps no browser host: each task starts its own. */
-		if (shared_browser(&conf)) {
+		if (sx_conf_shared_browser(&conf))
 			log_info("agent", "msg=\"--drain runs a browser per task (browser_mode = shared needs the daemon)\"");
-			free(conf.browser_mode);
-			conf.browser_mode = xstrdup("per_task");
-		}
+		conf.no_browser_host = true;
 		status = drain(&conf);
 		goto out;
 	}
-	sx_supervise("agent", (int)conf.agent_workers + 1 + shared_browser(&conf), worker_main, &conf);
+	/* The shared browser's host is one process more to supervise. */
+	sx_supervise("agent", (int)conf.agent_workers + 1 + sx_conf_shared_browser(&conf), worker_main, &conf);
 	status = 0;
 out:
 	sx_conf_release(&conf);

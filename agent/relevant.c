@@ -34,6 +34,13 @@ struct goal_tokens {
 	size_t n;
 };
 
+/* A goal read once for scoring many lines: its words, and its tokens for the phrase. */
+struct relevant_goal {
+	char words[RELEVANT_MAX_WORDS][RELEVANT_WORD_MAX];
+	size_t nwords;
+	struct goal_tokens tokens;
+};
+
 /* Words that say how to ask, not what about. */
 static bool is_filler(const char *w)
 {
@@ -295,17 +302,33 @@ static void choose_named(struct line *lines, size_t n, size_t budget, int best,
 	}
 }
 
-int relevant_score(const char *goal, const char *line, size_t len)
+/* Reads goal (may be NULL) into g: its words, and its tokens when phrase is set. */
+static void goal_prepare(struct relevant_goal *g, const char *goal, bool phrase)
 {
-	char words[RELEVANT_MAX_WORDS][RELEVANT_WORD_MAX];
-	struct goal_tokens g;
-	size_t nwords = goal_words(goal, words);
+	g->nwords = goal_words(goal, g->words);
+	goal_tokens_init(&g->tokens, phrase ? goal : NULL);
+}
+
+struct relevant_goal *relevant_goal_new(const char *goal)
+{
+	struct relevant_goal *g = xcalloc(1, sizeof(*g));
+
+	goal_prepare(g, goal, true);
+	return g;
+}
+
+void relevant_goal_free(struct relevant_goal *g)
+{
+	free(g);
+}
+
+int relevant_score(const struct relevant_goal *g, const char *line, size_t len)
+{
 	int score = 0, phrase;
 
-	for (size_t i = 0; i < nwords; i++)
-		score += line_has(line, len, words[i]);
-	goal_tokens_init(&g, goal);
-	phrase = phrase_weight(&g, line, len);
+	for (size_t i = 0; i < g->nwords; i++)
+		score += line_has(line, len, g->words[i]);
+	phrase = phrase_weight(&g->tokens, line, len);
 	return score + (phrase >= 2 ? phrase : 0);
 }
 
@@ -315,9 +338,8 @@ int relevant_score(const char *goal, const char *line, size_t len)
  */
 static char *pick(const char *text, const char *goal, size_t budget, bool named)
 {
-	char words[RELEVANT_MAX_WORDS][RELEVANT_WORD_MAX];
-	struct goal_tokens g;
-	size_t nwords, n = 0;
+	struct relevant_goal g;
+	size_t n = 0;
 	struct line *lines;
 	int best = 0;
 	char *s;
@@ -326,16 +348,15 @@ static char *pick(const char *text, const char *goal, size_t budget, bool named)
 		return xstrdup("");
 	if (strlen(text) <= budget)
 		return xstrdup(text);
-	nwords = goal_words(goal, words);
-	goal_tokens_init(&g, named ? goal : NULL);
-	lines = split_lines(text, budget, words, nwords, &n);
+	goal_prepare(&g, goal, named);
+	lines = split_lines(text, budget, g.words, g.nwords, &n);
 	for (size_t i = 0; i < n; i++) {
-		lines[i].phrase = phrase_weight(&g, lines[i].at, lines[i].len);
+		lines[i].phrase = phrase_weight(&g.tokens, lines[i].at, lines[i].len);
 		if (lines[i].phrase > best)
 			best = lines[i].phrase;
 	}
 	if (best >= RELEVANT_NAMED_MIN)
-		choose_named(lines, n, budget, best, words, nwords);
+		choose_named(lines, n, budget, best, g.words, g.nwords);
 	else
 		choose(lines, n, budget);
 	s = render(lines, n, budget);

@@ -20,11 +20,19 @@
 char *relevant_lines(const char *text, const char *goal, size_t budget);
 
 /*
- * How much one line (len bytes at line) bears on goal: the goal words it
+ * A goal read once (its words and their order) for scoring many lines;
+ * goal may be NULL (nothing then scores).  relevant_goal_free accepts NULL.
+ */
+struct relevant_goal;
+struct relevant_goal *relevant_goal_new(const char *goal);
+void relevant_goal_free(struct relevant_goal *g);
+
+/*
+ * How much one line (len bytes at line) bears on goal g: the goal words it
  * has, plus the weight of the run of the goal's words it holds in a row
  * when that is 2 or more; 0 when nothing.
  */
-int relevant_score(const char *goal, const char *line, size_t len);
+int relevant_score(const struct relevant_goal *g, const char *line, size_t len);
 
 /*
  * relevant_lines for extraction, where the goal usually names the thing

@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "history.h"
+#include "json.h"
 #include "judge.h"
 #include "log.h"
 #include "runner.h"
@@ -49,17 +50,25 @@ static const char *run_with(const struct run *run)
 	return w ? w : jmember(run->t->run_request, "run_with");
 }
 
-/* Reads the trace stored under the task's key, if any, and starts replaying it. */
+/*
+ * Reads the trace stored under the task's key, if any, and starts replaying
+ * it.  The row is read as any stored JSON is (depth capped) and its shape
+ * checked once here (trace_valid), so the replay below may index it.
+ */
 static void trace_load(struct run *run, struct replay *rp)
 {
 	enum sx_rc rc = trace_db_get(run->r->db, run->t->org_id, rp->key, &rp->row);
+	char why[WHY_LEN] = "";
 
-	if (rc == SX_OK)
-		rp->trace = json_tokener_parse(rp->row.trace_json);
-	if (rc == SX_OK && !json_object_is_type(sx_json_member(rp->trace, "steps"), json_type_array)) {
-		log_warn("replay", "msg=\"stored trace unreadable; not replayed\" task=%s trace=%s", run->t->id,
-			 rp->row.id);
-		rc = SX_EPARSE;
+	if (rc == SX_OK) {
+		rp->trace = sx_json_parse_stored(rp->row.trace_json ? rp->row.trace_json : "",
+						 rp->row.trace_json ? strlen(rp->row.trace_json) : 0,
+						 SX_JSON_MAX_DEPTH, why, sizeof(why));
+		if (!rp->trace || !trace_valid(rp->trace, why, sizeof(why)))
+			rc = SX_EPARSE;
+		if (rc)
+			log_warn("replay", "msg=\"stored trace unreadable; not replayed\" task=%s trace=%s why=%s",
+				 run->t->id, rp->row.id, sx_log_quote(why));
 	}
 	if (rc) {
 		trace_row_release(&rp->row);

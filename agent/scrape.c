@@ -64,7 +64,7 @@ struct scrape_acc {
 	size_t nitems, capitems;
 	size_t dropped[B_MAX];
 	struct sx_buf text;
-	size_t text_dropped;    /* bytes of page text past the cap */
+	size_t text_dropped;    /* characters of page text left out, by either half */
 	bool truncated;
 	long long next;         /* highest id counter seen */
 };
@@ -354,15 +354,33 @@ static void acc_release(struct scrape_acc *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* The UTF-8 characters in t[0..n): every byte that does not continue one. */
+static size_t utf8_chars(const char *t, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)t[i] & 0xC0) != 0x80;
+	return c;
+}
+
 /*
- * Appends text to the page text, cutting at the cap (less room for the
- * line that says what was cut) on a UTF-8 character boundary; a cut marks
- * the result truncated and counts the bytes left out (acc_text_note).
+ * Appends one document's text to the page text, cutting at the cap (less
+ * room for the line that says what was cut) on a UTF-8 character boundary.
+ * script_dropped is what scrape.js already left out of that text, in
+ * characters.  Either cut marks the result truncated and adds to the
+ * characters left out, which acc_text_note reports in one line: the
+ * script never writes that line itself, so the page text has one note
+ * with one total.
  */
-static void acc_text(struct scrape_acc *a, const char *t)
+static void acc_text(struct scrape_acc *a, const char *t, size_t script_dropped)
 {
 	size_t room, n, cap = SCRAPE_MAX_TEXT_BYTES - SCRAPE_TEXT_NOTE_RESERVE;
 
+	if (script_dropped) {
+		a->text_dropped += script_dropped;
+		a->truncated = true;
+	}
 	if (!t || !*t)
 		return;
 	if (a->text.len && a->text.len < cap)
@@ -370,22 +388,22 @@ static void acc_text(struct scrape_acc *a, const char *t)
 	room = a->text.len < cap ? cap - a->text.len : 0;
 	n = strlen(t);
 	if (n > room) {
-		a->text_dropped += n - room;
-		n = room;
-		while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80) {
-			n--;
-			a->text_dropped++;
-		}
+		size_t keep = room;
+
+		while (keep > 0 && ((unsigned char)t[keep] & 0xC0) == 0x80)
+			keep--;
+		a->text_dropped += utf8_chars(t + keep, n - keep);
+		n = keep;
 		a->truncated = true;
 	}
 	(void)sx_buf_append(&a->text, t, n);
 }
 
-/* Ends a page text that hit its cap with the line that says how much was left out. */
+/* Ends a page text that was cut with the line that says how much was left out. */
 static void acc_text_note(struct scrape_acc *a)
 {
 	if (a->text_dropped)
-		(void)sx_buf_printf(&a->text, "\n\xe2\x80\xa6 %zu more bytes of page text not shown",
+		(void)sx_buf_printf(&a->text, "\n\xe2\x80\xa6 %zu more characters of page text not shown",
 				    a->text_dropped);
 }
 
@@ -398,13 +416,15 @@ static void acc_doc(struct scrape_acc *a, json_object *doc, json_object *opaque)
 {
 	json_object *els, *dropped, *op;
 	struct sx_buf line;
+	long long td;
 
 	json_object_array_add(a->docs, json_object_get(doc));
 	if (sx_json_bool(doc, "truncated"))
 		a->truncated = true;
 	if (sx_json_int(doc, "next", 0) > a->next)
 		a->next = sx_json_int(doc, "next", 0);
-	acc_text(a, sx_json_string(doc, "text"));
+	td = sx_json_int(doc, "textDropped", 0);
+	acc_text(a, sx_json_string(doc, "text"), td > 0 && td < (1LL << 40) ? (size_t)td : 0);
 	if (json_object_object_get_ex(doc, "dropped", &dropped) &&
 	    json_object_is_type(dropped, json_type_object)) {
 		json_object_object_foreach(dropped, key, val) {
@@ -864,6 +884,7 @@ char *scrape_elements_brief(const struct scrape_result *page, const char *goal)
 	struct brief_line *far = NULL, **order = NULL;
 	size_t nfar = 0, cap = 1, far_bytes = 0, used = 0, i, dropped[B_MAX];
 	const char *p, *end;
+	struct relevant_goal *g;
 	struct sx_buf b;
 	char *s;
 
@@ -872,6 +893,7 @@ char *scrape_elements_brief(const struct scrape_result *page, const char *goal)
 	for (p = page->elements; *p; p++)
 		cap += *p == '\n';
 	far = xcalloc(cap, sizeof(*far));
+	g = relevant_goal_new(goal);
 	for (p = page->elements; *p; p = *end ? end + 1 : end) {
 		long long rank;
 
@@ -882,10 +904,11 @@ char *scrape_elements_brief(const struct scrape_result *page, const char *goal)
 		if (rank < 0)
 			continue;
 		far[nfar] = (struct brief_line){ p, (size_t)(end - p), rank,
-						 relevant_score(goal, p, (size_t)(end - p)), false };
+						 relevant_score(g, p, (size_t)(end - p)), false };
 		far_bytes += far[nfar].len + 1;
 		nfar++;
 	}
+	relevant_goal_free(g);
 	if (far_bytes <= SCRAPE_BRIEF_FAR_BYTES) {
 		free(far);
 		return xstrdup(page->elements);

@@ -4,7 +4,8 @@
  *
  * Operations (options.op):
  *   (none)   scrape the current document:
- *            {url, title, elements:[…], text, truncated, dropped:{kind:n},
+ *            {url, title, elements:[…], text, textDropped, truncated,
+ *             dropped:{kind:n},
  *             opaque:[[frame path]…], next}
  *   "next"   raise the id counter of this window to options.next.
  * Finding a frame or an element again is locate.js's; both scripts walk the
@@ -46,8 +47,10 @@
  * prompt).  `dropped` holds the
  * per-kind counts of what this script left out.  The page text (innerText
  * of the body, then of open shadow roots and same-origin frames; it includes
- * the options of selects) is cut to maxTextBytes, ending with a line that
- * says how much was left out; `truncated` says when any cut happened.
+ * the options of selects) is cut to maxTextBytes UTF-16 units, and
+ * `textDropped` counts the characters left out; scrape.c cuts to the exact
+ * byte cap and adds the line that says how much was left out.  `truncated`
+ * says when any cut happened.
  *
  * What needs the user's attention comes first in the page text: an open
  * dialog, alerts, toasts and status messages, and validation messages (see
@@ -335,10 +338,10 @@ function shortHref(a) {
 function describeListbox(el, e) {
 	var os = el.querySelectorAll('[role=option]'), opts = [], sel = [];
 	for (var i = 0; i < os.length; i++) {
-		var ot = cut(os[i].getAttribute('aria-label') || textOf(os[i], null), OPTION_MAX);
+		var ot = cut(optionText(os[i]), OPTION_MAX);
 		if (i < OPTIONS_MAX)
 			opts.push(ot);
-		if (os[i].getAttribute('aria-selected') === 'true' || os[i].getAttribute('aria-checked') === 'true')
+		if (optionSelected(os[i]))
 			sel.push(ot);
 	}
 	e.options = opts;
@@ -430,7 +433,7 @@ function rankOf(el, kind, inView) {
 	return 0;
 }
 
-var state = {cands: [], opaque: [], texts: [], messages: [], order: 0};
+var state = {cands: [], opaque: [], texts: [], messages: [], order: 0, textDropped: 0};
 
 /*
  * The page text without the lines that are only a select's option: the
@@ -475,6 +478,10 @@ function nameOf(el) {
 
 var TOAST_CLASS = /(^|[\s_-])(toast|snackbar|flash|notification|notice|alert)([\s_-]|$)/i;
 var ERROR_CLASS = /(^|[\s_-])(error|errors|invalid-feedback|error-message|field-error|errormessage)([\s_-]|$)/i;
+/* The elements that may be a message: the roles, and the classes holding a word the two patterns above test. */
+var MESSAGE_CANDIDATES = '[role=alert],[aria-live=assertive],[role=status],[class*=toast i],' +
+	'[class*=snackbar i],[class*=flash i],[class*=notification i],[class*=notice i],[class*=alert i],' +
+	'[class*=error i],[class*=invalid-feedback i]';
 
 /*
  * What the user must see before the rest of the page, in this order: the
@@ -505,16 +512,18 @@ function messages(doc, modal) {
 	var ds = doc.querySelectorAll('dialog[open],[role=dialog],[role=alertdialog]');
 	for (var i = 0; i < ds.length; i++)
 		take(ds[i], 'Dialog', DIALOG_MAX);
-	var as = doc.querySelectorAll('[role=alert],[aria-live=assertive],[role=status],[class]');
+	/* One pass sorts the candidates; alerts are taken first, then messages, then errors. */
+	var as = doc.querySelectorAll(MESSAGE_CANDIDATES), kinds = {Alert: [], Message: [], Error: []};
+	for (var j = 0; j < as.length; j++) {
+		var a = as[j], role = a.getAttribute('role'), cls = a.getAttribute('class') || '';
+		var is = role === 'alert' || a.getAttribute('aria-live') === 'assertive' ? 'Alert' :
+			role === 'status' || TOAST_CLASS.test(cls) ? 'Message' :
+			ERROR_CLASS.test(cls) && !a.matches('input,select,textarea,form') ? 'Error' : '';
+		if (is)
+			kinds[is].push(a);
+	}
 	['Alert', 'Message', 'Error'].forEach(function (what) {
-		for (var j = 0; j < as.length; j++) {
-			var a = as[j], role = a.getAttribute('role'), cls = a.getAttribute('class') || '';
-			var is = role === 'alert' || a.getAttribute('aria-live') === 'assertive' ? 'Alert' :
-				role === 'status' || TOAST_CLASS.test(cls) ? 'Message' :
-				ERROR_CLASS.test(cls) && !a.matches('input,select,textarea,form') ? 'Error' : '';
-			if (is === what)
-				take(a, what, MESSAGE_MAX);
-		}
+		kinds[what].forEach(function (el) { take(el, what, MESSAGE_MAX); });
 	});
 	var fs = doc.querySelectorAll('[aria-invalid=true],input,select,textarea');
 	for (var k = 0; k < fs.length; k++) {
@@ -636,16 +645,26 @@ function sameKey(e) {
 	return squash(e.label).toLowerCase() + '\u0001' + (e.group || '');
 }
 
-/* The largest ancestor of el (el itself at least) that holds no other element of set. */
-function itemOf(el, set) {
-	var item = el;
-	for (var a = up(el); a && a.localName !== 'body' && a.localName !== 'html'; a = up(a)) {
-		for (var i = 0; i < set.length; i++)
-			if (set[i] !== el && a.contains(set[i]))
-				return item;
-		item = a;
-	}
-	return item;
+/*
+ * The item of each element of set, in set's order: the largest ancestor of
+ * the element (itself at least) that holds no other element of set.  One
+ * walk up from each element counts how many elements of set every ancestor
+ * holds; an element's item is then the last ancestor on its way up that
+ * holds it alone (counts only grow going up).
+ */
+function itemsOf(set) {
+	var count = new Map();
+	function inside(a) { return a && a.localName !== 'body' && a.localName !== 'html'; }
+	set.forEach(function (el) {
+		for (var a = up(el); inside(a); a = up(a))
+			count.set(a, (count.get(a) || 0) + 1);
+	});
+	return set.map(function (el) {
+		var item = el;
+		for (var a = up(el); inside(a) && count.get(a) === 1; a = up(a))
+			item = a;
+		return item;
+	});
 }
 
 function isRow(el) {
@@ -701,9 +720,9 @@ function addContext(list) {
 		var g = groups[k];
 		if (g.length < 2)
 			return;
-		var els = g.map(function (e) { return e.el; });
-		g.forEach(function (e) {
-			var item = itemOf(e.el, els);
+		var items = itemsOf(g.map(function (e) { return e.el; }));
+		g.forEach(function (e, i) {
+			var item = items[i];
 			e.parts = partsOf(item, e.el, skip);
 			e.inRow = isRow(item);
 			e.n = 1;
@@ -736,9 +755,13 @@ function addContext(list) {
 
 /*
  * The page text: messages first, then the text of each document (or the
- * line standing for what a modal covers), cut to max characters with a
- * last line saying how much was left out.  A message's lines are not
- * repeated where the page text has them again.
+ * line standing for what a modal covers).  A message's lines are not
+ * repeated where the page text has them again.  A text longer than max
+ * UTF-16 units (never fewer bytes, so scrape.c's byte cap still binds) is
+ * cut here only to keep the answer small, never inside a surrogate pair;
+ * the number of characters left out goes to state.textDropped, and
+ * scrape.c, which cuts to the exact byte cap, writes the one line that
+ * says how much was left out.
  */
 function pageText(max) {
 	var head = messageText(state.messages);
@@ -751,9 +774,13 @@ function pageText(max) {
 	body = body.replace(/\n{3,}/g, '\n\n').trim();
 	var text = head ? head + '\n\n' + body : body;
 	if (text.length > max) {
-		var note = '\n\u2026 ' + (text.length - max + 120) + ' more characters of page text not shown';
-		text = text.slice(0, max - 120) + note;
-		state.cut = true;
+		var end = max, c = text.charCodeAt(end - 1);
+		if (c >= 0xD800 && c <= 0xDBFF)
+			end--;
+		var rest = text.slice(end);
+		/* Characters, not UTF-16 units: a surrogate pair is one. */
+		state.textDropped = rest.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '.').length;
+		text = text.slice(0, end);
 	}
 	return text;
 }
@@ -807,9 +834,10 @@ function scrape() {
 	cw.__sxNext = next;
 
 	var text = pageText(opt.maxTextBytes || 16384);
-	var truncated = Object.keys(dropped).length > 0 || !!state.cut;
+	var truncated = Object.keys(dropped).length > 0 || state.textDropped > 0;
 	return JSON.stringify({url: location.href, title: document.title, elements: ranked,
-		text: text, truncated: truncated, dropped: dropped, opaque: state.opaque, next: next});
+		text: text, textDropped: state.textDropped, truncated: truncated, dropped: dropped,
+		opaque: state.opaque, next: next});
 }
 
 if (opt.op === 'next') {

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "mask.h"
 #include "scrape.h"
+#include "ssrf.h"
 
 /* Payload values shorter than this are too common to tell a derived value by. */
 #define DERIVED_MIN 3
@@ -135,36 +136,29 @@ char *trace_key_json(const char *url, const char *nav_goal, const char *extract_
 /* ---- URLs -------------------------------------------------------------------- */
 
 /*
- * Splits an http(s) url into its origin (scheme://host[:port], lower-cased,
- * default port dropped; caller frees) and *rest, the path onwards (borrowed
- * from url).  NULL when url is no http(s) URL.
+ * Splits an http(s) url into its origin (scheme://host[:port] as
+ * ssrf_url_host reads the host a browser goes to: lower-cased, without any
+ * user:pass@, default port dropped; caller frees) and *rest, the path
+ * onwards (borrowed from url).  NULL when url is no http(s) URL.  The
+ * origin goes into trace keys and URL patterns, which are stored and
+ * shown, so a password in a task's URL must never reach it.
  */
 static char *url_origin(const char *url, const char **rest)
 {
-	const char *host, *end;
-	size_t slen;
-	char *o;
+	char host[256], port_part[8] = "";
+	unsigned port;
+	bool https, v6;
+	const char *authority;
 
-	if (!url)
+	if (!url || !ssrf_url_host(url, host, sizeof(host), &port))
 		return NULL;
-	if (strncasecmp(url, "http://", 7) == 0)
-		slen = 4;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		slen = 5;
-	else
-		return NULL;
-	host = url + slen + 3;
-	end = host + strcspn(host, "/?#");
-	*rest = end;
-	o = xasprintf("%.*s://%.*s", (int)slen, url, (int)(end - host), host);
-	for (char *c = o; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	slen = strlen(o);
-	if (slen > 3 && strcmp(o + slen - 3, ":80") == 0 && strncmp(o, "http:", 5) == 0)
-		o[slen - 3] = '\0';
-	else if (slen > 4 && strcmp(o + slen - 4, ":443") == 0 && strncmp(o, "https:", 6) == 0)
-		o[slen - 4] = '\0';
-	return o;
+	https = strncasecmp(url, "https://", 8) == 0;
+	authority = url + (https ? 8 : 7);
+	*rest = authority + strcspn(authority, "/?#");
+	if (port != (https ? 443u : 80u))
+		snprintf(port_part, sizeof(port_part), ":%u", port);
+	v6 = strchr(host, ':') != NULL;
+	return xasprintf("%s://%s%s%s%s", https ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", port_part);
 }
 
 char *trace_url_normalize(const char *url)
@@ -258,20 +252,45 @@ out:
 
 /* ---- fingerprints ------------------------------------------------------------ */
 
+/*
+ * Whether an id attribute was made up by the page's framework for this
+ * load (React's ":r5:", "input-1234", "ember412", a UUID) and so names no
+ * element across loads: one with a ':', a run of three digits or more, or
+ * a run of 16 hex digits and dashes.  Such an id is left out of a
+ * fingerprint (as "") rather than making every replay hand over.
+ */
+static bool dom_id_generated(const char *id)
+{
+	size_t digits = 0, hex = 0;
+
+	if (strchr(id, ':'))
+		return true;
+	for (const char *c = id; *c; c++) {
+		digits = isdigit((unsigned char)*c) ? digits + 1 : 0;
+		hex = isxdigit((unsigned char)*c) || *c == '-' ? hex + 1 : 0;
+		if (digits >= 3 || hex >= 16)
+			return true;
+	}
+	return false;
+}
+
+/* Member m of index entry or fingerprint o as a fingerprint holds it ("" for none). */
+static const char *fp_member(json_object *o, const char *m)
+{
+	const char *v = sx_json_string(o, m);
+
+	if (!v || (strcmp(m, "dom_id") == 0 && dom_id_generated(v)))
+		return "";
+	return v;
+}
+
 /* Whether index entry e equals fingerprint (or entry) fp in everything but ordinal and count. */
 static bool fp_equal(json_object *e, json_object *fp)
 {
-	const char *a, *b;
-
-	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++) {
-		a = sx_json_string(e, fp_members[i]);
-		b = sx_json_string(fp, fp_members[i]);
-		if (strcmp(a ? a : "", b ? b : "") != 0)
+	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++)
+		if (strcmp(fp_member(e, fp_members[i]), fp_member(fp, fp_members[i])) != 0)
 			return false;
-	}
-	a = json_object_to_json_string_ext(sx_json_member(e, "frame"), JSON_C_TO_STRING_PLAIN);
-	b = json_object_to_json_string_ext(sx_json_member(fp, "frame"), JSON_C_TO_STRING_PLAIN);
-	return strcmp(a, b) == 0;
+	return json_object_equal(sx_json_member(e, "frame"), sx_json_member(fp, "frame"));
 }
 
 json_object *trace_fingerprint(json_object *index, const char *id)
@@ -290,11 +309,8 @@ json_object *trace_fingerprint(json_object *index, const char *id)
 	}
 	fp = json_object_new_object();
 	json_object_object_add(fp, "frame", json_object_get(sx_json_member(e, "frame")));
-	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++) {
-		const char *v = sx_json_string(e, fp_members[i]);
-
-		json_object_object_add(fp, fp_members[i], json_object_new_string(v ? v : ""));
-	}
+	for (size_t i = 0; i < SX_ARRAY_LEN(fp_members); i++)
+		json_object_object_add(fp, fp_members[i], json_object_new_string(fp_member(e, fp_members[i])));
 	json_object_object_add(fp, "ordinal", json_object_new_int64(ordinal));
 	json_object_object_add(fp, "count", json_object_new_int64(count));
 	return fp;
@@ -370,6 +386,56 @@ char *trace_value_resolve(json_object *payload, json_object *src)
 	return out;
 }
 
+/* ---- a stored trace ---------------------------------------------------------- */
+
+/* Whether v is an array whose items all have type t. */
+static bool array_of(json_object *v, json_type t)
+{
+	if (!json_object_is_type(v, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		if (!json_object_is_type(json_object_array_get_idx(v, i), t))
+			return false;
+	return true;
+}
+
+/* Whether trace step ts has the shape trace_valid checks. */
+static bool step_valid(json_object *ts)
+{
+	json_object *acts = sx_json_member(ts, "actions");
+
+	if (!json_object_is_type(ts, json_type_object) || !array_of(acts, json_type_object))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(acts); i++) {
+		json_object *el = sx_json_member(json_object_array_get_idx(acts, i), "element");
+
+		if (el && !json_object_is_type(el, json_type_object))
+			return false;
+	}
+	return true;
+}
+
+bool trace_valid(json_object *t, char *why, size_t whylen)
+{
+	json_object *steps = sx_json_member(t, "steps"), *ev = sx_json_member(t, "evidence");
+
+	if (!json_object_is_type(steps, json_type_array)) {
+		snprintf(why, whylen, "it has no steps array");
+		return false;
+	}
+	for (size_t i = 0; i < json_object_array_length(steps); i++) {
+		if (!step_valid(json_object_array_get_idx(steps, i))) {
+			snprintf(why, whylen, "its step %zu is malformed", i);
+			return false;
+		}
+	}
+	if (!json_object_is_type(ev, json_type_object) || !array_of(sx_json_member(ev, "text"), json_type_string)) {
+		snprintf(why, whylen, "its evidence is malformed");
+		return false;
+	}
+	return true;
+}
+
 /* ---- pages ------------------------------------------------------------------- */
 
 bool trace_page_matches(json_object *want, const struct scrape_result *page, char *why, size_t whylen)
@@ -393,6 +459,10 @@ bool trace_evidence_matches(json_object *evidence, const struct scrape_result *p
 
 	if (!evidence || !trace_page_matches(evidence, page, why, whylen))
 		return false;
+	if (!array_of(text, json_type_string)) {
+		snprintf(why, whylen, "the trace's evidence is malformed");
+		return false;
+	}
 	for (size_t i = 0; i < json_object_array_length(text); i++) {
 		const char *line = json_object_get_string(json_object_array_get_idx(text, i));
 

@@ -21,7 +21,8 @@
  * a long hex id is "*"), its title ("" when it shows a payload value: not
  * checked) and the labels of the elements its actions used.  An element is
  * named by a fingerprint that does not depend on data-sx-id: its frame
- * path, kind (the role for ARIA widgets), label, name and id attributes,
+ * path, kind (the role for ARIA widgets), label, name and id attributes
+ * (an id the page's framework generated, "" instead: it changes per load),
  * radio/checkbox group, and its ordinal among the elements equal in all of
  * those (with their count).  A typed or chosen value is a reference into
  * the navigation payload ({"ref": "$.a.b[0]"}) when it is one of the
@@ -120,6 +121,15 @@ void trace_record_step(struct trace_recorder *r, json_object *payload, const str
  * completed step, or it would hold a secret (mask finds one in its text).
  */
 json_object *trace_recorder_take(struct trace_recorder *r, const struct mask *mask);
+
+/*
+ * Whether t, a trace read back from the database, has the shape above
+ * where replay relies on it: "steps" an array of objects, each with an
+ * "actions" array of objects whose "element", when present, is an object;
+ * "evidence" an object whose "text" is an array of strings.  why is filled
+ * when not.  Members only compared (URL patterns, labels) may hold anything.
+ */
+bool trace_valid(json_object *t, char *why, size_t whylen);
 
 /* Whether the page's url and title fit a trace page or evidence object (why filled when not). */
 bool trace_page_matches(json_object *want, const struct scrape_result *page, char *why, size_t whylen);

@@ -1,8 +1,10 @@
 /*
- * The tree walk shared by scrape.js and locate.js (gen-js.sh joins this file
- * in front of each): a frame is named by its index in this walk, so the
- * scrape that records the index and the look-up that finds the frame again
- * must walk alike.
+ * What scrape.js and locate.js must agree on (gen-js.sh joins this file in
+ * front of each): the tree walk, since a frame is named by its index in it,
+ * so the scrape that records the index and the look-up that finds the frame
+ * again must walk alike; and an option's name and selected state, since the
+ * scrape shows the selection, the look-up picks options by those names and
+ * reads the selection back after clicking them.
  */
 
 /*
@@ -22,4 +24,15 @@ function walk(root, fn) {
 
 function isFrame(el) {
 	return el.localName === 'iframe' || el.localName === 'frame';
+}
+
+/* The name of an option (<option> or role=option): the one a person reads. */
+function optionText(o) {
+	return (o.localName === 'option' ? o.text : o.getAttribute('aria-label') || o.textContent).trim();
+}
+
+/* An ARIA option is selected by aria-selected, or aria-checked in a multi-select listbox. */
+function optionSelected(o) {
+	return o.localName === 'option' ? o.selected :
+		o.getAttribute('aria-selected') === 'true' || o.getAttribute('aria-checked') === 'true';
 }

@@ -271,18 +271,19 @@ static void webdriver_add_str(json_object *o, const char *key, const char *val)
 	json_object_object_add(o, key, json_object_new_string(val));
 }
 
+const char *const webdriver_chromium_flags[] = {
+	"--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
+	"--no-first-run", "--disable-background-networking",
+	"--disable-component-update", "--disable-sync", NULL,
+};
+
 /* goog:chromeOptions for a Chromium that chromedriver launches: headless, on this host's flags. */
 static void webdriver_launch_options(const struct webdriver_options *opt, int w, int h, json_object *chrome)
 {
 	json_object *args = json_object_new_array();
-	static const char *const fixed[] = {
-		"--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync",
-	};
 
-	for (size_t i = 0; i < SX_ARRAY_LEN(fixed); i++)
-		json_object_array_add(args, json_object_new_string(fixed[i]));
+	for (size_t i = 0; webdriver_chromium_flags[i]; i++)
+		json_object_array_add(args, json_object_new_string(webdriver_chromium_flags[i]));
 	if (opt->no_sandbox)
 		json_object_array_add(args, json_object_new_string("--no-sandbox"));
 	if (opt->user_data_dir) {
@@ -352,28 +353,32 @@ static json_object *webdriver_capabilities(const struct webdriver_options *opt, 
 }
 
 /*
- * Non-positive sizes and timeouts take defaults rather than failing: they
- * come from optional configuration keys.  On failure nothing is kept and
- * the WebDriver message (a browser start-up error, never page content) is
- * logged, since there is no session left to ask webdriver_last_error() of.
- */
-/*
  * url without the user:password@ a remote WebDriver's URL may carry
  * (http://user:pass@grid:4444/wd/hub), so logs never hold the password.
+ * The host starts after the last '@' of the authority, as a browser reads
+ * it, so a password holding an '@' is dropped whole.
  */
 static char *endpoint_for_logs(const char *url)
 {
 	const char *host = strstr(url, "://");
-	const char *end, *at;
+	const char *end, *at = NULL;
 
 	host = host ? host + 3 : url;
 	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
+	for (const char *c = host; c < end; c++)
+		if (*c == '@')
+			at = c;
 	if (!at)
 		return xstrdup(url);
 	return xasprintf("%.*s%s", (int)(host - url), url, at + 1);
 }
 
+/*
+ * Non-positive sizes and timeouts take defaults rather than failing: they
+ * come from optional configuration keys.  On failure nothing is kept and
+ * the WebDriver message (a browser start-up error, never page content) is
+ * logged, since there is no session left to ask webdriver_last_error() of.
+ */
 enum sx_rc webdriver_session_new(const struct webdriver_options *opt, struct webdriver_session **out)
 {
 	enum sx_rc rc = SX_EINVAL;
@@ -674,17 +679,15 @@ static bool webdriver_unknown_command(const struct webdriver_session *s)
  * lightly loaded machine and about 20% faster under heavy CPU contention
  * (bench/README.md); taking it means JPEG for all three at once.
  */
+static enum sx_rc webdriver_cdp(struct webdriver_session *s, const char *cmd, json_object *params, size_t max,
+				json_object **v);
+
 static enum sx_rc webdriver_screenshot_cdp(struct webdriver_session *s, json_object **v)
 {
-	json_object *body = json_object_new_object(), *params = json_object_new_object();
-	enum sx_rc rc;
+	json_object *params = json_object_new_object();
 
-	webdriver_add_str(body, "cmd", "Page.captureScreenshot");
 	webdriver_add_str(params, "format", "png");
-	json_object_object_add(body, "params", params);
-	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_LARGE, 0, v);
-	json_object_put(body);
-	return rc;
+	return webdriver_cdp(s, "Page.captureScreenshot", params, WEBDRIVER_MAX_LARGE, v);
 }
 
 /*
@@ -694,13 +697,11 @@ static enum sx_rc webdriver_screenshot_cdp(struct webdriver_session *s, json_obj
  */
 static enum sx_rc webdriver_visible_rect(struct webdriver_session *s, double rect[4])
 {
-	json_object *body = json_object_new_object(), *v = NULL, *vp;
+	json_object *v = NULL, *vp;
 	static const char *const keys[4] = { "pageX", "pageY", "clientWidth", "clientHeight" };
 	enum sx_rc rc;
 
-	webdriver_add_str(body, "cmd", "Page.getLayoutMetrics");
-	json_object_object_add(body, "params", json_object_new_object());
-	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_SMALL, 0, &v);
+	rc = webdriver_cdp(s, "Page.getLayoutMetrics", json_object_new_object(), WEBDRIVER_MAX_SMALL, &v);
 	vp = sx_json_member(v, "cssVisualViewport");
 	for (int i = 0; rc == SX_OK && i < 4; i++) {
 		json_object *n = sx_json_member(vp, keys[i]);
@@ -712,7 +713,6 @@ static enum sx_rc webdriver_visible_rect(struct webdriver_session *s, double rec
 	}
 	if (rc == SX_OK && (rect[2] < 1 || rect[3] < 1))
 		rc = SX_EPARSE;
-	json_object_put(body);
 	json_object_put(v);
 	return rc;
 }
@@ -721,21 +721,15 @@ static enum sx_rc webdriver_visible_rect(struct webdriver_session *s, double rec
 static enum sx_rc webdriver_screenshot_cdp_scaled(struct webdriver_session *s, const double rect[4],
 						  double scale, json_object **v)
 {
-	json_object *body = json_object_new_object(), *params = json_object_new_object();
-	json_object *clip = json_object_new_object();
+	json_object *params = json_object_new_object(), *clip = json_object_new_object();
 	static const char *const keys[4] = { "x", "y", "width", "height" };
-	enum sx_rc rc;
 
 	for (int i = 0; i < 4; i++)
 		json_object_object_add(clip, keys[i], json_object_new_double(rect[i]));
 	json_object_object_add(clip, "scale", json_object_new_double(scale));
-	webdriver_add_str(body, "cmd", "Page.captureScreenshot");
 	webdriver_add_str(params, "format", "png");
 	json_object_object_add(params, "clip", clip);
-	json_object_object_add(body, "params", params);
-	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_LARGE, 0, v);
-	json_object_put(body);
-	return rc;
+	return webdriver_cdp(s, "Page.captureScreenshot", params, WEBDRIVER_MAX_LARGE, v);
 }
 
 enum sx_rc webdriver_screenshot_width(struct webdriver_session *s, int max_width, unsigned char **png,
@@ -764,15 +758,9 @@ enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png
 
 	*png = NULL;
 	*len = 0;
-	if (!s->no_cdp) {
+	if (!s->no_cdp)
 		rc = webdriver_screenshot_cdp(s, &v);
-		if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
-			/* Not chromedriver: the W3C command from now on, for this session. */
-			s->no_cdp = true;
-			log_info("webdriver", "msg=\"no CDP endpoint; W3C screenshots\" endpoint=%s",
-				 sx_log_quote(s->endpoint_log));
-		}
-	}
+	/* Not chromedriver (webdriver_cdp marked it): the W3C command, for this session. */
 	if (s->no_cdp)
 		rc = webdriver_cmd(s, "GET", "/screenshot", NULL, WEBDRIVER_MAX_LARGE, 0, &v);
 	if (rc == SX_OK)
@@ -781,18 +769,45 @@ enum sx_rc webdriver_screenshot(struct webdriver_session *s, unsigned char **png
 	return rc;
 }
 
-/* ---- typing through the CDP endpoint ------------------------------------ */
+/* ---- the CDP endpoint ---------------------------------------------------- */
 
-/* Runs one CDP command whose answer is not needed; params is consumed. */
-static enum sx_rc webdriver_cdp_void(struct webdriver_session *s, const char *cmd, json_object *params)
+/*
+ * Runs the Chrome DevTools command cmd with params (consumed) through
+ * chromedriver's goog/cdp/execute route, its answer read into at most max
+ * bytes; *v (when v is not NULL) gets the answer's value, which the caller
+ * puts.  An endpoint without the route (a WebDriver that is not
+ * chromedriver, a hub that does not forward vendor commands) marks the
+ * session no_cdp, once and logged; a session so marked sends nothing and
+ * gets SX_EWEBDRIVER at once.  Callers test s->no_cdp after a failure and
+ * take the W3C way instead.
+ */
+static enum sx_rc webdriver_cdp(struct webdriver_session *s, const char *cmd, json_object *params, size_t max,
+				json_object **v)
 {
-	json_object *body = json_object_new_object(), *v = NULL;
-	enum sx_rc rc;
+	json_object *body = NULL, *answer = NULL;
+	enum sx_rc rc = SX_EWEBDRIVER;
 
+	if (v)
+		*v = NULL;
+	if (s->no_cdp) {
+		json_object_put(params);
+		goto out;
+	}
+	body = json_object_new_object();
 	webdriver_add_str(body, "cmd", cmd);
 	json_object_object_add(body, "params", params);
-	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, WEBDRIVER_MAX_SMALL, 0, &v);
-	json_object_put(v);
+	rc = webdriver_cmd(s, "POST", "/goog/cdp/execute", body, max, 0, &answer);
+	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
+		s->no_cdp = true;
+		log_info("webdriver", "msg=\"no CDP endpoint; W3C commands from now on\" cmd=%s endpoint=%s", cmd,
+			 sx_log_quote(s->endpoint_log));
+	}
+	if (v) {
+		*v = answer;
+		answer = NULL;
+	}
+out:
+	json_object_put(answer);
 	json_object_put(body);
 	return rc;
 }
@@ -801,13 +816,11 @@ enum sx_rc webdriver_document_script(struct webdriver_session *s, const char *so
 {
 	json_object *p = json_object_new_object();
 
-	if (s->no_cdp) {
-		json_object_put(p);
-		return SX_EWEBDRIVER;
-	}
 	webdriver_add_str(p, "source", source);
-	return webdriver_cdp_void(s, "Page.addScriptToEvaluateOnNewDocument", p);
+	return webdriver_cdp(s, "Page.addScriptToEvaluateOnNewDocument", p, WEBDRIVER_MAX_SMALL, NULL);
 }
+
+/* ---- typing and clicking through the CDP endpoint ------------------------ */
 
 /*
  * True when text may go in as inserted text: no control character and no
@@ -859,17 +872,16 @@ static enum sx_rc webdriver_cdp_key(struct webdriver_session *s, const char *c)
 		if (*code)
 			webdriver_add_str(p, "code", code);
 		json_object_object_add(p, "windowsVirtualKeyCode", json_object_new_int(vk));
-		rc = webdriver_cdp_void(s, "Input.dispatchKeyEvent", p);
+		rc = webdriver_cdp(s, "Input.dispatchKeyEvent", p, WEBDRIVER_MAX_SMALL, NULL);
 	}
 	return rc;
 }
 
 enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, const char *text)
 {
-	const char *last;
-	char *head = NULL;
+	const char *last, *unsent;
 	json_object *p;
-	enum sx_rc rc;
+	enum sx_rc rc = SX_OK;
 
 	if (!text || s->no_cdp || !webdriver_plain_text(text))
 		return webdriver_element_send_keys(s, el, text);
@@ -877,20 +889,22 @@ enum sx_rc webdriver_type_focused(struct webdriver_session *s, const char *el, c
 	last = text + strlen(text) - 1;
 	while (last > text && ((unsigned char)*last & 0xC0) == 0x80)
 		last--;
-	rc = SX_OK;
+	unsent = text;
 	if (last > text) {
-		head = xstrndup(text, (size_t)(last - text));
+		char *head = xstrndup(text, (size_t)(last - text));
+
 		p = json_object_new_object();
 		webdriver_add_str(p, "text", head);
-		rc = webdriver_cdp_void(s, "Input.insertText", p);
+		free(head);
+		rc = webdriver_cdp(s, "Input.insertText", p, WEBDRIVER_MAX_SMALL, NULL);
+		if (rc == SX_OK)
+			unsent = last;
 	}
-	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
-		s->no_cdp = true;
-		rc = webdriver_element_send_keys(s, el, text);
-	} else if (rc == SX_OK) {
+	if (rc == SX_OK)
 		rc = webdriver_cdp_key(s, last);
-	}
-	free(head);
+	/* An endpoint without the CDP route gets what is not typed yet the W3C way. */
+	if (rc == SX_EWEBDRIVER && s->no_cdp)
+		rc = webdriver_element_send_keys(s, el, unsent);
 	return rc;
 }
 
@@ -899,8 +913,6 @@ enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, doubl
 	static const char *const types[] = { "mousePressed", "mouseReleased" };
 	enum sx_rc rc = SX_OK;
 
-	if (s->no_cdp)
-		return webdriver_element_click(s, el);
 	for (size_t i = 0; rc == SX_OK && i < SX_ARRAY_LEN(types); i++) {
 		json_object *p = json_object_new_object();
 
@@ -910,12 +922,10 @@ enum sx_rc webdriver_click_at(struct webdriver_session *s, const char *el, doubl
 		webdriver_add_str(p, "button", "left");
 		json_object_object_add(p, "buttons", json_object_new_int(i == 0));
 		json_object_object_add(p, "clickCount", json_object_new_int(1));
-		rc = webdriver_cdp_void(s, "Input.dispatchMouseEvent", p);
+		rc = webdriver_cdp(s, "Input.dispatchMouseEvent", p, WEBDRIVER_MAX_SMALL, NULL);
 	}
-	if (rc == SX_EWEBDRIVER && webdriver_unknown_command(s)) {
-		s->no_cdp = true;
+	if (rc == SX_EWEBDRIVER && s->no_cdp)
 		rc = webdriver_element_click(s, el);
-	}
 	return rc;
 }
 

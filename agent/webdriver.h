@@ -44,6 +44,14 @@ struct webdriver_options {
 struct webdriver_session;
 
 /*
+ * The switches every Chromium of the agent is started with, NULL-ended:
+ * the ones webdriver_session_new sends for a Chromium chromedriver
+ * launches, and the ones the shared browser is started with
+ * (browser_host.c), so that a page behaves the same in both modes.
+ */
+extern const char *const webdriver_chromium_flags[];
+
+/*
  * Creates a session with headless Chromium and the flags this machine
  * needs (--headless=new --disable-gpu --disable-dev-shm-usage
  * --no-first-run --disable-background-networking --disable-component-update
@@ -101,7 +109,8 @@ enum sx_rc webdriver_element_send_keys(struct webdriver_session *s, const char *
  * pages that check a field on input or on a key see the whole value.  Three
  * CDP calls, against Element Send Keys' fixed cost and one key press per
  * character.  Text with control characters or WebDriver key codes, and an
- * endpoint without chromedriver's CDP route, get Element Send Keys.
+ * endpoint without chromedriver's CDP route (found out by the first CDP
+ * call: the text not typed yet then goes too), get Element Send Keys.
  */
 /*
  * Has source run in every document the session's window loads from now

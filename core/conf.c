@@ -503,6 +503,12 @@ size_t sx_conf_key_count(void)
 	return CONF_NKEYS;
 }
 
+bool sx_conf_shared_browser(const struct sx_conf *c)
+{
+	return strcmp(c->browser_mode, "shared") == 0 && !(c->webdriver_url && *c->webdriver_url) &&
+	       !c->no_browser_host;
+}
+
 void sx_conf_release(struct sx_conf *c)
 {
 	size_t i;

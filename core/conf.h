@@ -107,6 +107,9 @@ struct sx_conf {
 	long long recording_fps;    /* frames per second captured while actions run */
 	char *ffmpeg_path;
 	long long retention_days;   /* sextant-admin gc removes artifacts older than this */
+
+	/* set by the program, never by the file */
+	bool no_browser_host;       /* sextant-agent --drain: no daemon keeps a shared browser */
 };
 
 /*
@@ -139,6 +142,15 @@ enum sx_rc sx_conf_db_host_next(const char **cursor, long long defport,
 				char *host, size_t hostlen, unsigned *port);
 /* Frees every string the config owns. */
 void sx_conf_release(struct sx_conf *c);
+
+/*
+ * Whether tasks get a context in the agent's shared browser
+ * (agent/browser_host.h): browser_mode = shared, no webdriver_url (a remote
+ * endpoint runs its own browsers) and a daemon to keep the browser (not
+ * sextant-agent --drain, which sets no_browser_host: each task then starts
+ * its own).
+ */
+bool sx_conf_shared_browser(const struct sx_conf *c);
 
 /* How many keys a config file may set (each documented in the example). */
 size_t sx_conf_key_count(void);

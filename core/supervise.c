@@ -57,6 +57,45 @@ pid_t sx_spawn_worker(sx_worker_fn worker, int index, void *arg)
 	return pid;
 }
 
+/* The slot of pid among the n workers, or -1. */
+static int worker_slot(const pid_t *workers, int n, pid_t pid)
+{
+	for (int i = 0; pid > 0 && i < n; i++)
+		if (workers[i] == pid)
+			return i;
+	return -1;
+}
+
+int sx_wait_workers(pid_t *workers, int n)
+{
+	int failed = 0, left = 0, ws, i;
+	bool passed_on = false;
+
+	for (i = 0; i < n; i++)
+		left += workers[i] > 0;
+	while (left > 0) {
+		pid_t pid;
+
+		if (sx_stopping && !passed_on) {
+			for (i = 0; i < n; i++)
+				if (workers[i] > 0)
+					kill(workers[i], SIGTERM);
+			passed_on = true;
+		}
+		pid = waitpid(-1, &ws, 0);
+		if (pid < 0 && errno != EINTR)
+			break;
+		i = worker_slot(workers, n, pid);
+		if (i < 0)
+			continue;
+		workers[i] = 0;
+		left--;
+		if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+			failed++;
+	}
+	return failed;
+}
+
 void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg)
 {
 	pid_t *workers = xcalloc((size_t)n, sizeof(*workers));
@@ -68,34 +107,29 @@ void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg)
 		int ws;
 		pid_t pid = waitpid(-1, &ws, 0);
 
+		int i;
+
 		if (pid < 0) {
 			if (errno != EINTR)
 				sx_sleep_ms(200, &sx_stopping);
 			continue;
 		}
-		for (int i = 0; i < n; i++) {
-			if (workers[i] != pid)
-				continue;
-			if (WIFSIGNALED(ws))
-				log_error(comp, "msg=\"worker died\" pid=%d signal=%d", (int)pid, WTERMSIG(ws));
-			else
-				log_warn(comp, "msg=\"worker exited\" pid=%d status=%d", (int)pid, WEXITSTATUS(ws));
-			workers[i] = 0;
-			if (!sx_stopping) {
-				/* A worker that cannot start must not spin the supervisor. */
-				sx_sleep_ms(200, &sx_stopping);
-				workers[i] = sx_spawn_worker(worker, i, arg);
-			}
+		i = worker_slot(workers, n, pid);
+		if (i < 0)
+			continue;
+		if (WIFSIGNALED(ws))
+			log_error(comp, "msg=\"worker died\" pid=%d signal=%d", (int)pid, WTERMSIG(ws));
+		else
+			log_warn(comp, "msg=\"worker exited\" pid=%d status=%d", (int)pid, WEXITSTATUS(ws));
+		workers[i] = 0;
+		if (!sx_stopping) {
+			/* A worker that cannot start must not spin the supervisor. */
+			sx_sleep_ms(200, &sx_stopping);
+			workers[i] = sx_spawn_worker(worker, i, arg);
 		}
 	}
 	log_info(comp, "msg=stopping");
-	for (int i = 0; i < n; i++)
-		if (workers[i] > 0)
-			kill(workers[i], SIGTERM);
-	for (int i = 0; i < n; i++)
-		if (workers[i] > 0)
-			while (waitpid(workers[i], NULL, 0) < 0 && errno == EINTR)
-				;
+	(void)sx_wait_workers(workers, n);
 	log_info(comp, "msg=stopped");
 	free(workers);
 }

@@ -29,9 +29,17 @@ pid_t sx_spawn_worker(sx_worker_fn worker, int index, void *arg);
 
 /*
  * Keeps n workers running until sx_stopping; then sends them SIGTERM and
- * waits for every one.  comp names the program in the logs.
+ * waits for every one (sx_wait_workers).  comp names the program in the logs.
  */
 void sx_supervise(const char *comp, int n, sx_worker_fn worker, void *arg);
+
+/*
+ * Waits, replacing none, until every one of the n workers (pids from
+ * sx_spawn_worker; those <= 0 are skipped) has ended, setting each slot to
+ * 0 as it does.  Once sx_stopping is set, they are sent SIGTERM, once.
+ * Returns how many did not exit with status 0.
+ */
+int sx_wait_workers(pid_t *workers, int n);
 
 /*
  * Writes the name a worker holds leases under (tasks, webhook deliveries):

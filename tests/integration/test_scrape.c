@@ -303,6 +303,60 @@ Test(scrape, modal_lists_accept_and_hides_inert_form)
 	scrape_release(&b);
 }
 
+/*
+ * The page text starts with what needs attention, alerts first, then
+ * toasts, then errors next to fields; a class that only contains such a
+ * word ("notifications-settings") is no message.
+ */
+Test(scrape, messages_come_first_by_kind)
+{
+	static const char head[] = "Alert: Your session ends in 2 minutes.\n"
+				   "Message: Settings saved.\n"
+				   "Error: Enter a full email address.\n\n";
+	struct scrape_result r;
+
+	load("messages/index.html");
+	scrape(&r);
+	cr_assert(strncmp(r.text, head, sizeof(head) - 1) == 0, "text:\n%s", r.text);
+	cr_assert_null(strstr(r.text, ": Notifications are sent weekly."), "text:\n%s", r.text);
+	cr_assert_not_null(strstr(r.text, "Notifications are sent weekly."), "text:\n%s", r.text);
+	scrape_release(&r);
+}
+
+/*
+ * A listbox that marks its selection with aria-checked: the scrape shows
+ * it, "select" asks to click only the options not yet checked (clicking a
+ * checked one would uncheck it), and "selection" reads it back.
+ */
+Test(scrape, aria_checked_options_count_as_selected)
+{
+	struct scrape_result r;
+	char line[2048], id[32], *el = NULL;
+	json_object *want = json_object_new_array(), *v = NULL, *click;
+
+	load("listbox/index.html");
+	scrape(&r);
+	need_line(&r, "listbox", "Skills", line, sizeof(line));
+	cr_assert(strstr(line, "value=\"Python\""), "%s", line);
+	id_of(line, id, sizeof(id));
+	json_object_array_add(want, json_object_new_string("Python"));
+	json_object_array_add(want, json_object_new_string("Go"));
+	cr_assert_eq(scrape_locate_op(br.ses, &r, id, "select", want, &el, &v), SX_OK, "%s",
+		     webdriver_last_error(br.ses));
+	cr_assert(json_object_object_get_ex(v, "click", &click) && json_object_array_length(click) == 1,
+		  "%s", json_object_to_json_string(v));
+	cr_assert_eq(webdriver_element_click(br.ses, webdriver_element_id(json_object_array_get_idx(click, 0))),
+		     SX_OK);
+	free(el);
+	json_object_put(v);
+	cr_assert_eq(scrape_locate_op(br.ses, &r, id, "selection", NULL, &el, &v), SX_OK);
+	cr_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "[\"Python\",\"Go\"]");
+	free(el);
+	json_object_put(v);
+	json_object_put(want);
+	scrape_release(&r);
+}
+
 Test(scrape, password_values_are_masked)
 {
 	struct scrape_result a, b;
@@ -359,7 +413,8 @@ Test(scrape, big_page_is_capped)
 {
 	struct scrape_result r;
 	char line[2048];
-	const char *last;
+	const char *last, *note;
+	regex_t cut_note;
 	size_t len;
 
 	load("big/index.html");
@@ -383,6 +438,13 @@ Test(scrape, big_page_is_capped)
 	cr_assert(strstr(last, "more links") && strstr(last, "not shown"), "last line: %s", last);
 	cr_assert_eq(check_format(r.elements), r.nelements);
 	cr_assert_leq(strlen(r.text), SCRAPE_MAX_TEXT_BYTES);
+	/* The text was cut once (by the script or by scrape.c), and says so in one last line. */
+	note = strstr(r.text, "\n\xe2\x80\xa6 ");
+	cr_assert_not_null(note, "no cut note in the page text");
+	cr_assert_eq(regcomp(&cut_note, "^\n\xe2\x80\xa6 [1-9][0-9]* more characters of page text not shown$",
+			     REG_EXTENDED | REG_NOSUB), 0);
+	cr_assert_eq(regexec(&cut_note, note, 0, NULL, 0), 0, "cut note: %s", note);
+	regfree(&cut_note);
 	scrape_release(&r);
 }
 

@@ -730,6 +730,36 @@ Test(webdriver, type_focused_and_click_at_without_cdp)
 	free(keys);
 }
 
+/*
+ * One character goes as a key press alone (no insertText first): without
+ * the CDP route that press is refused as unknown, and the character is
+ * typed by Element Send Keys instead, once.
+ */
+Test(webdriver, one_character_without_cdp_is_typed_by_send_keys)
+{
+	struct test_double d;
+	struct webdriver_session *s = session_through(&d, false, "onechar");
+	char *url, *el = NULL;
+	json_object *r = NULL;
+
+	write_page("onechar.html", "<!doctype html><title>onechar</title><input id=name>");
+	url = page_url("onechar.html");
+	cr_assert_eq(webdriver_navigate(s, url), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_find_css(s, "#name", &el), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_execute(s, "document.getElementById('name').focus();", NULL, NULL), SX_OK);
+	cr_assert_eq(webdriver_type_focused(s, el, "x"), SX_OK, "%s", webdriver_last_error(s));
+	cr_assert_eq(webdriver_execute(s, "return document.getElementById('name').value;", NULL, &r), SX_OK);
+	cr_assert_str_eq(json_object_get_string(r), "x");
+	cr_assert_eq(commands_to(&d, "POST", "/goog/cdp/execute"), 1, "the CDP route was asked again");
+	cr_assert_eq(commands_to(&d, "POST", "/value"), 1);
+	json_object_put(r);
+	webdriver_session_delete(s);
+	webdriver_session_free(s);
+	test_double_stop(&d);
+	free(el);
+	free(url);
+}
+
 static unsigned png_width(const unsigned char *png)
 {
 	return (unsigned)png[16] << 24 | (unsigned)png[17] << 16 | (unsigned)png[18] << 8 | png[19];

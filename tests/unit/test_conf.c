@@ -277,6 +277,15 @@ Test(conf, enumerated_strings)
 	expect_error("log_level = INFO\n", 1, "bad value for log_level");
 	load_ok(&c, "browser_mode = shared\n");
 	cr_assert_str_eq(c.browser_mode, "shared");
+	cr_assert(sx_conf_shared_browser(&c));
+	c.no_browser_host = true;
+	cr_assert_not(sx_conf_shared_browser(&c), "--drain keeps no shared browser");
+	sx_conf_release(&c);
+	load_ok(&c, "browser_mode = shared\nwebdriver_url = http://127.0.0.1:4444\n");
+	cr_assert_not(sx_conf_shared_browser(&c), "a remote endpoint runs its own browsers");
+	sx_conf_release(&c);
+	load_ok(&c, "browser_mode = per_task\n");
+	cr_assert_not(sx_conf_shared_browser(&c));
 	sx_conf_release(&c);
 	expect_error("browser_mode = pooled\n", 1,
 		     "bad value for browser_mode: 'pooled' (expected one of per_task, shared)");

@@ -136,9 +136,13 @@ Test(relevant, score_counts_words_and_the_named_run)
 	const char *goal = "Extract the price of the Summit Ridge 3 Tent";
 	const char *exact = "Summit Ridge 3 Tent $349.00", *near = "Summit Ridge 1 Tent $26.00";
 	const char *other = "Alder 3 Backpack";
+	struct relevant_goal *g = relevant_goal_new(goal), *none = relevant_goal_new(NULL);
 
-	cr_assert_gt(relevant_score(goal, exact, strlen(exact)), relevant_score(goal, near, strlen(near)));
-	cr_assert_gt(relevant_score(goal, near, strlen(near)), 0);
-	cr_assert_eq(relevant_score(goal, other, strlen(other)), 0);
-	cr_assert_eq(relevant_score(NULL, exact, strlen(exact)), 0);
+	cr_assert_gt(relevant_score(g, exact, strlen(exact)), relevant_score(g, near, strlen(near)));
+	cr_assert_gt(relevant_score(g, near, strlen(near)), 0);
+	cr_assert_eq(relevant_score(g, other, strlen(other)), 0);
+	cr_assert_eq(relevant_score(none, exact, strlen(exact)), 0);
+	relevant_goal_free(g);
+	relevant_goal_free(none);
+	relevant_goal_free(NULL);
 }

@@ -59,6 +59,54 @@ Test(trace, url_patterns_drop_what_changes_from_run_to_run)
 	json_object_put(p);
 }
 
+Test(trace, credentials_in_the_url_never_reach_key_or_pattern)
+{
+	char *k = trace_key_json("https://Chris:S3cretPass@Example.COM:443/apply", "Apply", NULL, NULL, NULL);
+	char *plain = trace_key_json("https://example.com/apply", "Apply", NULL, NULL, NULL);
+	char *pat = trace_url_pattern("http://chris:S3cretPass@h.example:8080/a/b", NULL);
+	char *norm = trace_url_normalize("https://user@H.example./x");
+
+	cr_assert(!strstr(k, "S3cret") && !strstr(k, "s3cret") && !strstr(k, "Chris") && !strstr(k, "@"), "%s", k);
+	cr_assert_str_eq(k, plain);
+	cr_assert_str_eq(pat, "http://h.example:8080/a/b");
+	cr_assert(trace_url_matches(pat, "http://h.example:8080/a/b?x=1"));
+	cr_assert(trace_url_matches(pat, "http://other:pw@h.example:8080/a/b"));
+	cr_assert_str_eq(norm, "https://h.example/x");
+	free(k);
+	free(plain);
+	free(pat);
+	free(norm);
+}
+
+Test(trace, a_stored_trace_of_the_wrong_shape_is_refused)
+{
+	static const char *const bad[] = {
+		"{}",
+		"{\"steps\":{},\"evidence\":{\"text\":[]}}",
+		"{\"steps\":[{\"page\":{}}],\"evidence\":{\"text\":[]}}",
+		"{\"steps\":[{\"actions\":[1]}],\"evidence\":{\"text\":[]}}",
+		"{\"steps\":[{\"actions\":[{\"element\":[]}]}],\"evidence\":{\"text\":[]}}",
+		"{\"steps\":[],\"evidence\":{\"text\":[null]}}",
+		"{\"steps\":[],\"evidence\":[]}",
+	};
+	json_object *ok;
+	char why[160];
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(bad); i++) {
+		json_object *t = parse(bad[i]);
+
+		why[0] = '\0';
+		cr_assert_not(trace_valid(t, why, sizeof(why)), "%s", bad[i]);
+		cr_assert(why[0], "no reason for %s", bad[i]);
+		json_object_put(t);
+	}
+	ok = parse("{\"steps\":[{\"page\":{\"url\":\"http://h/\"},\"actions\":[{\"action\":\"click\","
+		   "\"element\":{\"frame\":[]}}]}],\"evidence\":{\"url\":\"http://h/\",\"text\":[\"Done\"]}}");
+
+	cr_assert(trace_valid(ok, why, sizeof(why)), "%s", why);
+	json_object_put(ok);
+}
+
 Test(trace, values_are_references_literals_or_refused)
 {
 	json_object *p = parse("{\"name\":\"Chris Bacon\",\"ids\":[\"A-1\",\"B-2\"],\"age\":41,"
@@ -146,6 +194,43 @@ Test(trace, fingerprints_resolve_without_the_scrape_ids)
 	json_object_put(fp);
 	cr_assert_null(trace_fingerprint(idx, "e77"));
 	json_object_put(later);
+	json_object_put(idx);
+}
+
+Test(trace, generated_dom_ids_do_not_name_an_element)
+{
+	static const char *const pairs[][2] = {
+		{":r5:", ":r9:"}, {"input-1234", "input-5678"}, {"ember412", "ember977"},
+		{"f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "0b7a1c2e-1111-4a4a-9c9c-0123456789ab"},
+	};
+	json_object *idx, *fp;
+	char why[160] = "";
+
+	for (size_t i = 0; i < SX_ARRAY_LEN(pairs); i++) {
+		char *a = xasprintf("{\"e1\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"name\":\"\","
+				    "\"dom_id\":\"%s\",\"group\":\"\"}}", pairs[i][0]);
+		char *b = xasprintf("{\"e4\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"name\":\"\","
+				    "\"dom_id\":\"%s\",\"group\":\"\"}}", pairs[i][1]);
+		json_object *first = parse(a), *later = parse(b);
+
+		fp = trace_fingerprint(first, "e1");
+
+		cr_assert_str_eq(sx_json_string(fp, "dom_id"), "", "%s kept", pairs[i][0]);
+		cr_assert_str_eq(trace_resolve(later, fp, why, sizeof(why)), "e4", "%s: %s", pairs[i][1], why);
+		json_object_put(fp);
+		json_object_put(first);
+		json_object_put(later);
+		free(a);
+		free(b);
+	}
+	/* A page's own id still tells elements apart. */
+	idx = parse("{\"e1\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"dom_id\":\"home-city\"},"
+		    " \"e2\":{\"frame\":[],\"kind\":\"input:text\",\"label\":\"City\",\"dom_id\":\"work-city\"}}");
+	fp = trace_fingerprint(idx, "e2");
+	cr_assert_str_eq(sx_json_string(fp, "dom_id"), "work-city");
+	cr_assert_eq(sx_json_int(fp, "count", -1), 1);
+	cr_assert_str_eq(trace_resolve(idx, fp, why, sizeof(why)), "e2");
+	json_object_put(fp);
 	json_object_put(idx);
 }
 

@@ -2,8 +2,12 @@
  * The FastCGI connections of one API worker (see conns.h).  Slot i holds a
  * connection when slots[i].ipcFd >= 0.  A wait polls the held connections
  * and, while a slot is free, the listening socket; the scan for a ready
- * connection starts after the one served last, so that no busy connection
- * starves the others.
+ * one goes round all of them, the listening socket included, starting
+ * after the one served last, so that neither a busy connection nor the
+ * held ones as a whole starve the others.  (A new connection is a request
+ * nginx is waiting to send: with the listening socket scanned last, a
+ * worker whose held connections were never all idle at once left it in
+ * the accept queue for seconds under load — wrk's 2 s timeouts at c32.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +29,7 @@
 
 struct fcgi_conns {
 	int listen_fd;
-	size_t next;                   /* the slot the next scan starts at */
+	size_t next;                   /* where the next scan starts: a slot, or CONNS_MAX for the listening socket */
 	FCGX_Request slots[CONNS_MAX];
 };
 
@@ -71,27 +75,30 @@ static bool conns_read(struct fcgi_conns *c, size_t i)
 enum sx_rc fcgi_conns_next(struct fcgi_conns *c, void **out)
 {
 	struct pollfd pfd[CONNS_MAX + 1];
-	size_t slot_of[CONNS_MAX + 1];
+	size_t slot_of[CONNS_MAX + 1], pos_of[CONNS_MAX + 1];
 
 	while (!sx_stopping) {
 		size_t n = 0, free_slot = CONNS_MAX;
 		int r;
 
-		for (size_t k = 0; k < CONNS_MAX; k++) {
-			size_t i = (c->next + k) % CONNS_MAX;
-
-			if (c->slots[i].ipcFd >= 0) {
-				pfd[n].fd = c->slots[i].ipcFd;
-				pfd[n].events = POLLIN;
-				slot_of[n++] = i;
-			} else if (free_slot == CONNS_MAX) {
+		for (size_t i = 0; i < CONNS_MAX && free_slot == CONNS_MAX; i++)
+			if (c->slots[i].ipcFd < 0)
 				free_slot = i;
+		/* Position CONNS_MAX of the rotation is the listening socket (while a slot is free). */
+		for (size_t k = 0; k <= CONNS_MAX; k++) {
+			size_t pos = (c->next + k) % (CONNS_MAX + 1);
+
+			if (pos == CONNS_MAX && free_slot < CONNS_MAX) {
+				pfd[n].fd = c->listen_fd;
+				slot_of[n] = free_slot;
+			} else if (pos < CONNS_MAX && c->slots[pos].ipcFd >= 0) {
+				pfd[n].fd = c->slots[pos].ipcFd;
+				slot_of[n] = pos;
+			} else {
+				continue;
 			}
-		}
-		if (free_slot < CONNS_MAX) {
-			pfd[n].fd = c->listen_fd;
 			pfd[n].events = POLLIN;
-			slot_of[n++] = free_slot;
+			pos_of[n++] = pos;
 		}
 		r = poll(pfd, (nfds_t)n, -1);
 		if (r < 0) {
@@ -107,7 +114,7 @@ enum sx_rc fcgi_conns_next(struct fcgi_conns *c, void **out)
 
 			if (!pfd[k].revents || !conns_read(c, i))
 				continue;
-			c->next = (i + 1) % CONNS_MAX;
+			c->next = (pos_of[k] + 1) % (CONNS_MAX + 1);
 			*out = &c->slots[i];
 			return SX_OK;
 		}

@@ -2,12 +2,15 @@
  * The FastCGI connections of an API worker (fcgi/conns.c), driven as nginx
  * drives them: FastCGI records written by hand over the unix socket to one
  * worker process that answers each request with the value of its parameter
- * N.  A connection whose requests set FCGI_KEEP_CONN stays open and carries
- * the next request; an idle kept connection does not keep the worker from
- * answering on another one; a connection the client closes is dropped.
+ * N (and, in a header, how many requests it had answered before).  A
+ * connection whose requests set FCGI_KEEP_CONN stays open and carries the
+ * next request; an idle kept connection does not keep the worker from
+ * answering on another one; busy kept connections do not keep a new one
+ * waiting; a connection the client closes is dropped.
  * Reads carry a 10 s timeout only so that a regression fails instead of
  * hanging; nothing is timed.
  */
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -25,10 +28,11 @@ enum { T_BEGIN = 1, T_END = 3, T_PARAMS = 4, T_STDIN = 5, T_STDOUT = 6 };
 static char sock_path[108];
 static pid_t worker = -1;
 
-/* The worker: answers "n=<N>" until SIGTERM. */
+/* The worker: answers "n=<N>" until SIGTERM, after 5 ms when N starts with "slow". */
 static void serve(int listen_fd)
 {
 	struct fcgi_conns *conns = fcgi_conns_new(listen_fd);
+	unsigned long seq = 0;
 	void *req;
 
 	sx_stop_signals_install();
@@ -36,7 +40,9 @@ static void serve(int listen_fd)
 		FCGX_Request *r = req;
 		const char *n = FCGX_GetParam("N", r->envp);
 
-		FCGX_FPrintF(r->out, "Content-Type: text/plain\r\n\r\nn=%s", n ? n : "");
+		if (n && strncmp(n, "slow", 4) == 0)
+			usleep(5000);
+		FCGX_FPrintF(r->out, "Content-Type: text/plain\r\nX-Seq: %lu\r\n\r\nn=%s", seq++, n ? n : "");
 		FCGX_Finish_r(r);
 	}
 	fcgi_conns_free(conns);
@@ -125,8 +131,11 @@ static bool read_full(int fd, unsigned char *p, size_t len)
 	return true;
 }
 
-/* Reads records up to FCGI_END_REQUEST; returns the body after the headers. */
-static char *read_answer(int fd)
+/*
+ * Reads records up to FCGI_END_REQUEST; returns the body after the headers,
+ * and in *seq (when not NULL) how many requests the worker had answered before.
+ */
+static char *read_answer_seq(int fd, unsigned long *seq)
 {
 	static char out[512];
 	size_t n = 0;
@@ -148,8 +157,19 @@ static char *read_answer(int fd)
 		}
 	}
 	out[n] = '\0';
+	if (seq) {
+		const char *x = strstr(out, "X-Seq: ");
+
+		cr_assert_not_null(x, "no X-Seq header in %s", out);
+		*seq = strtoul(x + 7, NULL, 10);
+	}
 	body = strstr(out, "\r\n\r\n");
 	return body ? body + 4 : out;
+}
+
+static char *read_answer(int fd)
+{
+	return read_answer_seq(fd, NULL);
 }
 
 Test(conns, kept_connection_carries_the_next_request)
@@ -187,6 +207,63 @@ Test(conns, idle_kept_connection_does_not_pin_the_worker)
 	cr_assert_str_eq(read_answer(idle), "n=3");
 	close(idle);
 	close(other);
+}
+
+/*
+ * nginx opens a connection when its kept ones are all in use: the worker
+ * must take it while its kept connections still have requests, not once
+ * they all fall idle.  Three kept connections, each sent its next slow
+ * request as soon as the last is answered (nginx sends one request at a
+ * time on a connection), up to 20 each; a new connection's request is
+ * answered within a round of them.
+ */
+Test(conns, busy_kept_connections_do_not_starve_a_new_one)
+{
+	enum { HELD = 3, QUEUED = 20 };
+	struct pollfd pfd[HELD + 1];
+	int sent[HELD], fresh;
+	unsigned long before = 0, at = 0, seq;
+	bool answered = false;
+
+	for (int i = 0; i < HELD; i++) {
+		pfd[i] = (struct pollfd){ .fd = dial(), .events = POLLIN };
+		send_request(pfd[i].fd, "0", true);
+		read_answer_seq(pfd[i].fd, &before);
+	}
+	for (int i = 0; i < HELD; i++) {
+		send_request(pfd[i].fd, "slow", true);
+		sent[i] = 1;
+	}
+	fresh = dial();
+	send_request(fresh, "new", true);
+	pfd[HELD] = (struct pollfd){ .fd = fresh, .events = POLLIN };
+	while (!answered) {
+		cr_assert_gt(poll(pfd, HELD + 1, 10000), 0, "nothing answered in 10 s");
+		for (int i = 0; i < HELD; i++) {
+			if (!pfd[i].revents)
+				continue;
+			cr_assert_str_eq(read_answer(pfd[i].fd), "n=slow");
+			if (sent[i] < QUEUED) {
+				send_request(pfd[i].fd, "slow", true);
+				sent[i]++;
+			} else {
+				pfd[i].events = 0;
+			}
+		}
+		if (pfd[HELD].revents) {
+			cr_assert_str_eq(read_answer_seq(fresh, &at), "n=new");
+			answered = true;
+		}
+	}
+	seq = at - before - 1;
+	cr_assert_leq(seq, 2 * HELD, "the new connection waited for %lu slow requests of the kept ones", seq);
+	for (int i = 0; i < HELD; i++) {
+		/* The request each kept connection still has out, if any. */
+		if (pfd[i].events)
+			cr_assert_str_eq(read_answer(pfd[i].fd), "n=slow");
+		close(pfd[i].fd);
+	}
+	close(fresh);
 }
 
 Test(conns, connection_closed_by_the_client_is_dropped)

@@ -12,11 +12,12 @@ static int exit_with_index(int index, void *arg)
 	return index;
 }
 
-/* Runs until it is told to stop, then exits 0. */
+/* Says it runs (a byte on the pipe arg names), runs until it is told to stop, then exits 0. */
 static int until_stopped(int index, void *arg)
 {
 	(void)index;
-	(void)arg;
+	if (write(*(int *)arg, "r", 1) != 1)
+		return 1;
 	while (!sx_stopping)
 		sx_sleep_ms(50, &sx_stopping);
 	return 0;
@@ -38,14 +39,22 @@ Test(supervise, wait_workers_counts_the_failed_and_clears_every_slot)
 Test(supervise, wait_workers_passes_a_stop_on)
 {
 	pid_t pids[2];
+	int ready[2];
+	char buf[2];
 
-	pids[0] = sx_spawn_worker(until_stopped, 0, NULL);
-	pids[1] = sx_spawn_worker(until_stopped, 1, NULL);
+	cr_assert_eq(pipe(ready), 0);
+	pids[0] = sx_spawn_worker(until_stopped, 0, &ready[1]);
+	pids[1] = sx_spawn_worker(until_stopped, 1, &ready[1]);
 	cr_assert(pids[0] > 0 && pids[1] > 0);
+	/* Both run their function, so both have their stop handler (a SIGTERM before it would kill them). */
+	cr_assert_eq(read(ready[0], buf, 1), 1);
+	cr_assert_eq(read(ready[0], buf + 1, 1), 1);
 	/* As SIGTERM would set it in this process: the workers are told once and end. */
 	sx_stopping = 1;
 	cr_assert_eq(sx_wait_workers(pids, 2), 0);
 	cr_assert_eq(pids[0], 0);
 	cr_assert_eq(pids[1], 0);
 	sx_stopping = 0;
+	close(ready[0]);
+	close(ready[1]);
 }

@@ -43,14 +43,11 @@ static int serve_constant(int index, void *arg)
 	(void)index;
 	while (fcgi_conns_next(conns, &req) == SX_OK) {
 		FCGX_Request *r = req;
-		char chunk[4096];
 
-		while (FCGX_GetStr(chunk, sizeof(chunk), r->in) > 0)
-			;
 		FCGX_FPrintF(r->out, "Status: 200 OK\r\nContent-Type: application/json\r\n"
 			     "Content-Length: %d\r\n\r\n", (int)(sizeof(constant_body) - 1));
 		FCGX_PutStr(constant_body, (int)(sizeof(constant_body) - 1), r->out);
-		FCGX_Finish_r(r);
+		fcgi_conns_finish(r);
 	}
 	fcgi_conns_free(conns);
 	return 0;
@@ -146,7 +143,7 @@ static int serve_ceiling(int index, void *arg)
 	conns = fcgi_conns_new(*(int *)arg);
 	while (fcgi_conns_next(conns, &req) == SX_OK) {
 		handle(&c, req);
-		FCGX_Finish_r(req);
+		fcgi_conns_finish(req);
 	}
 out:
 	fcgi_conns_free(conns);

@@ -72,6 +72,16 @@ static bool conns_read(struct fcgi_conns *c, size_t i)
 	return rc >= 0;
 }
 
+void fcgi_conns_finish(void *req)
+{
+	FCGX_Request *r = req;
+	char chunk[4096];
+
+	while (r->in && FCGX_GetStr(chunk, sizeof(chunk), r->in) > 0)
+		;
+	FCGX_Finish_r(r);
+}
+
 enum sx_rc fcgi_conns_next(struct fcgi_conns *c, void **out)
 {
 	struct pollfd pfd[CONNS_MAX + 1];

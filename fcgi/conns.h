@@ -37,4 +37,16 @@ void fcgi_conns_free(struct fcgi_conns *c);
  * sx_stopping is set (the caller stops).
  */
 enum sx_rc fcgi_conns_next(struct fcgi_conns *c, void **out);
+
+/*
+ * Ends a request from fcgi_conns_next: reads what is left of its body (to
+ * the end of its FCGI_STDIN stream) and calls FCGX_Finish_r.  libfcgi does
+ * not read a body the handler left unread, and a web server may send the
+ * body's last record after the handler has answered (Apache does, even
+ * for a GET): left on a kept connection it would be read as the start of
+ * the next request, and libfcgi would close the connection (lingering up
+ * to 2 s, this worker blocked) while the web server sends its next request
+ * on it.
+ */
+void fcgi_conns_finish(void *req);
 #endif

@@ -31,7 +31,7 @@
 
 /*
  * Answers one accepted request and finishes it.  The request's arena is
- * released only after FCGX_Finish_r, so that nothing the response still
+ * released only after it is finished (fcgi_conns_finish), so that nothing the response still
  * refers to is freed before libfcgi has flushed it (nginx's request pool).
  */
 static void handle_one(FCGX_Request *fr, const struct sx_conf *conf, struct sx_db *db)
@@ -45,7 +45,7 @@ static void handle_one(FCGX_Request *fr, const struct sx_conf *conf, struct sx_d
 		http_reply_detail(&req, 500, "Internal Server Error");
 	log_debug("api", "method=%s path=%s status=%d ms=%lld", req.method,
 		  sx_log_quote(req.path), req.status, (long long)(sx_mono_ms() - t0));
-	FCGX_Finish_r(fr);
+	fcgi_conns_finish(fr);
 	http_req_release(&req);
 }
 

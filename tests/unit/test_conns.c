@@ -43,7 +43,7 @@ static void serve(int listen_fd)
 		if (n && strncmp(n, "slow", 4) == 0)
 			usleep(5000);
 		FCGX_FPrintF(r->out, "Content-Type: text/plain\r\nX-Seq: %lu\r\n\r\nn=%s", seq++, n ? n : "");
-		FCGX_Finish_r(r);
+		fcgi_conns_finish(r);
 	}
 	fcgi_conns_free(conns);
 	_exit(0);
@@ -101,8 +101,8 @@ static void record(unsigned char *out, size_t *n, int type, const void *content,
 	*n += 8 + len;
 }
 
-/* Sends a request whose parameter N is n; keep sets FCGI_KEEP_CONN. */
-static void send_request(int fd, const char *n, bool keep)
+/* Sends a request whose parameter N is n; keep sets FCGI_KEEP_CONN; with_stdin false leaves out its body's end. */
+static void send_request_part(int fd, const char *n, bool keep, bool with_stdin)
 {
 	unsigned char buf[256], begin[8] = { 0, 1, keep ? 1 : 0 }, params[64];
 	size_t len = 0, plen = strlen(n);
@@ -114,8 +114,14 @@ static void send_request(int fd, const char *n, bool keep)
 	record(buf, &len, T_BEGIN, begin, sizeof(begin));
 	record(buf, &len, T_PARAMS, params, 3 + plen);
 	record(buf, &len, T_PARAMS, "", 0);
-	record(buf, &len, T_STDIN, "", 0);
+	if (with_stdin)
+		record(buf, &len, T_STDIN, "", 0);
 	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+}
+
+static void send_request(int fd, const char *n, bool keep)
+{
+	send_request_part(fd, n, keep, true);
 }
 
 static bool read_full(int fd, unsigned char *p, size_t len)
@@ -264,6 +270,26 @@ Test(conns, busy_kept_connections_do_not_starve_a_new_one)
 		close(pfd[i].fd);
 	}
 	close(fresh);
+}
+
+/*
+ * Apache sends a request's parameters, then its body (an empty FCGI_STDIN
+ * record for a GET) in a write of its own: the body's end, arriving after
+ * the handler has its answer, is read with its request and not taken for
+ * the next request, which the kept connection carries.
+ */
+Test(conns, body_end_sent_late_stays_with_its_request)
+{
+	unsigned char end[8] = { 1, T_STDIN, 0, 1, 0, 0, 0, 0 };
+	int fd = dial();
+
+	send_request_part(fd, "1", true, false);
+	usleep(50000);
+	cr_assert_eq(write(fd, end, sizeof(end)), (ssize_t)sizeof(end));
+	cr_assert_str_eq(read_answer(fd), "n=1");
+	send_request(fd, "2", true);
+	cr_assert_str_eq(read_answer(fd), "n=2", "the kept connection lost the request after a late body end");
+	close(fd);
 }
 
 Test(conns, connection_closed_by_the_client_is_dropped)

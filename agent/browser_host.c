@@ -1,7 +1,7 @@
 /*
  * The shared browser's host process and the workers' way to it (see
  * browser_host.h).  Chromium is launched with the flags a task's Chromium
- * gets (webdriver_chromium_flags, and the ones chromedriver adds to them),
+ * is given (webdriver_chromium_flags, and the ones chromedriver adds to them),
  * so that a page behaves the same in both modes, plus
  * --remote-debugging-port=0 (Chromium picks a free loopback port and
  * writes it to DevToolsActivePort) and HOST_FEATURES_OFF.
